@@ -1,0 +1,49 @@
+"""Packaging for tfgen: deep generative models (VAEs, GANs) in TensorFlow 2 / Keras 3."""
+
+import os
+import re
+
+from setuptools import find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def read_version():
+    with open(os.path.join(HERE, "tfgen", "__init__.py"), encoding="utf-8") as handle:
+        match = re.search(r'^__version__ = "([^"]+)"', handle.read(), re.MULTILINE)
+    return match.group(1)
+
+
+# Ranges known to work together (installed and tested as a set): TensorFlow
+# 2.21 with its Keras 3; TFP 0.25 needs tf-keras only to import; TFDS 4.9
+# needs importlib_resources.
+INSTALL_REQUIRES = [
+    "tensorflow>=2.21,<2.22",
+    # TensorFlow 2.21 no longer pulls TensorBoard in; tf.summary needs it.
+    "tensorboard>=2.21,<2.22",
+    "keras>=3.12,<4",
+    "tensorflow-probability>=0.25,<0.26",
+    "tf-keras>=2.21,<2.22",
+    "tensorflow-datasets>=4.9.9,<4.10",
+    "importlib_resources>=6",
+    "matplotlib>=3.8,<4",
+    "numpy>=1.26,<3",
+]
+
+setup(
+    name="tfgen",
+    version=read_version(),
+    description="Deep generative models (VAE, MMD-VAE, CVAE, M2, GANs, VHE) in TensorFlow 2 and Keras 3",
+    long_description=open(os.path.join(HERE, "README.md"), encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    packages=find_packages(include=["tfgen", "tfgen.*"]),
+    python_requires=">=3.10",
+    install_requires=INSTALL_REQUIRES,
+    extras_require={"test": ["pytest>=8,<10"]},
+    entry_points={"console_scripts": ["tfgen=tfgen.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)

@@ -1,0 +1,49 @@
+"""The registry of tfgen's models: the CLI, the run directories and the
+conformance tests all find models here, by name, instead of dispatching on
+strings inside the models."""
+
+import dataclasses
+
+MODELS = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """How to build, feed and test one registered model.
+
+    Attributes:
+        name: the registered name (`tfgen train NAME`).
+        cls: the model class.
+        binarization: the default binarization of its training data.
+        label_format: "int" or "one_hot", as its batches need them.
+        test_kwargs: a small configuration for the conformance tests.
+    """
+
+    name: str
+    cls: type
+    binarization: str = "dynamic"
+    label_format: str = "int"
+    test_kwargs: dict = dataclasses.field(default_factory=dict)
+
+    def create(self, **kwargs):
+        return self.cls(**kwargs)
+
+
+def register_model(name, *, binarization="dynamic", label_format="int", test_kwargs=None):
+    """Class decorator that adds a model to `MODELS` under `name`."""
+
+    def decorate(cls):
+        if name in MODELS:
+            raise ValueError(f"A model is already registered as {name!r}: {MODELS[name].cls.__name__}")
+        MODELS[name] = ModelSpec(name, cls, binarization, label_format, dict(test_kwargs or {}))
+        cls.registered_name = name
+        return cls
+
+    return decorate
+
+
+def get_model_spec(name):
+    """The `ModelSpec` registered as `name`; a `ValueError` listing the known names otherwise."""
+    if name not in MODELS:
+        raise ValueError(f"Unknown model {name!r}. Registered models: {sorted(MODELS)}")
+    return MODELS[name]

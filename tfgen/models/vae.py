@@ -1,0 +1,122 @@
+"""The variational autoencoder trained on the single-sample ELBO batch estimate.
+
+Kingma and Welling, "Auto-Encoding Variational Bayes", ICLR 2014. The loss
+follows the eager-execution VAE of the seed post: with z drawn once from
+q(z|x),
+
+    ELBO ~= log p(x|z) + log p(z) - log q(z|x)
+
+with log p(x|z) from the sigmoid cross-entropy of the decoder's logits and
+log p(z), log q(z|x) from a normal log-density. `analytic_kl=True` uses the
+closed-form KL(q(z|x) || N(0, I)) instead of log q(z|x) - log p(z).
+"""
+
+import keras
+import tensorflow as tf
+
+from tfgen import losses
+from tfgen.layers import GaussianSampling
+from tfgen.models.base import GenerativeModel, normal_from_seeds
+from tfgen.models.registry import register_model
+from tfgen.networks import ConvDecoder, ConvEncoder
+
+
+@register_model("vae", binarization="dynamic", test_kwargs={"latent_dim": 2})
+@keras.saving.register_keras_serializable(package="tfgen")
+class VAE(GenerativeModel):
+    """Convolutional VAE with a Bernoulli decoder.
+
+    Args:
+        latent_dim: size of z (2 in the seed, for plotting; any size works).
+        analytic_kl: use the closed-form KL instead of the single-sample
+            estimate log q(z|x) - log p(z).
+        seed: optional integer seed of the sampling layer's own stream.
+        **kwargs: base model arguments.
+
+    Metrics: `loss` (the negative ELBO estimate, nats per image), `logpx_z`,
+    `logpz`, `logqz_x` (batch means), and `kl` (the KL term used).
+    """
+
+    metric_names = ("loss", "logpx_z", "logpz", "logqz_x", "kl")
+
+    def __init__(self, latent_dim=2, analytic_kl=False, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.latent_dim = latent_dim
+        self.analytic_kl = bool(analytic_kl)
+        self.seed = seed
+        self.encoder = ConvEncoder(latent_dim, gaussian=True, name="encoder")
+        self.decoder = ConvDecoder(latent_dim, output_activation=None, name="decoder")
+        self.sampling = GaussianSampling(seed=seed, name="sampling")
+
+    def encode(self, images, training=False):
+        """(z_mean, z_log_var) of q(z|x)."""
+        self.check_images(images)
+        return self.encoder(images, training=training)
+
+    def decode(self, z, apply_sigmoid=True, training=False):
+        """Pixel probabilities (or logits) of p(x|z)."""
+        logits = self.decoder(z, training=training)
+        return tf.sigmoid(logits) if apply_sigmoid else logits
+
+    def call(self, images, training=False):
+        z_mean, z_log_var = self.encode(images, training=training)
+        return self.decode(self.sampling([z_mean, z_log_var]), apply_sigmoid=False, training=training)
+
+    def compute_losses(self, batch, seed=None, training=False):
+        images = batch["image"]
+        z_mean, z_log_var = self.encode(images, training=training)
+        z = self.sampling([z_mean, z_log_var], seed=seed)
+        logits = self.decoder(z, training=training)
+        logpx_z = losses.bernoulli_log_likelihood(images, logits)
+        logpz = losses.normal_log_density(z, 0.0, 0.0)
+        logqz_x = losses.normal_log_density(z, z_mean, z_log_var)
+        kl = losses.kl_normal(z_mean, z_log_var) if self.analytic_kl else logqz_x - logpz
+        loss = -tf.reduce_mean(logpx_z - kl)
+        return {
+            "loss": loss,
+            "logpx_z": tf.reduce_mean(logpx_z),
+            "logpz": tf.reduce_mean(logpz),
+            "logqz_x": tf.reduce_mean(logqz_x),
+            "kl": tf.reduce_mean(kl),
+        }
+
+    def sample(self, num_samples, seed=None):
+        if seed is None:
+            z = keras.random.normal((num_samples, self.latent_dim), seed=self.sampling.seed_generator)
+        else:
+            z = tf.random.stateless_normal((num_samples, self.latent_dim), seed=seed)
+        return self.decode(z)
+
+    def serving_endpoints(self):
+        images_spec = tf.TensorSpec([None, *self.image_shape], tf.float32, name="images")
+        z_spec = tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")
+        seed_spec = tf.TensorSpec([None], tf.int64, name="seed")
+
+        def encode(images):
+            z_mean, z_log_var = self.encode(images)
+            return {"z_mean": z_mean, "z_log_var": z_log_var}
+
+        def decode(z):
+            return {"images": self.decode(z)}
+
+        def sample(seed):
+            return {"images": self.decode(normal_from_seeds(seed, self.latent_dim))}
+
+        def reconstruct(images):
+            z_mean, _ = self.encode(images)
+            return {"images": self.decode(z_mean)}
+
+        return {
+            "encode": (encode, [images_spec]),
+            "decode": (decode, [z_spec]),
+            "sample": (sample, [seed_spec]),
+            "reconstruct": (reconstruct, [images_spec]),
+        }
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "latent_dim": self.latent_dim,
+            "analytic_kl": self.analytic_kl,
+            "seed": self.seed,
+        }

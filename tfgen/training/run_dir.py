@@ -1,0 +1,75 @@
+"""The files of a training run: `config.json`, `history.json`, `checkpoints/`,
+`tensorboard/`, `plots/`. Every JSON file is written atomically (a temporary
+file, then a rename), so a crash never leaves one half-written."""
+
+import json
+import os
+import tempfile
+
+import tensorflow as tf
+
+CONFIG_FILE = "config.json"
+HISTORY_FILE = "history.json"
+CHECKPOINT_DIR = "checkpoints"
+
+
+class RunDirectoryError(ValueError):
+    """A path that should be a tfgen run directory is not one, or does not fit the request."""
+
+
+def write_json_atomic(path, value):
+    """Writes `value` as JSON to `path` through a temporary file and a rename."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(value, stream, indent=2, sort_keys=True)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def read_json(path):
+    with open(path, encoding="utf-8") as stream:
+        return json.load(stream)
+
+
+def checkpoint_dir(run_dir):
+    return os.path.join(run_dir, CHECKPOINT_DIR)
+
+
+def latest_checkpoint(run_dir):
+    """The newest checkpoint prefix in `run_dir`, or None."""
+    folder = checkpoint_dir(run_dir)
+    return tf.train.latest_checkpoint(folder) if os.path.isdir(folder) else None
+
+
+def load_run_config(run_dir, require_checkpoint=True):
+    """The `config.json` of a run directory.
+
+    Raises:
+        RunDirectoryError: when `run_dir` does not exist, has no readable
+            `config.json`, or (with `require_checkpoint`) no checkpoint.
+    """
+    if not os.path.isdir(run_dir):
+        raise RunDirectoryError(f"Run directory {run_dir!r} does not exist or is not a folder.")
+    path = os.path.join(run_dir, CONFIG_FILE)
+    if not os.path.isfile(path):
+        raise RunDirectoryError(
+            f"{run_dir!r} is not a tfgen run directory: it has no {CONFIG_FILE}. "
+            f"Pass the --out folder of a `tfgen train` run."
+        )
+    try:
+        config = read_json(path)
+    except (OSError, ValueError) as error:
+        raise RunDirectoryError(f"Cannot read {path!r}: {error}") from error
+    if not isinstance(config, dict) or "model" not in config or "model_config" not in config:
+        raise RunDirectoryError(f"{path!r} is not a tfgen run configuration (no 'model' / 'model_config').")
+    if require_checkpoint and latest_checkpoint(run_dir) is None:
+        raise RunDirectoryError(f"Run directory {run_dir!r} has no checkpoint in {checkpoint_dir(run_dir)!r}.")
+    return config
