@@ -1,6 +1,6 @@
 """The one custom training loop (eager or `tf.function`), checkpoints and run directories."""
 
 from tfgen.training.run_dir import RunDirectoryError, latest_checkpoint, load_run_config
-from tfgen.training.trainer import Callback, Trainer, restore_model
+from tfgen.training.trainer import Callback, Trainer, make_checkpoint, restore_model
 
-__all__ = ["Callback", "RunDirectoryError", "Trainer", "latest_checkpoint", "load_run_config", "restore_model"]
+__all__ = ["Callback", "RunDirectoryError", "Trainer", "latest_checkpoint", "load_run_config", "make_checkpoint", "restore_model"]

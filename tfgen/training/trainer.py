@@ -150,9 +150,9 @@ class Trainer:
             for name in model.metric_names
         }
         self._metric_count = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="metric_count")
-        self.checkpoint = tf.train.Checkpoint(
-            model=self.model,
-            optimizer=self.optimizer,
+        self.checkpoint = make_checkpoint(
+            self.model,
+            self.optimizer,
             epoch=self.epoch,
             step_in_epoch=self.step_in_epoch,
             global_step=self.global_step,
@@ -235,7 +235,9 @@ class Trainer:
         config_path = os.path.join(self.run_dir, run_files.CONFIG_FILE)
         if resume:
             stored = run_files.load_run_config(self.run_dir, require_checkpoint=True)
-            if stored["model"] != self.spec.name or stored["model_config"] != _json_config(self.model):
+            # Instance names carry a per-process counter: compare everything else.
+            unnamed = lambda config: {k: v for k, v in config.items() if k != "name"}  # noqa: E731
+            if stored["model"] != self.spec.name or unnamed(stored["model_config"]) != unnamed(_json_config(self.model)):
                 raise run_files.RunDirectoryError(
                     f"Cannot resume {self.run_dir!r}: it holds a {stored['model']!r} model with configuration "
                     f"{stored['model_config']}, not {self.spec.name!r} with {_json_config(self.model)}."
@@ -250,7 +252,7 @@ class Trainer:
         path = run_files.latest_checkpoint(self.run_dir)
         try:
             self.checkpoint.restore(path).assert_existing_objects_matched()
-        except (tf.errors.OpError, AssertionError, ValueError) as error:
+        except Exception as error:  # noqa: BLE001 - a corrupt file fails in many ways
             raise run_files.RunDirectoryError(
                 f"Cannot restore the checkpoint {path!r}: it is corrupt or belongs to another model ({error})."
             ) from error
@@ -384,6 +386,22 @@ class Trainer:
         return logs
 
 
+def make_checkpoint(model, optimizer=None, **extra):
+    """A `tf.train.Checkpoint` of `model` (and `optimizer`), its random-stream states included.
+
+    Keras 3's `SeedGenerator` states are variables of the model but are not
+    reached by TensorFlow's object tracking, so they are added explicitly:
+    a restored model then continues the same random streams.
+    """
+    # Keyed by position: the generators' own names carry a per-process counter.
+    states = [variable for variable in model.variables if variable.path.endswith("seed_generator_state")]
+    seed_states = {f"state_{index}": variable for index, variable in enumerate(states)}
+    objects = {"model": model, "seed_states": seed_states, **extra}
+    if optimizer is not None:
+        objects["optimizer"] = optimizer
+    return tf.train.Checkpoint(**objects)
+
+
 def _jsonable(value):
     """`value` with NumPy scalars and tuples turned into plain JSON types."""
     if isinstance(value, dict):
@@ -415,8 +433,8 @@ def restore_model(run_dir):
     model.build_from_batch(_zeros_batch(model, spec))
     path = run_files.latest_checkpoint(run_dir)
     try:
-        tf.train.Checkpoint(model=model).restore(path).expect_partial().assert_existing_objects_matched()
-    except (tf.errors.OpError, AssertionError, ValueError) as error:
+        make_checkpoint(model).restore(path).expect_partial().assert_existing_objects_matched()
+    except Exception as error:  # noqa: BLE001 - a corrupt file fails in many ways
         raise run_files.RunDirectoryError(f"Cannot restore the checkpoint {path!r}: {error}") from error
     return model, config
 

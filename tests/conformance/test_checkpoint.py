@@ -1,0 +1,107 @@
+"""Every registered model: checkpoints restore weights and optimizer state; an
+interrupted run resumes to the result of an uninterrupted one."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import MODEL_NAMES, built_model, synthetic_dataset
+from tfgen.models import MODELS
+from tfgen.training import RunDirectoryError, Trainer, make_checkpoint
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_checkpoint_restores_weights_and_optimizer_state(name, tmp_path, seed):
+    model, batch = built_model(name)
+    for step in range(2):
+        model.train_step(batch, seed + step)
+    path = make_checkpoint(model, model.optimizer).save(str(tmp_path / "ckpt"))
+
+    restored, _ = built_model(name, seed=99)
+    make_checkpoint(restored, restored.optimizer).restore(path).assert_consumed()
+    for expected, actual in zip(model.variables, restored.variables):
+        np.testing.assert_array_equal(expected.numpy(), actual.numpy())
+    for expected, actual in zip(model.optimizer.variables, restored.optimizer.variables):
+        np.testing.assert_array_equal(expected.numpy(), actual.numpy())
+    # The next step is the same from both.
+    model.train_step(batch, seed + 5)
+    restored.train_step(batch, seed + 5)
+    for expected, actual in zip(model.trainable_variables, restored.trainable_variables):
+        np.testing.assert_allclose(actual.numpy(), expected.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def _trainer(name, run_dir):
+    spec = MODELS[name]
+    keras.utils.set_random_seed(0)
+    model = spec.create(**spec.test_kwargs)
+    return Trainer(model, synthetic_dataset(48), str(run_dir), test_data=synthetic_dataset(16, seed=1),
+                   epochs=2, batch_size=8, learning_rate=1e-3, seed=3, verbose=0)
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(name, tmp_path):
+    uninterrupted = _trainer(name, tmp_path / "a")
+    history = uninterrupted.fit()
+
+    interrupted = _trainer(name, tmp_path / "b")
+    interrupted.fit(max_steps=4)  # stops inside epoch 1 of 6 steps
+    assert int(interrupted.epoch.numpy()) == 0 and int(interrupted.step_in_epoch.numpy()) == 4
+    resumed = _trainer(name, tmp_path / "b")  # a new process would start from scratch like this
+    resumed_history = resumed.fit(resume=True)
+
+    for expected, actual in zip(uninterrupted.model.variables, resumed.model.variables):
+        np.testing.assert_allclose(actual.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+    for expected, actual in zip(uninterrupted.optimizer.variables, resumed.optimizer.variables):
+        np.testing.assert_allclose(actual.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+    assert len(resumed_history) == len(history) == 2
+    for expected, actual in zip(history, resumed_history):
+        for key in expected:
+            if key.startswith(("train/", "test/")):
+                np.testing.assert_allclose(actual[key], expected[key], rtol=1e-5, err_msg=key)
+
+
+def test_existing_run_is_never_overwritten_and_resume_needs_a_run(tmp_path):
+    trainer = _trainer("vae", tmp_path / "run")
+    trainer.fit(max_steps=2)
+    files = sorted(os.listdir(tmp_path / "run" / "checkpoints"))
+    with pytest.raises(RunDirectoryError, match="already holds a training run"):
+        _trainer("vae", tmp_path / "run").fit()
+    assert sorted(os.listdir(tmp_path / "run" / "checkpoints")) == files
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(RunDirectoryError, match="not a tfgen run directory"):
+        _trainer("vae", tmp_path / "empty").fit(resume=True)
+    with pytest.raises(RunDirectoryError, match="does not exist"):
+        _trainer("vae", tmp_path / "missing").fit(resume=True)
+
+
+def test_corrupt_checkpoint_gets_a_clear_error_and_is_left_alone(tmp_path):
+    _trainer("vae", tmp_path / "run").fit(max_steps=2)
+    folder = tmp_path / "run" / "checkpoints"
+    data_file = next(p for p in folder.iterdir() if ".data-" in p.name)
+    data_file.write_bytes(b"not a checkpoint")
+    with pytest.raises(RunDirectoryError, match="Cannot restore the checkpoint"):
+        _trainer("vae", tmp_path / "run").fit(resume=True)
+    assert data_file.read_bytes() == b"not a checkpoint"
+
+
+def test_diverged_training_stops_without_writing_a_bad_checkpoint(tmp_path):
+    trainer = _trainer("vae", tmp_path / "run")
+    trainer.optimizer.learning_rate.assign(1e30)
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        trainer.fit()
+    assert not (tmp_path / "run" / "checkpoints").exists() or not any(
+        p.name.startswith("ckpt") for p in (tmp_path / "run" / "checkpoints").iterdir()
+    )
+
+
+def test_trainer_argument_checks(tmp_path):
+    model = MODELS["vae"].create()
+    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+        Trainer(model, synthetic_dataset(16), str(tmp_path), epochs=0)
+    with pytest.raises(TypeError, match="ImageDataset"):
+        Trainer(model, np.zeros((4, 28, 28, 1)), str(tmp_path))
+    with pytest.raises(ValueError, match="fewer than batch_size"):
+        Trainer(model, synthetic_dataset(4), str(tmp_path), batch_size=8)
