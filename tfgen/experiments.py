@@ -11,6 +11,7 @@ from tfgen import data as data_lib
 from tfgen.models import get_model_spec
 from tfgen.plotting import PlotCallback
 from tfgen.training import Trainer
+from tfgen.training.run_dir import check_run_dir
 
 
 def train(
@@ -55,6 +56,7 @@ def train(
         raise ValueError(f"Unknown dataset {dataset!r}. Expected one of {list(data_lib.DATASETS)}.")
     if not isinstance(epochs, int) or epochs <= 0:
         raise ValueError(f"epochs must be a positive integer. Received: epochs={epochs!r}")
+    check_run_dir(out, resume)  # fail before loading any data
     train_data = data_lib.load(dataset, "train", data_dir=data_dir, source_dir=source_dir)
     test_data = data_lib.load(dataset, "test", data_dir=data_dir, source_dir=source_dir)
     if train_examples:

@@ -73,3 +73,20 @@ def load_run_config(run_dir, require_checkpoint=True):
     if require_checkpoint and latest_checkpoint(run_dir) is None:
         raise RunDirectoryError(f"Run directory {run_dir!r} has no checkpoint in {checkpoint_dir(run_dir)!r}.")
     return config
+
+
+def check_run_dir(run_dir, resume):
+    """Checks that `run_dir` fits the request before any work starts.
+
+    With `resume`, it must be a run directory with a checkpoint: its config
+    is returned. Without, it must not hold a run already (nothing is ever
+    overwritten): None is returned.
+    """
+    if resume:
+        return load_run_config(run_dir, require_checkpoint=True)
+    if latest_checkpoint(run_dir) is not None or os.path.exists(os.path.join(run_dir, CONFIG_FILE)):
+        raise RunDirectoryError(
+            f"{run_dir!r} already holds a training run; pass resume=True (--resume) to continue it, "
+            f"or choose another folder. Nothing was changed."
+        )
+    return None

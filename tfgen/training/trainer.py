@@ -231,21 +231,15 @@ class Trainer:
     # ------------------------------------------------------------------- state
 
     def _check_run_dir(self, resume):
-        has_checkpoint = run_files.latest_checkpoint(self.run_dir) is not None
-        config_path = os.path.join(self.run_dir, run_files.CONFIG_FILE)
-        if resume:
-            stored = run_files.load_run_config(self.run_dir, require_checkpoint=True)
-            # Instance names carry a per-process counter: compare everything else.
-            unnamed = lambda config: {k: v for k, v in config.items() if k != "name"}  # noqa: E731
-            if stored["model"] != self.spec.name or unnamed(stored["model_config"]) != unnamed(_json_config(self.model)):
-                raise run_files.RunDirectoryError(
-                    f"Cannot resume {self.run_dir!r}: it holds a {stored['model']!r} model with configuration "
-                    f"{stored['model_config']}, not {self.spec.name!r} with {_json_config(self.model)}."
-                )
-        elif has_checkpoint or os.path.exists(config_path):
+        stored = run_files.check_run_dir(self.run_dir, resume)
+        if stored is None:
+            return
+        # Instance names carry a per-process counter: compare everything else.
+        unnamed = lambda config: {k: v for k, v in config.items() if k != "name"}  # noqa: E731
+        if stored["model"] != self.spec.name or unnamed(stored["model_config"]) != unnamed(_json_config(self.model)):
             raise run_files.RunDirectoryError(
-                f"{self.run_dir!r} already holds a training run; pass resume=True (--resume) to continue it, "
-                f"or choose another folder. Nothing was changed."
+                f"Cannot resume {self.run_dir!r}: it holds a {stored['model']!r} model with configuration "
+                f"{stored['model_config']}, not {self.spec.name!r} with {_json_config(self.model)}."
             )
 
     def _restore(self):
