@@ -27,6 +27,7 @@ INSTALL_REQUIRES = [
     "tensorflow-datasets>=4.9.9,<4.10",
     "importlib_resources>=6",
     "matplotlib>=3.8,<4",
+    "scikit-learn>=1.4,<2",
     "numpy>=1.26,<3",
 ]
 

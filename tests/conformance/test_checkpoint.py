@@ -105,3 +105,18 @@ def test_trainer_argument_checks(tmp_path):
         Trainer(model, np.zeros((4, 28, 28, 1)), str(tmp_path))
     with pytest.raises(ValueError, match="fewer than batch_size"):
         Trainer(model, synthetic_dataset(4), str(tmp_path), batch_size=8)
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_eager_and_compiled_training_loops_agree(name, tmp_path):
+    spec = MODELS[name]
+    runs = {}
+    for eager in (False, True):
+        keras.utils.set_random_seed(0)
+        trainer = Trainer(spec.create(**spec.test_kwargs), synthetic_dataset(32), str(tmp_path / str(eager)),
+                          epochs=1, batch_size=8, learning_rate=1e-3, seed=3, eager=eager, verbose=0)
+        runs[eager] = (trainer.fit(), trainer.model)
+    (compiled_history, compiled_model), (eager_history, eager_model) = runs[False], runs[True]
+    np.testing.assert_allclose(eager_history[0]["train/loss"], compiled_history[0]["train/loss"], rtol=1e-5)
+    for expected, actual in zip(compiled_model.trainable_variables, eager_model.trainable_variables):
+        np.testing.assert_allclose(actual.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
