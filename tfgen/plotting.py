@@ -79,7 +79,7 @@ def plot_latent_grid(decode, latent_dim, path, size=15, limit=2.0, title=None):
 
 def plot_history(history, path, title=None):
     """The train and test curves of every metric in `history` (a list of per-epoch dicts)."""
-    names = sorted({key.split("/", 1)[1] for entry in history for key in entry if "/" in key})
+    names = sorted({key.split("/", 1)[1] for entry in history for key in entry if key.startswith(("train/", "test/"))})
     if not names:
         return None
     figure, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.5), squeeze=False)

@@ -118,5 +118,9 @@ def test_eager_and_compiled_training_loops_agree(name, tmp_path):
         runs[eager] = (trainer.fit(), trainer.model)
     (compiled_history, compiled_model), (eager_history, eager_model) = runs[False], runs[True]
     np.testing.assert_allclose(eager_history[0]["train/loss"], compiled_history[0]["train/loss"], rtol=1e-5)
+    # Compiled graphs fuse and reorder float32 ops, and Adam divides by
+    # sqrt(v): where a gradient is ~0, ulp-level differences become visible
+    # after a few steps (2e-6 seen for InfoGAN). atol is 1% of one Adam step
+    # (lr 1e-3): a skipped step or a different seed moves weights by ~1e-3.
     for expected, actual in zip(compiled_model.trainable_variables, eager_model.trainable_variables):
-        np.testing.assert_allclose(actual.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(actual.numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)

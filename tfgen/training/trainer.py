@@ -226,6 +226,8 @@ class Trainer:
         return batch_function if self.eager else tf.function(batch_function)
 
     def _distribute(self, dataset):
+        if not tf.distribute.has_strategy() and self.strategy is tf.distribute.get_strategy():
+            return dataset  # the default strategy: nothing to split
         return self.strategy.experimental_distribute_dataset(dataset)
 
     # ------------------------------------------------------------------- state
