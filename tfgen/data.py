@@ -30,6 +30,13 @@ SPLITS = ("train", "test")
 BINARIZATIONS = ("dynamic", "threshold", "none")
 LABEL_FORMATS = ("int", "one_hot")
 
+#: Class names, for plots.
+CLASS_NAMES = {
+    "mnist": [str(digit) for digit in range(10)],
+    "fashion_mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                      "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+}
+
 #: Folder with the original ``.gz`` files, used to build the datasets offline.
 SOURCE_DIR_ENV = "TFGEN_DATA_DIR"
 #: Set to ``1`` to never try the network (fail at once if the data is missing).

@@ -62,7 +62,7 @@ def train(
     if train_examples:
         train_data = train_data.take(train_examples)
         test_data = test_data.take(train_examples)
-    model = spec.create(**model_kwargs)
+    model, train_data, test_data = spec.build_run(train_data, test_data, **model_kwargs)
     trainer = Trainer(
         model,
         train_data,

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from tfgen.data import CLASS_NAMES  # noqa: E402
 from tfgen.training import Callback  # noqa: E402
 
 
@@ -134,15 +135,16 @@ class PlotCallback(Callback):
                 title=f"random samples, epoch {epoch}",
             )
         )
-        if hasattr(model, "encode") and trainer.test_data is not None:
+        if model.unconditional_latent and trainer.test_data is not None:
             data = trainer.test_data.take(self.num_points)
             codes = [model.encode(batch["image"]) for batch in trainer._batches(data, epoch=0, shuffle=False, training=False)]
             codes = np.concatenate([c[0] if isinstance(c, (tuple, list)) else c for c in codes])
             paths.append(
                 plot_latent_space(codes, data.labels, os.path.join(folder, f"latent_epoch{epoch:03d}.png"),
-                                  title=f"{data.name} in latent space (means), epoch {epoch}")
+                                  title=f"{data.name} in latent space (means), epoch {epoch}",
+                                  class_names=CLASS_NAMES.get(data.name.split("/")[0]))
             )
-        if hasattr(model, "decode") and hasattr(model, "latent_dim"):
+        if model.unconditional_latent:
             paths.append(
                 plot_latent_grid(model.decode, model.latent_dim, os.path.join(folder, f"grid_epoch{epoch:03d}.png"))
             )

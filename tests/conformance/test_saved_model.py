@@ -36,7 +36,8 @@ print(json.dumps(sorted(loaded.signatures.keys())))
 def _inputs_for(spec, rng, batch):
     shape = [batch if dim is None else dim for dim in spec.shape]
     if spec.dtype == tf.int64 or spec.dtype == tf.int32:
-        return np.arange(batch, dtype=spec.dtype.as_numpy_dtype) + 17
+        # Distinct seeds that are also valid class ids for integer label inputs.
+        return np.arange(batch, dtype=spec.dtype.as_numpy_dtype) + 1
     return rng.uniform(size=shape).astype(spec.dtype.as_numpy_dtype)
 
 

@@ -3,3 +3,12 @@
 from tfgen.layers.sampling import GaussianSampling
 
 __all__ = ["GaussianSampling"]
+
+from tfgen.layers.gumbel import GumbelSoftmax, annealed_temperature  # noqa: E402
+from tfgen.layers.label_projection import LabelProjection  # noqa: E402
+
+__all__ += ["GumbelSoftmax", "LabelProjection", "annealed_temperature"]
+
+from tfgen.layers.conditioning import LabelPlanes, check_class_ids  # noqa: E402
+
+__all__ += ["LabelPlanes", "check_class_ids"]

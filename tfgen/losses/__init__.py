@@ -12,3 +12,37 @@ __all__ = [
     "normal_log_density",
     "squared_error",
 ]
+
+# Semi-supervised VAE (M2) and sigma-VAE decoder terms.
+from tfgen.losses.calibrated import gaussian_log_likelihood, optimal_log_sigma, softclip  # noqa: E402
+from tfgen.losses.semi_supervised import (  # noqa: E402
+    categorical_cross_entropy,
+    categorical_entropy,
+    enumerated_unlabelled_loss,
+)
+
+__all__ += [
+    "categorical_cross_entropy",
+    "categorical_entropy",
+    "enumerated_unlabelled_loss",
+    "gaussian_log_likelihood",
+    "optimal_log_sigma",
+    "softclip",
+]
+
+# GAN and InfoGAN losses (scalars: mean over the batch).
+from tfgen.losses.gan import (  # noqa: E402
+    categorical_mutual_information_loss,
+    discriminator_loss,
+    gaussian_mutual_information_loss,
+    generator_loss,
+    minimax_generator_loss,
+)
+
+__all__ += [
+    "categorical_mutual_information_loss",
+    "discriminator_loss",
+    "gaussian_mutual_information_loss",
+    "generator_loss",
+    "minimax_generator_loss",
+]

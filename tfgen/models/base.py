@@ -42,6 +42,10 @@ class GenerativeModel(keras.Model):
 
     metric_names = ("loss",)
     image_shape = IMAGE_SHAPE
+    #: True when `encode(images)` gives codes and `decode(z)` images with no
+    #: other input: `tfgen.plotting.PlotCallback` then also draws the latent
+    #: space and the grid of decoded latent points.
+    unconditional_latent = False
 
     def check_images(self, images, argument="images"):
         """Raises a ValueError/TypeError naming the problem when `images` is not a batch of our images."""
@@ -88,6 +92,20 @@ class GenerativeModel(keras.Model):
         self.built = True
         if getattr(self, "optimizer", None) is not None and not self.optimizer.built:
             self.optimizer.build(self.trainable_variables)
+
+    def zeros_batch(self, size=1):
+        """A batch of zeros in the model's training format, to create its variables."""
+        return {"image": tf.zeros([size, *self.image_shape]), "label": tf.zeros([size], tf.int64)}
+
+    def get_build_config(self):
+        # The variables come from `build_from_batch`, not `build(input_shape)`:
+        # record that, so `keras.saving.load_model` recreates them before
+        # loading the weights of a `.keras` file.
+        return {"built_from_batch": True} if self.built else None
+
+    def build_from_config(self, config):
+        if config and config.get("built_from_batch"):
+            self.build_from_batch(self.zeros_batch())
 
     def sample(self, num_samples, seed=None):
         """`num_samples` images from the model, float32 in [0, 1]."""

@@ -32,6 +32,7 @@ class MMDVAE(GenerativeModel):
     `mmd_loss`.
     """
 
+    unconditional_latent = True
     metric_names = ("loss", "reconstruction_loss", "mmd_loss")
 
     def __init__(self, latent_dim=2, mmd_weight=1.0, seed=None, **kwargs):

@@ -17,6 +17,11 @@ class ModelSpec:
         binarization: the default binarization of its training data.
         label_format: "int" or "one_hot", as its batches need them.
         test_kwargs: a small configuration for the conformance tests.
+        build: optional `build(train_data, test_data, **model_kwargs)` returning
+            `(model, train_data, test_data)`, for models that need their own
+            dataset (class sets, pseudo-labels...) or a constructor argument
+            taken from the data; by default the model is `cls(**model_kwargs)`
+            and the data is used as it is.
     """
 
     name: str
@@ -24,18 +29,25 @@ class ModelSpec:
     binarization: str = "dynamic"
     label_format: str = "int"
     test_kwargs: dict = dataclasses.field(default_factory=dict)
+    build: object = None
 
     def create(self, **kwargs):
         return self.cls(**kwargs)
 
+    def build_run(self, train_data, test_data, **model_kwargs):
+        """(model, train_data, test_data) ready for the `Trainer`."""
+        if self.build is not None:
+            return self.build(train_data, test_data, **model_kwargs)
+        return self.create(**model_kwargs), train_data, test_data
 
-def register_model(name, *, binarization="dynamic", label_format="int", test_kwargs=None):
+
+def register_model(name, *, binarization="dynamic", label_format="int", test_kwargs=None, build=None):
     """Class decorator that adds a model to `MODELS` under `name`."""
 
     def decorate(cls):
         if name in MODELS:
             raise ValueError(f"A model is already registered as {name!r}: {MODELS[name].cls.__name__}")
-        MODELS[name] = ModelSpec(name, cls, binarization, label_format, dict(test_kwargs or {}))
+        MODELS[name] = ModelSpec(name, cls, binarization, label_format, dict(test_kwargs or {}), build)
         cls.registered_name = name
         return cls
 

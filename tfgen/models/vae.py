@@ -37,6 +37,7 @@ class VAE(GenerativeModel):
     `logpz`, `logqz_x` (batch means), and `kl` (the KL term used).
     """
 
+    unconditional_latent = True
     metric_names = ("loss", "logpx_z", "logpz", "logqz_x", "kl")
 
     def __init__(self, latent_dim=2, analytic_kl=False, seed=None, **kwargs):

@@ -426,17 +426,10 @@ def restore_model(run_dir):
     config = run_files.load_run_config(run_dir, require_checkpoint=True)
     spec = get_model_spec(config["model"])
     model = spec.cls.from_config(config["model_config"])
-    model.build_from_batch(_zeros_batch(model, spec))
+    model.build_from_batch(model.zeros_batch())
     path = run_files.latest_checkpoint(run_dir)
     try:
         make_checkpoint(model).restore(path).expect_partial().assert_existing_objects_matched()
     except Exception as error:  # noqa: BLE001 - a corrupt file fails in many ways
         raise run_files.RunDirectoryError(f"Cannot restore the checkpoint {path!r}: {error}") from error
     return model, config
-
-
-def _zeros_batch(model, spec, size=1, num_classes=10):
-    labels = tf.zeros([size], tf.int64)
-    if spec.label_format == "one_hot":
-        labels = tf.one_hot(labels, num_classes)
-    return {"image": tf.zeros([size, *model.image_shape]), "label": labels}

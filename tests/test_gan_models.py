@@ -1,0 +1,250 @@
+"""The GAN family: each player's update touches only its own variables, two optimizers,
+clear errors on bad labels and codes, and the sample evaluator on tiny inputs."""
+
+import json
+import types
+import warnings
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import built_model, synthetic_dataset
+from tfgen.evaluation import (
+    Evaluator,
+    build_classifier,
+    frechet_distance_from_features,
+    load_classifier,
+    save_classifier,
+    train_classifier,
+)
+from tfgen.models import MODELS, ConditionalGAN
+
+GANS = ["dcgan", "cgan", "infogan"]
+
+
+def _snapshot(variables):
+    return [v.numpy().copy() for v in variables]
+
+
+def _changed(before, variables):
+    return [not np.array_equal(b, v.numpy()) for b, v in zip(before, variables)]
+
+
+@pytest.mark.parametrize("name", GANS)
+def test_each_update_touches_only_its_own_players_variables(name, seed):
+    model, batch = built_model(name)
+    d_variables, g_variables = model.discriminator_variables(), model.generator_variables()
+    assert {id(v) for v in d_variables}.isdisjoint({id(v) for v in g_variables})
+    assert len(d_variables) + len(g_variables) == len(model.trainable_variables)
+
+    d_before, g_before = _snapshot(d_variables), _snapshot(g_variables)
+    model.discriminator_step(batch, seed)
+    assert all(_changed(d_before, d_variables)), "a discriminator variable did not change"
+    assert not any(_changed(g_before, g_variables)), "the discriminator's update moved a generator variable"
+    assert int(model.d_optimizer.iterations.numpy()) == 1 and int(model.g_optimizer.iterations.numpy()) == 0
+
+    d_before, g_before = _snapshot(d_variables), _snapshot(g_variables)
+    model.generator_step(batch, seed + 1)
+    assert all(_changed(g_before, g_variables)), "a generator variable did not change"
+    assert not any(_changed(d_before, d_variables)), "the generator's update moved a discriminator variable"
+    assert int(model.d_optimizer.iterations.numpy()) == 1 and int(model.g_optimizer.iterations.numpy()) == 1
+
+
+def test_k_discriminator_steps_per_generator_step(seed):
+    spec = MODELS["dcgan"]
+    model = spec.create(**{**spec.test_kwargs, "discriminator_steps": 3})
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    batch = next(iter(synthetic_dataset(8).batches(8, shuffle=False, binarization="none")))
+    model.build_from_batch(batch)
+    metrics = model.train_step(batch, seed)
+    assert set(metrics) == {"loss", "d_loss", "g_loss"}
+    assert int(model.d_optimizer.iterations.numpy()) == 3 and int(model.g_optimizer.iterations.numpy()) == 1
+
+
+def test_compile_gives_two_optimizers_with_the_same_configuration():
+    model = MODELS["dcgan"].create(**MODELS["dcgan"].test_kwargs)
+    optimizer = keras.optimizers.Adam(3e-4, beta_1=0.5)
+    model.compile(optimizer=optimizer)  # what the Trainer does
+    assert model.optimizer is optimizer and model.g_optimizer is optimizer
+    assert model.d_optimizer is not optimizer
+    assert float(model.d_optimizer.learning_rate.numpy()) == pytest.approx(3e-4)
+    assert model.d_optimizer.beta_1 == 0.5
+    other = keras.optimizers.SGD(0.1)
+    model.compile(optimizer=keras.optimizers.Adam(1e-4), d_optimizer=other)
+    assert model.d_optimizer is other
+    with pytest.raises(ValueError, match="two optimizer objects"):
+        model.compile(optimizer=optimizer, d_optimizer=optimizer)
+
+
+def test_generated_images_are_in_minus_one_one_inside_and_zero_one_outside(seed):
+    model, batch = built_model("dcgan")
+    latents = model.draw_latents(4, seed)
+    raw = model.generate_raw(latents).numpy()
+    assert raw.min() >= -1.0 and raw.max() <= 1.0 and raw.min() < 0.0
+    np.testing.assert_allclose(model.generate(latents["z"]).numpy(), (raw + 1.0) / 2.0, rtol=1e-6, atol=1e-7)
+
+
+def test_cgan_bad_labels_get_clear_errors(seed):
+    model, batch = built_model("cgan")
+    bad = {**batch, "label": tf.constant([0, 1, 2, 3, 4, 5, 6, 12], tf.int64)}
+    with pytest.raises(ValueError, match=r"batch\['label'\] must lie in \[0, 10\). Received: .*max=12"):
+        model.train_step(bad, seed)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"must lie in \[0, 10\)"):
+        tf.function(model.train_step)(bad, seed)
+    with pytest.raises(TypeError, match="integer class ids"):
+        model.train_step({**batch, "label": tf.one_hot(batch["label"], 10)}, seed)
+    with pytest.raises(ValueError, match="no 'label' entry"):
+        model.train_step({"image": batch["image"]}, seed)
+    with pytest.raises(ValueError, match=r"must have shape \(8,\)"):
+        model.train_step({**batch, "label": batch["label"][:3]}, seed)
+    with pytest.raises(ValueError, match=r"must lie in \[0, 10\)"):
+        model.sample(2, seed=seed, labels=[3, 10])
+    with pytest.raises(ValueError, match=r"z of shape \(batch, 8\)"):
+        model.generate(tf.zeros([2, 5]), tf.constant([1, 2]))
+    with pytest.raises(ValueError, match=r"one-hot of shape \(batch, 10\)"):
+        model.generate(tf.zeros([2, 8]), tf.zeros([2, 9]))
+
+
+def test_cgan_options_and_sampling(seed):
+    with pytest.raises(ValueError, match="label_input must be one of"):
+        ConditionalGAN(label_input="bogus")
+    spec = MODELS["cgan"]
+    model = spec.create(**{**spec.test_kwargs, "label_input": "vector"})
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    batch = next(iter(synthetic_dataset(8).batches(8, shuffle=False, binarization="none")))
+    model.build_from_batch(batch)
+    assert model.discriminator.planes is None
+    assert all(np.isfinite(v.numpy()) for v in model.train_step(batch, seed).values())
+    planes_model, _ = built_model("cgan")
+    assert planes_model.discriminator.conv1.kernel.shape[2] == 11  # 1 image channel + 10 label planes
+    # sample(labels=...) draws the requested classes; one-hot and id labels agree.
+    z = tf.random.stateless_normal([3, 8], seed=[1, 2])
+    np.testing.assert_allclose(planes_model.generate(z, tf.constant([1, 4, 9])).numpy(),
+                               planes_model.generate(z, tf.one_hot([1, 4, 9], 10)).numpy(), rtol=1e-6)
+    outputs = planes_model.serving_endpoints()["sample"][0](tf.constant([1, 2, 3], tf.int64))
+    assert outputs["images"].shape == (3, 28, 28, 1)
+    assert np.all((outputs["labels"].numpy() >= 0) & (outputs["labels"].numpy() < 10))
+
+
+def test_infogan_codes_metrics_and_bad_code_sizes(seed):
+    model, batch = built_model("infogan")
+    metrics = model.train_step(batch, seed)
+    assert set(metrics) == {"loss", "d_loss", "g_loss", "mi_loss"}
+    np.testing.assert_allclose(
+        metrics["loss"].numpy(),
+        (metrics["d_loss"] + metrics["g_loss"] + model.info_weight * metrics["mi_loss"]).numpy(), rtol=1e-6)
+    latents = model.draw_latents(64, seed)
+    assert latents["continuous"].shape == (64, 2)
+    assert latents["continuous"].numpy().min() >= -1.0 and latents["continuous"].numpy().max() <= 1.0
+    assert latents["categorical"].numpy().max() < 10
+    logits, mean, log_std = model.predict_codes(batch["image"])
+    assert logits.shape == (8, 10) and mean.shape == (8, 2) and log_std.shape == (8, 2)
+    z = tf.zeros([2, 8])
+    assert model.generate(z, tf.constant([0, 3]), tf.zeros([2, 2])).shape == (2, 28, 28, 1)
+    with pytest.raises(ValueError, match=r"continuous codes must have shape \(batch, 2\). Received: continuous.shape=\(2, 3\)"):
+        model.generate(z, tf.constant([0, 3]), tf.zeros([2, 3]))
+    with pytest.raises(ValueError, match=r"one-hot of shape \(batch, 10\)"):
+        model.generate(z, tf.zeros([2, 7]), tf.zeros([2, 2]))
+    with pytest.raises(ValueError, match=r"categorical must lie in \[0, 10\)"):
+        model.generate(z, tf.constant([0, 10]), tf.zeros([2, 2]))
+    with pytest.raises(ValueError, match="2 rows"):
+        model.generate(z, tf.constant([0, 1, 2]), tf.zeros([3, 2]))
+    with pytest.raises(ValueError, match="num_categories must be an integer >= 2"):
+        MODELS["infogan"].cls(num_categories=1)
+
+
+@pytest.mark.parametrize("name", GANS)
+def test_config_round_trip(name):
+    spec = MODELS[name]
+    model = spec.create(**spec.test_kwargs)
+    clone = spec.cls.from_config(model.get_config())
+    config, clone_config = model.get_config(), clone.get_config()
+    config.pop("name"), clone_config.pop("name")
+    assert clone_config == config
+    json.dumps(config)
+
+
+# ------------------------------------------------------------- the evaluator
+
+
+@pytest.fixture(scope="module")
+def evaluator():
+    keras.utils.set_random_seed(0)
+    return Evaluator(build_classifier(10))
+
+
+def test_frechet_distance_of_identical_sets_is_zero_and_grows_with_a_shift(evaluator):
+    images = np.random.default_rng(0).uniform(size=(40, 28, 28, 1)).astype(np.float32)
+    assert evaluator.frechet_distance(images, images) == pytest.approx(0.0, abs=1e-6)
+    assert evaluator.frechet_distance(images, np.clip(images * 0.2, 0, 1)) > 1e-3
+
+
+def test_frechet_distance_from_features_against_scipy():
+    from scipy import linalg
+
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(200, 4))
+    b = rng.normal(size=(150, 4)) @ rng.normal(size=(4, 4)) + 1.0
+    mean_a, mean_b, cov_a, cov_b = a.mean(0), b.mean(0), np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    expected = np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a + cov_b - 2 * np.real(linalg.sqrtm(cov_a @ cov_b)))
+    np.testing.assert_allclose(frechet_distance_from_features(a, b), expected, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"\(N, D\) and \(M, D\)"):
+        frechet_distance_from_features(a, b[:, :3])
+
+
+def test_label_accuracy_features_and_diversity(evaluator):
+    rng = np.random.default_rng(2)
+    images = rng.uniform(size=(12, 28, 28, 1)).astype(np.float32)
+    predicted = evaluator.predict(images)
+    assert evaluator.label_accuracy(images, predicted) == 1.0
+    assert evaluator.label_accuracy(images, (predicted + 1) % 10) == 0.0
+    features = evaluator.features(images)
+    assert features.shape == (12, 128)
+    labels = np.array([0] * 6 + [1] * 6)
+    diversity = evaluator.diversity(images, labels)
+    group = features[:6].astype(np.float64)
+    expected = np.mean([np.linalg.norm(group[i] - group[j]) for i in range(6) for j in range(6) if i != j])
+    assert set(diversity) == {0, 1}
+    np.testing.assert_allclose(diversity[0], expected, rtol=1e-5)
+    collapsed = np.repeat(images[:1], 5, axis=0)  # one image five times: no diversity
+    assert evaluator.diversity(collapsed, np.zeros(5))[0] == pytest.approx(0.0, abs=1e-3)
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+        evaluator.features(images * 3)
+    with pytest.raises(ValueError, match="one label per image"):
+        evaluator.label_accuracy(images, labels[:3])
+
+
+def test_train_save_and_load_classifier(tmp_path):
+    model, accuracy = train_classifier(synthetic_dataset(64), synthetic_dataset(32, seed=1), epochs=1, batch_size=32, verbose=0)
+    assert 0.0 <= accuracy <= 1.0
+    path = save_classifier(model, str(tmp_path / "clf.weights.h5"))
+    images = synthetic_dataset(8, seed=2).images.astype(np.float32) / 255.0
+    np.testing.assert_allclose(load_classifier(path).predict(images, verbose=0), model.predict(images, verbose=0), rtol=1e-5)
+    with pytest.raises(ValueError, match=".weights.h5"):
+        save_classifier(model, str(tmp_path / "clf.h5"))
+    with pytest.raises(FileNotFoundError, match="train one"):
+        load_classifier(str(tmp_path / "missing.weights.h5"))
+
+
+def test_diagnostics_callback_logs_writes_json_plots_and_warns(tmp_path, evaluator):
+    from tfgen.gan_plots import GANDiagnosticsCallback
+
+    model, _ = built_model("cgan")
+    callback = GANDiagnosticsCallback(evaluator, synthetic_dataset(40), num_samples=20, warn_accuracy=1.01)
+    trainer = types.SimpleNamespace(model=model, run_dir=str(tmp_path), epochs=2)
+    logs = {"epoch": 1}
+    with pytest.warns(RuntimeWarning, match="ignoring its label"):
+        callback.on_epoch_end(trainer, 1, logs)
+    for key in ("label_accuracy", "diversity", "real_diversity", "diversity_ratio", "frechet_distance"):
+        assert np.isfinite(logs[f"gan/{key}"]), key
+    entries = json.loads((tmp_path / "gan_diagnostics.json").read_text())
+    assert [e["epoch"] for e in entries] == [1]
+    assert (tmp_path / "plots" / "class_rows_epoch001.png").is_file()
+    assert (tmp_path / "plots" / "class5_across_epochs.png").is_file()
+    quiet = GANDiagnosticsCallback(evaluator, synthetic_dataset(40), num_samples=20, warn_accuracy=0.0, plot=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        quiet.on_epoch_end(trainer, 2, {"epoch": 2})
+    assert [e["epoch"] for e in json.loads((tmp_path / "gan_diagnostics.json").read_text())] == [1, 2]

@@ -1,0 +1,78 @@
+"""Scoring clusterings against labels: purity and normalized mutual information (NMI).
+
+Used for the unsupervised Variational Homoencoder, whose KMeans pseudo-labels
+should come to agree with the classes, and for its baselines: KMeans on raw
+pixels and on the codes of another model (e.g. a VAE's posterior means).
+
+* purity: each cluster votes for its most common label; the fraction of
+  examples whose label is their cluster's vote (1 is perfect; it rises with
+  the number of clusters, so compare equal numbers of clusters).
+* NMI: scikit-learn's `normalized_mutual_info_score` (arithmetic mean
+  normalization), 0 for independent labellings, 1 for identical ones up to
+  renaming.
+"""
+
+import numpy as np
+
+
+def _check_pair(labels, clusters):
+    labels = np.asarray(labels)
+    clusters = np.asarray(clusters)
+    if labels.ndim != 1 or labels.shape != clusters.shape:
+        raise ValueError(
+            f"labels and clusters must be 1-D of the same length. Received: labels.shape={labels.shape}, "
+            f"clusters.shape={clusters.shape}"
+        )
+    if len(labels) == 0:
+        raise ValueError("labels and clusters are empty. Received: 0 examples")
+    for argument, values in (("labels", labels), ("clusters", clusters)):
+        if not np.issubdtype(values.dtype, np.integer):
+            raise TypeError(f"{argument} must be integers. Received: dtype={values.dtype}")
+    return labels, clusters
+
+
+def purity(labels, clusters):
+    """The fraction of examples that carry their cluster's most common label."""
+    labels, clusters = _check_pair(labels, clusters)
+    _, cluster_ids = np.unique(clusters, return_inverse=True)
+    _, label_ids = np.unique(labels, return_inverse=True)
+    table = np.zeros((cluster_ids.max() + 1, label_ids.max() + 1), dtype=np.int64)
+    np.add.at(table, (cluster_ids, label_ids), 1)
+    return float(table.max(axis=1).sum() / len(labels))
+
+
+def nmi(labels, clusters):
+    """scikit-learn's normalized mutual information between the labels and the clusters."""
+    from sklearn.metrics import normalized_mutual_info_score
+
+    labels, clusters = _check_pair(labels, clusters)
+    return float(normalized_mutual_info_score(labels, clusters))
+
+
+def clustering_scores(labels, clusters):
+    """{"purity": ..., "nmi": ...}."""
+    return {"purity": purity(labels, clusters), "nmi": nmi(labels, clusters)}
+
+
+def kmeans(features, num_clusters=10, random_state=0, n_init=1):
+    """KMeans cluster ids of `features` (N, ...), flattened per example; scikit-learn, fixed seed."""
+    from sklearn.cluster import KMeans
+
+    features = np.asarray(features, dtype=np.float32).reshape(len(features), -1)
+    if isinstance(num_clusters, bool) or not isinstance(num_clusters, (int, np.integer)) or not 1 <= num_clusters <= len(features):
+        raise ValueError(
+            f"num_clusters must be an integer in [1, {len(features)}]. Received: num_clusters={num_clusters!r}"
+        )
+    return KMeans(n_clusters=int(num_clusters), n_init=n_init, random_state=random_state).fit_predict(features).astype(np.int64)
+
+
+def kmeans_pixels(images, labels, num_clusters=10, random_state=0):
+    """Purity and NMI of KMeans on raw pixels (uint8 images are scaled to [0, 1])."""
+    images = np.asarray(images)
+    pixels = images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images.astype(np.float32)
+    return clustering_scores(labels, kmeans(pixels, num_clusters, random_state))
+
+
+def kmeans_codes(codes, labels, num_clusters=10, random_state=0):
+    """Purity and NMI of KMeans on codes (N, dim), e.g. a VAE's posterior means."""
+    return clustering_scores(labels, kmeans(codes, num_clusters, random_state))

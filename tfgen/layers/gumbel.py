@@ -1,0 +1,133 @@
+"""Gumbel-softmax (concrete) sampling of one-hot categorical variables.
+
+Jang, Gu and Poole, "Categorical Reparameterization with Gumbel-Softmax",
+ICLR 2017; Maddison, Mnih and Teh, "The Concrete Distribution: A Continuous
+Relaxation of Discrete Random Variables", ICLR 2017.
+"""
+
+import math
+
+import keras
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+
+def _check_positive_number(argument, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{argument} must be a positive finite number. Received: {argument}={value!r}")
+    return float(value)
+
+
+def annealed_temperature(step, rate, min_temperature=0.5, initial_temperature=1.0, update_every=1):
+    """The temperature schedule of Jang et al. 2017: tau = max(tau_min, tau_0 * exp(-rate * t)).
+
+    `t` is the training step rounded down to a multiple of `update_every`: the
+    temperature changes once every `update_every` steps. A pure function of
+    the step, so a resumed run continues the same schedule.
+
+    Args:
+        step: the training step (a scalar tensor or number, e.g. `optimizer.iterations`).
+        rate: the annealing rate r (>= 0).
+        min_temperature: tau_min, the floor of the schedule.
+        initial_temperature: tau_0, the temperature at step 0.
+        update_every: N, the period of the updates in steps.
+
+    Returns:
+        A float32 scalar tensor.
+    """
+    step = tf.cast(step, tf.int64)
+    held_step = tf.cast((step // update_every) * update_every, tf.float32)
+    return tf.maximum(
+        tf.constant(min_temperature, tf.float32),
+        tf.constant(initial_temperature, tf.float32) * tf.exp(-tf.constant(rate, tf.float32) * held_step),
+    )
+
+
+@keras.saving.register_keras_serializable(package="tfgen")
+class GumbelSoftmax(keras.layers.Layer):
+    """Draws a relaxed one-hot sample from a categorical distribution given by its logits.
+
+    The sample is `softmax((logits + g) / temperature)` with `g` Gumbel(0, 1)
+    noise, drawn by TFP's `tfp.distributions.RelaxedOneHotCategorical`: it is
+    a differentiable function of the logits (reparameterized), and approaches
+    a one-hot vector as the temperature goes to 0.
+
+    With `hard=True` (the straight-through estimator) the forward pass returns
+    the one-hot vector of the sample's largest entry, while gradients are those
+    of the relaxed sample.
+
+    The temperature lives in a non-trainable variable (`layer.temperature`),
+    so a schedule can change it inside a compiled training step
+    (`layer.temperature.assign(...)`, see `annealed_temperature`) and it is
+    saved with the weights.
+
+    Args:
+        temperature: the initial temperature, a positive number.
+        hard: return straight-through one-hot samples instead of soft ones.
+        seed: an optional integer seed for the layer's own random stream.
+        **kwargs: base layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: logits of shape (..., num_classes).
+        seed: an optional stateless seed, an int tensor of shape (2,). When
+            given, the sample is a pure function of the logits, the
+            temperature and the seed; when omitted, the noise comes from the
+            layer's `SeedGenerator`.
+    """
+
+    def __init__(self, temperature=1.0, hard=False, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        temperature = _check_positive_number("temperature", temperature)
+        if not isinstance(hard, bool):
+            raise ValueError(f"hard must be True or False. Received: hard={hard!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError(f"seed must be an int or None. Received: seed={seed!r}")
+        self.initial_temperature = temperature
+        self.hard = hard
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        # "only_first_replica": a schedule may assign it from every replica's step.
+        self.temperature = self.add_weight(
+            shape=(),
+            initializer=keras.initializers.Constant(temperature),
+            trainable=False,
+            name="temperature",
+            aggregation="only_first_replica",
+        )
+
+    def set_temperature(self, value):
+        """Assigns a new temperature (works inside `tf.function`)."""
+        return self.temperature.assign(tf.cast(value, self.temperature.dtype))
+
+    def call(self, inputs, seed=None):
+        logits = tf.convert_to_tensor(inputs)
+        if not logits.dtype.is_floating:
+            raise TypeError(f"GumbelSoftmax expects float logits. Received: dtype={logits.dtype.name}")
+        if logits.shape.rank is None or logits.shape.rank < 1 or logits.shape[-1] is None or logits.shape[-1] < 2:
+            raise ValueError(
+                "GumbelSoftmax expects logits of shape (..., num_classes) with a known num_classes >= 2. "
+                f"Received: inputs.shape={logits.shape}"
+            )
+        if seed is None:
+            seed = self.seed_generator.next()
+        # TFP's stateless samplers take int32 seeds: derive one from the int64 seed
+        # instead of truncating it.
+        tfp_seed = tf.random.stateless_uniform(
+            [2], seed=tf.cast(seed, tf.int64), minval=None, maxval=None, dtype=tf.int32
+        )
+        temperature = tf.cast(self.temperature, logits.dtype)
+        distribution = tfp.distributions.RelaxedOneHotCategorical(temperature, logits=logits)
+        soft = distribution.sample(seed=tfp_seed)
+        if not self.hard:
+            return soft
+        hard = tf.one_hot(tf.argmax(soft, axis=-1), tf.shape(soft)[-1], dtype=soft.dtype)
+        # Straight-through: the value of `hard`, the gradient of `soft`.
+        return soft + tf.stop_gradient(hard - soft)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        base_config = super().get_config()
+        config = {"temperature": self.initial_temperature, "hard": self.hard, "seed": self.seed}
+        return {**base_config, **config}

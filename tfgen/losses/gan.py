@@ -1,0 +1,145 @@
+"""GAN losses and the InfoGAN mutual-information terms, as pure functions.
+
+Reduction: unlike the ELBO pieces (one value per example), every function here
+returns a scalar, the **mean over the batch** (summed over the code
+dimensions for the continuous InfoGAN codes), as the GAN papers write their
+objectives. All take logits, never probabilities, so that they stay finite
+for confident discriminators (log(sigmoid(x)) = -softplus(-x)).
+
+References:
+    Ian J. Goodfellow, Jean Pouget-Abadie, Mehdi Mirza, Bing Xu, David
+    Warde-Farley, Sherjil Ozair, Aaron Courville and Yoshua Bengio,
+    "Generative Adversarial Nets", Advances in Neural Information Processing
+    Systems 27 (NeurIPS 2014), arXiv:1406.2661.
+
+    Xi Chen, Yan Duan, Rein Houthooft, John Schulman, Ilya Sutskever and
+    Pieter Abbeel, "InfoGAN: Interpretable Representation Learning by
+    Information Maximizing Generative Adversarial Nets", Advances in Neural
+    Information Processing Systems 29 (NeurIPS 2016), arXiv:1606.03657.
+"""
+
+import tensorflow as tf
+
+from tfgen.losses.elbo import normal_log_density
+
+
+def _check_label_smoothing(label_smoothing):
+    if not 0.0 <= float(label_smoothing) < 1.0:
+        raise ValueError(f"label_smoothing must lie in [0, 1). Received: label_smoothing={label_smoothing!r}")
+
+
+def discriminator_loss(real_logits, fake_logits, label_smoothing=0.0):
+    """The discriminator's minimax loss (Goodfellow et al. 2014, eq. 1), mean over the batch.
+
+        loss = -mean log D(x) - mean log(1 - D(G(z)))
+             = mean softplus(-real_logits) + mean softplus(fake_logits)
+
+    i.e. the sigmoid cross-entropy of the real logits against 1 plus that of
+    the fake logits against 0. Its minimum over D for a fixed G is
+    log 4 - 2 JSD(p_data || p_G).
+
+    Args:
+        real_logits: D's logits on real images, shape (batch,) or (batch, 1).
+        fake_logits: D's logits on generated images, shape (batch',) or (batch', 1).
+        label_smoothing: one-sided label smoothing (Salimans et al., "Improved
+            Techniques for Training GANs", NeurIPS 2016): the real target is
+            `1 - label_smoothing`. 0 gives the plain minimax loss.
+
+    Returns:
+        A scalar: the mean over the real batch plus the mean over the fake batch.
+    """
+    _check_label_smoothing(label_smoothing)
+    real_logits = tf.convert_to_tensor(real_logits)
+    fake_logits = tf.cast(fake_logits, real_logits.dtype)
+    real_targets = tf.fill(tf.shape(real_logits), tf.cast(1.0 - label_smoothing, real_logits.dtype))
+    real_loss = tf.nn.sigmoid_cross_entropy_with_logits(labels=real_targets, logits=real_logits)
+    fake_loss = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.zeros_like(fake_logits), logits=fake_logits)
+    return tf.reduce_mean(real_loss) + tf.reduce_mean(fake_loss)
+
+
+def generator_loss(fake_logits):
+    """The non-saturating generator loss (Goodfellow et al. 2014, section 3), mean over the batch.
+
+        loss = -mean log D(G(z)) = mean softplus(-fake_logits)
+
+    Same fixed point as minimizing log(1 - D(G(z))) but with strong gradients
+    early in training, when D rejects the samples with confidence.
+
+    Args:
+        fake_logits: D's logits on generated images.
+
+    Returns:
+        A scalar.
+    """
+    fake_logits = tf.convert_to_tensor(fake_logits)
+    return tf.reduce_mean(tf.nn.softplus(-fake_logits))
+
+
+def minimax_generator_loss(fake_logits):
+    """The saturating generator loss of the minimax game, mean over the batch.
+
+        loss = mean log(1 - D(G(z))) = -mean softplus(fake_logits)
+
+    Kept for comparison with `generator_loss`: its gradient vanishes when D
+    confidently rejects the samples (Goodfellow et al. 2014, section 3).
+
+    Args:
+        fake_logits: D's logits on generated images.
+
+    Returns:
+        A scalar.
+    """
+    fake_logits = tf.convert_to_tensor(fake_logits)
+    return -tf.reduce_mean(tf.nn.softplus(fake_logits))
+
+
+def categorical_mutual_information_loss(code_logits, codes):
+    """Minus the variational lower bound of I(c; G(z, c)) for a categorical code, up to H(c).
+
+    InfoGAN (Chen et al. 2016, eq. 4) maximizes
+        L_I(G, Q) = E_{c ~ p(c), x ~ G(z, c)}[log Q(c | x)] + H(c) <= I(c; G(z, c)).
+    H(c) is a constant for a fixed code prior, so the loss is the
+    cross-entropy of Q's logits against the sampled code:
+        loss = -mean log Q(c | x) = mean softmax_cross_entropy(codes, code_logits).
+
+    Args:
+        code_logits: Q's logits, shape (batch, num_categories).
+        codes: the sampled codes, one-hot (batch, num_categories) float, or
+            integer ids (batch,).
+
+    Returns:
+        A scalar, >= 0; the lower bound of the mutual information is
+        H(c) - loss (log(num_categories) - loss for a uniform code).
+    """
+    code_logits = tf.convert_to_tensor(code_logits)
+    codes = tf.convert_to_tensor(codes)
+    if codes.dtype.is_integer:
+        cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=codes, logits=code_logits)
+    else:
+        cross_entropy = tf.nn.softmax_cross_entropy_with_logits(labels=tf.cast(codes, code_logits.dtype), logits=code_logits)
+    return tf.reduce_mean(cross_entropy)
+
+
+def gaussian_mutual_information_loss(codes, mean, log_std):
+    """Minus the variational lower bound of I(c; G(z, c)) for continuous codes, up to H(c).
+
+    Q(c | x) is a factored Gaussian N(mean, exp(log_std)^2) (Chen et al. 2016,
+    section 6 and appendix C), so the loss is its negative log-likelihood of
+    the sampled code, summed over the code dimensions and averaged over the
+    batch:
+        loss = mean_batch sum_j [0.5 log(2 pi) + log_std_j + 0.5 ((c_j - mean_j) / exp(log_std_j))^2].
+    With `log_std = 0` this is half the squared error plus a constant, the
+    fixed-variance form many implementations use.
+
+    Args:
+        codes: the sampled continuous codes, shape (batch, num_codes).
+        mean: Q's predicted means, same shape.
+        log_std: Q's predicted log standard deviations, broadcastable.
+
+    Returns:
+        A scalar (it can be negative: a density, not a probability).
+    """
+    codes = tf.convert_to_tensor(codes)
+    mean = tf.cast(mean, codes.dtype)
+    log_std = tf.cast(log_std, codes.dtype)
+    return -tf.reduce_mean(normal_log_density(codes, mean, 2.0 * log_std, axis=-1))

@@ -1,0 +1,398 @@
+"""The conditional VAE: a VAE whose decoder (and optionally encoder) sees the class label.
+
+Sohn, Lee and Yan, "Learning Structured Output Representation using Deep
+Conditional Generative Models", NeurIPS 2015; the seed post conditions the
+decoder by adding a projection of the one-hot label to z (Dense + ReLU),
+or by concatenation. The loss is the VAE's negative ELBO with the KL term
+weighted by beta (Higgins et al., "beta-VAE", ICLR 2017):
+
+    L(x, y) = -log p(x | y, z) + beta * KL(q(z | x[, y]) || N(0, I))
+
+The seed needed beta = 1e-5 with a Bernoulli decoder to stop every sample of
+a class looking the same. The principled fix is a Gaussian decoder with a
+calibrated variance, the sigma-VAE of Rybkin, Daniilidis and Levine,
+"Simple and Effective VAE Training with Calibrated Decoders", ICML 2021
+(arXiv:2006.13202): `likelihood="gaussian_learned"` learns one shared sigma,
+`likelihood="gaussian_optimal"` uses the batch's maximum-likelihood sigma in
+closed form. Gaussian decoders model intensities: train them with
+`binarization="none"`.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgen import losses
+from tfgen.layers import GaussianSampling, LabelProjection
+from tfgen.models.base import GenerativeModel, normal_from_seeds
+from tfgen.models.registry import register_model
+from tfgen.networks import ConvDecoder, ConvEncoder
+
+CONDITIONINGS = ("projection", "concat")
+LIKELIHOODS = ("bernoulli", "gaussian_learned", "gaussian_optimal")
+
+
+def check_labels(labels, num_classes, argument="labels", batch_size=None, mask=None):
+    """Float32 one-hot labels from int class ids (batch,) or one-hot rows (batch, num_classes).
+
+    One-hot rows may be class probabilities (non-negative, summing to 1).
+    Values are checked at once when running eagerly; inside `tf.function`
+    (and in exported signatures) they are checked by assertions that fail the
+    call with the same message.
+
+    Args:
+        labels: the labels.
+        num_classes: the number of classes of the model.
+        argument: the argument's name, for messages.
+        batch_size: the expected number of labels (an int or scalar tensor), or None.
+        mask: optional (batch,) float mask; integer values are only checked
+            where it is 1 (unlabelled rows may hold any id, e.g. -1).
+
+    Raises:
+        ValueError: wrong shape, wrong number of classes, out-of-range ids,
+            rows that are not distributions, or a batch size mismatch.
+        TypeError: labels that are neither integers nor floats.
+    """
+    labels = tf.convert_to_tensor(labels)
+    rank = labels.shape.rank
+    if labels.dtype.is_integer:
+        if rank != 1:
+            hint = f" (or float one-hot of shape (batch, {num_classes}))"
+            raise ValueError(
+                f"Integer {argument} must be class ids of shape (batch,){hint}. Received: {argument}.shape={labels.shape}"
+            )
+        checked = labels if mask is None else tf.boolean_mask(labels, tf.convert_to_tensor(mask) > 0.5)
+        message = f"{argument} must be class ids in [0, {num_classes})"
+        if tf.executing_eagerly():
+            values = checked.numpy()
+            if values.size and (values.min() < 0 or values.max() >= num_classes):
+                raise ValueError(f"{message}. Received: min={values.min()}, max={values.max()}")
+        else:
+            tf.debugging.assert_non_negative(checked, message=message)
+            tf.debugging.assert_less(checked, tf.cast(num_classes, checked.dtype), message=message)
+        one_hot = tf.one_hot(labels, num_classes, dtype=tf.float32)
+    elif labels.dtype.is_floating:
+        if rank != 2:
+            raise ValueError(
+                f"Float {argument} must be one-hot of shape (batch, {num_classes}) (or integer class ids of shape "
+                f"(batch,)). Received: {argument}.shape={labels.shape}"
+            )
+        if labels.shape[-1] != num_classes:
+            raise ValueError(
+                f"{argument} have {labels.shape[-1]} classes; the model has num_classes={num_classes}. "
+                f"Received: {argument}.shape={labels.shape}"
+            )
+        one_hot = tf.cast(labels, tf.float32)
+        message = f"one-hot {argument} must be non-negative with rows summing to 1"
+        if tf.executing_eagerly():
+            values = one_hot.numpy()
+            if values.size and (values.min() < 0 or not np.allclose(values.sum(-1), 1.0, atol=1e-3)):
+                raise ValueError(f"{message}. Received row sums {values.sum(-1)[:5]}..., min={values.min()}")
+        else:
+            tf.debugging.assert_non_negative(one_hot, message=message)
+            tf.debugging.assert_near(tf.reduce_sum(one_hot, -1), tf.ones_like(one_hot[:, 0]), atol=1e-3, message=message)
+    else:
+        raise TypeError(f"{argument} must be integer class ids or float one-hot rows. Received: dtype={labels.dtype.name}")
+    if batch_size is not None:
+        static = tf.get_static_value(batch_size)
+        if static is not None and labels.shape[0] is not None:
+            if int(static) != labels.shape[0]:
+                raise ValueError(f"Expected {int(static)} {argument}, one per example. Received: {labels.shape[0]}")
+        else:
+            tf.debugging.assert_equal(
+                tf.shape(labels, out_type=tf.int64)[0], tf.cast(batch_size, tf.int64),
+                message=f"Expected one entry of {argument} per example",
+            )
+    return one_hot
+
+
+def check_mask(batch, batch_size):
+    """The batch's "labelled" mask as float32 0/1, or None when the batch has none (all labelled)."""
+    mask = batch.get("labelled") if hasattr(batch, "get") else None
+    if mask is None:
+        return None
+    mask = tf.convert_to_tensor(mask)
+    if mask.shape.rank != 1:
+        raise ValueError(f"The labelled mask must have shape (batch,). Received: labelled.shape={mask.shape}")
+    if not (mask.dtype == tf.bool or mask.dtype.is_floating or mask.dtype.is_integer):
+        raise TypeError(f"The labelled mask must be bool or 0/1 numbers. Received: dtype={mask.dtype.name}")
+    mask = tf.cast(mask, tf.float32)
+    if tf.executing_eagerly():
+        values = mask.numpy()
+        if not np.all((values == 0) | (values == 1)):
+            raise ValueError(f"The labelled mask must hold only 0 and 1. Received values {np.unique(values)[:5]}")
+        static = tf.get_static_value(batch_size)
+        if static is not None and len(values) != int(static):
+            raise ValueError(f"Expected one labelled flag per example ({int(static)}). Received: {len(values)}")
+    return mask
+
+
+def masked_mean(values, count):
+    """sum(values) / max(count, 1): the mean over rows that may be absent."""
+    return tf.reduce_sum(values) / tf.maximum(tf.cast(count, values.dtype), 1.0)
+
+
+@register_model("cvae", binarization="dynamic", label_format="int", test_kwargs={"latent_dim": 2, "num_classes": 20})
+@keras.saving.register_keras_serializable(package="tfgen")
+class CVAE(GenerativeModel):
+    """Convolutional conditional VAE.
+
+    Args:
+        latent_dim: size of z.
+        num_classes: the number of classes of the labels.
+        conditioning: "projection" (z + ReLU(Dense(one-hot y)), the seed's)
+            or "concat" (concat(z, one-hot y)) at the decoder's input.
+        encoder_sees_label: also condition the encoder, q(z | x, y): the
+            label is concatenated to the encoder's features (`encoder_units`
+            ReLU units after the convolutions) before the Gaussian head.
+        encoder_units: the size of those features (used when the encoder
+            sees the label).
+        beta: the weight of the KL term.
+        likelihood: "bernoulli" (sigmoid cross-entropy), "gaussian_learned"
+            (sigma-VAE, one learned sigma) or "gaussian_optimal" (sigma-VAE,
+            the batch's maximum-likelihood sigma).
+        analytic_kl: closed-form KL (True) or the single-sample estimate
+            log q(z|x) - log p(z).
+        seed: optional integer seed of the sampling layer's own stream.
+        **kwargs: base model arguments.
+
+    Batches: "image", "label" (int ids or one-hot) and optionally a
+    "labelled" mask; rows with mask 0 are left out of the loss (a CVAE only
+    learns from labelled examples).
+
+    Metrics: `loss` (reconstruction + beta * KL, nats per example),
+    `reconstruction_loss` (-log p(x|y,z)), `kl_loss`, and for Gaussian
+    decoders `decoder_log_sigma`.
+    """
+
+    def __init__(
+        self,
+        latent_dim=2,
+        num_classes=10,
+        conditioning="projection",
+        encoder_sees_label=False,
+        encoder_units=256,
+        beta=1.0,
+        likelihood="bernoulli",
+        analytic_kl=True,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+            raise ValueError(f"num_classes must be an integer >= 2. Received: num_classes={num_classes!r}")
+        if conditioning not in CONDITIONINGS:
+            raise ValueError(f"conditioning must be one of {list(CONDITIONINGS)}. Received: conditioning={conditioning!r}")
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {list(LIKELIHOODS)}. Received: likelihood={likelihood!r}")
+        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not np.isfinite(beta) or beta < 0:
+            raise ValueError(f"beta must be a non-negative number. Received: beta={beta!r}")
+        if isinstance(encoder_units, bool) or not isinstance(encoder_units, int) or encoder_units <= 0:
+            raise ValueError(f"encoder_units must be a positive integer. Received: encoder_units={encoder_units!r}")
+        self.latent_dim = latent_dim
+        self.num_classes = num_classes
+        self.conditioning = conditioning
+        self.encoder_sees_label = bool(encoder_sees_label)
+        self.encoder_units = encoder_units
+        self.beta = float(beta)
+        self.likelihood = likelihood
+        self.analytic_kl = bool(analytic_kl)
+        self.seed = seed
+        if self.encoder_sees_label:
+            self.encoder = ConvEncoder(encoder_units, gaussian=False, name="encoder")
+            self.encoder_head = keras.layers.Dense(2 * latent_dim, name="encoder_head")
+        else:
+            self.encoder = ConvEncoder(latent_dim, gaussian=True, name="encoder")
+        mode = "add" if conditioning == "projection" else "concat"
+        self.label_projection = LabelProjection(num_classes, mode=mode, name="label_projection")
+        decoder_input_dim = latent_dim if mode == "add" else latent_dim + num_classes
+        self.decoder = ConvDecoder(decoder_input_dim, output_activation=None, name="decoder")
+        self.sampling = GaussianSampling(seed=seed, name="sampling")
+        if likelihood == "gaussian_learned":
+            self.decoder_log_sigma = self.add_weight(shape=(), initializer="zeros", name="decoder_log_sigma")
+
+    @property
+    def metric_names(self):
+        names = ("loss", "reconstruction_loss", "kl_loss")
+        return names + ("decoder_log_sigma",) if self.likelihood != "bernoulli" else names
+
+    # ------------------------------------------------------------ networks
+
+    def check_labels(self, labels, batch_size=None, mask=None, argument="labels"):
+        """Validated float32 one-hot labels (see `tfgen.models.cvae.check_labels`)."""
+        return check_labels(labels, self.num_classes, argument=argument, batch_size=batch_size, mask=mask)
+
+    def encoder_features(self, images, training=False):
+        """What the encoder computes from the images alone: features, or (z_mean, z_log_var)."""
+        if self.encoder_sees_label:
+            return keras.activations.relu(self.encoder(images, training=training))
+        return self.encoder(images, training=training)
+
+    def posterior(self, features, one_hot, training=False):
+        """(z_mean, z_log_var) of q(z | x[, y]) from `encoder_features` and one-hot labels."""
+        if not self.encoder_sees_label:
+            return features
+        outputs = self.encoder_head(tf.concat([features, tf.cast(one_hot, features.dtype)], axis=-1), training=training)
+        z_mean, z_log_var = tf.split(outputs, 2, axis=-1)
+        return z_mean, z_log_var
+
+    def encode(self, images, labels=None, training=False):
+        """(z_mean, z_log_var) of q(z|x), or of q(z|x,y) when the encoder sees the label."""
+        self.check_images(images)
+        one_hot = None
+        if self.encoder_sees_label:
+            if labels is None:
+                raise ValueError(f"{type(self).__name__}'s encoder sees the label: pass labels. Received: labels=None")
+            one_hot = self.check_labels(labels, batch_size=tf.shape(images)[0])
+        return self.posterior(self.encoder_features(images, training=training), one_hot, training=training)
+
+    def decoder_logits(self, z, one_hot, training=False):
+        """The decoder's logits for codes z and (one-hot or soft) labels."""
+        return self.decoder(self.label_projection([z, one_hot]), training=training)
+
+    def decode(self, z, labels, training=False):
+        """Images in [0, 1] (Bernoulli probabilities or Gaussian means) for codes z and labels."""
+        z = tf.convert_to_tensor(z)
+        if z.shape.rank != 2 or z.shape[-1] != self.latent_dim:
+            raise ValueError(f"z must have shape (batch, {self.latent_dim}). Received: z.shape={z.shape}")
+        one_hot = self.check_labels(labels, batch_size=tf.shape(z)[0])
+        return tf.sigmoid(self.decoder_logits(z, one_hot, training=training))
+
+    def call(self, inputs, training=False):
+        images, labels = inputs
+        z_mean, z_log_var = self.encode(images, labels, training=training)
+        return self.decode(self.sampling([z_mean, z_log_var]), labels, training=training)
+
+    # ---------------------------------------------------------------- loss
+
+    def log_likelihood(self, images, logits, weights=None):
+        """(log p(x | y, z) per example, the decoder's log sigma or None).
+
+        `weights` (batch,) weigh the examples in the closed-form sigma of
+        `likelihood="gaussian_optimal"`.
+        """
+        if self.likelihood == "bernoulli":
+            return losses.bernoulli_log_likelihood(images, logits), None
+        mean = tf.sigmoid(logits)
+        if self.likelihood == "gaussian_learned":
+            log_sigma = tf.convert_to_tensor(self.decoder_log_sigma)
+        else:
+            log_sigma = losses.optimal_log_sigma(images, mean, weights=weights)
+        return losses.gaussian_log_likelihood(images, mean, log_sigma), log_sigma
+
+    def negative_elbo(self, images, one_hot, features, seed=None, training=False, weights=None):
+        """The CVAE loss L(x, y) per example, with one z drawn from q(z | x[, y]).
+
+        Args:
+            images: (batch, 28, 28, 1).
+            one_hot: (batch, num_classes) one-hot or soft labels.
+            features: `encoder_features(images)` (computed once by callers
+                that evaluate several labels per image).
+            seed: a stateless seed for z, or None.
+            weights: optional (batch,) weights of the rows in the closed-form sigma.
+
+        Returns:
+            ({"loss", "reconstruction_loss", "kl_loss"}: (batch,) tensors, log sigma or None).
+        """
+        z_mean, z_log_var = self.posterior(features, one_hot, training=training)
+        z = self.sampling([z_mean, z_log_var], seed=seed)
+        logits = self.decoder_logits(z, one_hot, training=training)
+        logpx_z, log_sigma = self.log_likelihood(images, logits, weights=weights)
+        if self.analytic_kl:
+            kl = losses.kl_normal(z_mean, z_log_var)
+        else:
+            kl = losses.normal_log_density(z, z_mean, z_log_var) - losses.normal_log_density(z, 0.0, 0.0)
+        terms = {"loss": -logpx_z + self.beta * kl, "reconstruction_loss": -logpx_z, "kl_loss": kl}
+        return terms, log_sigma
+
+    def compute_losses(self, batch, seed=None, training=False):
+        images = batch["image"]
+        self.check_images(images)
+        batch_size = tf.shape(images)[0]
+        mask = check_mask(batch, batch_size)
+        one_hot = self.check_labels(batch["label"], batch_size=batch_size, mask=mask)
+        features = self.encoder_features(images, training=training)
+        terms, log_sigma = self.negative_elbo(images, one_hot, features, seed=seed, training=training, weights=mask)
+        if mask is None:
+            metrics = {name: tf.reduce_mean(value) for name, value in terms.items()}
+        else:
+            # Weighted rather than gathered: every row keeps its place, and a
+            # batch without labelled rows still has a (zero) gradient.
+            metrics = {name: masked_mean(mask * value, tf.reduce_sum(mask)) for name, value in terms.items()}
+        if self.likelihood != "bernoulli":
+            metrics["decoder_log_sigma"] = log_sigma
+        return metrics
+
+    # ------------------------------------------------------------- samples
+
+    def sample_labels(self, num_samples, label=None):
+        """One-hot labels for `sample`: each class in turn, one class, or one label per sample."""
+        if label is None:
+            return tf.one_hot(tf.range(num_samples) % self.num_classes, self.num_classes)
+        label = tf.convert_to_tensor(label)
+        if label.shape.rank == 0:
+            label = tf.fill([num_samples], label)
+        return self.check_labels(label, batch_size=num_samples, argument="label")
+
+    def sample(self, num_samples, seed=None, label=None):
+        """`num_samples` images of class `label`, float32 in [0, 1].
+
+        Args:
+            num_samples: how many images.
+            seed: a stateless seed (int tensor of shape (2,)) for z, or None
+                for the sampling layer's own stream.
+            label: None (the classes in turn: 0, 1, ..., 0, 1, ...), one
+                class id for every sample, or one label per sample (ids or
+                one-hot rows).
+        """
+        one_hot = self.sample_labels(num_samples, label)
+        if seed is None:
+            z = keras.random.normal((num_samples, self.latent_dim), seed=self.sampling.seed_generator)
+        else:
+            z = tf.random.stateless_normal((num_samples, self.latent_dim), seed=seed)
+        return tf.sigmoid(self.decoder_logits(z, one_hot))
+
+    def serving_endpoints(self):
+        images_spec = tf.TensorSpec([None, *self.image_shape], tf.float32, name="images")
+        z_spec = tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")
+        label_spec = tf.TensorSpec([None], tf.int64, name="label")
+        seed_spec = tf.TensorSpec([None], tf.int64, name="seed")
+
+        def posterior_outputs(z_mean, z_log_var):
+            return {"z_mean": z_mean, "z_log_var": z_log_var}
+
+        def decode(z, label):
+            return {"images": self.decode(z, label)}
+
+        def sample(seed, label):
+            return {"images": self.decode(normal_from_seeds(seed, self.latent_dim), label)}
+
+        def reconstruct(images, label):
+            z_mean, _ = self.encode(images, label if self.encoder_sees_label else None)
+            return {"images": self.decode(z_mean, label)}
+
+        endpoints = {
+            "decode": (decode, [z_spec, label_spec]),
+            "sample": (sample, [seed_spec, label_spec]),
+            "reconstruct": (reconstruct, [images_spec, label_spec]),
+        }
+        if self.encoder_sees_label:
+            endpoints["encode"] = (lambda images, label: posterior_outputs(*self.encode(images, label)),
+                                   [images_spec, label_spec])
+        else:
+            endpoints["encode"] = (lambda images: posterior_outputs(*self.encode(images)), [images_spec])
+        return endpoints
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "latent_dim": self.latent_dim,
+            "num_classes": self.num_classes,
+            "conditioning": self.conditioning,
+            "encoder_sees_label": self.encoder_sees_label,
+            "encoder_units": self.encoder_units,
+            "beta": self.beta,
+            "likelihood": self.likelihood,
+            "analytic_kl": self.analytic_kl,
+            "seed": self.seed,
+        }

@@ -1,0 +1,388 @@
+"""Generative adversarial networks: the shared two-player training step, and DCGAN.
+
+Goodfellow, Pouget-Abadie, Mirza, Xu, Warde-Farley, Ozair, Courville and
+Bengio, "Generative Adversarial Nets", NeurIPS 2014; Radford, Metz and
+Chintala, "Unsupervised Representation Learning with Deep Convolutional
+Generative Adversarial Networks", ICLR 2016.
+
+`AdversarialModel` holds what every GAN in tfgen shares:
+
+* two optimizers. `compile(optimizer=...)` (what `tfgen.training.Trainer`
+  calls) makes the given optimizer the generator's and a fresh clone of it
+  (same configuration, own state) the discriminator's; `d_optimizer=` /
+  `g_optimizer=` set them separately.
+* the training step of Goodfellow et al.'s Algorithm 1: `discriminator_steps`
+  (k) discriminator updates, then one generator update, each with its own
+  `GradientTape`, differentiated with respect to that player's trainable
+  variables only and applied by that player's optimizer. The k
+  discriminator steps reuse the step's real batch with fresh noise.
+* images: the data pipeline gives [0, 1]; inside the model they are
+  rescaled to [-1, 1] (the generator's tanh range); `sample` and the
+  serving signatures return [0, 1] again.
+* randomness: every draw of a step comes from its stateless `seed`
+  (`split_seed`), so a step is a pure function of weights, batch and seed.
+
+Metrics: `d_loss` (the discriminator's minimax loss at its last update of the
+step), `g_loss` (the non-saturating generator loss at the generator update),
+and `loss = d_loss + g_loss` (+ the weighted extra terms of a subclass, e.g.
+InfoGAN's `info_weight * mi_loss`). `loss` is only a health signal for the
+training loop (finite, logged); it is not a measure of sample quality.
+"""
+
+import keras
+import tensorflow as tf
+
+from tfgen.losses import gan as gan_losses
+from tfgen.models.base import GenerativeModel, normal_from_seeds, split_seed
+from tfgen.models.registry import register_model
+from tfgen.networks.gan import DCGANDiscriminator, DCGANGenerator, _positive_int
+
+# Salts that keep the per-seed draws of the serving signatures independent of
+# the latent draw of `normal_from_seeds`.
+_LABEL_SALT = 0x2545F491
+_CONTINUOUS_SALT = 0x5851F42D
+
+
+def uniform_int_from_seeds(seeds, maxval, salt=_LABEL_SALT):
+    """One integer in [0, maxval) per int64 seed: entry i depends on seeds[i] alone."""
+    seeds = tf.cast(seeds, tf.int64)
+    return tf.map_fn(
+        lambda s: tf.random.stateless_uniform(
+            [], seed=tf.stack([s, tf.constant(salt, tf.int64)]), minval=0, maxval=maxval, dtype=tf.int64
+        ),
+        seeds,
+        fn_output_signature=tf.TensorSpec([], tf.int64),
+    )
+
+
+def uniform_from_seeds(seeds, dim, minval=-1.0, maxval=1.0, salt=_CONTINUOUS_SALT):
+    """One U(minval, maxval) vector of size `dim` per int64 seed: row i depends on seeds[i] alone."""
+    seeds = tf.cast(seeds, tf.int64)
+    return tf.map_fn(
+        lambda s: tf.random.stateless_uniform([dim], seed=tf.stack([s, tf.constant(salt, tf.int64)]),
+                                              minval=minval, maxval=maxval),
+        seeds,
+        fn_output_signature=tf.TensorSpec([dim], tf.float32),
+    )
+
+
+def to_model_range(images):
+    """[0, 1] pixels -> [-1, 1], the generator's tanh range."""
+    return tf.cast(images, tf.float32) * 2.0 - 1.0
+
+
+def to_pixel_range(images):
+    """[-1, 1] -> [0, 1] pixels (clipped against round-off)."""
+    return tf.clip_by_value((images + 1.0) / 2.0, 0.0, 1.0)
+
+
+class AdversarialModel(GenerativeModel):
+    """The base of tfgen's GANs: two optimizers and Algorithm 1's alternating step.
+
+    Subclasses build `self.generator` and `self.discriminator` and implement:
+    `draw_latents(batch_size, seed)` (a dict of the generator's inputs),
+    `generator_inputs(latents)`, `discriminate(images, condition, training)`
+    returning `(logits, features)`, `real_condition(batch)`,
+    `fake_condition(latents)`; optionally `code_losses(features, latents,
+    training)` (extra terms shared by both players, weighted by
+    `extra_weight`) and `discriminator_variables()`.
+
+    Args:
+        latent_dim: the size of z ~ N(0, I).
+        discriminator_steps: k, discriminator updates per generator update.
+        label_smoothing: one-sided label smoothing of the real targets
+            (0 = the plain minimax loss).
+        seed: optional integer seed of the model's own random stream (used
+            only by `sample(n)` without a seed).
+        **kwargs: base model arguments.
+    """
+
+    metric_names = ("loss", "d_loss", "g_loss")
+    extra_weight = 0.0
+
+    def __init__(self, latent_dim=100, discriminator_steps=1, label_smoothing=0.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.latent_dim = _positive_int("latent_dim", latent_dim)
+        self.discriminator_steps = _positive_int("discriminator_steps", discriminator_steps)
+        if not 0.0 <= float(label_smoothing) < 1.0:
+            raise ValueError(f"label_smoothing must lie in [0, 1). Received: label_smoothing={label_smoothing!r}")
+        self.label_smoothing = float(label_smoothing)
+        if seed is not None and not isinstance(seed, int):
+            raise TypeError(f"seed must be an int or None. Received: seed={seed!r}")
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.d_optimizer = None
+
+    # ------------------------------------------------------------ optimizers
+
+    def compile(self, optimizer=None, d_optimizer=None, g_optimizer=None, **kwargs):
+        """Sets the two players' optimizers.
+
+        Args:
+            optimizer: the generator's optimizer when `g_optimizer` is not
+                given; the discriminator gets a clone of it (same
+                configuration, its own slots) when `d_optimizer` is not given.
+                This is what `Trainer` passes. Default: Adam(2e-4, beta_1=0.5)
+                (Radford et al. 2016).
+            d_optimizer: the discriminator's optimizer.
+            g_optimizer: the generator's optimizer (takes precedence over
+                `optimizer`).
+            **kwargs: passed to `keras.Model.compile`.
+        """
+        if g_optimizer is not None and optimizer is not None and g_optimizer is not optimizer:
+            raise ValueError("Pass the generator's optimizer as optimizer= or g_optimizer=, not both.")
+        g_optimizer = g_optimizer if g_optimizer is not None else optimizer
+        if g_optimizer is None:
+            g_optimizer = keras.optimizers.Adam(2e-4, beta_1=0.5)
+        g_optimizer = keras.optimizers.get(g_optimizer)
+        if d_optimizer is None:
+            d_optimizer = g_optimizer.__class__.from_config(g_optimizer.get_config())
+        d_optimizer = keras.optimizers.get(d_optimizer)
+        if d_optimizer is g_optimizer:
+            raise ValueError("d_optimizer and g_optimizer must be two optimizer objects: each keeps its own slots.")
+        super().compile(optimizer=g_optimizer, **kwargs)
+        self.d_optimizer = d_optimizer
+
+    @property
+    def g_optimizer(self):
+        """The generator's optimizer (`self.optimizer`, the one `Trainer` checkpoints by name)."""
+        return getattr(self, "optimizer", None)
+
+    def discriminator_variables(self):
+        """The trainable variables updated by the discriminator's optimizer."""
+        return self.discriminator.trainable_variables
+
+    def generator_variables(self):
+        """The trainable variables updated by the generator's optimizer."""
+        return self.generator.trainable_variables
+
+    def build_from_batch(self, batch):
+        """Creates every network's variables and both optimizers' slots from one example batch."""
+        self.compute_losses(batch, seed=tf.constant([0, 0], tf.int64), training=False)
+        self.built = True
+        if self.g_optimizer is not None and not self.g_optimizer.built:
+            self.g_optimizer.build(self.generator_variables())
+        if self.d_optimizer is not None and not self.d_optimizer.built:
+            self.d_optimizer.build(self.discriminator_variables())
+
+    # ---------------------------------------------------------------- hooks
+
+    def draw_latents(self, batch_size, seed):
+        """The generator's random inputs for `batch_size` samples, as a dict."""
+        return {"z": self._normal([batch_size, self.latent_dim], seed)}
+
+    def generator_inputs(self, latents):
+        return latents["z"]
+
+    def real_condition(self, batch):
+        return None
+
+    def fake_condition(self, latents):
+        return None
+
+    def discriminate(self, images, condition, training):
+        """(logits, body features) of D on images in [-1, 1]."""
+        inputs = images if condition is None else [images, condition]
+        return self.discriminator(inputs, training=training, return_features=True)
+
+    def code_losses(self, features, latents, training):
+        """Extra terms on generated images that both players minimize (InfoGAN's MI); {} for a plain GAN."""
+        return {}
+
+    def check_batch(self, batch):
+        """Raises a clear error on a malformed batch (before any tape)."""
+        if not isinstance(batch, dict) or "image" not in batch:
+            raise ValueError(f"{type(self).__name__} expects batches as dicts with an 'image' entry. Received: {batch!r}")
+        self.check_images(batch["image"], argument="batch['image']")
+
+    # ----------------------------------------------------------- randomness
+
+    def _normal(self, shape, seed):
+        if seed is None:
+            return keras.random.normal(shape, seed=self.seed_generator)
+        return tf.random.stateless_normal(shape, seed=seed)
+
+    def _uniform(self, shape, seed, minval=-1.0, maxval=1.0):
+        if seed is None:
+            return keras.random.uniform(shape, minval=minval, maxval=maxval, seed=self.seed_generator)
+        return tf.random.stateless_uniform(shape, seed=seed, minval=minval, maxval=maxval)
+
+    def _class_ids(self, shape, seed, num_classes):
+        if seed is None:
+            return tf.cast(keras.random.randint(shape, 0, num_classes, seed=self.seed_generator), tf.int64)
+        return tf.random.stateless_uniform(shape, seed=seed, minval=0, maxval=num_classes, dtype=tf.int64)
+
+    # --------------------------------------------------------------- losses
+
+    def generate_raw(self, latents, training=False):
+        """Generator output in [-1, 1] for a dict of latents."""
+        return self.generator(self.generator_inputs(latents), training=training)
+
+    def discriminator_objective(self, batch, seed, training):
+        """(objective, metrics) of the discriminator's update; the objective is a batch mean."""
+        real = to_model_range(batch["image"])
+        latents = self.draw_latents(tf.shape(real)[0], seed)
+        fake = self.generate_raw(latents, training=training)
+        real_logits, _ = self.discriminate(real, self.real_condition(batch), training)
+        fake_logits, fake_features = self.discriminate(fake, self.fake_condition(latents), training)
+        d_loss = gan_losses.discriminator_loss(real_logits, fake_logits, label_smoothing=self.label_smoothing)
+        extra = self.code_losses(fake_features, latents, training)
+        objective = d_loss + self.extra_weight * tf.add_n(list(extra.values())) if extra else d_loss
+        return objective, {"d_loss": d_loss, **extra}
+
+    def generator_objective(self, batch, seed, training):
+        """(objective, metrics) of the generator's update; the objective is a batch mean."""
+        latents = self.draw_latents(tf.shape(batch["image"])[0], seed)
+        fake = self.generate_raw(latents, training=training)
+        fake_logits, fake_features = self.discriminate(fake, self.fake_condition(latents), training)
+        g_loss = gan_losses.generator_loss(fake_logits)
+        extra = self.code_losses(fake_features, latents, training)
+        objective = g_loss + self.extra_weight * tf.add_n(list(extra.values())) if extra else g_loss
+        return objective, {"g_loss": g_loss, **extra}
+
+    def _step_metrics(self, d_metrics, g_metrics):
+        metrics = {"d_loss": d_metrics["d_loss"], "g_loss": g_metrics["g_loss"]}
+        # Extra terms are reported as measured at the generator's update.
+        extra = {name: value for name, value in g_metrics.items() if name != "g_loss"}
+        metrics.update(extra)
+        loss = metrics["d_loss"] + metrics["g_loss"]
+        if extra:
+            loss = loss + self.extra_weight * tf.add_n(list(extra.values()))
+        metrics["loss"] = loss
+        return metrics
+
+    def compute_losses(self, batch, seed=None, training=False):
+        """Both players' losses on `batch` without any update (evaluation and building)."""
+        self.check_batch(batch)
+        d_seed, g_seed = split_seed(seed, 2)
+        _, d_metrics = self.discriminator_objective(batch, d_seed, training)
+        _, g_metrics = self.generator_objective(batch, g_seed, training)
+        return self._step_metrics(d_metrics, g_metrics)
+
+    def _replicas(self):
+        return tf.cast(tf.distribute.get_strategy().num_replicas_in_sync, tf.float32)
+
+    def discriminator_step(self, batch, seed=None):
+        """One discriminator update (D's, and Q's for InfoGAN, variables only); returns its metrics.
+
+        The objective is divided by the number of replicas: under a
+        `tf.distribute` strategy the optimizer sums the replicas' gradients.
+        """
+        variables = self.discriminator_variables()
+        with tf.GradientTape() as tape:
+            objective, metrics = self.discriminator_objective(batch, seed, training=True)
+            scaled = objective / self._replicas()
+        gradients = tape.gradient(scaled, variables)
+        self.d_optimizer.apply_gradients(zip(gradients, variables))
+        return metrics
+
+    def generator_step(self, batch, seed=None):
+        """One generator update (G's variables only); returns its metrics."""
+        variables = self.generator_variables()
+        with tf.GradientTape() as tape:
+            objective, metrics = self.generator_objective(batch, seed, training=True)
+            scaled = objective / self._replicas()
+        gradients = tape.gradient(scaled, variables)
+        self.g_optimizer.apply_gradients(zip(gradients, variables))
+        return metrics
+
+    def train_step(self, batch, seed=None):
+        """k discriminator updates, then one generator update; returns the metrics.
+
+        Each update has its own `GradientTape`, differentiated with respect to
+        its own player's trainable variables only and applied by that
+        player's optimizer (`discriminator_step`, `generator_step`).
+        """
+        self.check_batch(batch)
+        if self.d_optimizer is None:
+            raise ValueError(f"{type(self).__name__} must be compiled (model.compile(optimizer=...)) before training.")
+        seeds = split_seed(seed, self.discriminator_steps + 1)
+        d_metrics = None
+        for step in range(self.discriminator_steps):
+            d_metrics = self.discriminator_step(batch, seeds[step])
+        g_metrics = self.generator_step(batch, seeds[-1])
+        return self._step_metrics(d_metrics, g_metrics)
+
+    # -------------------------------------------------------------- samples
+
+    def check_z(self, z, argument="z"):
+        z = tf.convert_to_tensor(z)
+        if z.shape.rank != 2 or z.shape[-1] != self.latent_dim:
+            raise ValueError(
+                f"{type(self).__name__} expects {argument} of shape (batch, {self.latent_dim}). "
+                f"Received: {argument}.shape={tuple(z.shape)}"
+            )
+        if not z.dtype.is_floating:
+            raise TypeError(f"{argument} must be float. Received: dtype={z.dtype.name}")
+        return tf.cast(z, tf.float32)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "latent_dim": self.latent_dim,
+            "discriminator_steps": self.discriminator_steps,
+            "label_smoothing": self.label_smoothing,
+            "seed": self.seed,
+        }
+
+
+@register_model(
+    "dcgan",
+    binarization="none",
+    test_kwargs={"latent_dim": 8, "generator_filters": 8, "discriminator_filters": 8},
+)
+@keras.saving.register_keras_serializable(package="tfgen")
+class DCGAN(AdversarialModel):
+    """DCGAN (Radford et al. 2016) on 28x28x1 images.
+
+    Args:
+        latent_dim: the size of z ~ N(0, I).
+        generator_filters: f of `DCGANGenerator` (7x7x2f -> 14x14xf -> 28x28x1).
+        discriminator_filters: f of `DCGANDiscriminator` (14x14xf -> 7x7x2f).
+        discriminator_batch_norm: batch norm in D's second convolution.
+        discriminator_steps, label_smoothing, seed: see `AdversarialModel`.
+        **kwargs: base model arguments.
+
+    Metrics: `loss` (= d_loss + g_loss), `d_loss`, `g_loss`.
+    """
+
+    def __init__(self, latent_dim=100, generator_filters=64, discriminator_filters=64, discriminator_batch_norm=True,
+                 discriminator_steps=1, label_smoothing=0.0, seed=None, **kwargs):
+        super().__init__(latent_dim=latent_dim, discriminator_steps=discriminator_steps,
+                         label_smoothing=label_smoothing, seed=seed, **kwargs)
+        self.generator_filters = _positive_int("generator_filters", generator_filters)
+        self.discriminator_filters = _positive_int("discriminator_filters", discriminator_filters)
+        self.discriminator_batch_norm = bool(discriminator_batch_norm)
+        self.generator = DCGANGenerator(self.generator_filters, name="generator")
+        self.discriminator = DCGANDiscriminator(self.discriminator_filters, batch_norm=self.discriminator_batch_norm,
+                                                name="discriminator")
+
+    def generate(self, z, training=False):
+        """Images in [0, 1] from latent vectors z of shape (batch, latent_dim)."""
+        return to_pixel_range(self.generate_raw({"z": self.check_z(z)}, training=training))
+
+    def call(self, z, training=False):
+        return self.generate(z, training=training)
+
+    def sample(self, num_samples, seed=None):
+        return to_pixel_range(self.generate_raw(self.draw_latents(num_samples, seed)))
+
+    def serving_endpoints(self):
+        z_spec = tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")
+        seed_spec = tf.TensorSpec([None], tf.int64, name="seed")
+
+        def generate(z):
+            return {"images": self.generate(z)}
+
+        def sample(seed):
+            return {"images": self.generate(normal_from_seeds(seed, self.latent_dim))}
+
+        return {"generate": (generate, [z_spec]), "sample": (sample, [seed_spec])}
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "generator_filters": self.generator_filters,
+            "discriminator_filters": self.discriminator_filters,
+            "discriminator_batch_norm": self.discriminator_batch_norm,
+        }

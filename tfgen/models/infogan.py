@@ -1,0 +1,214 @@
+"""InfoGAN: a GAN whose extra latent codes are made recoverable from its samples.
+
+Xi Chen, Yan Duan, Rein Houthooft, John Schulman, Ilya Sutskever and Pieter
+Abbeel, "InfoGAN: Interpretable Representation Learning by Information
+Maximizing Generative Adversarial Nets", NeurIPS 2016, arXiv:1606.03657.
+
+The generator sees z ~ N(0, I) and codes c: a categorical code (10-way,
+uniform) and continuous codes ~ U(-1, 1). A Q head sharing the
+discriminator's body predicts c from G(z, c); both G and Q minimize
+
+    V(D, G) - lambda * L_I(G, Q),  L_I = E[log Q(c | G(z, c))] + H(c) <= I(c; G(z, c)),
+
+so `mi_loss` is -E[log Q(c | x)] (cross-entropy for the categorical code plus
+the Gaussian negative log-likelihood of the continuous codes, see
+`tfgen.losses.gan`). Q's variables are updated with the discriminator's
+optimizer (they share D's body), in the discriminator's update, on
+`d_loss + info_weight * mi_loss`; the generator's update minimizes
+`g_loss + info_weight * mi_loss`.
+"""
+
+import keras
+import tensorflow as tf
+
+from tfgen.layers.conditioning import check_class_ids
+from tfgen.losses import gan as gan_losses
+from tfgen.models.base import normal_from_seeds, split_seed
+from tfgen.models.gan import AdversarialModel, to_pixel_range, uniform_from_seeds, uniform_int_from_seeds
+from tfgen.models.registry import register_model
+from tfgen.networks.gan import DCGANDiscriminator, DCGANGenerator, InfoGANQHead, _positive_int
+
+
+@register_model(
+    "infogan",
+    binarization="none",
+    label_format="int",
+    test_kwargs={"latent_dim": 8, "generator_filters": 8, "discriminator_filters": 8, "q_hidden_units": 16},
+)
+@keras.saving.register_keras_serializable(package="tfgen")
+class InfoGAN(AdversarialModel):
+    """InfoGAN on 28x28x1 images (Chen et al. 2016, MNIST setup: 62 noise dims, 10-way + 2 continuous codes).
+
+    Args:
+        latent_dim: the size of the incompressible noise z ~ N(0, I).
+        num_categories: the size of the uniform categorical code (>= 2).
+        num_continuous: the number of U(-1, 1) continuous codes (>= 0).
+        info_weight: lambda, the weight of the mutual-information term.
+        continuous_weight: the weight of the continuous codes' term inside
+            `mi_loss` (the paper suggests a smaller weight for continuous
+            codes when their scale differs).
+        learn_std: Q predicts the continuous codes' log-std; if False the
+            std is fixed at 1 (a stable choice, the paper's "factored Gaussian
+            is sufficient").
+        hidden_units: the generator's Dense layers after concat(z, c).
+        q_hidden_units: the Q head's hidden layer.
+        generator_filters: f of `DCGANGenerator`.
+        discriminator_filters: f of `DCGANDiscriminator` (Q shares its body).
+        discriminator_batch_norm: batch norm in D's second convolution.
+        discriminator_steps, label_smoothing, seed: see `AdversarialModel`.
+        **kwargs: base model arguments.
+
+    Metrics: `loss` (= d_loss + g_loss + info_weight * mi_loss), `d_loss`,
+    `g_loss`, `mi_loss` (measured at the generator's update).
+    """
+
+    metric_names = ("loss", "d_loss", "g_loss", "mi_loss")
+
+    def __init__(self, latent_dim=62, num_categories=10, num_continuous=2, info_weight=1.0, continuous_weight=1.0,
+                 learn_std=False, hidden_units=(), q_hidden_units=128, generator_filters=64, discriminator_filters=64,
+                 discriminator_batch_norm=True, discriminator_steps=1, label_smoothing=0.0, seed=None, **kwargs):
+        super().__init__(latent_dim=latent_dim, discriminator_steps=discriminator_steps,
+                         label_smoothing=label_smoothing, seed=seed, **kwargs)
+        if isinstance(num_categories, bool) or not isinstance(num_categories, int) or num_categories < 2:
+            raise ValueError(f"num_categories must be an integer >= 2. Received: num_categories={num_categories!r}")
+        if isinstance(num_continuous, bool) or not isinstance(num_continuous, int) or num_continuous < 0:
+            raise ValueError(f"num_continuous must be a non-negative integer. Received: num_continuous={num_continuous!r}")
+        if not float(info_weight) >= 0.0:
+            raise ValueError(f"info_weight must be >= 0. Received: info_weight={info_weight!r}")
+        if not float(continuous_weight) >= 0.0:
+            raise ValueError(f"continuous_weight must be >= 0. Received: continuous_weight={continuous_weight!r}")
+        self.num_categories = num_categories
+        self.num_continuous = num_continuous
+        self.info_weight = float(info_weight)
+        self.continuous_weight = float(continuous_weight)
+        self.learn_std = bool(learn_std)
+        self.hidden_units = tuple(_positive_int("hidden_units", units) for units in hidden_units)
+        self.q_hidden_units = _positive_int("q_hidden_units", q_hidden_units)
+        self.generator_filters = _positive_int("generator_filters", generator_filters)
+        self.discriminator_filters = _positive_int("discriminator_filters", discriminator_filters)
+        self.discriminator_batch_norm = bool(discriminator_batch_norm)
+        self.generator = DCGANGenerator(self.generator_filters, hidden_units=self.hidden_units, name="generator")
+        self.discriminator = DCGANDiscriminator(self.discriminator_filters, batch_norm=self.discriminator_batch_norm,
+                                                name="discriminator")
+        self.q_head = InfoGANQHead(num_categories, num_continuous, hidden_units=self.q_hidden_units,
+                                   learn_std=self.learn_std, name="q_head")
+
+    @property
+    def extra_weight(self):
+        return self.info_weight
+
+    def discriminator_variables(self):
+        """D's and Q's variables: Q shares D's body and trains with D's optimizer."""
+        return self.discriminator.trainable_variables + self.q_head.trainable_variables
+
+    # ---------------------------------------------------------------- hooks
+
+    def draw_latents(self, batch_size, seed):
+        z_seed, category_seed, continuous_seed = split_seed(seed, 3)
+        return {
+            "z": self._normal([batch_size, self.latent_dim], z_seed),
+            "categorical": self._class_ids([batch_size], category_seed, self.num_categories),
+            "continuous": self._uniform([batch_size, self.num_continuous], continuous_seed, -1.0, 1.0),
+        }
+
+    def generator_inputs(self, latents):
+        categorical = latents["categorical"]
+        if categorical.dtype.is_integer:
+            categorical = tf.one_hot(categorical, self.num_categories, dtype=tf.float32)
+        return [latents["z"], categorical, latents["continuous"]]
+
+    def code_losses(self, features, latents, training):
+        logits, mean, log_std = self.q_head(features, training=training)
+        mi_loss = gan_losses.categorical_mutual_information_loss(logits, latents["categorical"])
+        if self.num_continuous:
+            continuous = gan_losses.gaussian_mutual_information_loss(latents["continuous"], mean, log_std)
+            mi_loss = mi_loss + self.continuous_weight * continuous
+        return {"mi_loss": mi_loss}
+
+    def predict_codes(self, images, training=False):
+        """Q's (categorical_logits, continuous_mean, continuous_log_std) for images in [0, 1]."""
+        self.check_images(images)
+        _, features = self.discriminate(tf.cast(images, tf.float32) * 2.0 - 1.0, None, training)
+        return self.q_head(features, training=training)
+
+    # -------------------------------------------------------------- samples
+
+    def _check_codes(self, categorical, continuous, batch_size):
+        categorical = tf.convert_to_tensor(categorical)
+        continuous = tf.cast(tf.convert_to_tensor(continuous), tf.float32)
+        if categorical.dtype.is_integer:
+            if categorical.shape.rank != 1:
+                raise ValueError(
+                    f"integer categorical codes must have shape (batch,). Received: categorical.shape={tuple(categorical.shape)}"
+                )
+            categorical = tf.one_hot(check_class_ids(categorical, self.num_categories, "categorical"),
+                                     self.num_categories, dtype=tf.float32)
+        elif categorical.shape.rank != 2 or categorical.shape[-1] != self.num_categories:
+            raise ValueError(
+                f"categorical codes must be one-hot of shape (batch, {self.num_categories}) or int ids (batch,). "
+                f"Received: categorical.shape={tuple(categorical.shape)}"
+            )
+        if continuous.shape.rank != 2 or continuous.shape[-1] != self.num_continuous:
+            raise ValueError(
+                f"continuous codes must have shape (batch, {self.num_continuous}). "
+                f"Received: continuous.shape={tuple(continuous.shape)}"
+            )
+        for name, tensor in (("categorical", categorical), ("continuous", continuous)):
+            if batch_size is not None and tensor.shape[0] is not None and tensor.shape[0] != batch_size:
+                raise ValueError(f"{name} codes must have {batch_size} rows, one per z. Received: {tensor.shape[0]}")
+        return tf.cast(categorical, tf.float32), continuous
+
+    def generate(self, z, categorical, continuous, training=False):
+        """Images in [0, 1] from noise and codes.
+
+        Args:
+            z: noise (batch, latent_dim).
+            categorical: the categorical code, int ids (batch,) or float
+                one-hot (batch, num_categories).
+            continuous: the continuous codes (batch, num_continuous); the
+                prior is U(-1, 1), values beyond extrapolate.
+        """
+        z = self.check_z(z)
+        categorical, continuous = self._check_codes(categorical, continuous, z.shape[0])
+        latents = {"z": z, "categorical": categorical, "continuous": continuous}
+        return to_pixel_range(self.generate_raw(latents, training=training))
+
+    def call(self, inputs, training=False):
+        z, categorical, continuous = inputs
+        return self.generate(z, categorical, continuous, training=training)
+
+    def sample(self, num_samples, seed=None):
+        return to_pixel_range(self.generate_raw(self.draw_latents(num_samples, seed)))
+
+    def serving_endpoints(self):
+        """`generate(z, categorical_code, continuous_code)` (float32 one-hot / U(-1, 1) codes) and `sample(seed)`."""
+        z_spec = tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")
+        categorical_spec = tf.TensorSpec([None, self.num_categories], tf.float32, name="categorical_code")
+        continuous_spec = tf.TensorSpec([None, self.num_continuous], tf.float32, name="continuous_code")
+        seed_spec = tf.TensorSpec([None], tf.int64, name="seed")
+
+        def generate(z, categorical_code, continuous_code):
+            return {"images": self.generate(z, categorical_code, continuous_code)}
+
+        def sample(seed):
+            categorical = uniform_int_from_seeds(seed, self.num_categories)
+            continuous = uniform_from_seeds(seed, self.num_continuous)
+            images = self.generate(normal_from_seeds(seed, self.latent_dim), categorical, continuous)
+            return {"images": images, "categorical_code": categorical, "continuous_code": continuous}
+
+        return {"generate": (generate, [z_spec, categorical_spec, continuous_spec]), "sample": (sample, [seed_spec])}
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_categories": self.num_categories,
+            "num_continuous": self.num_continuous,
+            "info_weight": self.info_weight,
+            "continuous_weight": self.continuous_weight,
+            "learn_std": self.learn_std,
+            "hidden_units": list(self.hidden_units),
+            "q_hidden_units": self.q_hidden_units,
+            "generator_filters": self.generator_filters,
+            "discriminator_filters": self.discriminator_filters,
+            "discriminator_batch_norm": self.discriminator_batch_norm,
+        }

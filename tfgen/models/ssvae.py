@@ -1,0 +1,192 @@
+"""The semi-supervised VAE "M2".
+
+Kingma, Rezende, Mohamed and Welling, "Semi-Supervised Learning with Deep
+Generative Models", NeurIPS 2014. A classifier q(y|x), an encoder
+q(z|x,y) and a decoder p(x|y,z). With L(x, y) the conditional VAE's
+negative ELBO (`CVAE.negative_elbo`):
+
+    labelled (x, y):  L(x, y) + alpha * CE(y, q(y|x))
+    unlabelled x:     U(x) = sum_y q(y|x) L(x, y) - H(q(y|x))
+
+The expectation over y is expanded exactly, as in the paper and the seed's
+Day 13: every unlabelled image is decoded once per class, so a step costs
+so a step costs about num_classes times a CVAE step (`tfgen.models.gumbel_cvae`
+samples y instead). The constant log p(y) = -log(num_classes) of a uniform label
+prior is left out of both losses.
+
+Labelled and unlabelled examples share a batch: the batch's "labelled" mask
+(bool or 0/1 float, see `tfgen.data_splits`) says which labels may be used;
+a batch without a mask is all labelled. The loss is the sum of the
+per-example terms divided by the batch size.
+"""
+
+import keras
+import tensorflow as tf
+
+from tfgen import losses
+from tfgen.models.cvae import CVAE, check_mask, masked_mean
+from tfgen.models.registry import register_model
+from tfgen.networks import ConvEncoder
+
+
+@register_model("ssvae", binarization="dynamic", label_format="int", test_kwargs={"latent_dim": 2, "num_classes": 20})
+@keras.saving.register_keras_serializable(package="tfgen")
+class SemiSupervisedVAE(CVAE):
+    """Kingma et al.'s M2 with a convolutional classifier, encoder and decoder.
+
+    Args:
+        latent_dim: size of z.
+        num_classes: the number of classes.
+        alpha: the weight of a labelled row's cross-entropy. Kingma et al.
+            use 0.1 * N on a sum over the N training examples; with per-batch
+            means, 0.1 * (unlabelled / labelled examples) is the usual
+            equivalent (about 60 for 100 MNIST labels, as the examples use).
+            Too small a weight lets the unlabelled reconstruction terms,
+            tens of nats apart between classes, drive q(y|x) instead.
+        conditioning, encoder_units, beta, likelihood, analytic_kl, seed:
+            as for `CVAE` (the encoder always sees the label).
+        **kwargs: base model arguments.
+
+    Metrics: `loss`; `labelled_loss` (mean L(x, y) over labelled rows),
+    `unlabelled_loss` (mean U(x) over unlabelled rows), `reconstruction_loss`
+    and `kl_loss` (per example, expected under q(y|x) for unlabelled rows),
+    `classification_loss` (mean cross-entropy over labelled rows),
+    `accuracy` (of q(y|x) on labelled rows), `entropy` (mean H(q(y|x))).
+    """
+
+    def __init__(
+        self,
+        latent_dim=2,
+        num_classes=10,
+        alpha=1.0,
+        conditioning="projection",
+        encoder_units=256,
+        beta=1.0,
+        likelihood="bernoulli",
+        analytic_kl=True,
+        seed=None,
+        **kwargs,
+    ):
+        kwargs.pop("encoder_sees_label", None)  # always True; tolerated for CVAE-style configs
+        super().__init__(
+            latent_dim=latent_dim,
+            num_classes=num_classes,
+            conditioning=conditioning,
+            encoder_sees_label=True,
+            encoder_units=encoder_units,
+            beta=beta,
+            likelihood=likelihood,
+            analytic_kl=analytic_kl,
+            seed=seed,
+            **kwargs,
+        )
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha < 0:
+            raise ValueError(f"alpha must be a non-negative number. Received: alpha={alpha!r}")
+        self.alpha = float(alpha)
+        self.classifier = ConvEncoder(num_classes, gaussian=False, name="classifier")
+
+    @property
+    def metric_names(self):
+        return (
+            "loss",
+            "labelled_loss",
+            "unlabelled_loss",
+            "reconstruction_loss",
+            "kl_loss",
+            "classification_loss",
+            "accuracy",
+            "entropy",
+        )
+
+    def classify(self, images, training=False):
+        """The logits of q(y|x)."""
+        self.check_images(images)
+        return self.classifier(images, training=training)
+
+    def mixed_terms(self, images, one_hot, features, logits, mask, seed=None, training=False):
+        """The per-example terms of a batch that mixes labelled and unlabelled rows.
+
+        Every image is paired with every class in one batch of
+        num_classes * batch rows (class-major; the encoder's convolutions run
+        once per image): a labelled row reads L(x, y) off its own class, an
+        unlabelled row takes the expectation under q(y|x). Every row keeps
+        its place (no gathering), so batches of any mix, including none of
+        one kind, have the same shapes and finite gradients.
+
+        Args:
+            images, one_hot, features, logits: the batch's images, labels
+                (any value where unlabelled), `encoder_features` and q(y|x) logits.
+            mask: (batch,) float, 1 where labelled.
+
+        Returns:
+            (L(x, y), U(x), reconstruction_loss, kl_loss): (batch,) tensors;
+            the first is meaningful on labelled rows, the second on unlabelled
+            rows, the last two are those of the row's own kind.
+        """
+        num_classes = self.num_classes
+        count = tf.shape(images)[0]
+        all_classes = tf.repeat(tf.eye(num_classes), count, axis=0)
+        tiled_images = tf.tile(images, [num_classes, 1, 1, 1])
+        tiled_features = tf.tile(features, [num_classes, 1])
+        terms, _ = self.negative_elbo(tiled_images, all_classes, tiled_features, seed=seed, training=training)
+        per_class = {name: tf.transpose(tf.reshape(value, [num_classes, count])) for name, value in terms.items()}
+        # Where a row is labelled, weigh the classes by its label; elsewhere by q(y|x).
+        weights = mask[:, None] * one_hot + (1.0 - mask[:, None]) * tf.nn.softmax(logits, axis=-1)
+        return (
+            tf.reduce_sum(one_hot * per_class["loss"], axis=-1),
+            losses.enumerated_unlabelled_loss(per_class["loss"], logits),
+            tf.reduce_sum(weights * per_class["reconstruction_loss"], axis=-1),
+            tf.reduce_sum(weights * per_class["kl_loss"], axis=-1),
+        )
+
+    def compute_losses(self, batch, seed=None, training=False):
+        images = batch["image"]
+        self.check_images(images)
+        batch_size = tf.shape(images)[0]
+        mask = check_mask(batch, batch_size)
+        one_hot = self.check_labels(batch["label"], batch_size=batch_size, mask=mask)
+        logits = self.classifier(images, training=training)
+        features = self.encoder_features(images, training=training)
+        if mask is None:
+            # All labelled: one CVAE pass, nothing to enumerate.
+            mask = tf.ones([batch_size], tf.float32)
+            terms, _ = self.negative_elbo(images, one_hot, features, seed=seed, training=training)
+            labelled_loss, reconstruction, kl = terms["loss"], terms["reconstruction_loss"], terms["kl_loss"]
+            unlabelled_loss = tf.zeros_like(labelled_loss)
+        else:
+            # Hidden labels (any value) of unlabelled rows must not reach the loss.
+            one_hot = one_hot * mask[:, None]
+            labelled_loss, unlabelled_loss, reconstruction, kl = self.mixed_terms(
+                images, one_hot, features, logits, mask, seed=seed, training=training
+            )
+        cross_entropy = losses.categorical_cross_entropy(one_hot, logits)
+        per_example = mask * (labelled_loss + self.alpha * cross_entropy) + (1.0 - mask) * unlabelled_loss
+        correct = tf.cast(tf.equal(tf.argmax(logits, -1), tf.argmax(one_hot, -1)), tf.float32)
+        num_labelled = tf.reduce_sum(mask)
+        num_unlabelled = tf.cast(batch_size, tf.float32) - num_labelled
+        return {
+            "loss": tf.reduce_mean(per_example),
+            "labelled_loss": masked_mean(mask * labelled_loss, num_labelled),
+            "unlabelled_loss": masked_mean((1.0 - mask) * unlabelled_loss, num_unlabelled),
+            "reconstruction_loss": tf.reduce_mean(reconstruction),
+            "kl_loss": tf.reduce_mean(kl),
+            "classification_loss": masked_mean(mask * cross_entropy, num_labelled),
+            "accuracy": masked_mean(mask * correct, num_labelled),
+            "entropy": tf.reduce_mean(losses.categorical_entropy(logits)),
+        }
+
+    def serving_endpoints(self):
+        endpoints = super().serving_endpoints()
+        images_spec = tf.TensorSpec([None, *self.image_shape], tf.float32, name="images")
+
+        def classify(images):
+            logits = self.classify(images)
+            return {"probabilities": tf.nn.softmax(logits, axis=-1), "label": tf.argmax(logits, axis=-1)}
+
+        endpoints["classify"] = (classify, [images_spec])
+        return endpoints
+
+    def get_config(self):
+        config = {**super().get_config(), "alpha": self.alpha}
+        config.pop("encoder_sees_label")
+        return config

@@ -1,0 +1,499 @@
+"""The Variational Homoencoder (VHE) and its unsupervised, KMeans-clustered variant.
+
+Hewitt, Nye, Gane, Jaakkola and Tenenbaum, "The Variational Homoencoder:
+Learning to learn high capacity generative models from few examples", UAI
+2018 (arXiv:1807.08919).
+
+For each example x, a set D of other examples of x's class is encoded into a
+class code c: each element of D is encoded into a Gaussian and the means and
+log standard deviations are averaged (log-variances averaged: the same
+thing, doubled), giving q(c|D). Then q(z|c, x) encodes what sets x apart
+from its class, a learned prior p(z|c) replaces N(0, I) for z, and a
+Bernoulli decoder p(x|c, z) reconstructs x. The loss per example, in nats:
+
+    -log p(x|c, z) + KL(q(c|D) || N(0, I)) / |class| + KL(q(z|c, x) || p(z|c))
+
+with c and z single reparameterized samples and both KLs analytic. Dividing
+the class KL by the size of x's class charges the cost of the class code
+once per class instead of once per example (the VHE bound), which is what
+keeps the decoder from ignoring c.
+
+The class size comes from the data: `tfgen.class_sets.ClassSetDataset` puts
+"class_size" (the size of x's class in the training set) into every batch.
+The constructor's `class_size` is used only for batches without it.
+
+Batches without "class_set" (plain `ImageDataset` batches, as the
+conformance tests use) get a set built inside the batch: `set_size` draws,
+with replacement, among the other examples of the batch with x's label. An
+example with no such partner in its batch falls back to D = {x} (x
+repeated): q(c|D) then sees x itself, the VAE-like limit of the VHE, so
+these batches train and score the model but only batches with real class
+sets give the VHE bound. `UnsupervisedVHE` ignores labels and always uses
+D = {x} for such batches.
+
+`UnsupervisedVHE` (the blog post's variant) has no labels: every example
+keeps its latest code (concat(c mean, z mean)) in a non-trainable variable,
+initialised from N(0, 1); `tfgen.class_sets.ClusteredClassSetDataset`
+clusters the codes with KMeans before every epoch and draws the sets from
+the clusters. Codes, pseudo-labels and the epoch they belong to are model
+variables, so checkpoints hold them and a resumed run continues exactly.
+
+Metrics (batch means, nats per image): `loss`, `reconstruction_loss`,
+`kl_c` (already divided by the class size), `kl_z`, and `grad_norm_c`,
+`grad_norm_z`: the mean over examples of the L2 norm of the gradient of the
+example's loss with respect to the c and z samples fed to the decoder and
+the prior (the "contribution of z and c" of the post).
+"""
+
+import keras
+import tensorflow as tf
+
+from tfgen import losses
+from tfgen.class_sets import ClassSetDataset, ClusteredClassSetDataset
+from tfgen.layers import GaussianSampling
+from tfgen.models.base import GenerativeModel, normal_from_seeds, split_seed
+from tfgen.models.registry import register_model
+from tfgen.networks import IMAGE_SHAPE, ConvDecoder, ConvEncoder
+
+NETWORKS = ("mlp", "conv")
+
+
+def _positive_int(argument, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{argument} must be a positive integer. Received: {argument}={value!r}")
+    return value
+
+
+@keras.saving.register_keras_serializable(package="tfgen")
+class GaussianMLP(keras.Model):
+    """One hidden ReLU layer from its (flattened, concatenated) inputs to a diagonal Gaussian.
+
+    The networks of the post: Linear(inputs, 512), ReLU, Linear(512, dim),
+    with the mean and the log-variance from one output layer of 2 * dim units.
+
+    Args:
+        output_dim: the size of the Gaussian.
+        hidden_units: the width of the hidden layer (512 in the post).
+        **kwargs: base model arguments.
+
+    Call arguments:
+        inputs: a tensor or a list of tensors with a leading batch axis.
+
+    Returns:
+        (mean, log_var), each (batch, output_dim).
+    """
+
+    def __init__(self, output_dim, hidden_units=512, **kwargs):
+        super().__init__(**kwargs)
+        self.output_dim = _positive_int("output_dim", output_dim)
+        self.hidden_units = _positive_int("hidden_units", hidden_units)
+        self.hidden = keras.layers.Dense(hidden_units, activation="relu", name="hidden")
+        self.out = keras.layers.Dense(2 * output_dim, name="out")
+
+    def call(self, inputs):
+        inputs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        flat = [keras.ops.reshape(tensor, (keras.ops.shape(tensor)[0], -1)) for tensor in inputs]
+        outputs = self.out(self.hidden(keras.ops.concatenate(flat, axis=-1) if len(flat) > 1 else flat[0]))
+        mean, log_var = keras.ops.split(outputs, 2, axis=-1)
+        return mean, log_var
+
+    def get_config(self):
+        return {**super().get_config(), "output_dim": self.output_dim, "hidden_units": self.hidden_units}
+
+
+@keras.saving.register_keras_serializable(package="tfgen")
+class ConvConditionalEncoder(keras.Model):
+    """The seed VAE's convolutional encoder with a conditioning vector joined before its last layer.
+
+    Conv 32 3x3 s2 ReLU, Conv 64 3x3 s2 ReLU, Flatten, concatenate the
+    condition, Dense 2 * output_dim split into (mean, log_var).
+
+    Args:
+        output_dim: the size of the Gaussian.
+        **kwargs: base model arguments.
+
+    Call arguments:
+        inputs: `[images, condition]`, images (batch, 28, 28, 1) and
+            condition (batch, dim).
+    """
+
+    def __init__(self, output_dim, **kwargs):
+        super().__init__(**kwargs)
+        self.output_dim = _positive_int("output_dim", output_dim)
+        self.conv1 = keras.layers.Conv2D(32, 3, strides=2, activation="relu", name="conv1")
+        self.conv2 = keras.layers.Conv2D(64, 3, strides=2, activation="relu", name="conv2")
+        self.flatten = keras.layers.Flatten(name="flatten")
+        self.dense = keras.layers.Dense(2 * output_dim, name="dense")
+
+    def call(self, inputs):
+        images, condition = inputs
+        features = self.flatten(self.conv2(self.conv1(images)))
+        mean, log_var = keras.ops.split(self.dense(keras.ops.concatenate([features, condition], axis=-1)), 2, axis=-1)
+        return mean, log_var
+
+    def get_config(self):
+        return {**super().get_config(), "output_dim": self.output_dim}
+
+
+@keras.saving.register_keras_serializable(package="tfgen")
+class MLPDecoder(keras.Model):
+    """Codes to 28x28x1 logits through one hidden ReLU layer (the post's decoder, before its sigmoid).
+
+    Args:
+        hidden_units: the width of the hidden layer.
+        **kwargs: base model arguments.
+    """
+
+    def __init__(self, hidden_units=512, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden_units = _positive_int("hidden_units", hidden_units)
+        self.hidden = keras.layers.Dense(hidden_units, activation="relu", name="hidden")
+        self.out = keras.layers.Dense(28 * 28, name="out")
+        self.reshape = keras.layers.Reshape(IMAGE_SHAPE, name="reshape")
+
+    def call(self, inputs):
+        return self.reshape(self.out(self.hidden(inputs)))
+
+    def get_config(self):
+        return {**super().get_config(), "hidden_units": self.hidden_units}
+
+
+def _class_set_run(train_data, test_data, set_size=5, **model_kwargs):
+    """`tfgen train vhe`: the VHE with class sets of the true labels, on train and test."""
+    wrap = lambda data: ClassSetDataset(data.images, data.labels, set_size=set_size, name=data.name)  # noqa: E731
+    return VHE(set_size=set_size, **model_kwargs), wrap(train_data), None if test_data is None else wrap(test_data)
+
+
+def _clustered_run(train_data, test_data, set_size=5, **model_kwargs):
+    """`tfgen train vhe_unsupervised`: KMeans pseudo-label sets; no test set (true-label sets would leak labels)."""
+    model = UnsupervisedVHE(num_examples=len(train_data), set_size=set_size, **model_kwargs)
+    data = ClusteredClassSetDataset(train_data.images, train_data.labels, set_size=set_size, model=model,
+                                    name=train_data.name)
+    return model, data, None
+
+
+@register_model(
+    "vhe",
+    binarization="dynamic",
+    test_kwargs={"class_dim": 3, "latent_dim": 2, "hidden_units": 16},
+    build=_class_set_run,
+)
+@keras.saving.register_keras_serializable(package="tfgen")
+class VHE(GenerativeModel):
+    """The Variational Homoencoder with a Bernoulli decoder.
+
+    Args:
+        class_dim: the size of the class code c.
+        latent_dim: the size of the example code z.
+        networks: "mlp" (one hidden layer of `hidden_units`, as in the post)
+            or "conv" (the seed VAE's convolutional encoder and decoder).
+        hidden_units: the hidden width of the MLPs (the prior p(z|c) is an
+            MLP in both modes).
+        class_size: the class size |class| for batches without a
+            "class_size" entry (6000: an MNIST training class); batches from
+            `ClassSetDataset` carry the real size of each example's class.
+        set_size: the size of the sets built inside a batch that has no
+            "class_set" (see the module docstring).
+        seed: optional integer seed of the sampling layer's own stream.
+        **kwargs: base model arguments.
+
+    Batches: "image", and "class_set" (batch, set_size, 28, 28, 1) with
+    "class_size" (batch,) from `tfgen.class_sets.ClassSetDataset`; or
+    "image" and "label" only.
+    """
+
+    metric_names = ("loss", "reconstruction_loss", "kl_c", "kl_z", "grad_norm_c", "grad_norm_z")
+
+    def __init__(self, class_dim=16, latent_dim=16, networks="mlp", hidden_units=512, class_size=6000, set_size=5,
+                 seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.class_dim = _positive_int("class_dim", class_dim)
+        self.latent_dim = _positive_int("latent_dim", latent_dim)
+        if networks not in NETWORKS:
+            raise ValueError(f"networks must be one of {list(NETWORKS)}. Received: networks={networks!r}")
+        self.networks = networks
+        self.hidden_units = _positive_int("hidden_units", hidden_units)
+        if isinstance(class_size, bool) or not isinstance(class_size, (int, float)) or not class_size >= 1:
+            raise ValueError(f"class_size must be a number >= 1. Received: class_size={class_size!r}")
+        self.class_size = class_size
+        self.set_size = _positive_int("set_size", set_size)
+        self.seed = seed
+        if networks == "mlp":
+            self.element_encoder = GaussianMLP(class_dim, hidden_units, name="element_encoder")
+            self.example_encoder = GaussianMLP(latent_dim, hidden_units, name="example_encoder")
+            self.decoder = MLPDecoder(hidden_units, name="decoder")
+        else:
+            self.element_encoder = ConvEncoder(class_dim, gaussian=True, name="element_encoder")
+            self.example_encoder = ConvConditionalEncoder(latent_dim, name="example_encoder")
+            self.decoder = ConvDecoder(class_dim + latent_dim, output_activation=None, name="decoder")
+        self.prior = GaussianMLP(latent_dim, hidden_units, name="prior")
+        self.sampling = GaussianSampling(seed=seed, name="sampling")
+
+    # ------------------------------------------------------------ the parts
+
+    def check_class_set(self, class_set, argument="class_set"):
+        shape = tuple(class_set.shape)
+        if len(shape) != 5 or tuple(shape[2:]) != tuple(self.image_shape):
+            raise ValueError(
+                f"{type(self).__name__} expects {argument} of shape (batch, set_size, "
+                f"{', '.join(map(str, self.image_shape))}). Received: {argument}.shape={shape}"
+            )
+        if not class_set.dtype.is_floating:
+            raise TypeError(f"{type(self).__name__} expects float {argument} in [0, 1]. Received: dtype={class_set.dtype.name}")
+
+    def encode_set(self, class_set, training=False):
+        """(c_mean, c_log_var) of q(c|D): the element encodings' means and log-variances, averaged over D."""
+        self.check_class_set(class_set)
+        shape = tf.shape(class_set)
+        flat = tf.reshape(class_set, tf.concat([[shape[0] * shape[1]], shape[2:]], axis=0))
+        mean, log_var = self.element_encoder(flat, training=training)
+        mean = tf.reshape(mean, [shape[0], shape[1], self.class_dim])
+        log_var = tf.reshape(log_var, [shape[0], shape[1], self.class_dim])
+        return tf.reduce_mean(mean, axis=1), tf.reduce_mean(log_var, axis=1)
+
+    def encode_example(self, images, c, training=False):
+        """(z_mean, z_log_var) of q(z|c, x)."""
+        self.check_images(images)
+        return self.example_encoder([images, c], training=training)
+
+    def prior_z(self, c, training=False):
+        """(mean, log_var) of the learned prior p(z|c)."""
+        return self.prior(c, training=training)
+
+    def generate(self, c, z, apply_sigmoid=True, training=False):
+        """Pixel probabilities (or logits) of p(x|c, z)."""
+        logits = self.decoder(tf.concat([c, z], axis=-1), training=training)
+        return tf.sigmoid(logits) if apply_sigmoid else logits
+
+    def call(self, images, training=False):
+        """Reconstruction logits of `images`, each its own set (D = {x})."""
+        terms = self.compute_terms({"image": images}, training=training)
+        return terms["logits"]
+
+    # ------------------------------------------------------------- the sets
+
+    def _in_batch_class_set(self, batch, seed):
+        """A class set for each example from the other same-label examples of its batch (module docstring)."""
+        images = batch["image"]
+        size = tf.shape(images)[0]
+        labels = batch["label"]
+        if labels.shape.rank == 2:
+            labels = tf.argmax(labels, axis=-1)
+        others = tf.logical_not(tf.eye(size, dtype=tf.bool))
+        partners = tf.logical_and(tf.equal(labels[:, None], labels[None, :]), others)
+        has_partner = tf.reduce_any(partners, axis=1, keepdims=True)
+        allowed = tf.where(has_partner, partners, tf.logical_not(others))
+        logits = tf.where(allowed, 0.0, -1e9)
+        if seed is None:
+            members = keras.random.categorical(logits, self.set_size, seed=self.sampling.seed_generator)
+        else:
+            members = tf.random.stateless_categorical(logits, self.set_size, seed=seed)
+        return tf.gather(images, members)
+
+    def _fallback_class_set(self, batch, seed):
+        if "label" in batch:
+            return self._in_batch_class_set(batch, seed)
+        return tf.repeat(batch["image"][:, None], self.set_size, axis=1)
+
+    # ------------------------------------------------------------- the loss
+
+    def compute_terms(self, batch, seed=None, training=False):
+        """Every per-example term of the loss, and the tensors behind them.
+
+        Returns:
+            A dict of (batch, ...) tensors: `c_mean`, `c_log_var`, `c`,
+            `z_mean`, `z_log_var`, `z`, `prior_mean`, `prior_log_var`,
+            `logits`, `reconstruction_loss`, `kl_c` (divided by the class
+            size), `kl_z`, `loss`, `grad_c`, `grad_z` (gradients of each
+            example's loss with respect to its c and z samples).
+        """
+        images = batch["image"]
+        self.check_images(images)
+        c_seed, z_seed, set_seed = split_seed(seed, 3)
+        class_set = batch["class_set"] if "class_set" in batch else self._fallback_class_set(batch, set_seed)
+        class_size = batch.get("class_size", None)
+        class_size = tf.fill([tf.shape(images)[0]], float(self.class_size)) if class_size is None else class_size
+        c_mean, c_log_var = self.encode_set(class_set, training=training)
+        c = self.sampling([c_mean, c_log_var], seed=c_seed)
+        z_mean, z_log_var = self.encode_example(images, c, training=training)
+        z = self.sampling([z_mean, z_log_var], seed=z_seed)
+        # A tape of its own over the decoder and the prior: the per-example
+        # gradients with respect to c and z are the post's contributions.
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch([c, z])
+            prior_mean, prior_log_var = self.prior_z(c, training=training)
+            logits = self.generate(c, z, apply_sigmoid=False, training=training)
+            reconstruction = -losses.bernoulli_log_likelihood(images, logits)
+            kl_z = losses.kl_normal(z_mean, z_log_var, prior_mean, prior_log_var)
+            decoder_and_prior_loss = tf.reduce_sum(reconstruction + kl_z)
+        grad_c, grad_z = tape.gradient(decoder_and_prior_loss, [c, z])
+        kl_c = losses.kl_normal(c_mean, c_log_var) / tf.cast(class_size, c_mean.dtype)
+        return {
+            "c_mean": c_mean, "c_log_var": c_log_var, "c": c,
+            "z_mean": z_mean, "z_log_var": z_log_var, "z": z,
+            "prior_mean": prior_mean, "prior_log_var": prior_log_var, "logits": logits,
+            "reconstruction_loss": reconstruction, "kl_c": kl_c, "kl_z": kl_z,
+            "loss": reconstruction + kl_c + kl_z,
+            "grad_c": grad_c, "grad_z": grad_z,
+        }
+
+    def compute_losses(self, batch, seed=None, training=False):
+        terms = self.compute_terms(batch, seed=seed, training=training)
+        if training:
+            self.record_codes(batch, terms)
+        metrics = {name: tf.reduce_mean(terms[name]) for name in ("loss", "reconstruction_loss", "kl_c", "kl_z")}
+        metrics["grad_norm_c"] = tf.reduce_mean(tf.norm(terms["grad_c"], axis=-1))
+        metrics["grad_norm_z"] = tf.reduce_mean(tf.norm(terms["grad_z"], axis=-1))
+        return metrics
+
+    def record_codes(self, batch, terms):
+        """Called by every training step with the step's terms; the supervised VHE keeps nothing."""
+        del batch, terms
+
+    # ------------------------------------------------------------ sampling
+
+    def _prior_sample(self, c, eps):
+        prior_mean, prior_log_var = self.prior_z(c)
+        return prior_mean + tf.exp(0.5 * prior_log_var) * eps
+
+    def sample(self, num_samples, seed=None):
+        """Images from c ~ N(0, I), z ~ p(z|c), x ~ p(x|c, z) (pixel probabilities)."""
+        shape = (num_samples, self.class_dim + self.latent_dim)
+        if seed is None:
+            eps = keras.random.normal(shape, seed=self.sampling.seed_generator)
+        else:
+            eps = tf.random.stateless_normal(shape, seed=seed)
+        c, eps_z = eps[:, : self.class_dim], eps[:, self.class_dim :]
+        return self.generate(c, self._prior_sample(c, eps_z))
+
+    def few_shot(self, class_set, num_samples, seed=None):
+        """`num_samples` new images of each set's class: c = the mean of q(c|D), z ~ p(z|c).
+
+        Args:
+            class_set: (sets, set_size, 28, 28, 1) images, e.g. 5 of a class.
+            num_samples: images per set.
+            seed: an optional stateless seed.
+
+        Returns:
+            (sets, num_samples, 28, 28, 1) pixel probabilities.
+        """
+        c_mean, _ = self.encode_set(class_set)
+        sets = tf.shape(c_mean)[0]
+        c = tf.repeat(c_mean, num_samples, axis=0)
+        shape = tf.stack([sets * num_samples, self.latent_dim])
+        if seed is None:
+            eps = keras.random.normal(shape, seed=self.sampling.seed_generator)
+        else:
+            eps = tf.random.stateless_normal(shape, seed=seed)
+        images = self.generate(c, self._prior_sample(c, eps))
+        return tf.reshape(images, tf.concat([[sets, num_samples], tf.shape(images)[1:]], axis=0))
+
+    def serving_endpoints(self):
+        set_spec = tf.TensorSpec([None, None, *self.image_shape], tf.float32, name="class_set")
+        c_spec = tf.TensorSpec([None, self.class_dim], tf.float32, name="c")
+        z_spec = tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")
+        seed_spec = tf.TensorSpec([None], tf.int64, name="seed")
+
+        def encode_set(class_set):
+            c_mean, c_log_var = self.encode_set(class_set)
+            return {"c_mean": c_mean, "c_log_var": c_log_var}
+
+        def generate(c, z):
+            return {"images": self.generate(c, z)}
+
+        def sample(seed):
+            eps = normal_from_seeds(seed, self.class_dim + self.latent_dim)
+            c = eps[:, : self.class_dim]
+            return {"images": self.generate(c, self._prior_sample(c, eps[:, self.class_dim :]))}
+
+        def few_shot(class_set, seed):
+            # One image per (set, seed) row: c from the set, z ~ p(z|c) from the seed.
+            c_mean, _ = self.encode_set(class_set)
+            return {"images": self.generate(c_mean, self._prior_sample(c_mean, normal_from_seeds(seed, self.latent_dim)))}
+
+        return {
+            "encode_set": (encode_set, [set_spec]),
+            "generate": (generate, [c_spec, z_spec]),
+            "sample": (sample, [seed_spec]),
+            "few_shot": (few_shot, [set_spec, seed_spec]),
+        }
+
+    def zeros_batch(self, size=1):
+        zeros = tf.zeros([size, *self.image_shape])
+        return {"image": zeros, "class_set": zeros[:, None], "class_size": tf.ones([size])}
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "class_dim": self.class_dim,
+            "latent_dim": self.latent_dim,
+            "networks": self.networks,
+            "hidden_units": self.hidden_units,
+            "class_size": self.class_size,
+            "set_size": self.set_size,
+            "seed": self.seed,
+        }
+
+
+@register_model(
+    "vhe_unsupervised",
+    binarization="dynamic",
+    test_kwargs={"num_examples": 64, "num_clusters": 3, "class_dim": 3, "latent_dim": 2, "hidden_units": 16},
+    build=_clustered_run,
+)
+@keras.saving.register_keras_serializable(package="tfgen")
+class UnsupervisedVHE(VHE):
+    """The VHE without labels: class sets from KMeans clusters of the latest codes.
+
+    Train it on a `tfgen.class_sets.ClusteredClassSetDataset` built with
+    this model: its batches carry each example's "index", every training
+    step writes concat(c_mean, z_mean) of its examples into `codes`, and the
+    dataset re-clusters `codes` into `pseudo_labels` before every epoch.
+
+    Args:
+        num_examples: the size of the training set (one code per example).
+        num_clusters: the number of KMeans clusters (pseudo-classes).
+        **kwargs: `VHE`'s arguments.
+
+    Variables (non-trainable, checkpointed with the weights):
+        codes: (num_examples, class_dim + latent_dim), initialised N(0, 1).
+        pseudo_labels: (num_examples,) int64, the clusters of the current epoch.
+        clustered_epoch: int64, the epoch `pseudo_labels` belong to (-1: none yet).
+    """
+
+    def __init__(self, num_examples=60000, num_clusters=10, **kwargs):
+        super().__init__(**kwargs)
+        self.num_examples = _positive_int("num_examples", num_examples)
+        self.num_clusters = _positive_int("num_clusters", num_clusters)
+        # Every replica writes the same all-gathered update, so the first replica's is the value.
+        self.codes = keras.Variable(
+            keras.initializers.RandomNormal(seed=self.seed),
+            shape=(num_examples, self.class_dim + self.latent_dim),
+            trainable=False,
+            aggregation="only_first_replica",
+            name="codes",
+        )
+        self.pseudo_labels = keras.Variable(
+            tf.zeros([num_examples], tf.int64), dtype="int64", trainable=False, name="pseudo_labels"
+        )
+        self.clustered_epoch = keras.Variable(tf.constant(-1, tf.int64), dtype="int64", trainable=False,
+                                              name="clustered_epoch")
+
+    def _fallback_class_set(self, batch, seed):
+        # No labels: without a class set the example is its own set.
+        return tf.repeat(batch["image"][:, None], self.set_size, axis=1)
+
+    def record_codes(self, batch, terms):
+        """Writes the batch's concat(c_mean, z_mean) into `codes` at the batch's "index"."""
+        if "index" not in batch:
+            return
+        context = tf.distribute.get_replica_context()
+        index = tf.cast(batch["index"], tf.int64)
+        codes = tf.stop_gradient(tf.concat([terms["c_mean"], terms["z_mean"]], axis=-1))
+        if context is not None:
+            index = context.all_gather(index, axis=0)
+            codes = context.all_gather(codes, axis=0)
+        self.codes.value.scatter_update(tf.IndexedSlices(codes, index))
+
+    def get_config(self):
+        return {**super().get_config(), "num_examples": self.num_examples, "num_clusters": self.num_clusters}

@@ -1,0 +1,229 @@
+"""DCGAN-style generator, discriminator and InfoGAN Q head for 28x28x1 images.
+
+Radford, Metz and Chintala, "Unsupervised Representation Learning with Deep
+Convolutional Generative Adversarial Networks", ICLR 2016: no pooling
+(strided convolutions), batch norm, ReLU in G and LeakyReLU in D, tanh
+output. Layers followed by batch norm have no bias: batch norm removes any
+constant, so the bias would get a zero gradient and never train.
+
+Generator: [Dense, BN, ReLU] x len(hidden_units), Dense 7*7*2f, BN, ReLU,
+Reshape 7x7x2f, ConvT f 4x4 s2, BN, ReLU, ConvT 1 4x4 s2, tanh -> 28x28x1 in [-1, 1].
+
+Discriminator: (LabelPlanes), Conv f 4x4 s2, LeakyReLU, Conv 2f 4x4 s2, (BN),
+LeakyReLU, Flatten -> body features; (concat one-hot label), Dense 1 -> logit.
+"""
+
+import keras
+import numpy as np
+
+from tfgen.layers.conditioning import LabelPlanes
+
+LABEL_INPUTS = (None, "planes", "vector")
+
+
+def _positive_int(argument, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{argument} must be a positive integer. Received: {argument}={value!r}")
+    return int(value)
+
+
+@keras.saving.register_keras_serializable(package="tfgen")
+class DCGANGenerator(keras.Model):
+    """Maps latent vectors (optionally joined with a condition) to 28x28x1 images in [-1, 1].
+
+    Args:
+        base_filters: f, the filters of the last hidden transposed convolution
+            (the 7x7 layer has 2f).
+        hidden_units: sizes of the Dense + BN + ReLU layers applied first
+            (the conditional GAN's "a few dense layers" that merge z and the
+            label); empty for DCGAN.
+        **kwargs: base model arguments.
+
+    Call arguments:
+        inputs: a tensor (batch, input_dim), or a list of such tensors (e.g.
+            `[z, one_hot_label]`) that is concatenated along the last axis.
+        training: batch norm in training mode.
+    """
+
+    def __init__(self, base_filters=64, hidden_units=(), **kwargs):
+        super().__init__(**kwargs)
+        self.base_filters = _positive_int("base_filters", base_filters)
+        self.hidden_units = tuple(_positive_int("hidden_units", units) for units in hidden_units)
+        # One attribute per layer: Keras 3 does not put layers held in a Python
+        # list into TensorFlow checkpoints.
+        for index, units in enumerate(self.hidden_units):
+            setattr(self, f"dense{index}", keras.layers.Dense(units, use_bias=False, name=f"dense{index}"))
+            setattr(self, f"dense{index}_bn", keras.layers.BatchNormalization(name=f"dense{index}_bn"))
+        filters = self.base_filters
+        self.project = keras.layers.Dense(7 * 7 * 2 * filters, use_bias=False, name="project")
+        self.project_bn = keras.layers.BatchNormalization(name="project_bn")
+        self.reshape = keras.layers.Reshape((7, 7, 2 * filters), name="reshape")
+        self.deconv1 = keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False, name="deconv1")
+        self.deconv1_bn = keras.layers.BatchNormalization(name="deconv1_bn")
+        self.deconv2 = keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same", activation="tanh", name="deconv2")
+
+    def call(self, inputs, training=False):
+        if isinstance(inputs, (list, tuple)):
+            inputs = keras.ops.concatenate(list(inputs), axis=-1)
+        hidden = inputs
+        for index in range(len(self.hidden_units)):
+            dense, batch_norm = getattr(self, f"dense{index}"), getattr(self, f"dense{index}_bn")
+            hidden = keras.ops.relu(batch_norm(dense(hidden), training=training))
+        hidden = keras.ops.relu(self.project_bn(self.project(hidden), training=training))
+        hidden = keras.ops.relu(self.deconv1_bn(self.deconv1(self.reshape(hidden)), training=training))
+        return self.deconv2(hidden)
+
+    def get_config(self):
+        return {**super().get_config(), "base_filters": self.base_filters, "hidden_units": list(self.hidden_units)}
+
+
+@keras.saving.register_keras_serializable(package="tfgen")
+class DCGANDiscriminator(keras.Model):
+    """Maps 28x28x1 images in [-1, 1] (and optionally labels) to one real/fake logit.
+
+    Args:
+        base_filters: f, the filters of the first convolution (the second has 2f).
+        batch_norm: batch norm after the second convolution (DCGAN; never on
+            the input layer).
+        label_input: how the label reaches D. None: no label (DCGAN, InfoGAN).
+            "planes": `LabelPlanes` joins 10 constant planes to the image
+            before the first convolution (the seed's working CGAN, 11 input
+            channels). "vector": the one-hot label is concatenated to the
+            flattened features just before the final Dense, so it can only
+            shift the logit by a per-class constant: D cannot judge whether
+            the image fits the label, the generator gets no reason to use it,
+            and it ignores the label (the seed's collapsed CGAN, Day 10).
+        num_classes: the number of classes, when `label_input` is set.
+        leaky_slope: the LeakyReLU negative slope.
+        **kwargs: base model arguments.
+
+    Call arguments:
+        inputs: images (batch, 28, 28, 1), or `[images, labels]` when
+            `label_input` is set (labels: int ids (batch,) or one-hot).
+        training: batch norm in training mode.
+        return_features: also return the body's features (the InfoGAN Q
+            head shares them): the call returns `(logits, features)`.
+
+    Returns:
+        Logits of shape (batch, 1).
+    """
+
+    def __init__(self, base_filters=64, batch_norm=True, label_input=None, num_classes=10, leaky_slope=0.2, **kwargs):
+        super().__init__(**kwargs)
+        if label_input not in LABEL_INPUTS:
+            raise ValueError(f"label_input must be one of {list(LABEL_INPUTS)}. Received: label_input={label_input!r}")
+        self.base_filters = _positive_int("base_filters", base_filters)
+        self.batch_norm = bool(batch_norm)
+        self.label_input = label_input
+        self.num_classes = _positive_int("num_classes", num_classes)
+        self.leaky_slope = float(leaky_slope)
+        filters = self.base_filters
+        self.planes = LabelPlanes(self.num_classes, name="label_planes") if label_input == "planes" else None
+        self.conv1 = keras.layers.Conv2D(filters, 4, strides=2, padding="same", name="conv1")
+        self.conv2 = keras.layers.Conv2D(2 * filters, 4, strides=2, padding="same", use_bias=not self.batch_norm, name="conv2")
+        self.conv2_bn = keras.layers.BatchNormalization(name="conv2_bn") if self.batch_norm else None
+        self.flatten = keras.layers.Flatten(name="flatten")
+        self.logit = keras.layers.Dense(1, name="logit")
+
+    def _one_hot(self, labels):
+        if labels.dtype.is_integer:
+            return keras.ops.one_hot(keras.ops.reshape(labels, (-1,)), self.num_classes)
+        return labels
+
+    def call(self, inputs, training=False, return_features=False):
+        if self.label_input is None:
+            images, labels = inputs, None
+        else:
+            if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
+                raise ValueError(
+                    f"A discriminator with label_input={self.label_input!r} expects inputs=[images, labels]. "
+                    f"Received: {type(inputs).__name__}"
+                )
+            images, labels = inputs
+        hidden = self.planes([images, labels]) if self.label_input == "planes" else images
+        hidden = keras.ops.leaky_relu(self.conv1(hidden), self.leaky_slope)
+        hidden = self.conv2(hidden)
+        if self.conv2_bn is not None:
+            hidden = self.conv2_bn(hidden, training=training)
+        features = self.flatten(keras.ops.leaky_relu(hidden, self.leaky_slope))
+        head_input = features
+        if self.label_input == "vector":
+            head_input = keras.ops.concatenate([features, keras.ops.cast(self._one_hot(labels), features.dtype)], axis=-1)
+        logits = self.logit(head_input)
+        return (logits, features) if return_features else logits
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "base_filters": self.base_filters,
+            "batch_norm": self.batch_norm,
+            "label_input": self.label_input,
+            "num_classes": self.num_classes,
+            "leaky_slope": self.leaky_slope,
+        }
+
+
+@keras.saving.register_keras_serializable(package="tfgen")
+class InfoGANQHead(keras.Model):
+    """Q(c | x) of InfoGAN on top of the discriminator's body features.
+
+    Chen et al. 2016 (appendix C): Q shares all convolutional layers with D
+    and adds one fully connected layer; its outputs parametrize a
+    categorical distribution (logits) and a factored Gaussian (mean and
+    log-std) over the continuous codes.
+
+    Args:
+        num_categories: the size of the categorical code (0 for none).
+        num_continuous: the number of continuous codes (0 for none).
+        hidden_units: the size of the shared Dense + BN + LeakyReLU layer.
+        learn_std: predict the Gaussian's log-std; if False it is fixed at
+            0 (unit variance: the MI term becomes half the squared error).
+        leaky_slope: the LeakyReLU negative slope.
+        **kwargs: base model arguments.
+
+    Call arguments:
+        inputs: the discriminator's features (batch, features).
+        training: batch norm in training mode.
+
+    Returns:
+        `(categorical_logits, continuous_mean, continuous_log_std)` of
+        shapes (batch, num_categories), (batch, num_continuous), (batch, num_continuous).
+    """
+
+    def __init__(self, num_categories=10, num_continuous=2, hidden_units=128, learn_std=True, leaky_slope=0.2, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(num_categories, bool) or not isinstance(num_categories, (int, np.integer)) or num_categories < 0:
+            raise ValueError(f"num_categories must be a non-negative integer. Received: num_categories={num_categories!r}")
+        if isinstance(num_continuous, bool) or not isinstance(num_continuous, (int, np.integer)) or num_continuous < 0:
+            raise ValueError(f"num_continuous must be a non-negative integer. Received: num_continuous={num_continuous!r}")
+        self.num_categories = int(num_categories)
+        self.num_continuous = int(num_continuous)
+        self.hidden_units = _positive_int("hidden_units", hidden_units)
+        self.learn_std = bool(learn_std)
+        self.leaky_slope = float(leaky_slope)
+        self.dense = keras.layers.Dense(self.hidden_units, use_bias=False, name="dense")
+        self.dense_bn = keras.layers.BatchNormalization(name="dense_bn")
+        outputs = self.num_categories + self.num_continuous * (2 if self.learn_std else 1)
+        self.outputs_layer = keras.layers.Dense(outputs, name="codes")
+
+    def call(self, inputs, training=False):
+        hidden = keras.ops.leaky_relu(self.dense_bn(self.dense(inputs), training=training), self.leaky_slope)
+        outputs = self.outputs_layer(hidden)
+        categories, continuous = self.num_categories, self.num_continuous
+        logits = outputs[:, :categories]
+        mean = outputs[:, categories : categories + continuous]
+        if self.learn_std:
+            log_std = outputs[:, categories + continuous :]
+        else:
+            log_std = keras.ops.zeros_like(mean)
+        return logits, mean, log_std
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_categories": self.num_categories,
+            "num_continuous": self.num_continuous,
+            "hidden_units": self.hidden_units,
+            "learn_std": self.learn_std,
+            "leaky_slope": self.leaky_slope,
+        }
