@@ -33,7 +33,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from tfgen.data import BINARIZATIONS, LABEL_FORMATS, ImageDataset, _check_choice, _mix_seed
+from tfgen.data import BINARIZATIONS, LABEL_FORMATS, ImageDataset, batch_seed, binarize, check_choice, epoch_seed
 
 
 def _check_set_size(set_size):
@@ -124,16 +124,6 @@ def sample_set_positions(positions, counts, set_size, seed):
     return tf.stack(picks, axis=1)
 
 
-def _binarize(images, binarization, threshold, seed):
-    """uint8 images to float32 in [0, 1], binarized as `tfgen.data.ImageDataset.batches` does."""
-    images = tf.cast(images, tf.float32) / 255.0
-    if binarization == "dynamic":
-        return tf.cast(tf.random.stateless_uniform(tf.shape(images), seed=seed) < images, tf.float32)
-    if binarization == "threshold":
-        return tf.cast(images > threshold, tf.float32)
-    return images
-
-
 @dataclasses.dataclass
 class ClassSetDataset(ImageDataset):
     """An `ImageDataset` whose batches carry a class set for every example.
@@ -202,8 +192,8 @@ class ClassSetDataset(ImageDataset):
         for compatibility (the arrays are in memory already).
         """
         del cache
-        _check_choice("binarization", binarization, BINARIZATIONS)
-        _check_choice("label_format", label_format, LABEL_FORMATS)
+        check_choice("binarization", binarization, BINARIZATIONS)
+        check_choice("label_format", label_format, LABEL_FORMATS)
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
         if not 0.0 <= threshold <= 1.0:
@@ -220,7 +210,7 @@ class ClassSetDataset(ImageDataset):
 
         def to_batch(batch_index, index):
             # The same noise seed as ImageDataset.batches: "image" is that method's batch.
-            noise_seed = tf.stack([tf.constant(seed, tf.int64), tf.constant(epoch, tf.int64) * (1 << 32) + batch_index])
+            noise_seed = batch_seed(seed, epoch, batch_index)
             classes = tf.gather(example_classes, index)
             class_counts = tf.gather(counts, classes)
             picks = sample_set_positions(
@@ -231,9 +221,9 @@ class ClassSetDataset(ImageDataset):
             if label_format == "one_hot":
                 batch_labels = tf.one_hot(batch_labels, num_classes, dtype=tf.float32)
             return {
-                "image": _binarize(tf.gather(images, index), binarization, threshold, noise_seed),
+                "image": binarize(tf.gather(images, index), binarization, threshold, noise_seed),
                 "label": batch_labels,
-                "class_set": _binarize(
+                "class_set": binarize(
                     tf.gather(images, members), binarization, threshold, tf.random.experimental.stateless_fold_in(noise_seed, 1)
                 ),
                 "class_size": tf.cast(class_counts, tf.float32),
@@ -243,7 +233,7 @@ class ClassSetDataset(ImageDataset):
         dataset = tf.data.Dataset.range(len(self))
         if shuffle:
             # The permutation of ImageDataset.batches (same seed, same full buffer).
-            dataset = dataset.shuffle(len(self), seed=_mix_seed(seed, epoch), reshuffle_each_iteration=False)
+            dataset = dataset.shuffle(len(self), seed=epoch_seed(seed, epoch), reshuffle_each_iteration=False)
         dataset = dataset.batch(batch_size, drop_remainder=drop_remainder).enumerate()
         if skip_batches:
             dataset = dataset.skip(skip_batches)

@@ -12,7 +12,7 @@ import os
 
 import tensorflow as tf
 
-from tfgen.plotting import _save, image_grid, plot_images, plt
+from tfgen.plotting import save_figure, image_grid, plot_images, plt
 from tfgen.training import Callback
 
 
@@ -43,7 +43,7 @@ def plot_label_fractions(models, path, num_columns=8, seed=0):
         axis.set_title(title)
         axis.axis("off")
     figure.tight_layout()
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_accuracy(histories, path, key="test/accuracy", title=None):
@@ -63,7 +63,7 @@ def plot_accuracy(histories, path, key="test/accuracy", title=None):
     axis.grid(alpha=0.3)
     axis.legend()
     axis.set_title(title or "test accuracy of q(y|x)")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 class ClassGridCallback(Callback):

@@ -60,7 +60,7 @@ class DataUnavailableError(RuntimeError):
     """The dataset is neither prepared, nor downloadable, nor buildable from local files."""
 
 
-def _check_choice(argument, value, choices):
+def check_choice(argument, value, choices):
     if value not in choices:
         raise ValueError(f"Unknown {argument} {value!r}. Expected one of {list(choices)}. Received: {argument}={value!r}")
 
@@ -83,7 +83,7 @@ def find_source_files(name, source_dir):
     Raises:
         FileNotFoundError: naming the folder and the missing files.
     """
-    _check_choice("dataset", name, DATASETS)
+    check_choice("dataset", name, DATASETS)
     candidates = [os.path.join(source_dir, name), source_dir]
     for folder in candidates:
         if all(os.path.isfile(os.path.join(folder, f)) for f in _SOURCE_FILES):
@@ -109,7 +109,7 @@ def prepare(name, data_dir=None, source_dir=None):
     """
     import tensorflow_datasets as tfds
 
-    _check_choice("dataset", name, DATASETS)
+    check_choice("dataset", name, DATASETS)
     builder = tfds.builder(name, data_dir=data_dir)
     if builder.is_prepared():
         return builder
@@ -227,8 +227,8 @@ class ImageDataset:
                 in the middle of an epoch).
             cache: cache the decoded examples in memory.
         """
-        _check_choice("binarization", binarization, BINARIZATIONS)
-        _check_choice("label_format", label_format, LABEL_FORMATS)
+        check_choice("binarization", binarization, BINARIZATIONS)
+        check_choice("label_format", label_format, LABEL_FORMATS)
         if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
         if not 0.0 <= threshold <= 1.0:
@@ -238,12 +238,7 @@ class ImageDataset:
         num_classes = self.num_classes
 
         def to_batch(batch_index, example):
-            images = tf.cast(example["image"], tf.float32) / 255.0
-            if binarization == "dynamic":
-                noise_seed = tf.stack([tf.constant(seed, tf.int64), tf.constant(epoch, tf.int64) * (1 << 32) + batch_index])
-                images = tf.cast(tf.random.stateless_uniform(tf.shape(images), seed=noise_seed) < images, tf.float32)
-            elif binarization == "threshold":
-                images = tf.cast(images > threshold, tf.float32)
+            images = binarize(example["image"], binarization, threshold, batch_seed(seed, epoch, batch_index))
             labels = example["label"]
             if label_format == "one_hot":
                 labels = tf.one_hot(labels, num_classes, dtype=tf.float32)
@@ -254,7 +249,7 @@ class ImageDataset:
             dataset = dataset.cache()
         if shuffle:
             # Full-buffer shuffle: a uniform permutation, fixed by (seed, epoch).
-            dataset = dataset.shuffle(len(self), seed=_mix_seed(seed, epoch), reshuffle_each_iteration=False)
+            dataset = dataset.shuffle(len(self), seed=epoch_seed(seed, epoch), reshuffle_each_iteration=False)
         dataset = dataset.batch(batch_size, drop_remainder=drop_remainder).enumerate()
         if skip_batches:
             dataset = dataset.skip(skip_batches)
@@ -262,9 +257,33 @@ class ImageDataset:
         return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def _mix_seed(seed, epoch):
+def epoch_seed(seed, epoch):
     """A 63-bit seed for `tf.data` shuffling from the run's seed and the epoch."""
     return int((seed * 1_000_003 + epoch * 7_919 + 12_345) % (2**63 - 1))
+
+
+def batch_seed(seed, epoch, batch_index):
+    """The stateless seed of one batch's random draws, from (seed, epoch, batch index)."""
+    return tf.stack([tf.constant(seed, tf.int64), tf.constant(epoch, tf.int64) * (1 << 32) + batch_index])
+
+
+def binarize(images, binarization, threshold=0.5, seed=None):
+    """uint8 images to float32 in [0, 1], binarized.
+
+    Args:
+        images: uint8 tensor.
+        binarization: "dynamic" (pixel is 1 with probability equal to its
+            intensity, drawn with the stateless `seed`), "threshold" (intensity >
+            `threshold`) or "none".
+        threshold: the cut for "threshold".
+        seed: an int64 (2,) stateless seed, needed for "dynamic".
+    """
+    images = tf.cast(images, tf.float32) / 255.0
+    if binarization == "dynamic":
+        return tf.cast(tf.random.stateless_uniform(tf.shape(images), seed=seed) < images, tf.float32)
+    if binarization == "threshold":
+        return tf.cast(images > threshold, tf.float32)
+    return images
 
 
 def load(name, split="train", *, data_dir=None, source_dir=None):
@@ -282,8 +301,8 @@ def load(name, split="train", *, data_dir=None, source_dir=None):
     """
     import tensorflow_datasets as tfds
 
-    _check_choice("dataset", name, DATASETS)
-    _check_choice("split", split, SPLITS)
+    check_choice("dataset", name, DATASETS)
+    check_choice("split", split, SPLITS)
     builder = prepare(name, data_dir=data_dir, source_dir=source_dir)
     arrays = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1, shuffle_files=False))
     return ImageDataset(images=arrays["image"], labels=arrays["label"], num_classes=10, name=f"{name}/{split}")

@@ -18,7 +18,8 @@ from tfgen.data import CLASS_NAMES  # noqa: E402
 from tfgen.training import Callback  # noqa: E402
 
 
-def _save(figure, path):
+def save_figure(figure, path):
+    """Writes `figure` to `path` as PNG (creating the folder) and closes it; returns the path."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     figure.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(figure)
@@ -45,7 +46,7 @@ def plot_images(images, path, title=None, rows=None):
     axis.axis("off")
     if title:
         axis.set_title(title)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_latent_space(codes, labels, path, title=None, class_names=None):
@@ -59,7 +60,7 @@ def plot_latent_space(codes, labels, path, title=None, class_names=None):
     axis.set_xlabel("z[0]")
     axis.set_ylabel("z[1]")
     axis.set_title(title or "test set in latent space")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_latent_grid(decode, latent_dim, path, size=15, limit=2.0, title=None):
@@ -96,7 +97,7 @@ def plot_history(history, path, title=None):
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 class PlotCallback(Callback):

@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen.evaluation.clustering import clustering_scores
-from tfgen.plotting import _save, image_grid, plot_images, plt
+from tfgen.plotting import save_figure, image_grid, plot_images, plt
 from tfgen.training import Callback
 
 CLUSTER_SCORES_FILE = "cluster_scores.json"
@@ -40,7 +40,7 @@ def plot_nats_per_epoch(histories, path, key="train/loss", title=None):
     axis.set_ylabel(f"{key} (nats per image)")
     axis.set_title(title or "loss per epoch")
     axis.legend()
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_gradient_norms(history, path, split="train", title=None):
@@ -54,7 +54,7 @@ def plot_gradient_norms(history, path, split="train", title=None):
     axis.set_ylabel("mean gradient norm")
     axis.set_title(title or "contributions of c and z")
     axis.legend()
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_cluster_scores(scores, path, baselines=None, title=None):
@@ -72,7 +72,7 @@ def plot_cluster_scores(scores, path, baselines=None, title=None):
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def few_shot_support(data, shots=5, seed=0):
@@ -98,7 +98,7 @@ def plot_few_shot(model, support, path, num_samples=10, seed=0, title=None):
     axis.imshow(image_grid(rows.reshape(-1, *rows.shape[2:]), rows=classes), cmap="gray", vmin=0.0, vmax=1.0)
     axis.axis("off")
     axis.set_title(title or f"few-shot: {shots} given images | {num_samples} generated")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 class VHEPlotCallback(Callback):
