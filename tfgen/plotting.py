@@ -138,7 +138,7 @@ class PlotCallback(Callback):
         )
         if model.unconditional_latent and trainer.test_data is not None:
             data = trainer.test_data.take(self.num_points)
-            codes = [model.encode(batch["image"]) for batch in trainer._batches(data, epoch=0, shuffle=False, training=False)]
+            codes = [model.encode(batch["image"]) for batch in trainer.batches(data, epoch=0, shuffle=False, training=False)]
             codes = np.concatenate([c[0] if isinstance(c, (tuple, list)) else c for c in codes])
             paths.append(
                 plot_latent_space(codes, data.labels, os.path.join(folder, f"latent_epoch{epoch:03d}.png"),

@@ -168,10 +168,12 @@ class Trainer:
     # ------------------------------------------------------------------ steps
 
     def _example_batch(self):
-        batch = next(iter(self._batches(self.train_data, epoch=0, shuffle=False)))
+        batch = next(iter(self.batches(self.train_data, epoch=0, shuffle=False)))
         return {key: value[: max(1, self.batch_size // self.strategy.num_replicas_in_sync)] for key, value in batch.items()}
 
-    def _batches(self, data, *, epoch, shuffle=True, skip_batches=0, training=True):
+    def batches(self, data, *, epoch, shuffle=True, skip_batches=0, training=True):
+        """The batches this trainer feeds from `data` in `epoch`: its batch size, binarization,
+        label format and seed (the run's seed for training, seed + 1 for evaluation)."""
         return data.batches(
             self.batch_size,
             epoch=epoch,
@@ -290,7 +292,7 @@ class Trainer:
         data = data or self.test_data
         sums = {name: 0.0 for name in self.model.metric_names}
         count = 0.0
-        for index, batch in enumerate(self._distribute(self._batches(data, epoch=0, shuffle=False, training=False))):
+        for index, batch in enumerate(self._distribute(self.batches(data, epoch=0, shuffle=False, training=False))):
             batch_sums, size = self._test_batch(batch, tf.constant(index, tf.int64))
             for name, value in batch_sums.items():
                 sums[name] += float(value)
@@ -326,7 +328,7 @@ class Trainer:
             progress = keras.utils.Progbar(steps_per_epoch, stateful_metrics=names, verbose=self.verbose)
             if self.verbose:
                 print(f"Epoch {epoch + 1}/{self.epochs}" + (f" (resuming at step {start_step})" if start_step else ""))
-            dataset = self._batches(self.train_data, epoch=epoch, skip_batches=start_step).take(steps_per_epoch - start_step)
+            dataset = self.batches(self.train_data, epoch=epoch, skip_batches=start_step).take(steps_per_epoch - start_step)
             update_every = max(1, steps_per_epoch // 50)
             step, global_step = start_step, int(self.global_step.numpy())
             started = time.perf_counter()
