@@ -18,6 +18,7 @@ from tfgen import data as data_lib
 from tfgen.cvae_plots import ClassGridCallback, error_rate
 from tfgen.data_splits import labelled_split
 from tfgen.models import GumbelSemiSupervisedVAE
+from tfgen.models.ssvae import kingma_alpha
 from tfgen.training import Trainer
 
 DATASET = "mnist"
@@ -55,7 +56,7 @@ def main():
         train, test = train.take(256), test.take(256)
     split = labelled_split(train, args.labels_per_class, seed=SEED, labelled_per_batch=LABELLED_PER_BATCH)
     # The classifier must not be outweighed by the unlabelled reconstruction terms.
-    alpha = args.alpha if args.alpha is not None else 0.1 * split.num_unlabelled / max(split.num_labelled, 1)
+    alpha = args.alpha if args.alpha is not None else kingma_alpha(split.num_labelled, split.num_unlabelled)
     model = GumbelSemiSupervisedVAE(
         latent_dim=LATENT_DIM, num_classes=train.num_classes, alpha=alpha, hard=args.hard,
         initial_temperature=INITIAL_TEMPERATURE, min_temperature=MIN_TEMPERATURE,
