@@ -41,6 +41,19 @@ def test_export_of_a_folder_that_is_not_a_run(capsys, tmp_path):
     assert "does not exist" in err
 
 
+def test_export_of_a_run_without_a_checkpoint_touches_no_version(capsys, tmp_path):
+    from tfgen.training import write_json_atomic
+
+    run = tmp_path / "run"
+    write_json_atomic(str(run / "config.json"), {"model": "vae", "model_config": {"latent_dim": 2}})
+    (tmp_path / "sm" / "vae" / "1").mkdir(parents=True)
+    (tmp_path / "sm" / "vae" / "1" / "saved_model.pb").write_bytes(b"version 1")
+    err = _error(capsys, ["export", str(run), "--name", "vae", "--saved-models-dir", str(tmp_path / "sm")])
+    assert "has no checkpoint" in err
+    assert sorted(os.listdir(tmp_path / "sm" / "vae")) == ["1"]
+    assert (tmp_path / "sm" / "vae" / "1" / "saved_model.pb").read_bytes() == b"version 1"
+
+
 @pytest.mark.parametrize("name", ["../evil", "a/b", "..", ""])
 def test_export_rejects_names_with_path_parts(capsys, tmp_path, name):
     assert "plain folder name" in _error(capsys, ["export", str(tmp_path), "--name", name])
@@ -80,3 +93,27 @@ def test_train_resume_and_export_from_the_command_line(tmp_path):
     loaded = tf.saved_model.load(str(tmp_path / "sm" / "vae" / "1"))
     decoded = loaded.signatures["decode"](z=tf.zeros([2, 3]))["images"].numpy()
     assert decoded.shape == (2, 28, 28, 1) and np.all((decoded >= 0) & (decoded <= 1))
+    from tfgen.export import read_manifest
+
+    training = read_manifest(str(tmp_path / "sm" / "vae" / "1"))["training"]
+    assert training["dataset"] == "mnist/train" and training["epochs"] == 1 and training["batch_size"] == 32
+    assert training["command"].startswith("tfgen train vae --dataset mnist --out ")  # no interpreter path
+    assert np.isfinite(training["final_metrics"]["test/loss"])
+
+
+def test_labels_per_class_is_for_semi_supervised_models_only(capsys, tmp_path):
+    assert cli.main(["train", "vae", "--out", str(tmp_path / "run"), "--labels-per-class", "10"]) == 2
+    assert "labels_per_class applies to the semi-supervised models only" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "run" / "config.json")
+
+
+@requires_real_data
+def test_semi_supervised_training_from_the_command_line_uses_a_labelled_split(tmp_path):
+    run = str(tmp_path / "run")
+    assert cli.main(["train", "gumbel_ssvae", "--out", run, "--epochs", "1", "--train-examples", "500",
+                     "--batch-size", "50", "--max-steps", "2", "--labels-per-class", "3"]) == 0
+    from tfgen.training.run_dir import load_run_config
+
+    config = load_run_config(run)
+    assert config["dataset"] == "mnist/train[3 labels/class]"
+    assert config["model_config"]["alpha"] == pytest.approx(0.1 * 470 / 30)  # Kingma et al.'s scaling

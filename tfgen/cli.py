@@ -16,6 +16,10 @@ def _positive_int(text):
     return value
 
 
+def _labels_per_class(text):
+    return None if text == "all" else _positive_int(text)
+
+
 def _parser():
     from tfgen.models import MODELS
 
@@ -41,11 +45,23 @@ def _parser():
     train.add_argument("--tfds-dir", default=None, help="the TFDS data folder")
     train.add_argument("--max-steps", type=_positive_int, default=None, help="stop after this many steps")
     train.add_argument("--train-examples", type=_positive_int, default=None, help="use only the first N examples")
+    train.add_argument("--labels-per-class", type=_labels_per_class, default=argparse.SUPPRESS,
+                       help="semi-supervised models (ssvae, gumbel_ssvae): labels kept per class, or 'all' (default 10)")
 
     export = commands.add_parser("export", help="export a run as a TF Serving SavedModel")
     export.add_argument("run_dir")
     export.add_argument("--name", required=True, help="the folder under --saved-models-dir")
     export.add_argument("--saved-models-dir", default="saved_models")
+    export.add_argument("--xla", action="store_true", help="compile every signature with XLA (jit_compile)")
+
+    sample = commands.add_parser("sample", help="draw a grid of samples from an exported model (no training, no data)")
+    sample.add_argument("--model", required=True, help="saved_models/<name> (its newest complete version) or a version folder")
+    sample.add_argument("--label", type=int, default=None,
+                        help="the class to draw (conditional models); default: one row per class")
+    sample.add_argument("--columns", type=_positive_int, default=8, help="samples per row")
+    sample.add_argument("--rows", type=_positive_int, default=None, help="rows (default: one per class, or --columns)")
+    sample.add_argument("--seed", type=int, default=0, help="the first seed; image i uses seed + i")
+    sample.add_argument("--out", required=True, help="the PNG file to write")
     return parser
 
 
@@ -58,6 +74,7 @@ def main(argv=None):
         if args.command == "train":
             from tfgen import experiments
 
+            run_options = {"labels_per_class": args.labels_per_class} if "labels_per_class" in args else {}
             experiments.train(
                 args.model,
                 dataset=args.dataset,
@@ -76,13 +93,20 @@ def main(argv=None):
                 train_examples=args.train_examples,
                 checkpoint_every_steps=args.checkpoint_every_steps,
                 latent_dim=args.latent_dim,
+                **run_options,
             )
             print(f"Run written to {args.out}")
         elif args.command == "export":
             from tfgen.export import export_run
 
-            path = export_run(args.run_dir, args.name, args.saved_models_dir)
+            path = export_run(args.run_dir, args.name, args.saved_models_dir, jit_compile=args.xla)
             print(f"Exported to {path}")
+        elif args.command == "sample":
+            from tfgen.serving import sample_grid
+
+            path, images = sample_grid(args.model, args.out, label=args.label, columns=args.columns,
+                                       rows=args.rows, seed=args.seed)
+            print(f"Wrote {len(images)} samples to {path}")
     except (RunDirectoryError, data_lib.DataUnavailableError, FileNotFoundError, FileExistsError, ValueError) as error:
         print(f"tfgen {args.command}: error: {error}", file=sys.stderr)
         return 2

@@ -5,7 +5,6 @@ does is also available piece by piece (`tfgen.data`, `tfgen.models`,
 `tfgen.training.Trainer`, `tfgen.plotting`).
 """
 
-import sys
 
 from tfgen import data as data_lib
 from tfgen.models import get_model_spec
@@ -56,13 +55,14 @@ def train(
         raise ValueError(f"Unknown dataset {dataset!r}. Expected one of {list(data_lib.DATASETS)}.")
     if not isinstance(epochs, int) or epochs <= 0:
         raise ValueError(f"epochs must be a positive integer. Received: epochs={epochs!r}")
+    spec.check_run_options(**model_kwargs)
     check_run_dir(out, resume)  # fail before loading any data
     train_data = data_lib.load(dataset, "train", data_dir=data_dir, source_dir=source_dir)
     test_data = data_lib.load(dataset, "test", data_dir=data_dir, source_dir=source_dir)
     if train_examples:
         train_data = train_data.take(train_examples)
         test_data = test_data.take(train_examples)
-    model, train_data, test_data = spec.build_run(train_data, test_data, **model_kwargs)
+    model, train_data, test_data = spec.build_run(train_data, test_data, batch_size=batch_size, **model_kwargs)
     trainer = Trainer(
         model,
         train_data,
@@ -76,7 +76,6 @@ def train(
         eager=eager,
         checkpoint_every_steps=checkpoint_every_steps,
         callbacks=[PlotCallback(every=plot_every)],
-        run_info={"dataset": dataset, "command": " ".join(sys.argv)},
         verbose=verbose,
     )
     trainer.fit(resume=resume, max_steps=max_steps)

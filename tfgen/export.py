@@ -9,16 +9,31 @@ one export serves on CPU or GPU.
 A new version is the highest existing version + 1. It is written into a
 hidden temporary folder beside the versions and renamed into place, so a
 server polling `saved_models/<name>/` never sees a half-written version.
+Each version holds, beside the SavedModel, `tfgen_manifest.json`: the model
+and its configuration, every signature's inputs and outputs (names, shapes,
+dtypes) and, for `export_run`, the training run's dataset, epochs, final
+metrics and command. TF Serving ignores the extra file.
+
+A numbered folder without a complete SavedModel (`saved_model.pb` and the
+variables index), e.g. one copied in by hand and cut short, is never
+touched, never counted as servable by `latest_version`, and never
+overwritten: a new export takes the next number after it.
 """
 
+import datetime
+import json
 import os
 import re
 import shutil
 import tempfile
 
 import keras
+import tensorflow as tf
 
 from tfgen.training import restore_model
+from tfgen.training import run_dir as run_files
+
+MANIFEST_FILE = "tfgen_manifest.json"
 
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -41,13 +56,96 @@ def existing_versions(model_dir):
                   if entry.isdigit() and os.path.isdir(os.path.join(model_dir, entry)))
 
 
-def export_model(model, model_dir, version=None):
+def is_complete_version(path):
+    """True when `path` holds a whole SavedModel: `saved_model.pb` and its variables index."""
+    return os.path.isfile(os.path.join(path, "saved_model.pb")) and os.path.isfile(
+        os.path.join(path, "variables", "variables.index")
+    )
+
+
+def latest_version(model_dir):
+    """The path of the highest complete version in `model_dir` (`saved_models/<name>`).
+
+    Raises:
+        FileNotFoundError: no such folder, or no complete version in it (the
+            message names the incomplete ones).
+    """
+    if not os.path.isdir(model_dir):
+        raise FileNotFoundError(f"No exported model folder at {model_dir!r}.")
+    if is_complete_version(model_dir):  # a version folder given directly
+        return model_dir
+    versions = existing_versions(model_dir)
+    complete = [v for v in versions if is_complete_version(os.path.join(model_dir, str(v)))]
+    if not complete:
+        incomplete = f" (incomplete, skipped: {versions})" if versions else ""
+        raise FileNotFoundError(
+            f"{model_dir!r} holds no complete SavedModel version{incomplete}. "
+            "Expected numbered folders with saved_model.pb, as written by `tfgen export`."
+        )
+    return os.path.join(model_dir, str(complete[-1]))
+
+
+def _spec_description(spec):
+    return {"shape": [None if dim is None else int(dim) for dim in spec.shape], "dtype": spec.dtype.name}
+
+
+def describe_signatures(model):
+    """{signature: {"inputs": {name: {shape, dtype}}, "outputs": {...}}} of `model`'s serving endpoints."""
+    described = {}
+    for name, (function, input_signature) in model.serving_endpoints().items():
+        concrete = tf.function(function).get_concrete_function(*input_signature)
+        outputs = tf.nest.map_structure(lambda tensor: tf.TensorSpec(tensor.shape, tensor.dtype), concrete.structured_outputs)
+        described[name] = {
+            "inputs": {spec.name: _spec_description(spec) for spec in input_signature},
+            "outputs": {key: _spec_description(spec) for key, spec in sorted(outputs.items())},
+        }
+    return described
+
+
+def _manifest(model, jit_compile, run_info=None):
+    from tfgen import __version__
+    from tfgen.models.registry import MODELS
+
+    registered = [name for name, spec in MODELS.items() if type(model) is spec.cls]
+    manifest = {
+        "model": registered[0] if registered else type(model).__name__,
+        "class": f"{type(model).__module__}.{type(model).__name__}",
+        "model_config": json.loads(json.dumps(model.get_config(), default=str)),
+        "signatures": describe_signatures(model),
+        "xla": bool(jit_compile),
+        "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "tfgen_version": __version__,
+        "tensorflow_version": tf.__version__,
+        "keras_version": keras.__version__,
+    }
+    num_classes = getattr(model, "num_classes", None)
+    if num_classes is not None:
+        manifest["num_classes"] = int(num_classes)
+    if run_info:
+        manifest["training"] = run_info
+    return manifest
+
+
+def read_manifest(version_dir):
+    """The `tfgen_manifest.json` of an exported version, or {} when it has none."""
+    path = os.path.join(version_dir, MANIFEST_FILE)
+    if not os.path.isfile(path):
+        return {}
+    with open(path, encoding="utf-8") as stream:
+        return json.load(stream)
+
+
+def export_model(model, model_dir, version=None, jit_compile=False, run_info=None):
     """Writes `model`'s serving signatures as a new SavedModel version.
 
     Args:
         model: a built `tfgen.models.GenerativeModel`.
         model_dir: `saved_models/<name>`; created if missing.
-        version: the version number (default: highest existing + 1).
+        version: the version number (default: highest existing + 1,
+            incomplete numbered folders included, so none is overwritten).
+        jit_compile: compile every signature with XLA (`tf.function(jit_compile=True)`).
+            The serving binary must then have XLA (TF Serving's builds do).
+        run_info: facts about the training run for the manifest.
 
     Returns:
         The path of the written version.
@@ -60,11 +158,22 @@ def export_model(model, model_dir, version=None):
         raise FileExistsError(f"Version {version} already exists in {model_dir!r}; versions are never overwritten.")
     archive = keras.export.ExportArchive()
     archive.track(model)
+    # `track` lists the model's Keras variables in three collections, while the
+    # endpoints capture the underlying tf.Variables: two objects per weight, so
+    # the SavedModel stores every weight twice (keras-team/keras#23553, open in
+    # Keras 3.15). Emptying the collections keeps exactly the variables the
+    # signatures use, once (a GAN's discriminator is not exported at all).
+    for collection in ("variables", "trainable_variables", "non_trainable_variables"):
+        archive.add_variable_collection(collection, [])
     for name, (function, input_signature) in model.serving_endpoints().items():
+        if jit_compile:
+            function = tf.function(function, jit_compile=True)
         archive.add_endpoint(name, function, input_signature=input_signature)
+    manifest = _manifest(model, jit_compile, run_info)
     temporary = tempfile.mkdtemp(dir=model_dir, prefix=f".tmp-{version}-")
     try:
         archive.write_out(temporary, verbose=False)
+        run_files.write_json_atomic(os.path.join(temporary, MANIFEST_FILE), manifest)
         os.rename(temporary, final_path)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
@@ -72,8 +181,28 @@ def export_model(model, model_dir, version=None):
     return final_path
 
 
-def export_run(run_dir, name, saved_models_dir="saved_models"):
-    """Exports the latest checkpoint of a training run as `saved_models_dir/name/<next version>`."""
+def _run_info(run_dir, config):
+    """What the manifest tells of the training run: dataset, epochs, final metrics, command."""
+    history_path = os.path.join(run_dir, run_files.HISTORY_FILE)
+    history = run_files.read_json(history_path) if os.path.isfile(history_path) else []
+    training = config.get("training", {})
+    return {
+        "dataset": config.get("dataset"),
+        "command": config.get("command"),
+        "epochs": history[-1]["epoch"] if history else None,
+        "batch_size": training.get("batch_size"),
+        "binarization": training.get("binarization"),
+        "seed": training.get("seed"),
+        "final_metrics": history[-1] if history else None,
+    }
+
+
+def export_run(run_dir, name, saved_models_dir="saved_models", jit_compile=False):
+    """Exports the latest checkpoint of a training run as `saved_models_dir/name/<next version>`.
+
+    The name is checked and the checkpoint restored before anything is written.
+    """
     check_model_name(name)
-    model, _ = restore_model(run_dir)
-    return export_model(model, os.path.join(saved_models_dir, name))
+    model, config = restore_model(run_dir)
+    return export_model(model, os.path.join(saved_models_dir, name), jit_compile=jit_compile,
+                        run_info=_run_info(run_dir, config))

@@ -21,23 +21,25 @@ export_dir, inputs_file, outputs_file = sys.argv[1:]
 loaded = tf.saved_model.load(export_dir)
 inputs = np.load(inputs_file)
 outputs = {}
-for name, function in loaded.signatures.items():
-    if name == "serving_default":
-        continue
-    arguments = {key.split("/", 1)[1]: tf.constant(inputs[key]) for key in inputs.files if key.startswith(name + "/")}
+calls = sorted({key.rsplit("/", 1)[0] for key in inputs.files})  # "<batch>/<signature>"
+for call in calls:
+    function = loaded.signatures[call.split("/")[1]]
+    arguments = {key.rsplit("/", 1)[1]: tf.constant(inputs[key]) for key in inputs.files if key.startswith(call + "/")}
     for key, value in function(**arguments).items():
-        outputs[f"{name}/{key}"] = value.numpy()
+        outputs[f"{call}/{key}"] = value.numpy()
 np.savez(outputs_file, **outputs)
 assert not any(module == "tfgen" or module.startswith("tfgen.") for module in sys.modules), "tfgen was imported"
 print(json.dumps(sorted(loaded.signatures.keys())))
 """
 
 
-def _inputs_for(spec, rng, batch):
+def _inputs_for(spec, rng, batch, num_classes):
     shape = [batch if dim is None else dim for dim in spec.shape]
     if spec.dtype == tf.int64 or spec.dtype == tf.int32:
-        # Distinct seeds that are also valid class ids for integer label inputs.
-        return np.arange(batch, dtype=spec.dtype.as_numpy_dtype) + 1
+        values = np.arange(batch) + 1  # distinct seeds
+        if spec.name == "label":
+            values = values % num_classes  # valid class ids
+        return values.astype(spec.dtype.as_numpy_dtype)
     return rng.uniform(size=shape).astype(spec.dtype.as_numpy_dtype)
 
 
@@ -72,13 +74,15 @@ def test_export_reloads_without_tfgen_and_matches_the_model(name, tmp_path, seed
     rng = np.random.default_rng(0)
     endpoints = model.serving_endpoints()
     inputs, expected = {}, {}
-    for endpoint, (function, signature) in endpoints.items():
-        for input_spec in signature:
-            assert input_spec.shape[0] is None, f"{endpoint}: the batch dimension must be None"
-        arguments = {input_spec.name: _inputs_for(input_spec, rng, 3) for input_spec in signature}
-        inputs.update({f"{endpoint}/{key}": value for key, value in arguments.items()})
-        for key, value in function(*[tf.constant(arguments[s.name]) for s in signature]).items():
-            expected[f"{endpoint}/{key}"] = value.numpy()
+    for batch_size in (1, 64):  # one request, and a batch as a server batches them
+        for endpoint, (function, signature) in endpoints.items():
+            for input_spec in signature:
+                assert input_spec.shape[0] is None, f"{endpoint}: the batch dimension must be None"
+            arguments = {s.name: _inputs_for(s, rng, batch_size, getattr(model, "num_classes", 10)) for s in signature}
+            inputs.update({f"{batch_size}/{endpoint}/{key}": value for key, value in arguments.items()})
+            for key, value in function(*[tf.constant(arguments[s.name]) for s in signature]).items():
+                assert value.shape[0] == batch_size, f"{endpoint}/{key}: {value.shape}"
+                expected[f"{batch_size}/{endpoint}/{key}"] = value.numpy()
     np.savez(tmp_path / "inputs.npz", **inputs)
 
     script = tmp_path / "load.py"

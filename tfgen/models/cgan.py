@@ -24,7 +24,7 @@ import tensorflow as tf
 
 from tfgen.layers.conditioning import check_class_ids
 from tfgen.models.base import normal_from_seeds, split_seed
-from tfgen.models.gan import AdversarialModel, to_pixel_range, uniform_int_from_seeds
+from tfgen.models.gan import AdversarialModel, to_pixel_range
 from tfgen.models.registry import register_model
 from tfgen.networks.gan import LABEL_INPUTS, DCGANDiscriminator, DCGANGenerator, _positive_int
 
@@ -173,26 +173,23 @@ class ConditionalGAN(AdversarialModel):
         return to_pixel_range(self.generate_raw({"z": z, "labels": labels}))
 
     def serving_endpoints(self):
-        """`generate(z, label)` with one-hot float labels, and `sample(seed)` (a random class per seed).
+        """`generate(z, label)` and `sample(seed, label)`, with int64 class ids like the CVAE's.
 
-        `label` is a float32 one-hot (or mixed) vector (batch, num_classes):
-        an int64 id input would have to reject ids out of range inside the
-        serving graph; one-hot inputs have no invalid values and let clients
-        mix classes.
+        Ids out of range fail the call (an assertion in the serving graph)
+        with a message naming the valid range. The Python `generate` also
+        takes float one-hot or mixed labels, to interpolate between classes.
         """
         z_spec = tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")
-        label_spec = tf.TensorSpec([None, self.num_classes], tf.float32, name="label")
+        label_spec = tf.TensorSpec([None], tf.int64, name="label")
         seed_spec = tf.TensorSpec([None], tf.int64, name="seed")
 
         def generate(z, label):
             return {"images": self.generate(z, label)}
 
-        def sample(seed):
-            labels = uniform_int_from_seeds(seed, self.num_classes)
-            images = self.generate(normal_from_seeds(seed, self.latent_dim), labels)
-            return {"images": images, "labels": labels}
+        def sample(seed, label):
+            return {"images": self.generate(normal_from_seeds(seed, self.latent_dim), label)}
 
-        return {"generate": (generate, [z_spec, label_spec]), "sample": (sample, [seed_spec])}
+        return {"generate": (generate, [z_spec, label_spec]), "sample": (sample, [seed_spec, label_spec])}
 
     def get_config(self):
         return {

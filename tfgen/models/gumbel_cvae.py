@@ -23,11 +23,12 @@ from tfgen import losses
 from tfgen.layers import GumbelSoftmax, annealed_temperature
 from tfgen.models.base import split_seed
 from tfgen.models.registry import register_model
-from tfgen.models.ssvae import SemiSupervisedVAE
+from tfgen.models.ssvae import SemiSupervisedVAE, semi_supervised_run
 
 
 @register_model(
-    "gumbel_ssvae", binarization="dynamic", label_format="int", test_kwargs={"latent_dim": 2, "num_classes": 20}
+    "gumbel_ssvae", binarization="dynamic", label_format="int", test_kwargs={"latent_dim": 2, "num_classes": 20},
+    build=lambda *args, **kwargs: semi_supervised_run(GumbelSemiSupervisedVAE, *args, **kwargs), semi_supervised=True,
 )
 @keras.saving.register_keras_serializable(package="tfgen")
 class GumbelSemiSupervisedVAE(SemiSupervisedVAE):

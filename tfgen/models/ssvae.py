@@ -41,7 +41,29 @@ def kingma_alpha(num_labelled, num_unlabelled):
     return 0.1 * num_unlabelled / num_labelled
 
 
-@register_model("ssvae", binarization="dynamic", label_format="int", test_kwargs={"latent_dim": 2, "num_classes": 20})
+def semi_supervised_run(cls, train_data, test_data, batch_size=None, labels_per_class=10, split_seed=0, **model_kwargs):
+    """`tfgen train ssvae|gumbel_ssvae`: the model on a labelled split of the training data.
+
+    `labels_per_class` labels of each class are kept (chosen by
+    `split_seed`; None keeps every label). With scarce labels every batch
+    gets a tenth of labelled rows, and alpha defaults to `kingma_alpha`.
+    """
+    from tfgen.data_splits import labelled_split
+
+    labelled_per_batch = None
+    if labels_per_class is not None and batch_size is not None:
+        labelled_per_batch = max(1, batch_size // 10)
+    split = labelled_split(train_data, labels_per_class, seed=split_seed, labelled_per_batch=labelled_per_batch)
+    model_kwargs.setdefault("num_classes", train_data.num_classes)
+    if split.num_unlabelled:
+        model_kwargs.setdefault("alpha", kingma_alpha(split.num_labelled, split.num_unlabelled))
+    return cls(**model_kwargs), split, test_data
+
+
+@register_model(
+    "ssvae", binarization="dynamic", label_format="int", test_kwargs={"latent_dim": 2, "num_classes": 20},
+    build=lambda *args, **kwargs: semi_supervised_run(SemiSupervisedVAE, *args, **kwargs), semi_supervised=True,
+)
 @keras.saving.register_keras_serializable(package="tfgen")
 class SemiSupervisedVAE(CVAE):
     """Kingma et al.'s M2 with a convolutional classifier, encoder and decoder.

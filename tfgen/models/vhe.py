@@ -158,13 +158,13 @@ class MLPDecoder(keras.Model):
         return {**super().get_config(), "hidden_units": self.hidden_units}
 
 
-def _class_set_run(train_data, test_data, set_size=5, **model_kwargs):
+def _class_set_run(train_data, test_data, batch_size=None, set_size=5, **model_kwargs):
     """`tfgen train vhe`: the VHE with class sets of the true labels, on train and test."""
     wrap = lambda data: ClassSetDataset(data.images, data.labels, set_size=set_size, name=data.name)  # noqa: E731
     return VHE(set_size=set_size, **model_kwargs), wrap(train_data), None if test_data is None else wrap(test_data)
 
 
-def _clustered_run(train_data, test_data, set_size=5, **model_kwargs):
+def _clustered_run(train_data, test_data, batch_size=None, set_size=5, **model_kwargs):
     """`tfgen train vhe_unsupervised`: KMeans pseudo-label sets; no test set (true-label sets would leak labels)."""
     model = UnsupervisedVHE(num_examples=len(train_data), set_size=set_size, **model_kwargs)
     data = ClusteredClassSetDataset(train_data.images, train_data.labels, set_size=set_size, model=model,

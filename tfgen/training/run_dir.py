@@ -4,6 +4,8 @@ file, then a rename), so a crash never leaves one half-written."""
 
 import json
 import os
+import shlex
+import sys
 import tempfile
 
 import tensorflow as tf
@@ -32,6 +34,25 @@ def write_json_atomic(path, value):
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
+
+
+def command_line(argv=None):
+    """The command that started this process, as a user would type it again.
+
+    A script inside the working folder is named by its relative path
+    (`python examples/cgan.py ...`), the console script by `tfgen`, so no
+    path of the machine that ran it is recorded.
+    """
+    argv = list(sys.argv if argv is None else argv)
+    if not argv:
+        return ""
+    program = argv[0]
+    if os.path.basename(program) == "tfgen" or program.endswith(os.path.join("tfgen", "cli.py")):
+        words = ["tfgen"]
+    else:
+        relative = os.path.relpath(os.path.abspath(program))
+        words = ["python", os.path.basename(program) if relative.startswith("..") else relative]
+    return shlex.join(words + argv[1:])
 
 
 def read_json(path):

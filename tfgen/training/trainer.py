@@ -63,6 +63,9 @@ class Trainer:
         batch_size: the global batch size (split over replicas).
         learning_rate: Adam's learning rate, when `optimizer` is not given.
         optimizer: a Keras optimizer (default Adam(`learning_rate`)).
+        compile_kwargs: further arguments of the model's `compile`, e.g.
+            `{"d_optimizer": keras.optimizers.Adam(2e-4, beta_1=0.5)}` for a
+            GAN whose discriminator learns at another rate.
         seed: the run's seed: data order, binarization and every random draw
             of the steps derive from it.
         binarization: "dynamic", "threshold" or "none" (default: the
@@ -90,6 +93,7 @@ class Trainer:
         batch_size=32,
         learning_rate=1e-4,
         optimizer=None,
+        compile_kwargs=None,
         seed=0,
         binarization=None,
         eager=False,
@@ -139,7 +143,7 @@ class Trainer:
 
         with self.strategy.scope():
             self.optimizer = optimizer or keras.optimizers.Adam(learning_rate)
-            self.model.compile(optimizer=self.optimizer)
+            self.model.compile(optimizer=self.optimizer, **dict(compile_kwargs or {}))
             self.model.build_from_batch(self._example_batch())
         # Run state: plain variables, updated in cross-replica context.
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
@@ -272,6 +276,8 @@ class Trainer:
                 "eager": self.eager,
                 "replicas": self.strategy.num_replicas_in_sync,
             },
+            "dataset": self.train_data.name,
+            "command": run_files.command_line(),
             **self.run_info,
         }
         run_files.write_json_atomic(os.path.join(self.run_dir, run_files.CONFIG_FILE), _jsonable(config))

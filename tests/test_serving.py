@@ -1,0 +1,192 @@
+"""Exports as a user meets them: `tfgen sample`, the manifest, `saved_model_cli`,
+half-written versions, and the pretrained models shipped in saved_models/."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+from conftest import REPO_ROOT, built_model
+from tfgen import cli
+from tfgen.export import MANIFEST_FILE, export_model, latest_version, read_manifest
+
+SHIPPED = os.path.join(REPO_ROOT, "saved_models")
+REQUIRED_PRETRAINED = ("fashion_vae_latent2", "mnist_cvae", "mnist_cgan")
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("saved_models")
+    paths = {}
+    for name in ("cgan", "vae"):
+        model, _ = built_model(name)
+        paths[name] = export_model(model, str(folder / name))
+    return folder, paths
+
+
+def _png(path):
+    return matplotlib.image.imread(str(path))
+
+
+def test_sample_draws_one_row_per_class_or_one_class(exports, tmp_path, capsys):
+    folder, _ = exports
+    assert cli.main(["sample", "--model", str(folder / "cgan"), "--out", str(tmp_path / "rows.png")]) == 0
+    assert _png(tmp_path / "rows.png").shape[:2] == (10 * 28, 8 * 28)
+    assert cli.main(["sample", "--model", str(folder / "cgan"), "--label", "3", "--columns", "5",
+                     "--out", str(tmp_path / "three.png")]) == 0
+    assert _png(tmp_path / "three.png").shape[:2] == (5 * 28, 5 * 28)
+    # The same seeds draw the same grid; another first seed draws another.
+    cli.main(["sample", "--model", str(folder / "cgan"), "--label", "3", "--columns", "5", "--out", str(tmp_path / "again.png")])
+    cli.main(["sample", "--model", str(folder / "cgan"), "--label", "3", "--columns", "5", "--seed", "100",
+              "--out", str(tmp_path / "other.png")])
+    np.testing.assert_array_equal(_png(tmp_path / "three.png"), _png(tmp_path / "again.png"))
+    assert not np.array_equal(_png(tmp_path / "three.png"), _png(tmp_path / "other.png"))
+    assert "Wrote 25 samples" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--model", "{cgan}", "--label", "10"], r"class id in \[0, 10\)"),
+        (["--model", "{cgan}", "--label", "-1"], r"class id in \[0, 10\)"),
+        (["--model", "{vae}", "--label", "3"], "unconditional"),
+        (["--model", "{missing}"], "No exported model folder"),
+    ],
+)
+def test_sample_errors_name_what_was_wrong(exports, tmp_path, capsys, arguments, message):
+    folder, _ = exports
+    paths = {"cgan": str(folder / "cgan"), "vae": str(folder / "vae"), "missing": str(tmp_path / "nothing")}
+    out = tmp_path / "grid.png"
+    out.write_bytes(b"an older picture")
+    arguments = [argument.format(**paths) for argument in arguments]
+    assert cli.main(["sample", *arguments, "--out", str(out)]) == 2
+    assert re.search(message, capsys.readouterr().err)
+    assert out.read_bytes() == b"an older picture"  # nothing written over on error
+
+
+def test_half_written_versions_are_skipped_and_never_touched(exports, tmp_path):
+    _, paths = exports
+    model_dir = tmp_path / "vae"
+    shutil.copytree(paths["vae"], model_dir / "1")
+    (model_dir / "2" / "variables").mkdir(parents=True)  # a copy cut short: no saved_model.pb
+    (model_dir / "2" / "variables" / "variables.data-00000-of-00001").write_bytes(b"partial")
+    (model_dir / ".tmp-3-crashed").mkdir()  # a crashed export's leftovers
+    assert latest_version(str(model_dir)) == str(model_dir / "1")
+
+    model, _ = built_model("vae")
+    written = export_model(model, str(model_dir))
+    assert os.path.basename(written) == "3"  # after the incomplete 2, which is never overwritten
+    assert os.listdir(model_dir / "2") == ["variables"]
+    assert (model_dir / "2" / "variables" / "variables.data-00000-of-00001").read_bytes() == b"partial"
+    assert latest_version(str(model_dir)) == written
+
+    only_broken = tmp_path / "broken"
+    (only_broken / "1").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match=r"no complete SavedModel version \(incomplete, skipped: \[1\]\)"):
+        latest_version(str(only_broken))
+
+
+def test_manifest_describes_every_signature(exports):
+    _, paths = exports
+    manifest = read_manifest(paths["cgan"])
+    assert manifest["model"] == "cgan" and manifest["num_classes"] == 10
+    assert manifest["signatures"]["generate"]["inputs"] == {
+        "z": {"shape": [None, 8], "dtype": "float32"},
+        "label": {"shape": [None], "dtype": "int64"},
+    }
+    assert manifest["signatures"]["sample"]["outputs"] == {"images": {"shape": [None, 28, 28, 1], "dtype": "float32"}}
+
+
+def _saved_model_cli(*arguments):
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.run([sys.executable, "-m", "tensorflow.python.tools.saved_model_cli", *arguments],
+                          capture_output=True, text=True, env=environment)
+
+
+def test_saved_model_cli_lists_and_runs_signatures(exports, tmp_path):
+    _, paths = exports
+    shown = _saved_model_cli("show", "--dir", paths["cgan"], "--all")
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    for signature in ("generate", "sample"):
+        assert f"signature_def['{signature}']" in shown.stdout
+    assert "inputs['label'] tensor_info:\n        dtype: DT_INT64" in shown.stdout
+
+    ran = _saved_model_cli("run", "--dir", paths["cgan"], "--tag_set", "serve", "--signature_def", "sample",
+                           "--input_exprs", "seed=[1, 2];label=[3, 7]", "--outdir", str(tmp_path))
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    import tensorflow as tf
+
+    expected = tf.saved_model.load(paths["cgan"]).signatures["sample"](
+        seed=tf.constant([1, 2], tf.int64), label=tf.constant([3, 7], tf.int64))["images"].numpy()
+    np.testing.assert_allclose(np.load(tmp_path / "images.npy"), expected, rtol=1e-5, atol=1e-6)
+
+    refused = _saved_model_cli("run", "--dir", paths["cgan"], "--tag_set", "serve", "--signature_def", "sample",
+                               "--input_exprs", "seed=[1];label=[12]")
+    assert refused.returncode != 0 and "labels must lie in [0, 10)" in refused.stderr
+
+
+def _shipped_models():
+    if not os.path.isdir(SHIPPED):
+        return []
+    return sorted(entry for entry in os.listdir(SHIPPED) if os.path.isdir(os.path.join(SHIPPED, entry)))
+
+
+def test_the_required_pretrained_models_are_shipped():
+    assert set(REQUIRED_PRETRAINED) <= set(_shipped_models())
+
+
+@pytest.mark.parametrize("name", _shipped_models())
+def test_shipped_model_samples_in_a_fresh_process_without_data(name, tmp_path):
+    version = latest_version(os.path.join(SHIPPED, name))
+    manifest = read_manifest(version)
+    training = manifest["training"]
+    assert training["dataset"] and training["command"] and training["epochs"] >= 1
+    assert all(np.isfinite(value) for key, value in training["final_metrics"].items() if key != "epoch")
+    # A fresh process, no data folder, run from elsewhere: only the export is needed.
+    environment = {key: value for key, value in os.environ.items() if key not in ("TFGEN_DATA_DIR", "TFDS_DATA_DIR")}
+    environment.update(TF_CPP_MIN_LOG_LEVEL="2", TFDS_DATA_DIR=str(tmp_path / "no_tfds"), PYTHONPATH=REPO_ROOT)
+    arguments = ["--label", "3"] if manifest.get("num_classes") else []
+    result = subprocess.run(
+        [sys.executable, "-m", "tfgen.cli", "sample", "--model", os.path.join(SHIPPED, name), *arguments,
+         "--out", str(tmp_path / "grid.png")],
+        capture_output=True, text=True, env=environment, cwd=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    grid = _png(tmp_path / "grid.png")
+    assert grid.shape[:2] == (8 * 28, 8 * 28) and grid[..., 0].std() > 0.05  # not a blank picture
+    assert os.path.isfile(os.path.join(version, MANIFEST_FILE))
+
+
+def _stored_values(version_dir):
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(os.path.join(version_dir, "variables", "variables"))
+    return sum(int(np.prod(shape)) for key, shape in reader.get_variable_to_shape_map().items()
+               if key.endswith("VARIABLE_VALUE"))
+
+
+@pytest.mark.parametrize("name, part", [("vae", None), ("cgan", "generator")])
+def test_each_weight_is_stored_once_and_only_what_serving_uses(exports, name, part):
+    """Keras' ExportArchive stores every weight twice (keras-team/keras#23553); ours once, and not a GAN's D."""
+    _, paths = exports
+    model, _ = built_model(name)
+    expected = (getattr(model, part) if part else model).count_params()
+    assert _stored_values(paths[name]) == expected
+
+
+def test_xla_export_gives_the_same_outputs(exports, tmp_path):
+    import tensorflow as tf
+
+    _, paths = exports
+    model, _ = built_model("vae")
+    compiled = export_model(model, str(tmp_path / "vae_xla"), jit_compile=True)
+    assert read_manifest(compiled)["xla"] is True
+    z = tf.constant(np.random.default_rng(0).normal(size=(5, 2)).astype(np.float32))
+    plain = tf.saved_model.load(paths["vae"]).signatures["decode"](z=z)["images"].numpy()
+    np.testing.assert_allclose(tf.saved_model.load(compiled).signatures["decode"](z=z)["images"].numpy(), plain,
+                               rtol=1e-4, atol=1e-5)
