@@ -10,6 +10,7 @@ distance within a class, averaged over classes; real test images give the
 reference).
 
     python benchmarks/cvae_sample_scores.py --steps 600
+    python benchmarks/cvae_sample_scores.py --steps 2000 --latent-dim 16
 """
 
 import argparse
@@ -46,9 +47,9 @@ CONFIGS = (
 )
 
 
-def train_cvae(kwargs, binarization, train, steps):
+def train_cvae(kwargs, binarization, train, steps, latent_dim=LATENT_DIM):
     keras.utils.set_random_seed(0)
-    model = CVAE(latent_dim=LATENT_DIM, seed=0, **kwargs)
+    model = CVAE(latent_dim=latent_dim, seed=0, **kwargs)
     model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE))
     step, done, epoch = None, 0, 0
     while done < steps:
@@ -68,6 +69,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--classifier", default=CLASSIFIER)
+    parser.add_argument("--latent-dim", type=int, default=LATENT_DIM)
     args = parser.parse_args()
     train, test = data_lib.load("mnist", "train"), data_lib.load("mnist", "test")
     if os.path.exists(args.classifier):
@@ -78,13 +80,13 @@ def main():
         evaluator = Evaluator(classifier)
     labels = np.repeat(np.arange(10), SAMPLES_PER_CLASS)
     real = np.concatenate([test.images[test.labels == c][:SAMPLES_PER_CLASS] for c in range(10)]) / 255.0
-    print(f"{args.steps} steps of batch {BATCH_SIZE}, latent dim {LATENT_DIM}; {len(labels)} samples")
+    print(f"{args.steps} steps of batch {BATCH_SIZE}, latent dim {args.latent_dim}; {len(labels)} samples")
     print("| configuration | label accuracy | diversity |")
     print("|---|---|---|")
     real_diversity = np.mean(list(evaluator.diversity(real, labels).values()))
     print(f"| real test images | {evaluator.label_accuracy(real, labels):.3f} | {real_diversity:.2f} |", flush=True)
     for name, kwargs, binarization in CONFIGS:
-        model = train_cvae(kwargs, binarization, train, args.steps)
+        model = train_cvae(kwargs, binarization, train, args.steps, args.latent_dim)
         images = model.sample(len(labels), seed=tf.constant([5, 5], tf.int64), label=labels).numpy()
         diversity = np.mean(list(evaluator.diversity(images, labels).values()))
         print(f"| {name} | {evaluator.label_accuracy(images, labels):.3f} | {diversity:.2f} |", flush=True)

@@ -123,9 +123,13 @@ def test_cgan_options_and_sampling(seed):
     z = tf.random.stateless_normal([3, 8], seed=[1, 2])
     np.testing.assert_allclose(planes_model.generate(z, tf.constant([1, 4, 9])).numpy(),
                                planes_model.generate(z, tf.one_hot([1, 4, 9], 10)).numpy(), rtol=1e-6)
-    outputs = planes_model.serving_endpoints()["sample"][0](tf.constant([1, 2, 3], tf.int64))
-    assert outputs["images"].shape == (3, 28, 28, 1)
-    assert np.all((outputs["labels"].numpy() >= 0) & (outputs["labels"].numpy() < 10))
+    sample = planes_model.serving_endpoints()["sample"][0]
+    images = sample(tf.constant([1, 2, 3], tf.int64), tf.constant([4, 4, 9], tf.int64))["images"].numpy()
+    assert images.shape == (3, 28, 28, 1)
+    np.testing.assert_allclose(  # the same seed and label give the same image, whatever the batch
+        images[1:], sample(tf.constant([2, 3], tf.int64), tf.constant([4, 9], tf.int64))["images"].numpy(), rtol=1e-5)
+    with pytest.raises((ValueError, tf.errors.InvalidArgumentError), match=r"\[0, 10\)"):
+        sample(tf.constant([1], tf.int64), tf.constant([10], tf.int64))
 
 
 def test_infogan_codes_metrics_and_bad_code_sizes(seed):
@@ -248,3 +252,32 @@ def test_diagnostics_callback_logs_writes_json_plots_and_warns(tmp_path, evaluat
         warnings.simplefilter("error")
         quiet.on_epoch_end(trainer, 2, {"epoch": 2})
     assert [e["epoch"] for e in json.loads((tmp_path / "gan_diagnostics.json").read_text())] == [1, 2]
+
+
+def test_matched_accuracy_finds_the_best_one_to_one_matching():
+    from tfgen.evaluation import matched_accuracy, purity
+
+    labels = np.array([0, 0, 1, 1, 2, 2, 2, 2])
+    accuracy, mapping = matched_accuracy(labels, (labels + 1) % 3)  # renamed clusters: perfect
+    assert accuracy == 1.0 and mapping == {1: 0, 2: 1, 0: 2}
+    # Cluster 5 holds all of class 2 and half of class 0: it takes class 2 (4 examples), cluster 7 gets class 0
+    # (1 example), cluster 9 class 1 (2). Purity lets cluster 5 and 7 both vote; matching cannot.
+    clusters = np.array([5, 7, 9, 9, 5, 5, 5, 5])
+    accuracy, mapping = matched_accuracy(labels, clusters)
+    assert mapping == {5: 2, 7: 0, 9: 1} and accuracy == pytest.approx(7 / 8)
+    assert matched_accuracy(labels, np.zeros(8, np.int64))[0] == pytest.approx(4 / 8) == purity(labels, np.zeros(8, np.int64))
+    with pytest.raises(ValueError, match="same length"):
+        matched_accuracy(labels, clusters[:3])
+
+
+def test_infogan_categorical_code_accuracy_reads_q_on_real_images():
+    from tfgen.evaluation import categorical_code_accuracy
+
+    model, _ = built_model("infogan")
+    data = synthetic_dataset(20)
+    scores = categorical_code_accuracy(model, data, batch_size=8)
+    logits, _, _ = model.predict_codes(tf.constant(data.images[:20].astype(np.float32) / 255.0))
+    np.testing.assert_array_equal(scores["codes"], np.argmax(logits.numpy(), axis=-1))
+    assert 0.0 < scores["accuracy"] <= 1.0 and scores["error"] == pytest.approx(1 - scores["accuracy"])
+    with pytest.raises(TypeError, match="InfoGAN"):
+        categorical_code_accuracy(built_model("dcgan")[0], data)

@@ -19,6 +19,18 @@ __all__ = [
 ]
 
 # Clustering scores (purity, NMI) and KMeans baselines for the unsupervised VHE.
-from tfgen.evaluation.clustering import clustering_scores, kmeans, kmeans_codes, kmeans_pixels, nmi, purity  # noqa: E402
+from tfgen.evaluation.clustering import (  # noqa: E402
+    clustering_scores,
+    kmeans,
+    kmeans_codes,
+    kmeans_pixels,
+    matched_accuracy,
+    nmi,
+    purity,
+)
 
-__all__ += ["clustering_scores", "kmeans", "kmeans_codes", "kmeans_pixels", "nmi", "purity"]
+__all__ += ["clustering_scores", "kmeans", "kmeans_codes", "kmeans_pixels", "matched_accuracy", "nmi", "purity"]
+
+from tfgen.evaluation.codes import categorical_code_accuracy  # noqa: E402
+
+__all__ += ["categorical_code_accuracy"]

@@ -45,7 +45,7 @@ def build_classifier(num_classes=10, image_shape=(28, 28, 1), dropout=0.3):
     return keras.Model(inputs, logits, name="sample_classifier")
 
 
-def _arrays(data):
+def image_arrays(data):
     """(images float32 in [0, 1], labels int64) from an ImageDataset or an (images, labels) pair."""
     if hasattr(data, "images") and hasattr(data, "labels"):
         images, labels = data.images, data.labels
@@ -75,7 +75,7 @@ def train_classifier(train_data, test_data=None, epochs=3, batch_size=128, learn
     Returns:
         (the trained `keras.Model` returning logits, test accuracy in [0, 1] or None).
     """
-    images, labels = _arrays(train_data)
+    images, labels = image_arrays(train_data)
     num_classes = num_classes or getattr(train_data, "num_classes", 10)
     keras.utils.set_random_seed(seed)
     model = build_classifier(num_classes, image_shape=images.shape[1:])
@@ -87,7 +87,7 @@ def train_classifier(train_data, test_data=None, epochs=3, batch_size=128, learn
     model.fit(images, labels, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=verbose)
     accuracy = None
     if test_data is not None:
-        accuracy = Evaluator(model).label_accuracy(*_arrays(test_data))
+        accuracy = Evaluator(model).label_accuracy(*image_arrays(test_data))
     return model, accuracy
 
 

@@ -49,6 +49,31 @@ def nmi(labels, clusters):
     return float(normalized_mutual_info_score(labels, clusters))
 
 
+def matched_accuracy(labels, clusters):
+    """Accuracy after the best one-to-one matching of clusters to labels.
+
+    The matching maximises the number of examples whose cluster is mapped to
+    their label (the Hungarian algorithm on the contingency table, scipy's
+    `linear_sum_assignment`), as for InfoGAN's categorical code read as a
+    classifier (Chen et al. 2016). Unlike purity, two clusters cannot both
+    take the same label. Clusters left without a label (more clusters than
+    labels) count as errors.
+
+    Returns:
+        (accuracy, mapping): the accuracy in [0, 1] and {cluster: label}.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    labels, clusters = _check_pair(labels, clusters)
+    cluster_values, cluster_ids = np.unique(clusters, return_inverse=True)
+    label_values, label_ids = np.unique(labels, return_inverse=True)
+    table = np.zeros((len(cluster_values), len(label_values)), dtype=np.int64)
+    np.add.at(table, (cluster_ids, label_ids), 1)
+    rows, columns = linear_sum_assignment(table, maximize=True)
+    mapping = {int(cluster_values[r]): int(label_values[c]) for r, c in zip(rows, columns)}
+    return float(table[rows, columns].sum() / len(labels)), mapping
+
+
 def clustering_scores(labels, clusters):
     """{"purity": ..., "nmi": ...}."""
     return {"purity": purity(labels, clusters), "nmi": nmi(labels, clusters)}
