@@ -144,7 +144,8 @@ def export_model(model, model_dir, version=None, jit_compile=False, run_info=Non
         version: the version number (default: highest existing + 1,
             incomplete numbered folders included, so none is overwritten).
         jit_compile: compile every signature with XLA (`tf.function(jit_compile=True)`).
-            The serving binary must then have XLA (TF Serving's builds do).
+            XLA drops assertions, so out-of-range class ids are no longer
+            refused by the signatures; the serving binary must have XLA.
         run_info: facts about the training run for the manifest.
 
     Returns:

@@ -44,8 +44,10 @@ class LabelProjection(keras.layers.Layer):
         if self.mode == "add":
             if z_shape[-1] is None:
                 raise ValueError(f"LabelProjection needs a known code size. Received: z.shape={z_shape}")
-            self.projection = keras.layers.Dense(z_shape[-1], activation=self.activation, name="projection")
-            self.projection.build((None, self.num_classes))
+            if self.projection is None:  # build may run again, e.g. when a wrapper rebuilds on load
+                self.projection = keras.layers.Dense(z_shape[-1], activation=self.activation, name="projection")
+            if not self.projection.built:
+                self.projection.build((None, self.num_classes))
 
     def _one_hot(self, labels, dtype):
         labels = tf.convert_to_tensor(labels)
