@@ -1,5 +1,7 @@
 """Every registered model: its export reloads in a process that imports only
-TensorFlow and gives the in-memory model's outputs; no op is pinned to a device."""
+TensorFlow and gives the in-memory model's outputs at batch sizes 1 and 64;
+`saved_model_cli show --all` lists every signature and input; no op is
+pinned to a device."""
 
 import json
 import os
@@ -100,6 +102,16 @@ def test_export_reloads_without_tfgen_and_matches_the_model(name, tmp_path, seed
     for key, value in expected.items():
         np.testing.assert_allclose(actual[key], value, rtol=1e-5, atol=1e-6, err_msg=key)
     assert _device_fields(export_dir) == set(), "an op is pinned to a device"
+
+    shown = subprocess.run(
+        [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli", "show", "--dir", export_dir, "--all"],
+        capture_output=True, text=True, env={**env, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    for endpoint, (_, signature) in endpoints.items():  # what a server's clients see
+        assert f"signature_def['{endpoint}']" in shown.stdout
+        for input_spec in signature:
+            assert f"inputs['{input_spec.name}'] tensor_info" in shown.stdout, (endpoint, input_spec.name)
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
