@@ -69,6 +69,15 @@ def test_sample_errors_name_what_was_wrong(exports, tmp_path, capsys, arguments,
     assert out.read_bytes() == b"an older picture"  # nothing written over on error
 
 
+def test_a_corrupt_export_gets_a_clear_error(exports, tmp_path, capsys):
+    _, paths = exports
+    shutil.copytree(paths["vae"], tmp_path / "vae" / "1")
+    (tmp_path / "vae" / "1" / "saved_model.pb").write_bytes(b"not a protocol buffer")
+    assert cli.main(["sample", "--model", str(tmp_path / "vae"), "--out", str(tmp_path / "grid.png")]) == 2
+    assert "Cannot load the SavedModel" in capsys.readouterr().err
+    assert not (tmp_path / "grid.png").exists()
+
+
 def test_half_written_versions_are_skipped_and_never_touched(exports, tmp_path):
     _, paths = exports
     model_dir = tmp_path / "vae"

@@ -27,7 +27,10 @@ class ExportedModel:
     def __init__(self, model_dir):
         self.path = latest_version(model_dir)
         self.manifest = read_manifest(self.path)
-        self.loaded = tf.saved_model.load(self.path)
+        try:
+            self.loaded = tf.saved_model.load(self.path)
+        except Exception as error:  # noqa: BLE001 - a corrupt SavedModel fails in many ways
+            raise ValueError(f"Cannot load the SavedModel at {self.path!r} (corrupt or not a SavedModel): {error}") from error
         self.signatures = dict(self.loaded.signatures)
 
     @property
