@@ -77,7 +77,12 @@ class SemiSupervisedVAE(CVAE):
             equivalent (about 60 for 100 MNIST labels, as the examples use).
             Too small a weight lets the unlabelled reconstruction terms,
             tens of nats apart between classes, drive q(y|x) instead.
-        conditioning, encoder_units, beta, likelihood, analytic_kl, seed:
+        conditioning: how y enters the decoder, as for `CVAE`. Default
+            "concat", as in Kingma et al.'s p(x | y, z) on the joined
+            inputs. "projection" (the seed CVAE's z + ReLU(Dense(y))) lets
+            the decoder nearly ignore y (BENCHMARKS_SSVAE.md), and a decoder
+            that ignores y gives q(y|x) no signal from unlabelled data.
+        encoder_units, beta, likelihood, analytic_kl, seed:
             as for `CVAE` (the encoder always sees the label).
         **kwargs: base model arguments.
 
@@ -93,7 +98,7 @@ class SemiSupervisedVAE(CVAE):
         latent_dim=2,
         num_classes=10,
         alpha=1.0,
-        conditioning="projection",
+        conditioning="concat",
         encoder_units=256,
         beta=1.0,
         likelihood="bernoulli",
