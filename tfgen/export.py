@@ -104,11 +104,9 @@ def describe_signatures(model):
 
 def _manifest(model, jit_compile, run_info=None):
     from tfgen import __version__
-    from tfgen.models.registry import MODELS
 
-    registered = [name for name, spec in MODELS.items() if type(model) is spec.cls]
     manifest = {
-        "model": registered[0] if registered else type(model).__name__,
+        "model": getattr(model, "registered_name", type(model).__name__),
         "class": f"{type(model).__module__}.{type(model).__name__}",
         "model_config": json.loads(json.dumps(model.get_config(), default=str)),
         "signatures": describe_signatures(model),

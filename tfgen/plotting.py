@@ -6,7 +6,6 @@ grid) and the loss curves.
 """
 
 import os
-import tempfile
 
 import matplotlib
 
@@ -17,29 +16,14 @@ import tensorflow as tf  # noqa: E402
 
 from tfgen.data import CLASS_NAMES  # noqa: E402
 from tfgen.training import Callback  # noqa: E402
-
-
-def _write_atomic(path, write):
-    """Calls `write(temporary_path)` then renames it to `path`: a crash never leaves half a file there."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    extension = os.path.splitext(path)[1] or ".png"
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=extension)
-    os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-    return path
+from tfgen.training.run_dir import write_atomic  # noqa: E402
 
 
 def save_figure(figure, path):
     """Writes `figure` to `path` as PNG (creating the folder, atomically) and closes it; returns the path."""
     try:
-        return _write_atomic(path, lambda temporary: figure.savefig(temporary, dpi=100, bbox_inches="tight"))
+        return write_atomic(path, lambda temporary: figure.savefig(temporary, dpi=100, bbox_inches="tight"),
+                            suffix=os.path.splitext(path)[1] or ".png")
     finally:
         plt.close(figure)
 
@@ -47,7 +31,8 @@ def save_figure(figure, path):
 def save_image_grid(images, path, rows=None):
     """Writes (N, H, W, 1) images in [0, 1] as one tiled PNG, pixel for pixel (no axes); returns the path."""
     grid = np.clip(image_grid(images, rows), 0.0, 1.0)
-    return _write_atomic(path, lambda temporary: plt.imsave(temporary, grid, cmap="gray", vmin=0.0, vmax=1.0, format="png"))
+    return write_atomic(path, lambda temporary: plt.imsave(temporary, grid, cmap="gray", vmin=0.0, vmax=1.0, format="png"),
+                        suffix=".png")
 
 
 def image_grid(images, rows=None):

@@ -19,21 +19,37 @@ class RunDirectoryError(ValueError):
     """A path that should be a tfgen run directory is not one, or does not fit the request."""
 
 
-def write_json_atomic(path, value):
-    """Writes `value` as JSON to `path` through a temporary file and a rename."""
+def write_atomic(path, write, suffix=""):
+    """Calls `write(temporary_path)` on a file beside `path`, then renames it to `path`.
+
+    A crash leaves either the old file or the new one there, never half a
+    file. The folder is created when missing; `suffix` keeps the extension
+    for writers that read it (matplotlib).
+    """
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=suffix)
+    os.close(handle)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(value, stream, indent=2, sort_keys=True)
-            stream.flush()
-            os.fsync(stream.fileno())
+        write(temporary)
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
+    return path
+
+
+def write_json_atomic(path, value):
+    """Writes `value` as JSON to `path` through a temporary file and a rename."""
+
+    def write(temporary):
+        with open(temporary, "w", encoding="utf-8") as stream:
+            json.dump(value, stream, indent=2, sort_keys=True)
+            stream.flush()
+            os.fsync(stream.fileno())
+
+    return write_atomic(path, write, suffix=".json")
 
 
 def command_line(argv=None):
