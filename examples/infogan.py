@@ -47,6 +47,8 @@ def main():
                         help="G's Dense layers before the 7x7 projection (the paper's: 1024)")
     parser.add_argument("--generator-lr", type=float, default=LEARNING_RATE, help="the paper's: 1e-3")
     parser.add_argument("--discriminator-lr", type=float, default=LEARNING_RATE, help="D and Q; the paper's: 2e-4")
+    parser.add_argument("--seed", type=int, default=SEED, help="the weights' and the batches' seed")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     parser.add_argument("--smoke", action="store_true", help="a few steps on the first 256 examples")
     args = parser.parse_args()
     out = args.out or f"runs/infogan_{args.dataset}" + ("_smoke" if args.smoke else "")
@@ -63,18 +65,18 @@ def main():
         evaluator = Evaluator(classifier)
         save_classifier(classifier, classifier_path)
 
-    keras.utils.set_random_seed(SEED)
+    keras.utils.set_random_seed(args.seed)
     model = InfoGAN(latent_dim=LATENT_DIM, num_categories=NUM_CATEGORIES, num_continuous=NUM_CONTINUOUS,
                     info_weight=INFO_WEIGHT, generator_filters=args.filters, discriminator_filters=args.filters,
                     hidden_units=tuple(args.hidden_units))
     trainer = Trainer(
-        model, train_data, out, epochs=1 if args.smoke else args.epochs, batch_size=BATCH_SIZE, seed=SEED,
+        model, train_data, out, epochs=1 if args.smoke else args.epochs, batch_size=BATCH_SIZE, seed=args.seed,
         optimizer=keras.optimizers.Adam(args.generator_lr, beta_1=BETA_1),
         compile_kwargs={"d_optimizer": keras.optimizers.Adam(args.discriminator_lr, beta_1=BETA_1)},
         steps_per_epoch=4 if args.smoke else None,
         callbacks=[PlotCallback(every=5), GANDiagnosticsCallback(evaluator, test_data, num_samples=200 if args.smoke else 1000)],
     )
-    trainer.fit()
+    trainer.fit(resume=args.resume)
     plot_infogan_codes(model, os.path.join(out, "plots", "infogan_final"), seed=SEED)
     scores = categorical_code_accuracy(model, test_data)
     write_json_atomic(os.path.join(out, "code_accuracy.json"), {key: scores[key] for key in ("accuracy", "error", "mapping")})

@@ -281,3 +281,18 @@ def test_infogan_categorical_code_accuracy_reads_q_on_real_images():
     assert 0.0 < scores["accuracy"] <= 1.0 and scores["error"] == pytest.approx(1 - scores["accuracy"])
     with pytest.raises(TypeError, match="InfoGAN"):
         categorical_code_accuracy(built_model("dcgan")[0], data)
+
+
+def test_diagnostics_callback_logs_the_infogan_code_error_each_epoch(tmp_path, evaluator):
+    from tfgen.evaluation import categorical_code_accuracy
+    from tfgen.gan_plots import GANDiagnosticsCallback
+
+    model, _ = built_model("infogan")
+    real = synthetic_dataset(40)
+    callback = GANDiagnosticsCallback(evaluator, real, num_samples=20, warn_accuracy=0.0, plot=False)
+    logs = {"epoch": 1}
+    callback.on_epoch_end(types.SimpleNamespace(model=model, run_dir=str(tmp_path), epochs=1), 1, logs)
+    expected = categorical_code_accuracy(model, real.take(20))["error"]
+    assert logs["gan/code_error"] == pytest.approx(expected)
+    assert json.loads((tmp_path / "gan_diagnostics.json").read_text())[0]["code_error"] == pytest.approx(expected)
+    assert "code_error" not in callback.evaluate(built_model("dcgan")[0])

@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
+from tfgen.evaluation.codes import categorical_code_accuracy
 from tfgen.plotting import plot_images
 from tfgen.training import Callback
 from tfgen.training.run_dir import write_json_atomic
@@ -185,6 +186,9 @@ class GANDiagnosticsCallback(Callback):
       ratio is averaged over classes (near 0: collapsed classes).
     * `frechet_distance`: classifier-feature Fréchet distance to real data
       (not Inception FID, see `Evaluator.frechet_distance`).
+    * `code_error` (InfoGAN): the test error of Q's categorical code read as
+      a classifier of the `num_samples` real images, after the best
+      one-to-one matching of codes to labels (Chen et al. 2016 report 5%).
 
     It also writes one row per class (conditional models) and the row of
     `track_class` across all epochs so far, with fixed z, to `run_dir/plots/`.
@@ -218,6 +222,7 @@ class GANDiagnosticsCallback(Callback):
         self.track_class = track_class
         self.plot = plot
         real = real_data.take(num_samples)
+        self.real = real
         self.real_images = real.images.astype(np.float32) / 255.0 if real.images.dtype == np.uint8 else real.images
         self.real_labels = real.labels
         self._real_diversity = None
@@ -250,6 +255,8 @@ class GANDiagnosticsCallback(Callback):
         entry["diversity_ratio"] = float(np.mean(list(ratios.values())))
         entry["per_class_diversity_ratio"] = {str(label): ratio for label, ratio in sorted(ratios.items())}
         entry["frechet_distance"] = self.evaluator.frechet_distance(self.real_images, images)
+        if _is_infogan(model) and self.real.labels is not None:
+            entry["code_error"] = categorical_code_accuracy(model, self.real)["error"]
         return entry
 
     def on_epoch_end(self, trainer, epoch, logs):
