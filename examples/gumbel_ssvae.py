@@ -43,6 +43,9 @@ def main():
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--hard", action="store_true", help="straight-through (one-hot forward) samples")
     parser.add_argument("--alpha", type=float, default=ALPHA)
+    parser.add_argument("--min-temperature", type=float, default=MIN_TEMPERATURE, help="the schedule's floor")
+    parser.add_argument("--anneal-rate", type=float, default=ANNEAL_RATE,
+                        help="r in tau = max(floor, exp(-r t)); Jang et al. tried 1e-5 and 1e-4")
     parser.add_argument("--out", default="runs/gumbel_ssvae")
     parser.add_argument("--steps-per-epoch", type=int, default=None, help="cut epochs short (quick runs)")
     parser.add_argument("--eager", action="store_true")
@@ -59,8 +62,8 @@ def main():
     alpha = args.alpha if args.alpha is not None else kingma_alpha(split.num_labelled, split.num_unlabelled)
     model = GumbelSemiSupervisedVAE(
         latent_dim=LATENT_DIM, num_classes=train.num_classes, alpha=alpha, hard=args.hard,
-        initial_temperature=INITIAL_TEMPERATURE, min_temperature=MIN_TEMPERATURE,
-        anneal_rate=ANNEAL_RATE, anneal_every=ANNEAL_EVERY, seed=SEED,
+        initial_temperature=INITIAL_TEMPERATURE, min_temperature=args.min_temperature,
+        anneal_rate=args.anneal_rate, anneal_every=ANNEAL_EVERY, seed=SEED,
     )
     trainer = Trainer(
         model, split, args.out, test_data=test, epochs=1 if args.smoke else args.epochs,
