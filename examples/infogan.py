@@ -2,7 +2,9 @@
 
     python examples/infogan.py          # the full run
     python examples/infogan.py --filters 64 --hidden-units 1024 --generator-lr 1e-3 --discriminator-lr 2e-4 \
-        --out runs/infogan_paper        # the paper's MNIST sizes and learning rates
+        --out runs/infogan_paper        # the paper's G sizes and learning rates
+    python examples/infogan.py --filters 64 --hidden-units 1024 --discriminator-hidden-units 1024 \
+        --generator-lr 1e-3 --discriminator-lr 2e-4 --out runs/infogan_paper_d1024  # and the paper's D (FC 1024)
     python examples/infogan.py --smoke  # a few steps on 256 examples
 
 Writes runs/infogan_mnist/: checkpoints, history.json (with mi_loss),
@@ -45,6 +47,8 @@ def main():
     parser.add_argument("--filters", type=int, default=FILTERS, help="f of G and D (the paper's MNIST model: 64)")
     parser.add_argument("--hidden-units", type=int, nargs="*", default=[],
                         help="G's Dense layers before the 7x7 projection (the paper's: 1024)")
+    parser.add_argument("--discriminator-hidden-units", type=int, nargs="*", default=[],
+                        help="D's Dense layers after the convolutions, shared with Q (the paper's: 1024)")
     parser.add_argument("--generator-lr", type=float, default=LEARNING_RATE, help="the paper's: 1e-3")
     parser.add_argument("--discriminator-lr", type=float, default=LEARNING_RATE, help="D and Q; the paper's: 2e-4")
     parser.add_argument("--seed", type=int, default=SEED, help="the weights' and the batches' seed")
@@ -68,7 +72,8 @@ def main():
     keras.utils.set_random_seed(args.seed)
     model = InfoGAN(latent_dim=LATENT_DIM, num_categories=NUM_CATEGORIES, num_continuous=NUM_CONTINUOUS,
                     info_weight=INFO_WEIGHT, generator_filters=args.filters, discriminator_filters=args.filters,
-                    hidden_units=tuple(args.hidden_units))
+                    hidden_units=tuple(args.hidden_units),
+                    discriminator_hidden_units=tuple(args.discriminator_hidden_units))
     trainer = Trainer(
         model, train_data, out, epochs=1 if args.smoke else args.epochs, batch_size=BATCH_SIZE, seed=args.seed,
         optimizer=keras.optimizers.Adam(args.generator_lr, beta_1=BETA_1),

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import built_model, synthetic_dataset
+from conftest import built_model, example_batch, synthetic_dataset
 from tfgen.evaluation import (
     Evaluator,
     build_classifier,
@@ -296,3 +296,24 @@ def test_diagnostics_callback_logs_the_infogan_code_error_each_epoch(tmp_path, e
     assert logs["gan/code_error"] == pytest.approx(expected)
     assert json.loads((tmp_path / "gan_diagnostics.json").read_text())[0]["code_error"] == pytest.approx(expected)
     assert "code_error" not in callback.evaluate(built_model("dcgan")[0])
+
+
+def test_infogan_discriminator_dense_layer_is_shared_with_q(seed):
+    spec = MODELS["infogan"]
+    keras.utils.set_random_seed(0)
+    model = spec.create(**{**spec.test_kwargs, "discriminator_hidden_units": (24,)})
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    batch = example_batch(spec)
+    model.build_from_batch(batch)
+    assert model.discriminator.dense_layers[0].kernel.shape[-1] == 24
+    assert model.q_head.dense.kernel.shape[0] == 24  # Q reads D's Dense features
+    logits, _, _ = model.predict_codes(tf.zeros([3, 28, 28, 1]))
+    assert logits.shape == (3, spec.test_kwargs.get("num_categories", 10))
+    d_variables = model.discriminator_variables()
+    before = _snapshot(d_variables)
+    model.discriminator_step(batch, seed)
+    assert all(_changed(before, d_variables))
+    clone = spec.cls.from_config(model.get_config())
+    assert clone.discriminator_hidden_units == (24,) and clone.discriminator.hidden_units == (24,)
+    with pytest.raises(ValueError, match="discriminator_hidden_units"):
+        spec.create(**{**spec.test_kwargs, "discriminator_hidden_units": (0,)})

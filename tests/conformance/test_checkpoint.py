@@ -77,6 +77,21 @@ def test_existing_run_is_never_overwritten_and_resume_needs_a_run(tmp_path):
         _trainer("vae", tmp_path / "missing").fit(resume=True)
 
 
+def test_run_saved_before_an_option_existed_resumes_and_a_changed_option_refuses(tmp_path):
+    import json
+
+    _trainer("vae", tmp_path / "run").fit(max_steps=2)
+    config_path = tmp_path / "run" / "config.json"
+    config = json.loads(config_path.read_text())
+    assert config["model_config"].pop("analytic_kl") is False  # as if written before the option existed (default False)
+    config_path.write_text(json.dumps(config))
+    assert len(_trainer("vae", tmp_path / "run").fit(resume=True)) == 2
+    config["model_config"]["analytic_kl"] = True
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(RunDirectoryError, match="Cannot resume"):
+        _trainer("vae", tmp_path / "run").fit(resume=True)
+
+
 def test_corrupt_checkpoint_gets_a_clear_error_and_is_left_alone(tmp_path):
     _trainer("vae", tmp_path / "run").fit(max_steps=2)
     folder = tmp_path / "run" / "checkpoints"

@@ -54,7 +54,10 @@ class InfoGAN(AdversarialModel):
         q_hidden_units: the Q head's hidden layer.
         generator_filters: f of `DCGANGenerator`.
         discriminator_filters: f of `DCGANDiscriminator` (Q shares its body).
-        discriminator_batch_norm: batch norm in D's second convolution.
+        discriminator_batch_norm: batch norm in D's second convolution (and
+            its Dense layers).
+        discriminator_hidden_units: D's Dense layers after the convolutions,
+            shared with Q (the paper's MNIST D: one of 1024).
         discriminator_steps, label_smoothing, seed: see `AdversarialModel`.
         **kwargs: base model arguments.
 
@@ -66,7 +69,8 @@ class InfoGAN(AdversarialModel):
 
     def __init__(self, latent_dim=62, num_categories=10, num_continuous=2, info_weight=1.0, continuous_weight=1.0,
                  learn_std=False, hidden_units=(), q_hidden_units=128, generator_filters=64, discriminator_filters=64,
-                 discriminator_batch_norm=True, discriminator_steps=1, label_smoothing=0.0, seed=None, **kwargs):
+                 discriminator_batch_norm=True, discriminator_hidden_units=(), discriminator_steps=1, label_smoothing=0.0,
+                 seed=None, **kwargs):
         super().__init__(latent_dim=latent_dim, discriminator_steps=discriminator_steps,
                          label_smoothing=label_smoothing, seed=seed, **kwargs)
         if isinstance(num_categories, bool) or not isinstance(num_categories, int) or num_categories < 2:
@@ -87,9 +91,12 @@ class InfoGAN(AdversarialModel):
         self.generator_filters = _positive_int("generator_filters", generator_filters)
         self.discriminator_filters = _positive_int("discriminator_filters", discriminator_filters)
         self.discriminator_batch_norm = bool(discriminator_batch_norm)
+        self.discriminator_hidden_units = tuple(
+            _positive_int("discriminator_hidden_units", units) for units in discriminator_hidden_units
+        )
         self.generator = DCGANGenerator(self.generator_filters, hidden_units=self.hidden_units, name="generator")
         self.discriminator = DCGANDiscriminator(self.discriminator_filters, batch_norm=self.discriminator_batch_norm,
-                                                name="discriminator")
+                                                hidden_units=self.discriminator_hidden_units, name="discriminator")
         self.q_head = InfoGANQHead(num_categories, num_continuous, hidden_units=self.q_hidden_units,
                                    learn_std=self.learn_std, name="q_head")
 
@@ -211,4 +218,5 @@ class InfoGAN(AdversarialModel):
             "generator_filters": self.generator_filters,
             "discriminator_filters": self.discriminator_filters,
             "discriminator_batch_norm": self.discriminator_batch_norm,
+            "discriminator_hidden_units": list(self.discriminator_hidden_units),
         }

@@ -95,6 +95,10 @@ class DCGANDiscriminator(keras.Model):
             and it ignores the label (the seed's collapsed CGAN, Day 10).
         num_classes: the number of classes, when `label_input` is set.
         leaky_slope: the LeakyReLU negative slope.
+        hidden_units: Dense layers (each + batch norm when `batch_norm`, then
+            LeakyReLU) after the convolutions; their output is the body's
+            features. InfoGAN's MNIST discriminator has one of 1024, shared
+            with Q (Chen et al. 2016, appendix C). Default: none.
         **kwargs: base model arguments.
 
     Call arguments:
@@ -108,7 +112,8 @@ class DCGANDiscriminator(keras.Model):
         Logits of shape (batch, 1).
     """
 
-    def __init__(self, base_filters=64, batch_norm=True, label_input=None, num_classes=10, leaky_slope=0.2, **kwargs):
+    def __init__(self, base_filters=64, batch_norm=True, label_input=None, num_classes=10, leaky_slope=0.2,
+                 hidden_units=(), **kwargs):
         super().__init__(**kwargs)
         if label_input not in LABEL_INPUTS:
             raise ValueError(f"label_input must be one of {list(LABEL_INPUTS)}. Received: label_input={label_input!r}")
@@ -123,6 +128,13 @@ class DCGANDiscriminator(keras.Model):
         self.conv2 = keras.layers.Conv2D(2 * filters, 4, strides=2, padding="same", use_bias=not self.batch_norm, name="conv2")
         self.conv2_bn = keras.layers.BatchNormalization(name="conv2_bn") if self.batch_norm else None
         self.flatten = keras.layers.Flatten(name="flatten")
+        self.hidden_units = tuple(_positive_int("hidden_units", units) for units in hidden_units)
+        self.dense_layers = [
+            keras.layers.Dense(units, use_bias=not self.batch_norm, name=f"dense{i}") for i, units in enumerate(self.hidden_units)
+        ]
+        self.dense_bns = [
+            keras.layers.BatchNormalization(name=f"dense{i}_bn") for i in range(len(self.hidden_units))
+        ] if self.batch_norm else []
         self.logit = keras.layers.Dense(1, name="logit")
 
     def _one_hot(self, labels):
@@ -146,6 +158,11 @@ class DCGANDiscriminator(keras.Model):
         if self.conv2_bn is not None:
             hidden = self.conv2_bn(hidden, training=training)
         features = self.flatten(keras.ops.leaky_relu(hidden, self.leaky_slope))
+        for i, dense in enumerate(self.dense_layers):
+            features = dense(features)
+            if self.dense_bns:
+                features = self.dense_bns[i](features, training=training)
+            features = keras.ops.leaky_relu(features, self.leaky_slope)
         head_input = features
         if self.label_input == "vector":
             head_input = keras.ops.concatenate([features, keras.ops.cast(self._one_hot(labels), features.dtype)], axis=-1)
@@ -160,6 +177,7 @@ class DCGANDiscriminator(keras.Model):
             "label_input": self.label_input,
             "num_classes": self.num_classes,
             "leaky_slope": self.leaky_slope,
+            "hidden_units": list(self.hidden_units),
         }
 
 

@@ -244,7 +244,13 @@ class Trainer:
             return
         # Instance names carry a per-process counter: compare everything else.
         unnamed = lambda config: {k: v for k, v in config.items() if k != "name"}  # noqa: E731
-        if stored["model"] != self.spec.name or unnamed(stored["model_config"]) != unnamed(_json_config(self.model)):
+        stored_config = stored["model_config"]
+        if stored["model"] == self.spec.name:
+            try:  # a run saved before an option was added stored no value for it: its default applies
+                stored_config = _json_config(type(self.model).from_config(stored_config))
+            except (TypeError, ValueError):
+                pass
+        if stored["model"] != self.spec.name or unnamed(stored_config) != unnamed(_json_config(self.model)):
             raise run_files.RunDirectoryError(
                 f"Cannot resume {self.run_dir!r}: it holds a {stored['model']!r} model with configuration "
                 f"{stored['model_config']}, not {self.spec.name!r} with {_json_config(self.model)}."
