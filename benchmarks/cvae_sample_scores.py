@@ -10,7 +10,7 @@ distance within a class, averaged over classes; real test images give the
 reference).
 
     python benchmarks/cvae_sample_scores.py --steps 600
-    python benchmarks/cvae_sample_scores.py --steps 2000 --latent-dim 16
+    python benchmarks/cvae_sample_scores.py --steps 2000 --latent-dim 16 --only concat
 """
 
 import argparse
@@ -70,6 +70,7 @@ def main():
     parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--classifier", default=CLASSIFIER)
     parser.add_argument("--latent-dim", type=int, default=LATENT_DIM)
+    parser.add_argument("--only", default=None, help="run only the configurations whose name contains this")
     args = parser.parse_args()
     train, test = data_lib.load("mnist", "train"), data_lib.load("mnist", "test")
     if os.path.exists(args.classifier):
@@ -86,6 +87,8 @@ def main():
     real_diversity = np.mean(list(evaluator.diversity(real, labels).values()))
     print(f"| real test images | {evaluator.label_accuracy(real, labels):.3f} | {real_diversity:.2f} |", flush=True)
     for name, kwargs, binarization in CONFIGS:
+        if args.only is not None and args.only not in name:
+            continue
         model = train_cvae(kwargs, binarization, train, args.steps, args.latent_dim)
         images = model.sample(len(labels), seed=tf.constant([5, 5], tf.int64), label=labels).numpy()
         diversity = np.mean(list(evaluator.diversity(images, labels).values()))

@@ -317,3 +317,39 @@ def test_infogan_discriminator_dense_layer_is_shared_with_q(seed):
     assert clone.discriminator_hidden_units == (24,) and clone.discriminator.hidden_units == (24,)
     with pytest.raises(ValueError, match="discriminator_hidden_units"):
         spec.create(**{**spec.test_kwargs, "discriminator_hidden_units": (0,)})
+
+
+def test_generated_code_accuracy_matches_codes_to_the_digits_they_draw(evaluator):
+    from tfgen.evaluation import generated_code_accuracy
+
+    class Drawer:  # code c draws an image whose mean brightness is c / 10
+        latent_dim, num_categories, num_continuous = 3, 10, 2
+
+        def predict_codes(self, images):
+            raise AssertionError("not used")
+
+        def generate(self, z, categorical, continuous):
+            assert z.shape[0] == categorical.shape[0] == continuous.shape[0]
+            level = tf.cast(categorical, tf.float32)[:, None, None, None] / 10.0
+            return tf.broadcast_to(level, [z.shape[0], 28, 28, 1])
+
+    class ShiftedReader:  # reads brightness c / 10 as digit (c + 3) % 10
+        def predict(self, images):
+            return ((np.round(images.mean(axis=(1, 2, 3)) * 10).astype(np.int64) + 3) % 10)
+
+    class ConstantReader:
+        def predict(self, images):
+            return np.zeros(len(images), np.int64)
+
+    scores = generated_code_accuracy(Drawer(), ShiftedReader(), per_code=7, batch_size=4)
+    assert scores["accuracy"] == 1.0 and scores["mapping"] == {c: (c + 3) % 10 for c in range(10)}
+    assert scores["per_code"] == {c: 1.0 for c in range(10)}
+    collapsed = generated_code_accuracy(Drawer(), ConstantReader(), per_code=5)
+    assert collapsed["accuracy"] == pytest.approx(0.1) and collapsed["error"] == pytest.approx(0.9)
+    with pytest.raises(ValueError, match="per_code"):
+        generated_code_accuracy(Drawer(), ShiftedReader(), per_code=0)
+    with pytest.raises(TypeError, match="InfoGAN"):
+        generated_code_accuracy(built_model("dcgan")[0], ShiftedReader())
+    infogan = built_model("infogan")[0]  # the real path: InfoGAN.generate and the classifier
+    real = generated_code_accuracy(infogan, evaluator, per_code=3)
+    assert 0.1 <= real["accuracy"] <= 1.0 and set(real["per_code"]) <= set(range(infogan.num_categories))

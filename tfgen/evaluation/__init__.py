@@ -31,6 +31,6 @@ from tfgen.evaluation.clustering import (  # noqa: E402
 
 __all__ += ["clustering_scores", "kmeans", "kmeans_codes", "kmeans_pixels", "matched_accuracy", "nmi", "purity"]
 
-from tfgen.evaluation.codes import categorical_code_accuracy  # noqa: E402
+from tfgen.evaluation.codes import categorical_code_accuracy, generated_code_accuracy  # noqa: E402
 
-__all__ += ["categorical_code_accuracy"]
+__all__ += ["categorical_code_accuracy", "generated_code_accuracy"]
