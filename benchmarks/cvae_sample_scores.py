@@ -44,6 +44,13 @@ CONFIGS = (
     ("bernoulli, beta=1e-5, concat", {"beta": 1e-5, "conditioning": "concat"}, "dynamic"),
     ("sigma-VAE optimal sigma, concat", {"beta": 1.0, "likelihood": "gaussian_optimal", "conditioning": "concat"},
      "none"),
+    # With a larger latent, z can hold the digit unless the encoder is told the label (q(z|x,y)).
+    ("bernoulli, beta=1, concat, encoder sees label", {"beta": 1.0, "conditioning": "concat", "encoder_sees_label": True},
+     "dynamic"),
+    ("bernoulli, beta=1e-5, concat, encoder sees label",
+     {"beta": 1e-5, "conditioning": "concat", "encoder_sees_label": True}, "dynamic"),
+    ("sigma-VAE optimal sigma, concat, encoder sees label",
+     {"beta": 1.0, "likelihood": "gaussian_optimal", "conditioning": "concat", "encoder_sees_label": True}, "none"),
 )
 
 

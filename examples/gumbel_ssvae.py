@@ -18,13 +18,13 @@ from tfgen import data as data_lib
 from tfgen.cvae_plots import ClassGridCallback, error_rate
 from tfgen.data_splits import labelled_split
 from tfgen.models import GumbelSemiSupervisedVAE
-from tfgen.models.ssvae import kingma_alpha
+from tfgen.models.ssvae import SEMI_SUPERVISED_ALPHA
 from tfgen.training import Trainer
 
 DATASET = "mnist"
 LABELS_PER_CLASS = 10
 LATENT_DIM = 16
-ALPHA = None  # None: 0.1 * unlabelled / labelled examples (about 60 for 100 labels), as in Kingma et al.'s 0.1 * N
+ALPHA = SEMI_SUPERVISED_ALPHA  # with a tenth of each batch labelled; see tfgen.models.ssvae
 BATCH_SIZE = 100
 LABELLED_PER_BATCH = 10
 EPOCHS = 10
@@ -42,7 +42,8 @@ def main():
     parser.add_argument("--labels-per-class", type=int, default=LABELS_PER_CLASS)
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--hard", action="store_true", help="straight-through (one-hot forward) samples")
-    parser.add_argument("--alpha", type=float, default=ALPHA)
+    parser.add_argument("--alpha", type=float, default=ALPHA,
+                        help="the labelled rows' cross-entropy weight (default: %(default)s)")
     parser.add_argument("--min-temperature", type=float, default=MIN_TEMPERATURE, help="the schedule's floor")
     parser.add_argument("--anneal-rate", type=float, default=ANNEAL_RATE,
                         help="r in tau = max(floor, exp(-r t)); Jang et al. tried 1e-5 and 1e-4")
@@ -58,10 +59,8 @@ def main():
     if args.smoke:
         train, test = train.take(256), test.take(256)
     split = labelled_split(train, args.labels_per_class, seed=SEED, labelled_per_batch=LABELLED_PER_BATCH)
-    # The classifier must not be outweighed by the unlabelled reconstruction terms.
-    alpha = args.alpha if args.alpha is not None else kingma_alpha(split.num_labelled, split.num_unlabelled)
     model = GumbelSemiSupervisedVAE(
-        latent_dim=LATENT_DIM, num_classes=train.num_classes, alpha=alpha, hard=args.hard,
+        latent_dim=LATENT_DIM, num_classes=train.num_classes, alpha=args.alpha, hard=args.hard,
         initial_temperature=INITIAL_TEMPERATURE, min_temperature=args.min_temperature,
         anneal_rate=args.anneal_rate, anneal_every=ANNEAL_EVERY, seed=SEED,
     )

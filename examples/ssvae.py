@@ -16,13 +16,13 @@ from tfgen import data as data_lib
 from tfgen.cvae_plots import ClassGridCallback, error_rate
 from tfgen.data_splits import labelled_split
 from tfgen.models import SemiSupervisedVAE
-from tfgen.models.ssvae import kingma_alpha
+from tfgen.models.ssvae import SEMI_SUPERVISED_ALPHA
 from tfgen.training import Trainer
 
 DATASET = "mnist"
 LABELS_PER_CLASS = 10  # 100 labels in all; the seed also uses 6000, 600, 60, 6
 LATENT_DIM = 16
-ALPHA = None  # None: 0.1 * unlabelled / labelled examples (about 60 for 100 labels), as in Kingma et al.'s 0.1 * N
+ALPHA = SEMI_SUPERVISED_ALPHA  # with a tenth of each batch labelled; see tfgen.models.ssvae
 BATCH_SIZE = 100
 LABELLED_PER_BATCH = 10
 EPOCHS = 10
@@ -35,7 +35,8 @@ def main():
     parser.add_argument("--dataset", default=DATASET, choices=["mnist", "fashion_mnist"])
     parser.add_argument("--labels-per-class", type=int, default=LABELS_PER_CLASS)
     parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--alpha", type=float, default=ALPHA)
+    parser.add_argument("--alpha", type=float, default=ALPHA,
+                        help="the labelled rows' cross-entropy weight (default: %(default)s)")
     parser.add_argument("--out", default="runs/ssvae")
     parser.add_argument("--steps-per-epoch", type=int, default=None, help="cut epochs short (quick runs)")
     parser.add_argument("--eager", action="store_true")
@@ -48,9 +49,7 @@ def main():
     if args.smoke:
         train, test = train.take(256), test.take(256)
     split = labelled_split(train, args.labels_per_class, seed=SEED, labelled_per_batch=LABELLED_PER_BATCH)
-    # The classifier must not be outweighed by the unlabelled reconstruction terms.
-    alpha = args.alpha if args.alpha is not None else kingma_alpha(split.num_labelled, split.num_unlabelled)
-    model = SemiSupervisedVAE(latent_dim=LATENT_DIM, num_classes=train.num_classes, alpha=alpha, seed=SEED)
+    model = SemiSupervisedVAE(latent_dim=LATENT_DIM, num_classes=train.num_classes, alpha=args.alpha, seed=SEED)
     trainer = Trainer(
         model, split, args.out, test_data=test, epochs=1 if args.smoke else args.epochs,
         batch_size=BATCH_SIZE, learning_rate=LEARNING_RATE, seed=SEED, eager=args.eager,
