@@ -92,6 +92,19 @@ def test_run_saved_before_an_option_existed_resumes_and_a_changed_option_refuses
         _trainer("vae", tmp_path / "run").fit(resume=True)
 
 
+def test_resumed_run_records_its_new_epoch_target_and_command(tmp_path):
+    import json
+
+    _trainer("vae", tmp_path / "run").fit(max_steps=2)
+    first = json.loads((tmp_path / "run" / "config.json").read_text())
+    longer = _trainer("vae", tmp_path / "run")
+    longer.epochs = 3
+    assert len(longer.fit(resume=True)) == 3
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert first["training"]["epochs"] == 2 and config["training"]["epochs"] == 3
+    assert config["command"] == first["command"] and len(config["resume_commands"]) == 1
+
+
 def test_corrupt_checkpoint_gets_a_clear_error_and_is_left_alone(tmp_path):
     _trainer("vae", tmp_path / "run").fit(max_steps=2)
     folder = tmp_path / "run" / "checkpoints"

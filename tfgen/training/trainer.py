@@ -288,6 +288,14 @@ class Trainer:
         }
         run_files.write_json_atomic(os.path.join(self.run_dir, run_files.CONFIG_FILE), _jsonable(config))
 
+    def _record_resume(self):
+        """A resumed run's config.json keeps its first command and gains this one, with the new epoch target."""
+        path = os.path.join(self.run_dir, run_files.CONFIG_FILE)
+        config = run_files.load_run_config(self.run_dir)
+        config.setdefault("training", {})["epochs"] = self.epochs
+        config["resume_commands"] = [*config.get("resume_commands", []), run_files.command_line()]
+        run_files.write_json_atomic(path, _jsonable(config))
+
     def _reset_metrics(self):
         for variable in self._metric_sums.values():
             variable.assign(0.0)
@@ -323,6 +331,7 @@ class Trainer:
         self._check_run_dir(resume)
         if resume:
             self._restore()
+            self._record_resume()
         else:
             os.makedirs(self.run_dir, exist_ok=True)
             self._write_config()

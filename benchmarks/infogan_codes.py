@@ -1,0 +1,56 @@
+"""Scores the categorical code of trained InfoGAN runs, both ways.
+
+For each run directory (from `examples/infogan.py`), restores the latest
+checkpoint and prints:
+
+* the test error of Q's categorical code read as a digit classifier of the
+  real test images, after the best one-to-one matching of codes to labels
+  (`categorical_code_accuracy`; Chen et al. 2016 report 5%);
+* the share of each code's own samples that the project's classifier reads
+  as the code's matched digit (`generated_code_accuracy`): does each code
+  draw one digit?
+
+    python benchmarks/infogan_codes.py --classifier runs/classifier_mnist5.weights.h5 \\
+        runs/infogan_paper runs/infogan_paper_d1024
+"""
+
+import argparse
+import json
+import os
+
+from tfgen import data
+from tfgen.evaluation import Evaluator, categorical_code_accuracy, generated_code_accuracy, load_classifier
+from tfgen.training import restore_model
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="+", help="InfoGAN run directories")
+    parser.add_argument("--classifier", required=True, help="weights from tfgen.evaluation.save_classifier")
+    parser.add_argument("--dataset", default="mnist", choices=data.DATASETS)
+    parser.add_argument("--per-code", type=int, default=500, help="samples drawn for each code value")
+    parser.add_argument("--out-json", default=None)
+    args = parser.parse_args()
+
+    evaluator = Evaluator(load_classifier(args.classifier))
+    test = data.load(args.dataset, "test")
+    results = {}
+    print("| run | epochs | code test error (real images, matched) | samples drawn as the code's digit | code -> digit |")
+    print("|---|---|---|---|---|")
+    for run_dir in args.runs:
+        model, _ = restore_model(run_dir)
+        real = categorical_code_accuracy(model, test)
+        drawn = generated_code_accuracy(model, evaluator, per_code=args.per_code)
+        with open(os.path.join(run_dir, "history.json"), encoding="utf-8") as stream:
+            epochs = max(entry["epoch"] for entry in json.load(stream))  # trained so far, resumes included
+        results[run_dir] = {"epochs": epochs, "code_error": real["error"], "code_mapping": real["mapping"],
+                            "generated": drawn}
+        print(f"| {run_dir} | {epochs} | {100 * real['error']:.2f}% | {100 * drawn['accuracy']:.1f}% | "
+              f"{drawn['mapping']} |", flush=True)
+    if args.out_json:
+        with open(args.out_json, "w", encoding="utf-8") as stream:
+            json.dump(results, stream, indent=2, default=int)
+
+
+if __name__ == "__main__":
+    main()
