@@ -82,9 +82,10 @@ class SemiSupervisedVAE(CVAE):
         alpha: the weight of a labelled row's cross-entropy. Too small a
             weight lets the unlabelled reconstruction terms, tens of nats
             apart between classes, drive q(y|x) instead. With a tenth of each
-            batch labelled, `SEMI_SUPERVISED_ALPHA` (60) did best from 6 to
-            600 labels per class; Kingma et al.'s 0.1 * N rule
-            (`kingma_alpha`) falls to 0.9 with many labels.
+            batch labelled, `SEMI_SUPERVISED_ALPHA` (60) did best at 60 and
+            600 labels per class and within 0.3 points of Kingma et al.'s
+            0.1 * N rule (`kingma_alpha`) at 6, which falls to 0.9 with
+            many labels.
         conditioning: how y enters the decoder, as for `CVAE`. Default
             "concat", as in Kingma et al.'s p(x | y, z) on the joined
             inputs. "projection" (the seed CVAE's z + ReLU(Dense(y))) lets
