@@ -7,7 +7,8 @@ found plain (soft) samples train better than straight-through ones
 (`--hard`); the temperature anneals as max(0.5, exp(-r t)), updated every
 500 steps. Straight-through does better annealed faster and lower
 (`--anneal-rate 1e-3 --min-temperature 0.25`: 10.91% against 12.86% test
-error with 100 labels after 10,000 steps, BENCHMARKS_SSVAE.md).
+error with 100 labels after 10,000 steps, 9.17% after 15,000;
+BENCHMARKS_SSVAE.md).
 
     python examples/gumbel_ssvae.py --labels-per-class 10 --epochs 10 --out runs/gumbel_ssvae
     python examples/gumbel_ssvae.py --hard --out runs/gumbel_ssvae_hard
