@@ -20,6 +20,7 @@ from tfgen.evaluation import (
     train_classifier,
 )
 from tfgen.models import MODELS, ConditionalGAN
+from tfgen.training import make_checkpoint
 
 GANS = ["dcgan", "cgan", "infogan"]
 
@@ -298,14 +299,14 @@ def test_diagnostics_callback_logs_the_infogan_code_error_each_epoch(tmp_path, e
     assert "code_error" not in callback.evaluate(built_model("dcgan")[0])
 
 
-def test_infogan_discriminator_dense_layer_is_shared_with_q(seed):
+def test_infogan_discriminator_dense_layer_is_shared_with_q_and_checkpointed(seed, tmp_path):
     spec = MODELS["infogan"]
     keras.utils.set_random_seed(0)
     model = spec.create(**{**spec.test_kwargs, "discriminator_hidden_units": (24,)})
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     batch = example_batch(spec)
     model.build_from_batch(batch)
-    assert model.discriminator.dense_layers[0].kernel.shape[-1] == 24
+    assert model.discriminator.dense0.kernel.shape[-1] == 24
     assert model.q_head.dense.kernel.shape[0] == 24  # Q reads D's Dense features
     logits, _, _ = model.predict_codes(tf.zeros([3, 28, 28, 1]))
     assert logits.shape == (3, spec.test_kwargs.get("num_categories", 10))
@@ -315,6 +316,14 @@ def test_infogan_discriminator_dense_layer_is_shared_with_q(seed):
     assert all(_changed(before, d_variables))
     clone = spec.cls.from_config(model.get_config())
     assert clone.discriminator_hidden_units == (24,) and clone.discriminator.hidden_units == (24,)
+    # Every variable, the Dense layer's batch-norm statistics included, goes into the checkpoint and comes
+    # back through the model alone, as `restore_model` loads it.
+    path = make_checkpoint(model).save(str(tmp_path / "ckpt"))
+    clone.build_from_batch(batch)
+    make_checkpoint(clone).restore(path).expect_partial().assert_existing_objects_matched()
+    assert len(clone.variables) == len(model.variables)
+    for expected, actual in zip(model.variables, clone.variables):
+        np.testing.assert_array_equal(actual.numpy(), expected.numpy(), err_msg=expected.path)
     with pytest.raises(ValueError, match="discriminator_hidden_units"):
         spec.create(**{**spec.test_kwargs, "discriminator_hidden_units": (0,)})
 

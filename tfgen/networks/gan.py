@@ -129,12 +129,12 @@ class DCGANDiscriminator(keras.Model):
         self.conv2_bn = keras.layers.BatchNormalization(name="conv2_bn") if self.batch_norm else None
         self.flatten = keras.layers.Flatten(name="flatten")
         self.hidden_units = tuple(_positive_int("hidden_units", units) for units in hidden_units)
-        self.dense_layers = [
-            keras.layers.Dense(units, use_bias=not self.batch_norm, name=f"dense{i}") for i, units in enumerate(self.hidden_units)
-        ]
-        self.dense_bns = [
-            keras.layers.BatchNormalization(name=f"dense{i}_bn") for i in range(len(self.hidden_units))
-        ] if self.batch_norm else []
+        # One attribute per layer, as in DCGANGenerator: Keras 3 does not put layers held in a
+        # Python list into TensorFlow checkpoints.
+        for index, units in enumerate(self.hidden_units):
+            setattr(self, f"dense{index}", keras.layers.Dense(units, use_bias=not self.batch_norm, name=f"dense{index}"))
+            if self.batch_norm:
+                setattr(self, f"dense{index}_bn", keras.layers.BatchNormalization(name=f"dense{index}_bn"))
         self.logit = keras.layers.Dense(1, name="logit")
 
     def _one_hot(self, labels):
@@ -158,10 +158,10 @@ class DCGANDiscriminator(keras.Model):
         if self.conv2_bn is not None:
             hidden = self.conv2_bn(hidden, training=training)
         features = self.flatten(keras.ops.leaky_relu(hidden, self.leaky_slope))
-        for i, dense in enumerate(self.dense_layers):
-            features = dense(features)
-            if self.dense_bns:
-                features = self.dense_bns[i](features, training=training)
+        for index in range(len(self.hidden_units)):
+            features = getattr(self, f"dense{index}")(features)
+            if self.batch_norm:
+                features = getattr(self, f"dense{index}_bn")(features, training=training)
             features = keras.ops.leaky_relu(features, self.leaky_slope)
         head_input = features
         if self.label_input == "vector":
