@@ -15,12 +15,12 @@ checkpoint and prints:
 """
 
 import argparse
-import json
 import os
 
 from tfgen import data
 from tfgen.evaluation import Evaluator, categorical_code_accuracy, generated_code_accuracy, load_classifier
 from tfgen.training import restore_model
+from tfgen.training.run_dir import HISTORY_FILE, read_json, write_json_atomic
 
 
 def main():
@@ -41,15 +41,14 @@ def main():
         model, _ = restore_model(run_dir)
         real = categorical_code_accuracy(model, test)
         drawn = generated_code_accuracy(model, evaluator, per_code=args.per_code)
-        with open(os.path.join(run_dir, "history.json"), encoding="utf-8") as stream:
-            epochs = max(entry["epoch"] for entry in json.load(stream))  # trained so far, resumes included
+        history = read_json(os.path.join(run_dir, HISTORY_FILE))
+        epochs = max(entry["epoch"] for entry in history)  # trained so far, resumes included
         results[run_dir] = {"epochs": epochs, "code_error": real["error"], "code_mapping": real["mapping"],
                             "generated": drawn}
         print(f"| {run_dir} | {epochs} | {100 * real['error']:.2f}% | {100 * drawn['accuracy']:.1f}% | "
               f"{drawn['mapping']} |", flush=True)
     if args.out_json:
-        with open(args.out_json, "w", encoding="utf-8") as stream:
-            json.dump(results, stream, indent=2, default=int)
+        write_json_atomic(args.out_json, results)
 
 
 if __name__ == "__main__":

@@ -239,9 +239,10 @@ class Trainer:
     # ------------------------------------------------------------------- state
 
     def _check_run_dir(self, resume):
+        """Checks `run_dir` against the request; returns the stored config.json when resuming (else None)."""
         stored = run_files.check_run_dir(self.run_dir, resume)
         if stored is None:
-            return
+            return None
         # Instance names carry a per-process counter: compare everything else.
         unnamed = lambda config: {k: v for k, v in config.items() if k != "name"}  # noqa: E731
         stored_config = stored["model_config"]
@@ -255,6 +256,7 @@ class Trainer:
                 f"Cannot resume {self.run_dir!r}: it holds a {stored['model']!r} model with configuration "
                 f"{stored['model_config']}, not {self.spec.name!r} with {_json_config(self.model)}."
             )
+        return stored
 
     def _restore(self):
         path = run_files.latest_checkpoint(self.run_dir)
@@ -288,10 +290,9 @@ class Trainer:
         }
         run_files.write_json_atomic(os.path.join(self.run_dir, run_files.CONFIG_FILE), _jsonable(config))
 
-    def _record_resume(self):
+    def _record_resume(self, config):
         """A resumed run's config.json keeps its first command and gains this one, with the new epoch target."""
         path = os.path.join(self.run_dir, run_files.CONFIG_FILE)
-        config = run_files.load_run_config(self.run_dir)
         config.setdefault("training", {})["epochs"] = self.epochs
         config["resume_commands"] = [*config.get("resume_commands", []), run_files.command_line()]
         run_files.write_json_atomic(path, _jsonable(config))
@@ -328,10 +329,10 @@ class Trainer:
                 run in this call; for smoke runs and interruption tests.
         """
         max_steps = _positive_int("max_steps", max_steps, allow_none=True)
-        self._check_run_dir(resume)
+        stored = self._check_run_dir(resume)
         if resume:
             self._restore()
-            self._record_resume()
+            self._record_resume(stored)
         else:
             os.makedirs(self.run_dir, exist_ok=True)
             self._write_config()
