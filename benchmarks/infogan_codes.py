@@ -8,7 +8,7 @@ checkpoint and prints:
   (`categorical_code_accuracy`; Chen et al. 2016 report 5%);
 * the share of each code's own samples that the project's classifier reads
   as the code's matched digit (`generated_code_accuracy`): does each code
-  draw one digit?
+  draw one digit? Then, per code, the two digits its samples show most.
 
     python benchmarks/infogan_codes.py --classifier runs/classifier_mnist5.weights.h5 \\
         runs/infogan_paper runs/infogan_paper_d1024
@@ -47,6 +47,9 @@ def main():
                             "generated": drawn}
         print(f"| {run_dir} | {epochs} | {100 * real['error']:.2f}% | {100 * drawn['accuracy']:.1f}% | "
               f"{drawn['mapping']} |", flush=True)
+        for code, counts in drawn["counts"].items():  # which digits each code draws, most frequent first
+            top = sorted(range(len(counts)), key=lambda digit: -counts[digit])[:2]
+            print(f"    code {code}: " + ", ".join(f"{counts[digit]} x digit {digit}" for digit in top))
     if args.out_json:
         write_json_atomic(args.out_json, results)
 

@@ -353,8 +353,10 @@ def test_generated_code_accuracy_matches_codes_to_the_digits_they_draw(evaluator
     scores = generated_code_accuracy(Drawer(), ShiftedReader(), per_code=7, batch_size=4)
     assert scores["accuracy"] == 1.0 and scores["mapping"] == {c: (c + 3) % 10 for c in range(10)}
     assert scores["per_code"] == {c: 1.0 for c in range(10)}
+    assert scores["counts"][4] == [0] * 7 + [7, 0, 0]  # code 4 is read as digit 7 every time
     collapsed = generated_code_accuracy(Drawer(), ConstantReader(), per_code=5)
     assert collapsed["accuracy"] == pytest.approx(0.1) and collapsed["error"] == pytest.approx(0.9)
+    assert all(counts == [5] for counts in collapsed["counts"].values())
     with pytest.raises(ValueError, match="per_code"):
         generated_code_accuracy(Drawer(), ShiftedReader(), per_code=0)
     with pytest.raises(TypeError, match="InfoGAN"):

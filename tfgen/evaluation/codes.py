@@ -42,7 +42,8 @@ def generated_code_accuracy(model, evaluator, per_code=500, seed=0, batch_size=5
 
     Returns:
         {"accuracy", "error", "mapping" ({code: digit}), "per_code" (for each
-        code, the share of its samples predicted as its matched digit)}.
+        code, the share of its samples predicted as its matched digit),
+        "counts" ({code: how many of its samples were read as each class})}.
     """
     if not hasattr(model, "predict_codes"):
         raise TypeError(f"model must be an InfoGAN (it has no predict_codes). Received: {type(model).__name__}")
@@ -64,4 +65,9 @@ def generated_code_accuracy(model, evaluator, per_code=500, seed=0, batch_size=5
     per_code_share = {
         int(code): float(np.mean(predicted[codes == code] == digit)) for code, digit in sorted(mapping.items())
     }
-    return {"accuracy": accuracy, "error": 1.0 - accuracy, "mapping": mapping, "per_code": per_code_share}
+    num_classes = max(int(predicted.max()) + 1, getattr(evaluator, "num_classes", 0))
+    counts = {
+        code: np.bincount(predicted[codes == code], minlength=num_classes).tolist() for code in range(model.num_categories)
+    }
+    return {"accuracy": accuracy, "error": 1.0 - accuracy, "mapping": mapping, "per_code": per_code_share,
+            "counts": counts}
