@@ -27,7 +27,7 @@ from tfgen import data
 from tfgen.class_sets import ClassSetDataset, ClusteredClassSetDataset, cluster_codes
 from tfgen.evaluation.clustering import clustering_scores, kmeans_codes, kmeans_pixels
 from tfgen.models import VAE, UnsupervisedVHE, VHE
-from tfgen.models.vhe import GaussianMLP, MLPDecoder
+from tfgen.networks import GaussianMLP, MLPDecoder
 from tfgen.training import Trainer
 from tfgen.vhe_plots import VHEPlotCallback, plot_nats_per_epoch
 

@@ -21,13 +21,8 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from tfgen._checks import positive_int as _positive_int
 from tfgen.data import ImageDataset
-
-
-def _positive_int(argument, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{argument} must be a positive integer. Received: {argument}={value!r}")
-    return int(value)
 
 
 @dataclasses.dataclass

@@ -22,11 +22,12 @@ class is trained whatever the batch's class mix.
 import keras
 import tensorflow as tf
 
+from tfgen._checks import positive_int as _positive_int
 from tfgen.layers.conditioning import check_class_ids
 from tfgen.models.base import normal_from_seeds, split_seed
 from tfgen.models.gan import AdversarialModel, to_pixel_range
 from tfgen.models.registry import register_model
-from tfgen.networks.gan import LABEL_INPUTS, DCGANDiscriminator, DCGANGenerator, _positive_int
+from tfgen.networks.gan import LABEL_INPUTS, DCGANDiscriminator, DCGANGenerator
 
 
 @register_model(

@@ -32,10 +32,11 @@ training loop (finite, logged); it is not a measure of sample quality.
 import keras
 import tensorflow as tf
 
+from tfgen._checks import positive_int as _positive_int
 from tfgen.losses import gan as gan_losses
 from tfgen.models.base import GenerativeModel, normal_from_seeds, split_seed
 from tfgen.models.registry import register_model
-from tfgen.networks.gan import DCGANDiscriminator, DCGANGenerator, _positive_int
+from tfgen.networks.gan import DCGANDiscriminator, DCGANGenerator
 
 # Salts that keep the per-seed draws of the serving signatures independent of
 # the latent draw of `normal_from_seeds`.

@@ -21,12 +21,13 @@ optimizer (they share D's body), in the discriminator's update, on
 import keras
 import tensorflow as tf
 
+from tfgen._checks import positive_int as _positive_int
 from tfgen.layers.conditioning import check_class_ids
 from tfgen.losses import gan as gan_losses
 from tfgen.models.base import normal_from_seeds, split_seed
 from tfgen.models.gan import AdversarialModel, to_pixel_range, uniform_from_seeds, uniform_int_from_seeds
 from tfgen.models.registry import register_model
-from tfgen.networks.gan import DCGANDiscriminator, DCGANGenerator, InfoGANQHead, _positive_int
+from tfgen.networks.gan import DCGANDiscriminator, DCGANGenerator, InfoGANQHead
 
 
 @register_model(

@@ -16,15 +16,10 @@ LeakyReLU, Flatten -> body features; (concat one-hot label), Dense 1 -> logit.
 import keras
 import numpy as np
 
+from tfgen._checks import positive_int as _positive_int
 from tfgen.layers.conditioning import LabelPlanes
 
 LABEL_INPUTS = (None, "planes", "vector")
-
-
-def _positive_int(argument, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{argument} must be a positive integer. Received: {argument}={value!r}")
-    return int(value)
 
 
 @keras.saving.register_keras_serializable(package="tfgen")

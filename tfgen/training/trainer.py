@@ -25,6 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgen._checks import positive_int as _positive_int
 from tfgen.data import BINARIZATIONS, ImageDataset
 from tfgen.models.registry import get_model_spec
 from tfgen.training import run_dir as run_files
@@ -41,14 +42,6 @@ class Callback:
 
     def on_train_end(self, trainer, logs):
         """After the last epoch (not called when `max_steps` stops a run early)."""
-
-
-def _positive_int(argument, value, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{argument} must be a positive integer. Received: {argument}={value!r}")
-    return int(value)
 
 
 class Trainer:
