@@ -144,6 +144,20 @@ class AdversarialModel(GenerativeModel):
         super().compile(optimizer=g_optimizer, **kwargs)
         self.d_optimizer = d_optimizer
 
+    def get_compile_config(self):
+        """Keras' compile config with the discriminator's optimizer added (so `.keras` files restore both)."""
+        config = super().get_compile_config()
+        if config is None or self.d_optimizer is None:
+            return config
+        return {**config, "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer)}
+
+    def compile_from_config(self, config):
+        """Recompiles from `get_compile_config()` and creates both optimizers' slots, ready for their saved values."""
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.g_optimizer.build(self.generator_variables())
+            self.d_optimizer.build(self.discriminator_variables())
+
     @property
     def g_optimizer(self):
         """The generator's optimizer (`self.optimizer`, the one `Trainer` checkpoints by name)."""
