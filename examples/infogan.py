@@ -1,11 +1,14 @@
 """InfoGAN on MNIST (Chen et al. 2016): a 10-way categorical code and 2 continuous codes.
 
-    python examples/infogan.py          # the full run
-    python examples/infogan.py --filters 64 --hidden-units 1024 --generator-lr 1e-3 --discriminator-lr 2e-4 \
-        --out runs/infogan_paper        # the paper's G sizes and learning rates
-    python examples/infogan.py --filters 64 --hidden-units 1024 --discriminator-hidden-units 1024 \
-        --generator-lr 1e-3 --discriminator-lr 2e-4 --out runs/infogan_paper_d1024  # and the paper's D (FC 1024)
+    python examples/infogan.py          # the full run: the paper's MNIST networks and learning rates
+    python examples/infogan.py --filters 32 --hidden-units --discriminator-hidden-units \
+        --generator-lr 2e-4 --discriminator-lr 2e-4 --out runs/infogan_small   # smaller, both players at 2e-4
     python examples/infogan.py --smoke  # a few steps on 256 examples
+
+The defaults are Chen et al.'s MNIST model (appendix C and their code): G
+Dense 1024, Dense 7x7x128, ConvT 64, ConvT 1; D Conv 64, Conv 128, Dense 1024,
+shared with Q (Dense 128); Adam(beta_1 = 0.5) with 1e-3 for G and 2e-4 for D
+and Q. BENCHMARKS_GAN.md measures them against smaller settings.
 
 Writes runs/infogan_mnist/: checkpoints, history.json (with mi_loss),
 gan_diagnostics.json and plots/ (rows varying one code at a time, losses).
@@ -32,15 +35,18 @@ from tfgen.plotting import PlotCallback
 from tfgen.training import Trainer, write_json_atomic
 
 DATASET = "mnist"
-EPOCHS = 20
+EPOCHS = 16
 BATCH_SIZE = 64
-LEARNING_RATE = 2e-4  # Adam, beta_1 = 0.5
+GENERATOR_LR = 1e-3  # Adam, beta_1 = 0.5, as in the paper's code
+DISCRIMINATOR_LR = 2e-4  # D and Q
 BETA_1 = 0.5
 LATENT_DIM = 62  # incompressible noise, as in the paper's MNIST model
 NUM_CATEGORIES = 10
 NUM_CONTINUOUS = 2
 INFO_WEIGHT = 1.0  # lambda
-FILTERS = 32
+FILTERS = 64  # G's last hidden and D's first convolution
+HIDDEN_UNITS = [1024]  # G's Dense layer before the 7x7 projection
+DISCRIMINATOR_HIDDEN_UNITS = [1024]  # D's Dense layer after the convolutions, shared with Q
 CLASSIFIER_EPOCHS = 5
 SEED = 0
 
@@ -51,13 +57,14 @@ def main():
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--out", default=None)
     parser.add_argument("--classifier", default=None, help="sample-classifier weights (trained and saved there if missing)")
-    parser.add_argument("--filters", type=int, default=FILTERS, help="f of G and D (the paper's MNIST model: 64)")
-    parser.add_argument("--hidden-units", type=int, nargs="*", default=[],
-                        help="G's Dense layers before the 7x7 projection (the paper's: 1024)")
-    parser.add_argument("--discriminator-hidden-units", type=int, nargs="*", default=[],
-                        help="D's Dense layers after the convolutions, shared with Q (the paper's: 1024)")
-    parser.add_argument("--generator-lr", type=float, default=LEARNING_RATE, help="the paper's: 1e-3")
-    parser.add_argument("--discriminator-lr", type=float, default=LEARNING_RATE, help="D and Q; the paper's: 2e-4")
+    parser.add_argument("--filters", type=int, default=FILTERS, help="f of G and D")
+    parser.add_argument("--hidden-units", type=int, nargs="*", default=HIDDEN_UNITS,
+                        help="G's Dense layers before the 7x7 projection (none: give the flag alone)")
+    parser.add_argument("--discriminator-hidden-units", type=int, nargs="*", default=DISCRIMINATOR_HIDDEN_UNITS,
+                        help="D's Dense layers after the convolutions, shared with Q (none: give the flag alone)")
+    parser.add_argument("--generator-lr", type=float, default=GENERATOR_LR)
+    parser.add_argument("--discriminator-lr", type=float, default=DISCRIMINATOR_LR, help="D and Q")
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="the paper's code: 128")
     parser.add_argument("--seed", type=int, default=SEED, help="the weights' and the batches' seed")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     parser.add_argument("--smoke", action="store_true", help="a few steps on the first 256 examples")
@@ -82,7 +89,7 @@ def main():
                     hidden_units=tuple(args.hidden_units),
                     discriminator_hidden_units=tuple(args.discriminator_hidden_units))
     trainer = Trainer(
-        model, train_data, out, epochs=1 if args.smoke else args.epochs, batch_size=BATCH_SIZE, seed=args.seed,
+        model, train_data, out, epochs=1 if args.smoke else args.epochs, batch_size=args.batch_size, seed=args.seed,
         optimizer=keras.optimizers.Adam(args.generator_lr, beta_1=BETA_1),
         compile_kwargs={"d_optimizer": keras.optimizers.Adam(args.discriminator_lr, beta_1=BETA_1)},
         steps_per_epoch=4 if args.smoke else None,
