@@ -19,6 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from tfgen.gan_plots import GANDiagnosticsCallback  # noqa: E402
 from tfgen.plotting import save_figure  # noqa: E402
 from tfgen.training.run_dir import CONFIG_FILE, read_json  # noqa: E402
 
@@ -27,10 +28,10 @@ TRAIN_EXAMPLES = 60000  # MNIST's training split
 
 def read_curve(run_dir):
     """(batch_size, [(epoch, code_error), ...]) of one run; a clear error if it logged no code error."""
-    diagnostics = read_json(os.path.join(run_dir, "gan_diagnostics.json"))
-    curve = [(entry["epoch"], entry["code_error"]) for entry in diagnostics if "code_error" in entry]
+    path = os.path.join(run_dir, GANDiagnosticsCallback.file_name)
+    curve = [(entry["epoch"], entry["code_error"]) for entry in read_json(path) if "code_error" in entry]
     if not curve:
-        raise ValueError(f"{run_dir}/gan_diagnostics.json has no code_error: is it an InfoGAN run?")
+        raise ValueError(f"{path} has no code_error: is it an InfoGAN run?")
     return read_json(os.path.join(run_dir, CONFIG_FILE))["training"]["batch_size"], curve
 
 

@@ -33,13 +33,8 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from tfgen._checks import positive_int
 from tfgen.data import BINARIZATIONS, LABEL_FORMATS, ImageDataset, batch_seed, binarize, check_choice, epoch_seed
-
-
-def _check_set_size(set_size):
-    if isinstance(set_size, bool) or not isinstance(set_size, (int, np.integer)) or set_size <= 0:
-        raise ValueError(f"set_size must be a positive integer. Received: set_size={set_size!r}")
-    return int(set_size)
 
 
 def check_class_sizes(set_labels, set_size, argument="labels"):
@@ -48,7 +43,7 @@ def check_class_sizes(set_labels, set_size, argument="labels"):
     A class set holds `set_size` distinct examples of x's class other than x,
     so every class needs x plus `set_size` others.
     """
-    set_size = _check_set_size(set_size)
+    set_size = positive_int("set_size", set_size)
     set_labels = np.asarray(set_labels)
     classes, counts = np.unique(set_labels, return_counts=True)
     small = counts < set_size + 1
@@ -143,7 +138,7 @@ class ClassSetDataset(ImageDataset):
 
     def __post_init__(self):
         super().__post_init__()
-        self.set_size = _check_set_size(self.set_size)
+        self.set_size = positive_int("set_size", self.set_size)
         if self.set_labels is not None:
             set_labels = np.asarray(self.set_labels)
             if set_labels.shape != self.labels.shape or not np.issubdtype(set_labels.dtype, np.integer):
@@ -194,8 +189,7 @@ class ClassSetDataset(ImageDataset):
         del cache
         check_choice("binarization", binarization, BINARIZATIONS)
         check_choice("label_format", label_format, LABEL_FORMATS)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-            raise ValueError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
+        positive_int("batch_size", batch_size)
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must lie in [0, 1]. Received: threshold={threshold}")
         seed, epoch, set_size, num_classes = int(seed), int(epoch), self.set_size, self.num_classes
