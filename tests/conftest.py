@@ -14,11 +14,17 @@ if "TFGEN_DATA_DIR" not in os.environ and os.path.isdir(_SHARED_DATA):
 
 import tensorflow as tf  # noqa: E402
 
+from conformance.descriptors import MODEL_KWARGS  # noqa: E402
 from tfgen.data import ImageDataset  # noqa: E402
 from tfgen.models import MODELS  # noqa: E402
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 MODEL_NAMES = sorted(MODELS)
+
+
+def create_model(name, **overrides):
+    """A tiny instance of the registered model `name` (its conformance descriptor), not built."""
+    return MODELS[name](**{**MODEL_KWARGS[name], **overrides})
 
 
 def synthetic_dataset(count=64, seed=0, num_classes=10):
@@ -32,21 +38,20 @@ def synthetic_dataset(count=64, seed=0, num_classes=10):
     )
 
 
-def example_batch(spec, size=8, seed=0):
-    """One batch in the format the registered model `spec` trains on."""
+def example_batch(model, size=8, seed=0):
+    """One batch in the format `model` trains on (its binarization and label format)."""
     data = synthetic_dataset(size, seed=seed)
-    return next(iter(data.batches(size, shuffle=False, binarization=spec.binarization, label_format=spec.label_format)))
+    return next(iter(data.batches(size, shuffle=False, binarization=model.binarization, label_format=model.label_format)))
 
 
 def built_model(name, seed=0, learning_rate=1e-3):
     """A small, built, compiled instance of the registered model `name` and its example batch."""
     import keras
 
-    spec = MODELS[name]
     keras.utils.set_random_seed(seed)
-    model = spec.create(**spec.test_kwargs)
+    model = create_model(name)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate))
-    batch = example_batch(spec)
+    batch = example_batch(model)
     model.build_from_batch(batch)
     return model, batch
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import MODEL_NAMES, built_model, synthetic_dataset
+from conftest import MODEL_NAMES, built_model, create_model, synthetic_dataset
 from tfgen.models import MODELS
 from tfgen.training import RunDirectoryError, Trainer, make_checkpoint
 
@@ -34,9 +34,8 @@ def test_checkpoint_restores_weights_and_optimizer_state(name, tmp_path, seed):
 
 
 def _trainer(name, run_dir):
-    spec = MODELS[name]
     keras.utils.set_random_seed(0)
-    model = spec.create(**spec.test_kwargs)
+    model = create_model(name)
     return Trainer(model, synthetic_dataset(48), str(run_dir), test_data=synthetic_dataset(16, seed=1),
                    epochs=2, batch_size=8, learning_rate=1e-3, seed=3, verbose=0)
 
@@ -126,7 +125,7 @@ def test_diverged_training_stops_without_writing_a_bad_checkpoint(tmp_path):
 
 
 def test_trainer_argument_checks(tmp_path):
-    model = MODELS["vae"].create()
+    model = MODELS["vae"]()
     with pytest.raises(ValueError, match="epochs must be a positive integer"):
         Trainer(model, synthetic_dataset(16), str(tmp_path), epochs=0)
     with pytest.raises(TypeError, match="ImageDataset"):
@@ -137,11 +136,10 @@ def test_trainer_argument_checks(tmp_path):
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_eager_and_compiled_training_loops_agree(name, tmp_path):
-    spec = MODELS[name]
     runs = {}
     for eager in (False, True):
         keras.utils.set_random_seed(0)
-        trainer = Trainer(spec.create(**spec.test_kwargs), synthetic_dataset(32), str(tmp_path / str(eager)),
+        trainer = Trainer(create_model(name), synthetic_dataset(32), str(tmp_path / str(eager)),
                           epochs=1, batch_size=8, learning_rate=1e-3, seed=3, eager=eager, verbose=0)
         runs[eager] = (trainer.fit(), trainer.model)
     (compiled_history, compiled_model), (eager_history, eager_model) = runs[False], runs[True]

@@ -17,13 +17,11 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras
 sys.path.insert(0, sys.argv[3])
-from conftest import synthetic_dataset
-from tfgen.models import MODELS
+from conftest import create_model, synthetic_dataset
 from tfgen.training import Trainer
-spec = MODELS[sys.argv[1]]
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 with strategy.scope():
-    model = spec.create(**spec.test_kwargs)
+    model = create_model(sys.argv[1])
 trainer = Trainer(model, synthetic_dataset(32), sys.argv[2], epochs=1, batch_size=8, learning_rate=1e-3,
                   strategy=strategy, verbose=0)
 history = trainer.fit()

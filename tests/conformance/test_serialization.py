@@ -11,7 +11,7 @@ from tfgen.models import MODELS
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_get_config_round_trip(name):
     model, _ = built_model(name)
-    clone = MODELS[name].cls.from_config(model.get_config())
+    clone = MODELS[name].from_config(model.get_config())
     assert clone.get_config() == model.get_config()
 
 

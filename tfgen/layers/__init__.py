@@ -9,6 +9,6 @@ from tfgen.layers.label_projection import LabelProjection  # noqa: E402
 
 __all__ += ["GumbelSoftmax", "LabelProjection", "annealed_temperature"]
 
-from tfgen.layers.conditioning import LabelPlanes, check_class_ids  # noqa: E402
+from tfgen.layers.conditioning import LabelPlanes  # noqa: E402
 
-__all__ += ["LabelPlanes", "check_class_ids"]
+__all__ += ["LabelPlanes"]

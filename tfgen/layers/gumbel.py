@@ -5,17 +5,12 @@ ICLR 2017; Maddison, Mnih and Teh, "The Concrete Distribution: A Continuous
 Relaxation of Discrete Random Variables", ICLR 2017.
 """
 
-import math
-
 import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-
-def _check_positive_number(argument, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{argument} must be a positive finite number. Received: {argument}={value!r}")
-    return float(value)
+from tfgen import _checks
+from tfgen import random as tfgen_random
 
 
 def annealed_temperature(step, rate, min_temperature=0.5, initial_temperature=1.0, update_every=1):
@@ -77,19 +72,14 @@ class GumbelSoftmax(keras.layers.Layer):
 
     def __init__(self, temperature=1.0, hard=False, seed=None, **kwargs):
         super().__init__(**kwargs)
-        temperature = _check_positive_number("temperature", temperature)
-        if not isinstance(hard, bool):
-            raise ValueError(f"hard must be True or False. Received: hard={hard!r}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"seed must be an int or None. Received: seed={seed!r}")
-        self.initial_temperature = temperature
-        self.hard = hard
-        self.seed = seed
+        self.initial_temperature = _checks.positive_number("temperature", temperature)
+        self.hard = _checks.boolean("hard", hard)
+        self.seed = _checks.optional_seed("seed", seed)
         self.seed_generator = keras.random.SeedGenerator(seed)
         # "only_first_replica": a schedule may assign it from every replica's step.
         self.temperature = self.add_weight(
             shape=(),
-            initializer=keras.initializers.Constant(temperature),
+            initializer=keras.initializers.Constant(self.initial_temperature),
             trainable=False,
             name="temperature",
             aggregation="only_first_replica",
@@ -108,8 +98,7 @@ class GumbelSoftmax(keras.layers.Layer):
                 "GumbelSoftmax expects logits of shape (..., num_classes) with a known num_classes >= 2. "
                 f"Received: inputs.shape={logits.shape}"
             )
-        if seed is None:
-            seed = self.seed_generator.next()
+        seed = tfgen_random.resolve_seed(seed, self.seed_generator)
         # TFP's stateless samplers take int32 seeds: derive one from the int64 seed
         # instead of truncating it.
         tfp_seed = tf.random.stateless_uniform(

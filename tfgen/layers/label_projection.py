@@ -3,6 +3,9 @@
 import keras
 import tensorflow as tf
 
+from tfgen import _checks
+from tfgen import labels as labels_lib
+
 MODES = ("add", "concat")
 
 
@@ -25,17 +28,13 @@ class LabelProjection(keras.layers.Layer):
         inputs: a list `[z, labels]`: z of shape (batch, z_dim) and labels,
             either float one-hot (or class probabilities, e.g. Gumbel-softmax
             samples) of shape (batch, num_classes) or integer class ids of
-            shape (batch,).
+            shape (batch,), in [0, num_classes) (checked, eagerly and in the graph).
     """
 
     def __init__(self, num_classes, mode="add", activation="relu", **kwargs):
         super().__init__(**kwargs)
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(f"num_classes must be a positive integer. Received: num_classes={num_classes!r}")
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {list(MODES)}. Received: mode={mode!r}")
-        self.num_classes = num_classes
-        self.mode = mode
+        self.num_classes = _checks.positive_int("num_classes", num_classes)
+        self.mode = _checks.choice("mode", mode, MODES)
         self.activation = activation
         self.projection = None
 
@@ -49,25 +48,12 @@ class LabelProjection(keras.layers.Layer):
             if not self.projection.built:
                 self.projection.build((None, self.num_classes))
 
-    def _one_hot(self, labels, dtype):
-        labels = tf.convert_to_tensor(labels)
-        if labels.dtype.is_integer:
-            if labels.shape.rank != 1:
-                raise ValueError(f"Integer labels must have shape (batch,). Received: labels.shape={labels.shape}")
-            return tf.one_hot(labels, self.num_classes, dtype=dtype)
-        if labels.shape.rank != 2 or labels.shape[-1] != self.num_classes:
-            raise ValueError(
-                f"Float labels must have shape (batch, {self.num_classes}) (num_classes={self.num_classes}). "
-                f"Received: labels.shape={labels.shape}"
-            )
-        return tf.cast(labels, dtype)
-
     def call(self, inputs):
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
             raise ValueError(f"LabelProjection expects inputs=[z, labels]. Received: {inputs!r}")
         z, labels = inputs
         z = tf.convert_to_tensor(z)
-        one_hot = self._one_hot(labels, z.dtype)
+        one_hot = labels_lib.one_hot(labels, self.num_classes, "labels", dtype=z.dtype)
         if self.mode == "add":
             return z + self.projection(one_hot)
         return tf.concat([z, one_hot], axis=-1)

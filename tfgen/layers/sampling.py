@@ -3,6 +3,9 @@
 import keras
 import tensorflow as tf
 
+from tfgen import _checks
+from tfgen import random as tfgen_random
+
 
 @keras.saving.register_keras_serializable(package="tfgen")
 class GaussianSampling(keras.layers.Layer):
@@ -27,19 +30,14 @@ class GaussianSampling(keras.layers.Layer):
 
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if seed is not None and not isinstance(seed, int):
-            raise TypeError(f"seed must be an int or None. Received: seed={seed!r}")
-        self.seed = seed
+        self.seed = _checks.optional_seed("seed", seed)
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, inputs, seed=None):
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
             raise ValueError(f"GaussianSampling expects inputs=[z_mean, z_log_var]. Received: {inputs!r}")
         z_mean, z_log_var = inputs
-        if seed is None:
-            eps = keras.random.normal(keras.ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator)
-        else:
-            eps = tf.random.stateless_normal(tf.shape(z_mean), seed=seed, dtype=z_mean.dtype)
+        eps = tfgen_random.normal(tf.shape(z_mean), seed, self.seed_generator, dtype=z_mean.dtype)
         return z_mean + keras.ops.exp(0.5 * z_log_var) * eps
 
     def compute_output_shape(self, input_shape):

@@ -1,27 +1,33 @@
-"""tfgen's models, one file per paper; each registers itself in `MODELS`."""
+"""tfgen's models, one file per paper; each registers itself in `MODELS` (name -> class)."""
 
-from tfgen.models.base import GenerativeModel
-from tfgen.models.mmd_vae import MMDVAE
-from tfgen.models.registry import MODELS, ModelSpec, get_model_spec, register_model
-from tfgen.models.vae import VAE
+from tfgen.models.base import GenerativeModel, Recipe
+from tfgen.models.registry import MODELS, get_model_class, register_model
 
-__all__ = ["GenerativeModel", "MMDVAE", "MODELS", "ModelSpec", "VAE", "get_model_spec", "register_model"]
-
-# The GAN family: DCGAN, conditional GAN, InfoGAN.
-from tfgen.models.cgan import ConditionalGAN  # noqa: E402
-from tfgen.models.gan import DCGAN  # noqa: E402
-from tfgen.models.infogan import InfoGAN  # noqa: E402
-
-__all__ += ["ConditionalGAN", "DCGAN", "InfoGAN"]
-
-# The conditional and semi-supervised VAEs: CVAE, M2, Gumbel-softmax M2.
+from tfgen.models.vae import VAE  # noqa: E402
+from tfgen.models.mmd_vae import MMDVAE  # noqa: E402
 from tfgen.models.cvae import CVAE  # noqa: E402
-from tfgen.models.gumbel_cvae import GumbelSemiSupervisedVAE  # noqa: E402
 from tfgen.models.ssvae import SemiSupervisedVAE  # noqa: E402
-
-__all__ += ["CVAE", "GumbelSemiSupervisedVAE", "SemiSupervisedVAE"]
-
-# The Variational Homoencoder and its unsupervised (KMeans-clustered) variant.
+from tfgen.models.gumbel_ssvae import GumbelSemiSupervisedVAE  # noqa: E402
+from tfgen.models.gan import DCGAN, AdversarialModel  # noqa: E402
+from tfgen.models.cgan import ConditionalGAN  # noqa: E402
+from tfgen.models.infogan import InfoGAN  # noqa: E402
 from tfgen.models.vhe import VHE, UnsupervisedVHE  # noqa: E402
 
-__all__ += ["UnsupervisedVHE", "VHE"]
+__all__ = [
+    "AdversarialModel",
+    "CVAE",
+    "ConditionalGAN",
+    "DCGAN",
+    "GenerativeModel",
+    "GumbelSemiSupervisedVAE",
+    "InfoGAN",
+    "MMDVAE",
+    "MODELS",
+    "Recipe",
+    "SemiSupervisedVAE",
+    "UnsupervisedVHE",
+    "VAE",
+    "VHE",
+    "get_model_class",
+    "register_model",
+]

@@ -1,6 +1,10 @@
 """The base class of tfgen's models: each model owns its loss, its training
-step, its samples and its serving signatures; the one training loop in
-`tfgen.training` drives them all."""
+step, its samples, its serving signatures, its data contract, the figures
+that show it and the settings its paper trains it with; the one training loop
+in `tfgen.training` drives them all, and `tfgen.runs` assembles runs from
+what the model declares."""
+
+import dataclasses
 
 import keras
 import tensorflow as tf
@@ -8,25 +12,50 @@ import tensorflow as tf
 from tfgen.networks import IMAGE_SHAPE
 
 
-def split_seed(seed, num):
-    """`num` independent stateless seeds from one, or `num` Nones if `seed` is None."""
-    if seed is None:
-        return [None] * num
-    return list(tf.unstack(tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=num)))
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """How a model's paper (or seed post) trains it: what `tfgen train NAME` and the example do by default.
 
-
-def normal_from_seeds(seeds, dim):
-    """One N(0, I) vector of size `dim` per int64 seed: row i depends on seeds[i] alone.
-
-    The serving signatures draw their randomness this way, so the same seed
-    gives the same sample whatever else is in the batch.
+    Attributes:
+        source: where the settings come from, for `--help` and the docs.
+        model: constructor arguments that differ from the class defaults
+            (the class defaults stay what older checkpoints were built with).
+        dataset: the dataset of the paper's experiment.
+        epochs: passes over the training data.
+        batch_size: the global batch size.
+        learning_rate: Adam's learning rate (the generator's, for a GAN).
+        beta_1: Adam's beta_1 (the generator's, for a GAN).
+        discriminator_learning_rate: a GAN's discriminator's Adam learning
+            rate (None: the generator's).
+        discriminator_beta_1: a GAN's discriminator's beta_1 (None: the generator's).
+        binarization: the pixels' binarization (None: the model's data contract).
+        plot_every: the period of the figures, in epochs.
+        labels_per_class: semi-supervised models: labels kept per class
+            (None: all).
+        labelled_per_batch: semi-supervised models: labelled examples in every
+            batch when labels are scarce (None: a tenth of the batch).
+        sample_scores: GANs: score the samples with a classifier trained on
+            the data (label accuracy, diversity, Fréchet distance) every epoch.
+        classifier_epochs: the epochs of that classifier.
+        seed: the run's seed.
     """
-    seeds = tf.cast(seeds, tf.int64)
-    return tf.map_fn(
-        lambda s: tf.random.stateless_normal([dim], seed=tf.stack([s, tf.constant(0x7F4A7C15, tf.int64)])),
-        seeds,
-        fn_output_signature=tf.TensorSpec([dim], tf.float32),
-    )
+
+    source: str = ""
+    model: dict = dataclasses.field(default_factory=dict)
+    dataset: str = "mnist"
+    epochs: int = 10
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    beta_1: float = 0.9
+    discriminator_learning_rate: float = None
+    discriminator_beta_1: float = None
+    binarization: str = None
+    plot_every: int = 10
+    labels_per_class: int = None
+    labelled_per_batch: int = None
+    sample_scores: bool = False
+    classifier_epochs: int = 5
+    seed: int = 0
 
 
 class GenerativeModel(keras.Model):
@@ -38,14 +67,32 @@ class GenerativeModel(keras.Model):
 
     Batches are dicts with "image" (float32, (batch, 28, 28, 1)) and, for
     models that use them, "label".
+
+    What a subclass declares about itself (class attributes; `binarization`
+    may also be a property that depends on the model's options):
+
+    * its data contract: `binarization` ("dynamic", "threshold" or "none":
+      how its training pixels are binarized by default), `label_format`
+      ("int" class ids or "one_hot" rows in its batches), `requires_labels`
+      (it cannot train on unlabelled data), `semi_supervised` (it trains on a
+      labelled/unlabelled split, `tfgen.data.labelled_split`), `class_sets`
+      (its batches carry class sets, `tfgen.data.ClassSetDataset`);
+    * `figures`: the names of the figures that show it (drawn by
+      `tfgen.plotting.PlotCallback`);
+    * `recipe`: the settings its paper trains it with (`Recipe`).
     """
 
     metric_names = ("loss",)
     image_shape = IMAGE_SHAPE
-    #: True when `encode(images)` gives codes and `decode(z)` images with no
-    #: other input: `tfgen.plotting.PlotCallback` then also draws the latent
-    #: space and the grid of decoded latent points.
-    unconditional_latent = False
+    binarization = "dynamic"
+    label_format = "int"
+    requires_labels = False
+    semi_supervised = False
+    class_sets = False
+    figures = ("losses", "samples")
+    recipe = Recipe()
+    #: The conditional models' `sample(n, labels=...)` draws chosen classes.
+    conditional = False
 
     def check_images(self, images, argument="images"):
         """Raises a ValueError/TypeError naming the problem when `images` is not a batch of our images."""
@@ -108,7 +155,10 @@ class GenerativeModel(keras.Model):
             self.build_from_batch(self.zeros_batch())
 
     def sample(self, num_samples, seed=None):
-        """`num_samples` images from the model, float32 in [0, 1]."""
+        """`num_samples` images from the model, float32 in [0, 1].
+
+        Conditional models take `sample(num_samples, seed=None, labels=None)`.
+        """
         raise NotImplementedError
 
     def serving_endpoints(self):

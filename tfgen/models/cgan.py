@@ -22,23 +22,20 @@ class is trained whatever the batch's class mix.
 import keras
 import tensorflow as tf
 
-from tfgen._checks import positive_int as _positive_int
-from tfgen.layers.conditioning import check_class_ids
-from tfgen.models.base import normal_from_seeds, split_seed
+from tfgen import _checks
+from tfgen import labels as labels_lib
+from tfgen import random as tfgen_random
+from tfgen.models.base import Recipe
 from tfgen.models.gan import AdversarialModel, to_pixel_range
 from tfgen.models.registry import register_model
 from tfgen.networks.gan import LABEL_INPUTS, DCGANDiscriminator, DCGANGenerator
+from tfgen.random import split_seed
 
 
-@register_model(
-    "cgan",
-    binarization="none",
-    label_format="int",
-    test_kwargs={"latent_dim": 8, "hidden_units": (16,), "generator_filters": 8, "discriminator_filters": 8},
-)
+@register_model("cgan")
 @keras.saving.register_keras_serializable(package="tfgen")
 class ConditionalGAN(AdversarialModel):
-    """Conditional DCGAN: `sample(n, labels=...)` draws chosen classes.
+    """Conditional DCGAN: `sample(n, labels=..., seed=...)` draws chosen classes.
 
     Args:
         latent_dim: the size of z ~ N(0, I).
@@ -59,21 +56,33 @@ class ConditionalGAN(AdversarialModel):
     """
 
     conditional = True
+    requires_labels = True
+    label_format = "int"
+    figures = ("losses", "samples", "class_rows", "class_across_epochs")
+    recipe = Recipe(
+        source="Mirza and Osindero 2014 with the seed's working CGAN (Day 11): D sees the image and 10 one-hot "
+               "label planes; G joins z (100) and the one-hot label in Dense 256 and 512; DCGAN convolutions "
+               "with 32 filters, Adam 2e-4 with beta_1 0.5, batch 64, 20 epochs",
+        model={"latent_dim": 100, "label_input": "planes", "hidden_units": [256, 512], "generator_filters": 32,
+               "discriminator_filters": 32},
+        epochs=20,
+        batch_size=64,
+        learning_rate=2e-4,
+        beta_1=0.5,
+        plot_every=1,
+        sample_scores=True,
+    )
 
     def __init__(self, latent_dim=100, num_classes=10, label_input="planes", hidden_units=(256, 512),
                  generator_filters=64, discriminator_filters=64, discriminator_batch_norm=True,
                  discriminator_steps=1, label_smoothing=0.0, seed=None, **kwargs):
         super().__init__(latent_dim=latent_dim, discriminator_steps=discriminator_steps,
                          label_smoothing=label_smoothing, seed=seed, **kwargs)
-        if label_input not in LABEL_INPUTS[1:]:
-            raise ValueError(f"label_input must be one of {list(LABEL_INPUTS[1:])}. Received: label_input={label_input!r}")
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-            raise ValueError(f"num_classes must be an integer >= 2. Received: num_classes={num_classes!r}")
-        self.num_classes = num_classes
-        self.label_input = label_input
-        self.hidden_units = tuple(_positive_int("hidden_units", units) for units in hidden_units)
-        self.generator_filters = _positive_int("generator_filters", generator_filters)
-        self.discriminator_filters = _positive_int("discriminator_filters", discriminator_filters)
+        self.label_input = _checks.choice("label_input", label_input, LABEL_INPUTS[1:])
+        self.num_classes = _checks.integer("num_classes", num_classes, minimum=2)
+        self.hidden_units = tuple(_checks.positive_int("hidden_units", units) for units in hidden_units)
+        self.generator_filters = _checks.positive_int("generator_filters", generator_filters)
+        self.discriminator_filters = _checks.positive_int("discriminator_filters", discriminator_filters)
         self.discriminator_batch_norm = bool(discriminator_batch_norm)
         self.generator = DCGANGenerator(self.generator_filters, hidden_units=self.hidden_units, name="generator")
         self.discriminator = DCGANDiscriminator(
@@ -87,22 +96,11 @@ class ConditionalGAN(AdversarialModel):
         super().check_batch(batch)
         if "label" not in batch:
             raise ValueError("ConditionalGAN trains on labelled batches: the batch has no 'label' entry.")
-        self._check_labels(batch["label"], batch["image"].shape[0], argument="batch['label']")
+        self._one_hot(batch["label"], batch["image"].shape[0], argument="batch['label']", allow_float=False)
 
-    def _check_labels(self, labels, batch_size=None, argument="labels"):
-        """Integer ids of shape (batch,) in range; returns them (with graph-mode range assertions)."""
-        labels = tf.convert_to_tensor(labels)
-        if not labels.dtype.is_integer:
-            raise TypeError(
-                f"{argument} must be integer class ids of shape (batch,) (label_format='int'). "
-                f"Received: dtype={labels.dtype.name}, shape={tuple(labels.shape)}"
-            )
-        if labels.shape.rank != 1 or (batch_size is not None and labels.shape[0] not in (None, batch_size)):
-            raise ValueError(
-                f"{argument} must have shape ({batch_size if batch_size is not None else 'batch'},). "
-                f"Received: {argument}.shape={tuple(labels.shape)}"
-            )
-        return check_class_ids(labels, self.num_classes, argument=argument)
+    def _one_hot(self, labels, batch_size=None, argument="labels", allow_float=True):
+        """Float one-hot rows from int class ids (checked to be in range) or float one-hot/mixed rows."""
+        return labels_lib.one_hot(labels, self.num_classes, argument, batch_size=batch_size, allow_float=allow_float)
 
     def draw_latents(self, batch_size, seed):
         z_seed, label_seed = split_seed(seed, 2)
@@ -111,36 +109,18 @@ class ConditionalGAN(AdversarialModel):
             "labels": self._class_ids([batch_size], label_seed, self.num_classes),
         }
 
-    def _one_hot(self, labels):
-        return tf.one_hot(labels, self.num_classes, dtype=tf.float32)
-
     def generator_inputs(self, latents):
-        labels = latents["labels"]
-        one_hot = labels if labels.dtype.is_floating else self._one_hot(labels)
-        return [latents["z"], one_hot]
+        return [latents["z"], self._one_hot(latents["labels"])]
 
     # D always receives float one-hot labels: one input signature for its
     # SavedModel trace, and soft labels from `generate` work the same way.
     def real_condition(self, batch):
-        return self._one_hot(self._check_labels(batch["label"], argument="batch['label']"))
+        return self._one_hot(batch["label"], argument="batch['label']", allow_float=False)
 
     def fake_condition(self, latents):
-        labels = latents["labels"]
-        return labels if labels.dtype.is_floating else self._one_hot(labels)
+        return self._one_hot(latents["labels"])
 
     # -------------------------------------------------------------- samples
-
-    def _labels_input(self, labels, batch_size):
-        """Integer ids (checked) or float one-hot/soft labels (batch, num_classes)."""
-        labels = tf.convert_to_tensor(labels)
-        if labels.dtype.is_floating:
-            if labels.shape.rank != 2 or labels.shape[-1] != self.num_classes:
-                raise ValueError(
-                    f"float labels must be one-hot of shape (batch, {self.num_classes}). "
-                    f"Received: labels.shape={tuple(labels.shape)}"
-                )
-            return tf.cast(labels, tf.float32)
-        return self._check_labels(labels, batch_size)
 
     def generate(self, z, labels, training=False):
         """Images in [0, 1] of the given classes.
@@ -151,8 +131,8 @@ class ConditionalGAN(AdversarialModel):
                 interpolate between classes) labels (batch, num_classes).
         """
         z = self.check_z(z)
-        labels = self._labels_input(labels, z.shape[0])
-        return to_pixel_range(self.generate_raw({"z": z, "labels": labels}, training=training))
+        one_hot = self._one_hot(labels, z.shape[0])
+        return to_pixel_range(self.generate_raw({"z": z, "labels": one_hot}, training=training))
 
     def call(self, inputs, training=False):
         z, labels = inputs
@@ -164,14 +144,18 @@ class ConditionalGAN(AdversarialModel):
         Args:
             num_samples: how many images.
             seed: a stateless seed (int tensor (2,)) or None.
-            labels: the class of each image (int ids, length `num_samples`);
-                default: the classes in turn, 0, 1, ..., num_classes - 1, 0, ...
+            labels: None (the classes in turn, 0, 1, ..., num_classes - 1,
+                0, ...), one class id for every sample, or one label per
+                sample (int ids or one-hot rows).
         """
         if labels is None:
             labels = tf.range(num_samples, dtype=tf.int64) % self.num_classes
-        labels = self._check_labels(tf.cast(tf.convert_to_tensor(labels), tf.int64), num_samples)
+        labels = tf.convert_to_tensor(labels)
+        if labels.shape.rank == 0:
+            labels = tf.fill([num_samples], labels)
+        one_hot = self._one_hot(labels, num_samples)
         z = self._normal([num_samples, self.latent_dim], seed)
-        return to_pixel_range(self.generate_raw({"z": z, "labels": labels}))
+        return to_pixel_range(self.generate_raw({"z": z, "labels": one_hot}))
 
     def serving_endpoints(self):
         """`generate(z, label)` and `sample(seed, label)`, with int64 class ids like the CVAE's.
@@ -188,7 +172,7 @@ class ConditionalGAN(AdversarialModel):
             return {"images": self.generate(z, label)}
 
         def sample(seed, label):
-            return {"images": self.generate(normal_from_seeds(seed, self.latent_dim), label)}
+            return {"images": self.generate(tfgen_random.normal_from_seeds(seed, self.latent_dim), label)}
 
         return {"generate": (generate, [z_spec, label_spec]), "sample": (sample, [seed_spec, label_spec])}
 

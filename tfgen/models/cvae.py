@@ -18,13 +18,16 @@ closed form. Gaussian decoders model intensities: train them with
 `binarization="none"`.
 """
 
+import warnings
+
 import keras
-import numpy as np
 import tensorflow as tf
 
-from tfgen import losses
+from tfgen import _checks, losses
+from tfgen import labels as labels_lib
+from tfgen import random as tfgen_random
 from tfgen.layers import GaussianSampling, LabelProjection
-from tfgen.models.base import GenerativeModel, normal_from_seeds
+from tfgen.models.base import GenerativeModel, Recipe
 from tfgen.models.registry import register_model
 from tfgen.networks import ConvDecoder, ConvEncoder
 
@@ -32,107 +35,18 @@ CONDITIONINGS = ("projection", "concat")
 LIKELIHOODS = ("bernoulli", "gaussian_learned", "gaussian_optimal")
 
 
-def check_labels(labels, num_classes, argument="labels", batch_size=None, mask=None):
-    """Float32 one-hot labels from int class ids (batch,) or one-hot rows (batch, num_classes).
-
-    One-hot rows may be class probabilities (non-negative, summing to 1).
-    Values are checked at once when running eagerly; inside `tf.function`
-    (and in exported signatures) they are checked by assertions that fail the
-    call with the same message.
-
-    Args:
-        labels: the labels.
-        num_classes: the number of classes of the model.
-        argument: the argument's name, for messages.
-        batch_size: the expected number of labels (an int or scalar tensor), or None.
-        mask: optional (batch,) float mask; integer values are only checked
-            where it is 1 (unlabelled rows may hold any id, e.g. -1).
-
-    Raises:
-        ValueError: wrong shape, wrong number of classes, out-of-range ids,
-            rows that are not distributions, or a batch size mismatch.
-        TypeError: labels that are neither integers nor floats.
-    """
-    labels = tf.convert_to_tensor(labels)
-    rank = labels.shape.rank
-    if labels.dtype.is_integer:
-        if rank != 1:
-            hint = f" (or float one-hot of shape (batch, {num_classes}))"
-            raise ValueError(
-                f"Integer {argument} must be class ids of shape (batch,){hint}. Received: {argument}.shape={labels.shape}"
-            )
-        checked = labels if mask is None else tf.boolean_mask(labels, tf.convert_to_tensor(mask) > 0.5)
-        message = f"{argument} must be class ids in [0, {num_classes})"
-        if tf.executing_eagerly():
-            values = checked.numpy()
-            if values.size and (values.min() < 0 or values.max() >= num_classes):
-                raise ValueError(f"{message}. Received: min={values.min()}, max={values.max()}")
-        else:
-            tf.debugging.assert_non_negative(checked, message=message)
-            tf.debugging.assert_less(checked, tf.cast(num_classes, checked.dtype), message=message)
-        one_hot = tf.one_hot(labels, num_classes, dtype=tf.float32)
-    elif labels.dtype.is_floating:
-        if rank != 2:
-            raise ValueError(
-                f"Float {argument} must be one-hot of shape (batch, {num_classes}) (or integer class ids of shape "
-                f"(batch,)). Received: {argument}.shape={labels.shape}"
-            )
-        if labels.shape[-1] != num_classes:
-            raise ValueError(
-                f"{argument} have {labels.shape[-1]} classes; the model has num_classes={num_classes}. "
-                f"Received: {argument}.shape={labels.shape}"
-            )
-        one_hot = tf.cast(labels, tf.float32)
-        message = f"one-hot {argument} must be non-negative with rows summing to 1"
-        if tf.executing_eagerly():
-            values = one_hot.numpy()
-            if values.size and (values.min() < 0 or not np.allclose(values.sum(-1), 1.0, atol=1e-3)):
-                raise ValueError(f"{message}. Received row sums {values.sum(-1)[:5]}..., min={values.min()}")
-        else:
-            tf.debugging.assert_non_negative(one_hot, message=message)
-            tf.debugging.assert_near(tf.reduce_sum(one_hot, -1), tf.ones_like(one_hot[:, 0]), atol=1e-3, message=message)
-    else:
-        raise TypeError(f"{argument} must be integer class ids or float one-hot rows. Received: dtype={labels.dtype.name}")
-    if batch_size is not None:
-        static = tf.get_static_value(batch_size)
-        if static is not None and labels.shape[0] is not None:
-            if int(static) != labels.shape[0]:
-                raise ValueError(f"Expected {int(static)} {argument}, one per example. Received: {labels.shape[0]}")
-        else:
-            tf.debugging.assert_equal(
-                tf.shape(labels, out_type=tf.int64)[0], tf.cast(batch_size, tf.int64),
-                message=f"Expected one entry of {argument} per example",
-            )
-    return one_hot
+def _deprecated_label_argument(labels, label):
+    """`labels`, or the value of the deprecated `label=` keyword (with a warning)."""
+    if label is None:
+        return labels
+    if labels is not None:
+        raise ValueError("Pass labels= only (label= is its deprecated spelling). Received both.")
+    warnings.warn("sample(label=...) is deprecated: every conditional model takes sample(n, labels=..., seed=...).",
+                  DeprecationWarning, stacklevel=3)
+    return label
 
 
-def check_mask(batch, batch_size):
-    """The batch's "labelled" mask as float32 0/1, or None when the batch has none (all labelled)."""
-    mask = batch.get("labelled") if hasattr(batch, "get") else None
-    if mask is None:
-        return None
-    mask = tf.convert_to_tensor(mask)
-    if mask.shape.rank != 1:
-        raise ValueError(f"The labelled mask must have shape (batch,). Received: labelled.shape={mask.shape}")
-    if not (mask.dtype == tf.bool or mask.dtype.is_floating or mask.dtype.is_integer):
-        raise TypeError(f"The labelled mask must be bool or 0/1 numbers. Received: dtype={mask.dtype.name}")
-    mask = tf.cast(mask, tf.float32)
-    if tf.executing_eagerly():
-        values = mask.numpy()
-        if not np.all((values == 0) | (values == 1)):
-            raise ValueError(f"The labelled mask must hold only 0 and 1. Received values {np.unique(values)[:5]}")
-        static = tf.get_static_value(batch_size)
-        if static is not None and len(values) != int(static):
-            raise ValueError(f"Expected one labelled flag per example ({int(static)}). Received: {len(values)}")
-    return mask
-
-
-def masked_mean(values, count):
-    """sum(values) / max(count, 1): the mean over rows that may be absent."""
-    return tf.reduce_sum(values) / tf.maximum(tf.cast(count, values.dtype), 1.0)
-
-
-@register_model("cvae", binarization="dynamic", label_format="int", test_kwargs={"latent_dim": 2, "num_classes": 20})
+@register_model("cvae")
 @keras.saving.register_keras_serializable(package="tfgen")
 class CVAE(GenerativeModel):
     """Convolutional conditional VAE.
@@ -165,6 +79,20 @@ class CVAE(GenerativeModel):
     decoders `decoder_log_sigma`.
     """
 
+    conditional = True
+    requires_labels = True
+    label_format = "int"
+    figures = ("class_grid",)
+    recipe = Recipe(
+        source="the seed's CVAE post (Day 12): MNIST, latent size 2, the label projected and added to z, beta 1e-5 "
+               "with a Bernoulli decoder, batch 100, Adam 1e-3, 20 epochs",
+        model={"latent_dim": 2, "conditioning": "projection", "beta": 1e-5, "likelihood": "bernoulli"},
+        epochs=20,
+        batch_size=100,
+        learning_rate=1e-3,
+        plot_every=5,
+    )
+
     def __init__(
         self,
         latent_dim=2,
@@ -179,25 +107,15 @@ class CVAE(GenerativeModel):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-            raise ValueError(f"num_classes must be an integer >= 2. Received: num_classes={num_classes!r}")
-        if conditioning not in CONDITIONINGS:
-            raise ValueError(f"conditioning must be one of {list(CONDITIONINGS)}. Received: conditioning={conditioning!r}")
-        if likelihood not in LIKELIHOODS:
-            raise ValueError(f"likelihood must be one of {list(LIKELIHOODS)}. Received: likelihood={likelihood!r}")
-        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not np.isfinite(beta) or beta < 0:
-            raise ValueError(f"beta must be a non-negative number. Received: beta={beta!r}")
-        if isinstance(encoder_units, bool) or not isinstance(encoder_units, int) or encoder_units <= 0:
-            raise ValueError(f"encoder_units must be a positive integer. Received: encoder_units={encoder_units!r}")
-        self.latent_dim = latent_dim
-        self.num_classes = num_classes
-        self.conditioning = conditioning
+        self.latent_dim = _checks.positive_int("latent_dim", latent_dim)
+        self.num_classes = _checks.integer("num_classes", num_classes, minimum=2)
+        self.conditioning = _checks.choice("conditioning", conditioning, CONDITIONINGS)
         self.encoder_sees_label = bool(encoder_sees_label)
-        self.encoder_units = encoder_units
-        self.beta = float(beta)
-        self.likelihood = likelihood
+        self.encoder_units = _checks.positive_int("encoder_units", encoder_units)
+        self.beta = _checks.non_negative_number("beta", beta)
+        self.likelihood = _checks.choice("likelihood", likelihood, LIKELIHOODS)
         self.analytic_kl = bool(analytic_kl)
-        self.seed = seed
+        self.seed = _checks.optional_seed("seed", seed)
         if self.encoder_sees_label:
             self.encoder = ConvEncoder(encoder_units, gaussian=False, name="encoder")
             self.encoder_head = keras.layers.Dense(2 * latent_dim, name="encoder_head")
@@ -216,11 +134,17 @@ class CVAE(GenerativeModel):
         names = ("loss", "reconstruction_loss", "kl_loss")
         return names + ("decoder_log_sigma",) if self.likelihood != "bernoulli" else names
 
+    @property
+    def binarization(self):
+        """Binary pixels for the Bernoulli decoder; intensities in [0, 1] for the sigma-VAE's Gaussian ones."""
+        return "dynamic" if self.likelihood == "bernoulli" else "none"
+
     # ------------------------------------------------------------ networks
 
     def check_labels(self, labels, batch_size=None, mask=None, argument="labels"):
-        """Validated float32 one-hot labels (see `tfgen.models.cvae.check_labels`)."""
-        return check_labels(labels, self.num_classes, argument=argument, batch_size=batch_size, mask=mask)
+        """Validated float32 one-hot labels from class ids or class-probability rows (`tfgen.labels.one_hot`)."""
+        return labels_lib.one_hot(labels, self.num_classes, argument, batch_size=batch_size, mask=mask,
+                                  check_distributions=True)
 
     def encoder_features(self, images, training=False):
         """What the encoder computes from the images alone: features, or (z_mean, z_log_var)."""
@@ -309,7 +233,7 @@ class CVAE(GenerativeModel):
         images = batch["image"]
         self.check_images(images)
         batch_size = tf.shape(images)[0]
-        mask = check_mask(batch, batch_size)
+        mask = labels_lib.labelled_mask(batch, batch_size)
         one_hot = self.check_labels(batch["label"], batch_size=batch_size, mask=mask)
         features = self.encoder_features(images, training=training)
         terms, log_sigma = self.negative_elbo(images, one_hot, features, seed=seed, training=training, weights=mask)
@@ -318,38 +242,37 @@ class CVAE(GenerativeModel):
         else:
             # Weighted rather than gathered: every row keeps its place, and a
             # batch without labelled rows still has a (zero) gradient.
-            metrics = {name: masked_mean(mask * value, tf.reduce_sum(mask)) for name, value in terms.items()}
+            metrics = {name: labels_lib.masked_mean(mask * value, tf.reduce_sum(mask)) for name, value in terms.items()}
         if self.likelihood != "bernoulli":
             metrics["decoder_log_sigma"] = log_sigma
         return metrics
 
     # ------------------------------------------------------------- samples
 
-    def sample_labels(self, num_samples, label=None):
-        """One-hot labels for `sample`: each class in turn, one class, or one label per sample."""
-        if label is None:
+    def sample_labels(self, num_samples, labels=None):
+        """One-hot labels for `sample`: the classes in turn, one class for all, or one label per sample."""
+        if labels is None:
             return tf.one_hot(tf.range(num_samples) % self.num_classes, self.num_classes)
-        label = tf.convert_to_tensor(label)
-        if label.shape.rank == 0:
-            label = tf.fill([num_samples], label)
-        return self.check_labels(label, batch_size=num_samples, argument="label")
+        labels = tf.convert_to_tensor(labels)
+        if labels.shape.rank == 0:
+            labels = tf.fill([num_samples], labels)
+        return self.check_labels(labels, batch_size=num_samples, argument="labels")
 
-    def sample(self, num_samples, seed=None, label=None):
-        """`num_samples` images of class `label`, float32 in [0, 1].
+    def sample(self, num_samples, seed=None, labels=None, label=None):
+        """`num_samples` images of the classes `labels`, float32 in [0, 1].
 
         Args:
             num_samples: how many images.
             seed: a stateless seed (int tensor of shape (2,)) for z, or None
                 for the sampling layer's own stream.
-            label: None (the classes in turn: 0, 1, ..., 0, 1, ...), one
+            labels: None (the classes in turn: 0, 1, ..., 0, 1, ...), one
                 class id for every sample, or one label per sample (ids or
                 one-hot rows).
+            label: deprecated spelling of `labels`.
         """
-        one_hot = self.sample_labels(num_samples, label)
-        if seed is None:
-            z = keras.random.normal((num_samples, self.latent_dim), seed=self.sampling.seed_generator)
-        else:
-            z = tf.random.stateless_normal((num_samples, self.latent_dim), seed=seed)
+        labels = _deprecated_label_argument(labels, label)
+        one_hot = self.sample_labels(num_samples, labels)
+        z = tfgen_random.normal((num_samples, self.latent_dim), seed, self.sampling.seed_generator)
         return tf.sigmoid(self.decoder_logits(z, one_hot))
 
     def serving_endpoints(self):
@@ -365,7 +288,7 @@ class CVAE(GenerativeModel):
             return {"images": self.decode(z, label)}
 
         def sample(seed, label):
-            return {"images": self.decode(normal_from_seeds(seed, self.latent_dim), label)}
+            return {"images": self.decode(tfgen_random.normal_from_seeds(seed, self.latent_dim), label)}
 
         def reconstruct(images, label):
             z_mean, _ = self.encode(images, label if self.encoder_sees_label else None)

@@ -20,7 +20,8 @@ Generative Adversarial Networks", ICLR 2016.
   rescaled to [-1, 1] (the generator's tanh range); `sample` and the
   serving signatures return [0, 1] again.
 * randomness: every draw of a step comes from its stateless `seed`
-  (`split_seed`), so a step is a pure function of weights, batch and seed.
+  (`tfgen.random.split_seed`), so a step is a pure function of weights,
+  batch and seed.
 
 Metrics: `d_loss` (the discriminator's minimax loss at its last update of the
 step), `g_loss` (the non-saturating generator loss at the generator update),
@@ -32,40 +33,13 @@ training loop (finite, logged); it is not a measure of sample quality.
 import keras
 import tensorflow as tf
 
-from tfgen._checks import positive_int as _positive_int
+from tfgen import _checks
+from tfgen import random as tfgen_random
 from tfgen.losses import gan as gan_losses
-from tfgen.models.base import GenerativeModel, normal_from_seeds, split_seed
+from tfgen.models.base import GenerativeModel, Recipe
 from tfgen.models.registry import register_model
 from tfgen.networks.gan import DCGANDiscriminator, DCGANGenerator
-
-# Salts that keep the per-seed draws of the serving signatures independent of
-# the latent draw of `normal_from_seeds`.
-_LABEL_SALT = 0x2545F491
-_CONTINUOUS_SALT = 0x5851F42D
-
-
-def uniform_int_from_seeds(seeds, maxval, salt=_LABEL_SALT):
-    """One integer in [0, maxval) per int64 seed: entry i depends on seeds[i] alone."""
-    seeds = tf.cast(seeds, tf.int64)
-    return tf.map_fn(
-        lambda s: tf.random.stateless_uniform(
-            [], seed=tf.stack([s, tf.constant(salt, tf.int64)]), minval=0, maxval=maxval, dtype=tf.int64
-        ),
-        seeds,
-        fn_output_signature=tf.TensorSpec([], tf.int64),
-    )
-
-
-def uniform_from_seeds(seeds, dim, minval=-1.0, maxval=1.0, salt=_CONTINUOUS_SALT):
-    """One U(minval, maxval) vector of size `dim` per int64 seed: row i depends on seeds[i] alone."""
-    seeds = tf.cast(seeds, tf.int64)
-    return tf.map_fn(
-        lambda s: tf.random.stateless_uniform([dim], seed=tf.stack([s, tf.constant(salt, tf.int64)]),
-                                              minval=minval, maxval=maxval),
-        seeds,
-        fn_output_signature=tf.TensorSpec([dim], tf.float32),
-    )
-
+from tfgen.random import split_seed
 
 def to_model_range(images):
     """[0, 1] pixels -> [-1, 1], the generator's tanh range."""
@@ -101,16 +75,16 @@ class AdversarialModel(GenerativeModel):
     metric_names = ("loss", "d_loss", "g_loss")
     extra_weight = 0.0
 
+    binarization = "none"
+    figures = ("losses", "samples", "interpolation")
+
     def __init__(self, latent_dim=100, discriminator_steps=1, label_smoothing=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.latent_dim = _positive_int("latent_dim", latent_dim)
-        self.discriminator_steps = _positive_int("discriminator_steps", discriminator_steps)
-        if not 0.0 <= float(label_smoothing) < 1.0:
-            raise ValueError(f"label_smoothing must lie in [0, 1). Received: label_smoothing={label_smoothing!r}")
-        self.label_smoothing = float(label_smoothing)
-        if seed is not None and not isinstance(seed, int):
-            raise TypeError(f"seed must be an int or None. Received: seed={seed!r}")
-        self.seed = seed
+        self.latent_dim = _checks.positive_int("latent_dim", latent_dim)
+        self.discriminator_steps = _checks.positive_int("discriminator_steps", discriminator_steps)
+        self.label_smoothing = _checks.number("label_smoothing", label_smoothing, minimum=0.0, maximum=1.0,
+                                              allow_maximum=False)
+        self.seed = _checks.optional_seed("seed", seed)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_optimizer = None
 
@@ -213,19 +187,13 @@ class AdversarialModel(GenerativeModel):
     # ----------------------------------------------------------- randomness
 
     def _normal(self, shape, seed):
-        if seed is None:
-            return keras.random.normal(shape, seed=self.seed_generator)
-        return tf.random.stateless_normal(shape, seed=seed)
+        return tfgen_random.normal(shape, seed, self.seed_generator)
 
     def _uniform(self, shape, seed, minval=-1.0, maxval=1.0):
-        if seed is None:
-            return keras.random.uniform(shape, minval=minval, maxval=maxval, seed=self.seed_generator)
-        return tf.random.stateless_uniform(shape, seed=seed, minval=minval, maxval=maxval)
+        return tfgen_random.uniform(shape, seed, self.seed_generator, minval=minval, maxval=maxval)
 
     def _class_ids(self, shape, seed, num_classes):
-        if seed is None:
-            return tf.cast(keras.random.randint(shape, 0, num_classes, seed=self.seed_generator), tf.int64)
-        return tf.random.stateless_uniform(shape, seed=seed, minval=0, maxval=num_classes, dtype=tf.int64)
+        return tfgen_random.class_ids(shape, num_classes, seed, self.seed_generator)
 
     # --------------------------------------------------------------- losses
 
@@ -341,11 +309,7 @@ class AdversarialModel(GenerativeModel):
         }
 
 
-@register_model(
-    "dcgan",
-    binarization="none",
-    test_kwargs={"latent_dim": 8, "generator_filters": 8, "discriminator_filters": 8},
-)
+@register_model("dcgan")
 @keras.saving.register_keras_serializable(package="tfgen")
 class DCGAN(AdversarialModel):
     """DCGAN (Radford et al. 2016) on 28x28x1 images.
@@ -361,12 +325,24 @@ class DCGAN(AdversarialModel):
     Metrics: `loss` (= d_loss + g_loss), `d_loss`, `g_loss`.
     """
 
+    recipe = Recipe(
+        source="Radford et al. 2016 (DCGAN) on MNIST: latent size 100, Adam 2e-4 with beta_1 0.5 for both players, "
+               "batch 64, one discriminator step per generator step; filters 32, 20 epochs",
+        model={"latent_dim": 100, "generator_filters": 32, "discriminator_filters": 32, "discriminator_steps": 1},
+        epochs=20,
+        batch_size=64,
+        learning_rate=2e-4,
+        beta_1=0.5,
+        plot_every=5,
+        sample_scores=True,
+    )
+
     def __init__(self, latent_dim=100, generator_filters=64, discriminator_filters=64, discriminator_batch_norm=True,
                  discriminator_steps=1, label_smoothing=0.0, seed=None, **kwargs):
         super().__init__(latent_dim=latent_dim, discriminator_steps=discriminator_steps,
                          label_smoothing=label_smoothing, seed=seed, **kwargs)
-        self.generator_filters = _positive_int("generator_filters", generator_filters)
-        self.discriminator_filters = _positive_int("discriminator_filters", discriminator_filters)
+        self.generator_filters = _checks.positive_int("generator_filters", generator_filters)
+        self.discriminator_filters = _checks.positive_int("discriminator_filters", discriminator_filters)
         self.discriminator_batch_norm = bool(discriminator_batch_norm)
         self.generator = DCGANGenerator(self.generator_filters, name="generator")
         self.discriminator = DCGANDiscriminator(self.discriminator_filters, batch_norm=self.discriminator_batch_norm,
@@ -390,7 +366,7 @@ class DCGAN(AdversarialModel):
             return {"images": self.generate(z)}
 
         def sample(seed):
-            return {"images": self.generate(normal_from_seeds(seed, self.latent_dim))}
+            return {"images": self.generate(tfgen_random.normal_from_seeds(seed, self.latent_dim))}
 
         return {"generate": (generate, [z_spec]), "sample": (sample, [seed_spec])}
 

@@ -21,21 +21,18 @@ optimizer (they share D's body), in the discriminator's update, on
 import keras
 import tensorflow as tf
 
-from tfgen._checks import positive_int as _positive_int
-from tfgen.layers.conditioning import check_class_ids
+from tfgen import _checks
+from tfgen import labels as labels_lib
+from tfgen import random as tfgen_random
 from tfgen.losses import gan as gan_losses
-from tfgen.models.base import normal_from_seeds, split_seed
-from tfgen.models.gan import AdversarialModel, to_pixel_range, uniform_from_seeds, uniform_int_from_seeds
+from tfgen.models.base import Recipe
+from tfgen.models.gan import AdversarialModel, to_model_range, to_pixel_range
 from tfgen.models.registry import register_model
 from tfgen.networks.gan import DCGANDiscriminator, DCGANGenerator, InfoGANQHead
+from tfgen.random import split_seed
 
 
-@register_model(
-    "infogan",
-    binarization="none",
-    label_format="int",
-    test_kwargs={"latent_dim": 8, "generator_filters": 8, "discriminator_filters": 8, "q_hidden_units": 16},
-)
+@register_model("infogan")
 @keras.saving.register_keras_serializable(package="tfgen")
 class InfoGAN(AdversarialModel):
     """InfoGAN on 28x28x1 images (Chen et al. 2016, MNIST setup: 62 noise dims, 10-way + 2 continuous codes).
@@ -67,6 +64,23 @@ class InfoGAN(AdversarialModel):
     """
 
     metric_names = ("loss", "d_loss", "g_loss", "mi_loss")
+    figures = ("losses", "samples", "infogan_codes")
+    recipe = Recipe(
+        source="Chen et al. 2016, appendix C and their code, MNIST: 62 noise dimensions, a 10-way and two "
+               "continuous codes, lambda 1; G Dense 1024, Dense 7x7x128, ConvT 64, ConvT 1; D Conv 64, Conv 128, "
+               "Dense 1024 shared with Q (Dense 128); Adam beta_1 0.5, 1e-3 for G and 2e-4 for D and Q; "
+               "batch 64, 16 epochs",
+        model={"latent_dim": 62, "num_categories": 10, "num_continuous": 2, "info_weight": 1.0,
+               "generator_filters": 64, "discriminator_filters": 64, "hidden_units": [1024],
+               "discriminator_hidden_units": [1024]},
+        epochs=16,
+        batch_size=64,
+        learning_rate=1e-3,
+        beta_1=0.5,
+        discriminator_learning_rate=2e-4,
+        plot_every=1,
+        sample_scores=True,
+    )
 
     def __init__(self, latent_dim=62, num_categories=10, num_continuous=2, info_weight=1.0, continuous_weight=1.0,
                  learn_std=False, hidden_units=(), q_hidden_units=128, generator_filters=64, discriminator_filters=64,
@@ -74,26 +88,18 @@ class InfoGAN(AdversarialModel):
                  seed=None, **kwargs):
         super().__init__(latent_dim=latent_dim, discriminator_steps=discriminator_steps,
                          label_smoothing=label_smoothing, seed=seed, **kwargs)
-        if isinstance(num_categories, bool) or not isinstance(num_categories, int) or num_categories < 2:
-            raise ValueError(f"num_categories must be an integer >= 2. Received: num_categories={num_categories!r}")
-        if isinstance(num_continuous, bool) or not isinstance(num_continuous, int) or num_continuous < 0:
-            raise ValueError(f"num_continuous must be a non-negative integer. Received: num_continuous={num_continuous!r}")
-        if not float(info_weight) >= 0.0:
-            raise ValueError(f"info_weight must be >= 0. Received: info_weight={info_weight!r}")
-        if not float(continuous_weight) >= 0.0:
-            raise ValueError(f"continuous_weight must be >= 0. Received: continuous_weight={continuous_weight!r}")
-        self.num_categories = num_categories
-        self.num_continuous = num_continuous
-        self.info_weight = float(info_weight)
-        self.continuous_weight = float(continuous_weight)
+        self.num_categories = _checks.integer("num_categories", num_categories, minimum=2)
+        self.num_continuous = _checks.non_negative_int("num_continuous", num_continuous)
+        self.info_weight = _checks.non_negative_number("info_weight", info_weight)
+        self.continuous_weight = _checks.non_negative_number("continuous_weight", continuous_weight)
         self.learn_std = bool(learn_std)
-        self.hidden_units = tuple(_positive_int("hidden_units", units) for units in hidden_units)
-        self.q_hidden_units = _positive_int("q_hidden_units", q_hidden_units)
-        self.generator_filters = _positive_int("generator_filters", generator_filters)
-        self.discriminator_filters = _positive_int("discriminator_filters", discriminator_filters)
+        self.hidden_units = tuple(_checks.positive_int("hidden_units", units) for units in hidden_units)
+        self.q_hidden_units = _checks.positive_int("q_hidden_units", q_hidden_units)
+        self.generator_filters = _checks.positive_int("generator_filters", generator_filters)
+        self.discriminator_filters = _checks.positive_int("discriminator_filters", discriminator_filters)
         self.discriminator_batch_norm = bool(discriminator_batch_norm)
         self.discriminator_hidden_units = tuple(
-            _positive_int("discriminator_hidden_units", units) for units in discriminator_hidden_units
+            _checks.positive_int("discriminator_hidden_units", units) for units in discriminator_hidden_units
         )
         self.generator = DCGANGenerator(self.generator_filters, hidden_units=self.hidden_units, name="generator")
         self.discriminator = DCGANDiscriminator(self.discriminator_filters, batch_norm=self.discriminator_batch_norm,
@@ -120,9 +126,7 @@ class InfoGAN(AdversarialModel):
         }
 
     def generator_inputs(self, latents):
-        categorical = latents["categorical"]
-        if categorical.dtype.is_integer:
-            categorical = tf.one_hot(categorical, self.num_categories, dtype=tf.float32)
+        categorical = labels_lib.one_hot(latents["categorical"], self.num_categories, "categorical")
         return [latents["z"], categorical, latents["continuous"]]
 
     def code_losses(self, features, latents, training):
@@ -136,26 +140,14 @@ class InfoGAN(AdversarialModel):
     def predict_codes(self, images, training=False):
         """Q's (categorical_logits, continuous_mean, continuous_log_std) for images in [0, 1]."""
         self.check_images(images)
-        _, features = self.discriminate(tf.cast(images, tf.float32) * 2.0 - 1.0, None, training)
+        _, features = self.discriminate(to_model_range(images), None, training)
         return self.q_head(features, training=training)
 
     # -------------------------------------------------------------- samples
 
     def _check_codes(self, categorical, continuous, batch_size):
-        categorical = tf.convert_to_tensor(categorical)
+        categorical = labels_lib.one_hot(categorical, self.num_categories, "categorical")
         continuous = tf.cast(tf.convert_to_tensor(continuous), tf.float32)
-        if categorical.dtype.is_integer:
-            if categorical.shape.rank != 1:
-                raise ValueError(
-                    f"integer categorical codes must have shape (batch,). Received: categorical.shape={tuple(categorical.shape)}"
-                )
-            categorical = tf.one_hot(check_class_ids(categorical, self.num_categories, "categorical"),
-                                     self.num_categories, dtype=tf.float32)
-        elif categorical.shape.rank != 2 or categorical.shape[-1] != self.num_categories:
-            raise ValueError(
-                f"categorical codes must be one-hot of shape (batch, {self.num_categories}) or int ids (batch,). "
-                f"Received: categorical.shape={tuple(categorical.shape)}"
-            )
         if continuous.shape.rank != 2 or continuous.shape[-1] != self.num_continuous:
             raise ValueError(
                 f"continuous codes must have shape (batch, {self.num_continuous}). "
@@ -199,9 +191,9 @@ class InfoGAN(AdversarialModel):
             return {"images": self.generate(z, categorical_code, continuous_code)}
 
         def sample(seed):
-            categorical = uniform_int_from_seeds(seed, self.num_categories)
-            continuous = uniform_from_seeds(seed, self.num_continuous)
-            images = self.generate(normal_from_seeds(seed, self.latent_dim), categorical, continuous)
+            categorical = tfgen_random.class_ids_from_seeds(seed, self.num_categories)
+            continuous = tfgen_random.uniform_from_seeds(seed, self.num_continuous)
+            images = self.generate(tfgen_random.normal_from_seeds(seed, self.latent_dim), categorical, continuous)
             return {"images": images, "categorical_code": categorical, "continuous_code": continuous}
 
         return {"generate": (generate, [z_spec, categorical_spec, continuous_spec]), "sample": (sample, [seed_spec])}

@@ -10,12 +10,12 @@ negative ELBO (`CVAE.negative_elbo`):
 
 The expectation over y is expanded exactly, as in the paper and the seed's
 Day 13: every unlabelled image is decoded once per class, so a step costs
-so a step costs about num_classes times a CVAE step (`tfgen.models.gumbel_cvae`
+about num_classes times a CVAE step (`tfgen.models.gumbel_ssvae`
 samples y instead). The constant log p(y) = -log(num_classes) of a uniform label
 prior is left out of both losses.
 
 Labelled and unlabelled examples share a batch: the batch's "labelled" mask
-(bool or 0/1 float, see `tfgen.data_splits`) says which labels may be used;
+(bool or 0/1 float, see `tfgen.data.splits`) says which labels may be used;
 a batch without a mask is all labelled. The loss is the sum of the
 per-example terms divided by the batch size.
 """
@@ -23,8 +23,10 @@ per-example terms divided by the batch size.
 import keras
 import tensorflow as tf
 
-from tfgen import losses
-from tfgen.models.cvae import CVAE, check_mask, masked_mean
+from tfgen import _checks, losses
+from tfgen import labels as labels_lib
+from tfgen.models.base import Recipe
+from tfgen.models.cvae import CVAE
 from tfgen.models.registry import register_model
 from tfgen.networks import ConvEncoder
 
@@ -44,34 +46,12 @@ def kingma_alpha(num_labelled, num_unlabelled):
     about 100 nats: 16.27% test error after 1,000 steps, against 5.73% at
     alpha = 60 (`SEMI_SUPERVISED_ALPHA`).
     """
-    if num_labelled <= 0:
-        raise ValueError(f"num_labelled must be positive. Received: num_labelled={num_labelled}")
+    num_labelled = _checks.positive_int("num_labelled", num_labelled)
+    num_unlabelled = _checks.non_negative_int("num_unlabelled", num_unlabelled)
     return 0.1 * num_unlabelled / num_labelled
 
 
-def semi_supervised_run(cls, train_data, test_data, batch_size=None, labels_per_class=10, split_seed=0, **model_kwargs):
-    """`tfgen train ssvae|gumbel_ssvae`: the model on a labelled split of the training data.
-
-    `labels_per_class` labels of each class are kept (chosen by
-    `split_seed`; None keeps every label). With scarce labels every batch
-    gets a tenth of labelled rows, and alpha defaults to `SEMI_SUPERVISED_ALPHA`.
-    """
-    from tfgen.data_splits import labelled_split
-
-    labelled_per_batch = None
-    if labels_per_class is not None and batch_size is not None:
-        labelled_per_batch = max(1, batch_size // 10)
-    split = labelled_split(train_data, labels_per_class, seed=split_seed, labelled_per_batch=labelled_per_batch)
-    model_kwargs.setdefault("num_classes", train_data.num_classes)
-    if split.num_unlabelled:
-        model_kwargs.setdefault("alpha", SEMI_SUPERVISED_ALPHA)
-    return cls(**model_kwargs), split, test_data
-
-
-@register_model(
-    "ssvae", binarization="dynamic", label_format="int", test_kwargs={"latent_dim": 2, "num_classes": 20},
-    build=lambda *args, **kwargs: semi_supervised_run(SemiSupervisedVAE, *args, **kwargs), semi_supervised=True,
-)
+@register_model("ssvae")
 @keras.saving.register_keras_serializable(package="tfgen")
 class SemiSupervisedVAE(CVAE):
     """Kingma et al.'s M2 with a convolutional classifier, encoder and decoder.
@@ -102,6 +82,21 @@ class SemiSupervisedVAE(CVAE):
     `accuracy` (of q(y|x) on labelled rows), `entropy` (mean H(q(y|x))).
     """
 
+    semi_supervised = True
+    figures = ("class_grid", "accuracy")
+    recipe = Recipe(
+        source="Kingma et al. 2014 on MNIST with 100 labels (the seed's Day 13): 10 labels per class, 10 of every "
+               "100 examples in a batch labelled, alpha 60 (BENCHMARKS_SSVAE.md), latent size 16, y and z joined "
+               "in the decoder, Adam 1e-3, 10 epochs",
+        model={"latent_dim": 16, "alpha": SEMI_SUPERVISED_ALPHA},
+        epochs=10,
+        batch_size=100,
+        learning_rate=1e-3,
+        labels_per_class=10,
+        labelled_per_batch=10,
+        plot_every=1,
+    )
+
     def __init__(
         self,
         latent_dim=2,
@@ -128,9 +123,7 @@ class SemiSupervisedVAE(CVAE):
             seed=seed,
             **kwargs,
         )
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha < 0:
-            raise ValueError(f"alpha must be a non-negative number. Received: alpha={alpha!r}")
-        self.alpha = float(alpha)
+        self.alpha = _checks.non_negative_number("alpha", alpha)
         self.classifier = ConvEncoder(num_classes, gaussian=False, name="classifier")
 
     @property
@@ -191,7 +184,7 @@ class SemiSupervisedVAE(CVAE):
         images = batch["image"]
         self.check_images(images)
         batch_size = tf.shape(images)[0]
-        mask = check_mask(batch, batch_size)
+        mask = labels_lib.labelled_mask(batch, batch_size)
         one_hot = self.check_labels(batch["label"], batch_size=batch_size, mask=mask)
         logits = self.classifier(images, training=training)
         features = self.encoder_features(images, training=training)
@@ -214,12 +207,12 @@ class SemiSupervisedVAE(CVAE):
         num_unlabelled = tf.cast(batch_size, tf.float32) - num_labelled
         return {
             "loss": tf.reduce_mean(per_example),
-            "labelled_loss": masked_mean(mask * labelled_loss, num_labelled),
-            "unlabelled_loss": masked_mean((1.0 - mask) * unlabelled_loss, num_unlabelled),
+            "labelled_loss": labels_lib.masked_mean(mask * labelled_loss, num_labelled),
+            "unlabelled_loss": labels_lib.masked_mean((1.0 - mask) * unlabelled_loss, num_unlabelled),
             "reconstruction_loss": tf.reduce_mean(reconstruction),
             "kl_loss": tf.reduce_mean(kl),
-            "classification_loss": masked_mean(mask * cross_entropy, num_labelled),
-            "accuracy": masked_mean(mask * correct, num_labelled),
+            "classification_loss": labels_lib.masked_mean(mask * cross_entropy, num_labelled),
+            "accuracy": labels_lib.masked_mean(mask * correct, num_labelled),
             "entropy": tf.reduce_mean(losses.categorical_entropy(logits)),
         }
 

@@ -14,14 +14,15 @@ closed-form KL(q(z|x) || N(0, I)) instead of log q(z|x) - log p(z).
 import keras
 import tensorflow as tf
 
-from tfgen import losses
+from tfgen import _checks, losses
+from tfgen import random as tfgen_random
 from tfgen.layers import GaussianSampling
-from tfgen.models.base import GenerativeModel, normal_from_seeds
+from tfgen.models.base import GenerativeModel, Recipe
 from tfgen.models.registry import register_model
 from tfgen.networks import ConvDecoder, ConvEncoder
 
 
-@register_model("vae", binarization="dynamic", test_kwargs={"latent_dim": 2})
+@register_model("vae")
 @keras.saving.register_keras_serializable(package="tfgen")
 class VAE(GenerativeModel):
     """Convolutional VAE with a Bernoulli decoder.
@@ -37,14 +38,26 @@ class VAE(GenerativeModel):
     `logpz`, `logqz_x` (batch means), and `kl` (the KL term used).
     """
 
-    unconditional_latent = True
     metric_names = ("loss", "logpx_z", "logpz", "logqz_x", "kl")
+    binarization = "dynamic"
+    figures = ("losses", "samples", "latent_space", "latent_grid")
+    recipe = Recipe(
+        source="the seed's eager-execution VAE post: Fashion-MNIST, pixels in [0, 1] as Bernoulli targets, "
+               "latent size 2, batch 100, Adam 1e-4, 50 epochs",
+        model={"latent_dim": 2},
+        dataset="fashion_mnist",
+        epochs=50,
+        batch_size=100,
+        learning_rate=1e-4,
+        binarization="none",
+        plot_every=10,
+    )
 
     def __init__(self, latent_dim=2, analytic_kl=False, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.latent_dim = latent_dim
+        self.latent_dim = _checks.positive_int("latent_dim", latent_dim)
         self.analytic_kl = bool(analytic_kl)
-        self.seed = seed
+        self.seed = _checks.optional_seed("seed", seed)
         self.encoder = ConvEncoder(latent_dim, gaussian=True, name="encoder")
         self.decoder = ConvDecoder(latent_dim, output_activation=None, name="decoder")
         self.sampling = GaussianSampling(seed=seed, name="sampling")
@@ -82,11 +95,7 @@ class VAE(GenerativeModel):
         }
 
     def sample(self, num_samples, seed=None):
-        if seed is None:
-            z = keras.random.normal((num_samples, self.latent_dim), seed=self.sampling.seed_generator)
-        else:
-            z = tf.random.stateless_normal((num_samples, self.latent_dim), seed=seed)
-        return self.decode(z)
+        return self.decode(tfgen_random.normal((num_samples, self.latent_dim), seed, self.sampling.seed_generator))
 
     def serving_endpoints(self):
         images_spec = tf.TensorSpec([None, *self.image_shape], tf.float32, name="images")
@@ -101,7 +110,7 @@ class VAE(GenerativeModel):
             return {"images": self.decode(z)}
 
         def sample(seed):
-            return {"images": self.decode(normal_from_seeds(seed, self.latent_dim))}
+            return {"images": self.decode(tfgen_random.normal_from_seeds(seed, self.latent_dim))}
 
         def reconstruct(images):
             z_mean, _ = self.encode(images)

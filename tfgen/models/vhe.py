@@ -18,7 +18,7 @@ the class KL by the size of x's class charges the cost of the class code
 once per class instead of once per example (the VHE bound), which is what
 keeps the decoder from ignoring c.
 
-The class size comes from the data: `tfgen.class_sets.ClassSetDataset` puts
+The class size comes from the data: `tfgen.data.ClassSetDataset` puts
 "class_size" (the size of x's class in the training set) into every batch.
 The constructor's `class_size` is used only for batches without it.
 
@@ -33,10 +33,11 @@ D = {x} for such batches.
 
 `UnsupervisedVHE` (the blog post's variant) has no labels: every example
 keeps its latest code (concat(c mean, z mean)) in a non-trainable variable,
-initialised from N(0, 1); `tfgen.class_sets.ClusteredClassSetDataset`
-clusters the codes with KMeans before every epoch and draws the sets from
-the clusters. Codes, pseudo-labels and the epoch they belong to are model
-variables, so checkpoints hold them and a resumed run continues exactly.
+initialised from N(0, 1); before every epoch `tfgen.training.ReclusterCallback`
+asks it to cluster the codes with KMeans (`update_clusters`) and gives the
+pseudo-labels to its `tfgen.data.ClassSetDataset` as the classes of the sets.
+Codes, pseudo-labels and the epoch they belong to are model variables, so
+checkpoints hold them and a resumed run continues exactly.
 
 Metrics (batch means, nats per image): `loss`, `reconstruction_loss`,
 `kl_c` (already divided by the class size), `kl_z`, and `grad_norm_c`,
@@ -45,40 +46,24 @@ example's loss with respect to the c and z samples fed to the decoder and
 the prior (the "contribution of z and c" of the post).
 """
 
+import dataclasses
+
 import keras
 import tensorflow as tf
 
-from tfgen import losses
-from tfgen._checks import positive_int as _positive_int
-from tfgen.class_sets import ClassSetDataset, ClusteredClassSetDataset
+from tfgen import _checks, losses
+from tfgen import random as tfgen_random
+from tfgen.data.class_sets import cluster_codes
 from tfgen.layers import GaussianSampling
-from tfgen.models.base import GenerativeModel, normal_from_seeds, split_seed
+from tfgen.models.base import GenerativeModel, Recipe
 from tfgen.models.registry import register_model
+from tfgen.random import split_seed
 from tfgen.networks import ConvConditionalEncoder, ConvDecoder, ConvEncoder, GaussianMLP, MLPDecoder
 
 NETWORKS = ("mlp", "conv")
 
 
-def _class_set_run(train_data, test_data, batch_size=None, set_size=5, **model_kwargs):
-    """`tfgen train vhe`: the VHE with class sets of the true labels, on train and test."""
-    wrap = lambda data: ClassSetDataset(data.images, data.labels, set_size=set_size, name=data.name)  # noqa: E731
-    return VHE(set_size=set_size, **model_kwargs), wrap(train_data), None if test_data is None else wrap(test_data)
-
-
-def _clustered_run(train_data, test_data, batch_size=None, set_size=5, **model_kwargs):
-    """`tfgen train vhe_unsupervised`: KMeans pseudo-label sets; no test set (true-label sets would leak labels)."""
-    model = UnsupervisedVHE(num_examples=len(train_data), set_size=set_size, **model_kwargs)
-    data = ClusteredClassSetDataset(train_data.images, train_data.labels, set_size=set_size, model=model,
-                                    name=train_data.name)
-    return model, data, None
-
-
-@register_model(
-    "vhe",
-    binarization="dynamic",
-    test_kwargs={"class_dim": 3, "latent_dim": 2, "hidden_units": 16},
-    build=_class_set_run,
-)
+@register_model("vhe")
 @keras.saving.register_keras_serializable(package="tfgen")
 class VHE(GenerativeModel):
     """The Variational Homoencoder with a Bernoulli decoder.
@@ -99,26 +84,36 @@ class VHE(GenerativeModel):
         **kwargs: base model arguments.
 
     Batches: "image", and "class_set" (batch, set_size, 28, 28, 1) with
-    "class_size" (batch,) from `tfgen.class_sets.ClassSetDataset`; or
+    "class_size" (batch,) from `tfgen.data.ClassSetDataset`; or
     "image" and "label" only.
     """
 
     metric_names = ("loss", "reconstruction_loss", "kl_c", "kl_z", "grad_norm_c", "grad_norm_z")
+    binarization = "dynamic"
+    requires_labels = True
+    class_sets = True
+    figures = ("nats_per_epoch", "gradient_norms", "samples", "few_shot")
+    recipe = Recipe(
+        source="the seed's Variational Homoencoder post (Hewitt et al. 2018): MNIST, sets of 5 other examples of "
+               "the class, MLPs of 512 hidden units, class and example codes of 16, batch 100, Adam 1e-3, 20 epochs",
+        model={"class_dim": 16, "latent_dim": 16, "networks": "mlp", "hidden_units": 512, "set_size": 5},
+        epochs=20,
+        batch_size=100,
+        learning_rate=1e-3,
+        plot_every=1,
+    )
 
     def __init__(self, class_dim=16, latent_dim=16, networks="mlp", hidden_units=512, class_size=6000, set_size=5,
                  seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.class_dim = _positive_int("class_dim", class_dim)
-        self.latent_dim = _positive_int("latent_dim", latent_dim)
-        if networks not in NETWORKS:
-            raise ValueError(f"networks must be one of {list(NETWORKS)}. Received: networks={networks!r}")
-        self.networks = networks
-        self.hidden_units = _positive_int("hidden_units", hidden_units)
-        if isinstance(class_size, bool) or not isinstance(class_size, (int, float)) or not class_size >= 1:
-            raise ValueError(f"class_size must be a number >= 1. Received: class_size={class_size!r}")
+        self.class_dim = _checks.positive_int("class_dim", class_dim)
+        self.latent_dim = _checks.positive_int("latent_dim", latent_dim)
+        self.networks = _checks.choice("networks", networks, NETWORKS)
+        self.hidden_units = _checks.positive_int("hidden_units", hidden_units)
+        _checks.number("class_size", class_size, minimum=1)
         self.class_size = class_size
-        self.set_size = _positive_int("set_size", set_size)
-        self.seed = seed
+        self.set_size = _checks.positive_int("set_size", set_size)
+        self.seed = _checks.optional_seed("seed", seed)
         if networks == "mlp":
             self.element_encoder = GaussianMLP(class_dim, hidden_units, name="element_encoder")
             self.example_encoder = GaussianMLP(latent_dim, hidden_units, name="example_encoder")
@@ -185,10 +180,7 @@ class VHE(GenerativeModel):
         has_partner = tf.reduce_any(partners, axis=1, keepdims=True)
         allowed = tf.where(has_partner, partners, tf.logical_not(others))
         logits = tf.where(allowed, 0.0, -1e9)
-        if seed is None:
-            members = keras.random.categorical(logits, self.set_size, seed=self.sampling.seed_generator)
-        else:
-            members = tf.random.stateless_categorical(logits, self.set_size, seed=seed)
+        members = tfgen_random.categorical(logits, self.set_size, seed, self.sampling.seed_generator)
         return tf.gather(images, members)
 
     def _fallback_class_set(self, batch, seed):
@@ -259,11 +251,7 @@ class VHE(GenerativeModel):
 
     def sample(self, num_samples, seed=None):
         """Images from c ~ N(0, I), z ~ p(z|c), x ~ p(x|c, z) (pixel probabilities)."""
-        shape = (num_samples, self.class_dim + self.latent_dim)
-        if seed is None:
-            eps = keras.random.normal(shape, seed=self.sampling.seed_generator)
-        else:
-            eps = tf.random.stateless_normal(shape, seed=seed)
+        eps = tfgen_random.normal((num_samples, self.class_dim + self.latent_dim), seed, self.sampling.seed_generator)
         c, eps_z = eps[:, : self.class_dim], eps[:, self.class_dim :]
         return self.generate(c, self._prior_sample(c, eps_z))
 
@@ -281,11 +269,7 @@ class VHE(GenerativeModel):
         c_mean, _ = self.encode_set(class_set)
         sets = tf.shape(c_mean)[0]
         c = tf.repeat(c_mean, num_samples, axis=0)
-        shape = tf.stack([sets * num_samples, self.latent_dim])
-        if seed is None:
-            eps = keras.random.normal(shape, seed=self.sampling.seed_generator)
-        else:
-            eps = tf.random.stateless_normal(shape, seed=seed)
+        eps = tfgen_random.normal(tf.stack([sets * num_samples, self.latent_dim]), seed, self.sampling.seed_generator)
         images = self.generate(c, self._prior_sample(c, eps))
         return tf.reshape(images, tf.concat([[sets, num_samples], tf.shape(images)[1:]], axis=0))
 
@@ -303,14 +287,14 @@ class VHE(GenerativeModel):
             return {"images": self.generate(c, z)}
 
         def sample(seed):
-            eps = normal_from_seeds(seed, self.class_dim + self.latent_dim)
+            eps = tfgen_random.normal_from_seeds(seed, self.class_dim + self.latent_dim)
             c = eps[:, : self.class_dim]
             return {"images": self.generate(c, self._prior_sample(c, eps[:, self.class_dim :]))}
 
         def few_shot(class_set, seed):
             # One image per (set, seed) row: c from the set, z ~ p(z|c) from the seed.
             c_mean, _ = self.encode_set(class_set)
-            return {"images": self.generate(c_mean, self._prior_sample(c_mean, normal_from_seeds(seed, self.latent_dim)))}
+            return {"images": self.generate(c_mean, self._prior_sample(c_mean, tfgen_random.normal_from_seeds(seed, self.latent_dim)))}
 
         return {
             "encode_set": (encode_set, [set_spec]),
@@ -336,20 +320,17 @@ class VHE(GenerativeModel):
         }
 
 
-@register_model(
-    "vhe_unsupervised",
-    binarization="dynamic",
-    test_kwargs={"num_examples": 64, "num_clusters": 3, "class_dim": 3, "latent_dim": 2, "hidden_units": 16},
-    build=_clustered_run,
-)
+@register_model("vhe_unsupervised")
 @keras.saving.register_keras_serializable(package="tfgen")
 class UnsupervisedVHE(VHE):
     """The VHE without labels: class sets from KMeans clusters of the latest codes.
 
-    Train it on a `tfgen.class_sets.ClusteredClassSetDataset` built with
-    this model: its batches carry each example's "index", every training
-    step writes concat(c_mean, z_mean) of its examples into `codes`, and the
-    dataset re-clusters `codes` into `pseudo_labels` before every epoch.
+    Train it on a `tfgen.data.ClassSetDataset` of the training data whose
+    set labels are this model's pseudo-labels (`update_clusters(0)`), with a
+    `tfgen.training.ReclusterCallback`: the batches carry each example's
+    "index", every training step writes concat(c_mean, z_mean) of its
+    examples into `codes`, and the callback re-clusters `codes` into
+    `pseudo_labels` before every epoch (`tfgen.runs` assembles all this).
 
     Args:
         num_examples: the size of the training set (one code per example).
@@ -362,10 +343,19 @@ class UnsupervisedVHE(VHE):
         clustered_epoch: int64, the epoch `pseudo_labels` belong to (-1: none yet).
     """
 
+    requires_labels = False
+    figures = VHE.figures + ("cluster_scores",)
+    recipe = dataclasses.replace(
+        VHE.recipe,
+        source="the seed's Variational Homoencoder post, unsupervised: as the VHE, with 10 KMeans clusters of the "
+               "latest codes as the classes, re-clustered before every epoch",
+        model={**VHE.recipe.model, "num_clusters": 10},
+    )
+
     def __init__(self, num_examples=60000, num_clusters=10, **kwargs):
         super().__init__(**kwargs)
-        self.num_examples = _positive_int("num_examples", num_examples)
-        self.num_clusters = _positive_int("num_clusters", num_clusters)
+        self.num_examples = _checks.positive_int("num_examples", num_examples)
+        self.num_clusters = _checks.positive_int("num_clusters", num_clusters)
         # Every replica writes the same all-gathered update, so the first replica's is the value.
         self.codes = keras.Variable(
             keras.initializers.RandomNormal(seed=self.seed),
@@ -395,6 +385,30 @@ class UnsupervisedVHE(VHE):
             index = context.all_gather(index, axis=0)
             codes = context.all_gather(codes, axis=0)
         self.codes.value.scatter_update(tf.IndexedSlices(codes, index))
+
+    def update_clusters(self, epoch, random_state=0):
+        """Clusters `codes` into `pseudo_labels` for `epoch` unless done already; returns the pseudo-labels.
+
+        The clustering of an epoch is done once, at its start: a run resumed
+        in the middle of epoch e, whose codes have moved since, keeps the
+        pseudo-labels of the start of e (restored from its checkpoint), as
+        the uninterrupted run did. Every cluster holds at least set_size + 1
+        examples (`tfgen.data.cluster_codes`).
+
+        Args:
+            epoch: the epoch about to start (0-based).
+            random_state: KMeans's seed.
+
+        Returns:
+            (num_examples,) int64 NumPy array.
+        """
+        epoch = _checks.non_negative_int("epoch", epoch)
+        clustered = int(self.clustered_epoch.numpy())
+        if clustered < epoch or clustered < 0:
+            clusters = cluster_codes(self.codes.numpy(), self.num_clusters, self.set_size + 1, random_state)
+            self.pseudo_labels.assign(clusters)
+            self.clustered_epoch.assign(epoch)
+        return self.pseudo_labels.numpy()
 
     def get_config(self):
         return {**super().get_config(), "num_examples": self.num_examples, "num_clusters": self.num_clusters}

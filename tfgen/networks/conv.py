@@ -7,12 +7,9 @@ ConvT 1 3x3 s1 (logits, or an output activation).
 
 import keras
 
+from tfgen import _checks
+
 IMAGE_SHAPE = (28, 28, 1)
-
-
-def _check_latent_dim(latent_dim):
-    if not isinstance(latent_dim, int) or isinstance(latent_dim, bool) or latent_dim <= 0:
-        raise ValueError(f"latent_dim must be a positive integer. Received: latent_dim={latent_dim!r}")
 
 
 @keras.saving.register_keras_serializable(package="tfgen")
@@ -31,8 +28,7 @@ class ConvEncoder(keras.Model):
 
     def __init__(self, latent_dim=2, gaussian=True, **kwargs):
         super().__init__(**kwargs)
-        _check_latent_dim(latent_dim)
-        self.latent_dim = latent_dim
+        self.latent_dim = _checks.positive_int("latent_dim", latent_dim)
         self.gaussian = gaussian
         self.conv1 = keras.layers.Conv2D(32, 3, strides=2, activation="relu", name="conv1")
         self.conv2 = keras.layers.Conv2D(64, 3, strides=2, activation="relu", name="conv2")
@@ -66,8 +62,7 @@ class ConvDecoder(keras.Model):
 
     def __init__(self, latent_dim=2, output_activation=None, **kwargs):
         super().__init__(**kwargs)
-        _check_latent_dim(latent_dim)
-        self.latent_dim = latent_dim
+        self.latent_dim = _checks.positive_int("latent_dim", latent_dim)
         self.output_activation = output_activation
         self.dense = keras.layers.Dense(7 * 7 * 32, activation="relu", name="dense")
         self.reshape = keras.layers.Reshape((7, 7, 32), name="reshape")

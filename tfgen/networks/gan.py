@@ -14,9 +14,9 @@ LeakyReLU, Flatten -> body features; (concat one-hot label), Dense 1 -> logit.
 """
 
 import keras
-import numpy as np
 
-from tfgen._checks import positive_int as _positive_int
+from tfgen import _checks
+from tfgen import labels as labels_lib
 from tfgen.layers.conditioning import LabelPlanes
 
 LABEL_INPUTS = (None, "planes", "vector")
@@ -42,8 +42,8 @@ class DCGANGenerator(keras.Model):
 
     def __init__(self, base_filters=64, hidden_units=(), **kwargs):
         super().__init__(**kwargs)
-        self.base_filters = _positive_int("base_filters", base_filters)
-        self.hidden_units = tuple(_positive_int("hidden_units", units) for units in hidden_units)
+        self.base_filters = _checks.positive_int("base_filters", base_filters)
+        self.hidden_units = tuple(_checks.positive_int("hidden_units", units) for units in hidden_units)
         # One attribute per layer: Keras 3 does not put layers held in a Python
         # list into TensorFlow checkpoints.
         for index, units in enumerate(self.hidden_units):
@@ -110,12 +110,11 @@ class DCGANDiscriminator(keras.Model):
     def __init__(self, base_filters=64, batch_norm=True, label_input=None, num_classes=10, leaky_slope=0.2,
                  hidden_units=(), **kwargs):
         super().__init__(**kwargs)
-        if label_input not in LABEL_INPUTS:
-            raise ValueError(f"label_input must be one of {list(LABEL_INPUTS)}. Received: label_input={label_input!r}")
-        self.base_filters = _positive_int("base_filters", base_filters)
+        _checks.choice("label_input", label_input, LABEL_INPUTS)
+        self.base_filters = _checks.positive_int("base_filters", base_filters)
         self.batch_norm = bool(batch_norm)
         self.label_input = label_input
-        self.num_classes = _positive_int("num_classes", num_classes)
+        self.num_classes = _checks.positive_int("num_classes", num_classes)
         self.leaky_slope = float(leaky_slope)
         filters = self.base_filters
         self.planes = LabelPlanes(self.num_classes, name="label_planes") if label_input == "planes" else None
@@ -123,7 +122,7 @@ class DCGANDiscriminator(keras.Model):
         self.conv2 = keras.layers.Conv2D(2 * filters, 4, strides=2, padding="same", use_bias=not self.batch_norm, name="conv2")
         self.conv2_bn = keras.layers.BatchNormalization(name="conv2_bn") if self.batch_norm else None
         self.flatten = keras.layers.Flatten(name="flatten")
-        self.hidden_units = tuple(_positive_int("hidden_units", units) for units in hidden_units)
+        self.hidden_units = tuple(_checks.positive_int("hidden_units", units) for units in hidden_units)
         # One attribute per layer, as in DCGANGenerator: Keras 3 does not put layers held in a
         # Python list into TensorFlow checkpoints.
         for index, units in enumerate(self.hidden_units):
@@ -131,11 +130,6 @@ class DCGANDiscriminator(keras.Model):
             if self.batch_norm:
                 setattr(self, f"dense{index}_bn", keras.layers.BatchNormalization(name=f"dense{index}_bn"))
         self.logit = keras.layers.Dense(1, name="logit")
-
-    def _one_hot(self, labels):
-        if labels.dtype.is_integer:
-            return keras.ops.one_hot(keras.ops.reshape(labels, (-1,)), self.num_classes)
-        return labels
 
     def call(self, inputs, training=False, return_features=False):
         if self.label_input is None:
@@ -160,7 +154,8 @@ class DCGANDiscriminator(keras.Model):
             features = keras.ops.leaky_relu(features, self.leaky_slope)
         head_input = features
         if self.label_input == "vector":
-            head_input = keras.ops.concatenate([features, keras.ops.cast(self._one_hot(labels), features.dtype)], axis=-1)
+            one_hot = labels_lib.one_hot(labels, self.num_classes, "labels", allow_column=True, dtype=features.dtype)
+            head_input = keras.ops.concatenate([features, one_hot], axis=-1)
         logits = self.logit(head_input)
         return (logits, features) if return_features else logits
 
@@ -205,13 +200,9 @@ class InfoGANQHead(keras.Model):
 
     def __init__(self, num_categories=10, num_continuous=2, hidden_units=128, learn_std=True, leaky_slope=0.2, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(num_categories, bool) or not isinstance(num_categories, (int, np.integer)) or num_categories < 0:
-            raise ValueError(f"num_categories must be a non-negative integer. Received: num_categories={num_categories!r}")
-        if isinstance(num_continuous, bool) or not isinstance(num_continuous, (int, np.integer)) or num_continuous < 0:
-            raise ValueError(f"num_continuous must be a non-negative integer. Received: num_continuous={num_continuous!r}")
-        self.num_categories = int(num_categories)
-        self.num_continuous = int(num_continuous)
-        self.hidden_units = _positive_int("hidden_units", hidden_units)
+        self.num_categories = _checks.non_negative_int("num_categories", num_categories)
+        self.num_continuous = _checks.non_negative_int("num_continuous", num_continuous)
+        self.hidden_units = _checks.positive_int("hidden_units", hidden_units)
         self.learn_std = bool(learn_std)
         self.leaky_slope = float(leaky_slope)
         self.dense = keras.layers.Dense(self.hidden_units, use_bias=False, name="dense")

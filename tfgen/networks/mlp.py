@@ -8,7 +8,7 @@ MLPDecoder: Dense hidden ReLU, Dense 784 -> 28x28x1 logits.
 
 import keras
 
-from tfgen._checks import positive_int as _positive_int
+from tfgen import _checks
 from tfgen.networks.conv import IMAGE_SHAPE
 
 
@@ -33,8 +33,8 @@ class GaussianMLP(keras.Model):
 
     def __init__(self, output_dim, hidden_units=512, **kwargs):
         super().__init__(**kwargs)
-        self.output_dim = _positive_int("output_dim", output_dim)
-        self.hidden_units = _positive_int("hidden_units", hidden_units)
+        self.output_dim = _checks.positive_int("output_dim", output_dim)
+        self.hidden_units = _checks.positive_int("hidden_units", hidden_units)
         self.hidden = keras.layers.Dense(hidden_units, activation="relu", name="hidden")
         self.out = keras.layers.Dense(2 * output_dim, name="out")
 
@@ -67,7 +67,7 @@ class ConvConditionalEncoder(keras.Model):
 
     def __init__(self, output_dim, **kwargs):
         super().__init__(**kwargs)
-        self.output_dim = _positive_int("output_dim", output_dim)
+        self.output_dim = _checks.positive_int("output_dim", output_dim)
         self.conv1 = keras.layers.Conv2D(32, 3, strides=2, activation="relu", name="conv1")
         self.conv2 = keras.layers.Conv2D(64, 3, strides=2, activation="relu", name="conv2")
         self.flatten = keras.layers.Flatten(name="flatten")
@@ -94,7 +94,7 @@ class MLPDecoder(keras.Model):
 
     def __init__(self, hidden_units=512, **kwargs):
         super().__init__(**kwargs)
-        self.hidden_units = _positive_int("hidden_units", hidden_units)
+        self.hidden_units = _checks.positive_int("hidden_units", hidden_units)
         self.hidden = keras.layers.Dense(hidden_units, activation="relu", name="hidden")
         self.out = keras.layers.Dense(28 * 28, name="out")
         self.reshape = keras.layers.Reshape(IMAGE_SHAPE, name="reshape")

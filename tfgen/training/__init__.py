@@ -1,7 +1,27 @@
-"""The one custom training loop (eager or `tf.function`), checkpoints and run directories."""
+"""The one custom training loop (eager or `tf.function`), its callbacks, checkpoints and run directories."""
 
-from tfgen.training.run_dir import RunDirectoryError, latest_checkpoint, load_run_config, write_json_atomic
-from tfgen.training.trainer import Callback, Trainer, make_checkpoint, restore_model
+from tfgen.training.callbacks import Callback, PeriodicCallback, ReclusterCallback
+from tfgen.training.run_dir import (
+    RunDirectoryError,
+    latest_checkpoint,
+    load_run_config,
+    write_epoch_log,
+    write_json_atomic,
+)
+from tfgen.training.trainer import Trainer, make_checkpoint, model_class, model_name, restore_model
 
-__all__ = ["Callback", "RunDirectoryError", "Trainer", "latest_checkpoint", "load_run_config", "make_checkpoint", "restore_model",
-           "write_json_atomic"]
+__all__ = [
+    "Callback",
+    "PeriodicCallback",
+    "ReclusterCallback",
+    "RunDirectoryError",
+    "Trainer",
+    "latest_checkpoint",
+    "load_run_config",
+    "make_checkpoint",
+    "model_class",
+    "model_name",
+    "restore_model",
+    "write_epoch_log",
+    "write_json_atomic",
+]

@@ -52,6 +52,21 @@ def write_json_atomic(path, value):
     return write_atomic(path, write, suffix=".json")
 
 
+def write_epoch_log(path, epoch, entry):
+    """Adds `entry` for `epoch` to the per-epoch JSON log at `path` (a list of dicts with an "epoch").
+
+    Entries of `epoch` and later are dropped first: a resumed run rewrites the
+    epochs it repeats instead of listing them twice. Written atomically;
+    returns the whole log.
+    """
+    entries = []
+    if os.path.isfile(path):
+        entries = [item for item in read_json(path) if item.get("epoch", 0) < epoch]
+    entries.append({"epoch": epoch, **entry})
+    write_json_atomic(path, entries)
+    return entries
+
+
 def command_line(argv=None):
     """The command that started this process, as a user would type it again.
 

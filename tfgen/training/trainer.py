@@ -25,27 +25,22 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgen._checks import positive_int as _positive_int
-from tfgen.data import BINARIZATIONS, ImageDataset
-from tfgen.models.registry import get_model_spec
-from tfgen.training import run_dir as run_files
+from tfgen import _checks
+from tfgen.data import BINARIZATIONS, LABEL_FORMATS, ImageDataset
+from tfgen.models import MODELS, GenerativeModel
+from tfgen.training.callbacks import Callback
+from tfgen.training import run_dir as run_dir_lib
 
 # The replica id is folded into the step's seed as step * _MAX_REPLICAS + id.
 _MAX_REPLICAS = 1024
 
 
-class Callback:
-    """Hooks called by `Trainer.fit`; subclass and override what you need."""
-
-    def on_epoch_end(self, trainer, epoch, logs):
-        """After epoch `epoch` (1-based) has been evaluated and checkpointed."""
-
-    def on_train_end(self, trainer, logs):
-        """After the last epoch (not called when `max_steps` stops a run early)."""
-
-
 class Trainer:
-    """Trains a registered tfgen model with a custom `GradientTape` loop.
+    """Trains a tfgen model with a custom `GradientTape` loop.
+
+    Any `tfgen.models.GenerativeModel` trains, registered or not: the
+    trainer reads the model's data contract (`binarization`,
+    `label_format`) from the model itself.
 
     Args:
         model: a `tfgen.models.GenerativeModel` (not yet trained or built).
@@ -62,14 +57,14 @@ class Trainer:
         seed: the run's seed: data order, binarization and every random draw
             of the steps derive from it.
         binarization: "dynamic", "threshold" or "none" (default: the
-            model's registered default).
+            model's own, `model.binarization`).
         eager: run the steps eagerly instead of under `tf.function`.
         strategy: a `tf.distribute.Strategy` (default: the current one).
         checkpoint_every_steps: also checkpoint every this many steps inside
             an epoch (checkpoints are always written at the end of an epoch).
         max_checkpoints: how many checkpoints to keep.
         steps_per_epoch: cut epochs short to this many steps (smoke runs).
-        callbacks: `Callback`s, e.g. `tfgen.plotting.PlotCallback`.
+        callbacks: `tfgen.training.Callback`s, e.g. `tfgen.plotting.PlotCallback`.
         run_info: extra JSON-serializable facts to record in `config.json`
             (the dataset name, the command line...).
         verbose: 0 silent, 1 progress bar and epoch summaries.
@@ -98,6 +93,8 @@ class Trainer:
         run_info=None,
         verbose=1,
     ):
+        if not isinstance(model, GenerativeModel):
+            raise TypeError(f"model must be a tfgen.models.GenerativeModel. Received: {type(model).__name__}")
         if not isinstance(train_data, ImageDataset):
             raise TypeError(f"train_data must be a tfgen.data.ImageDataset. Received: {type(train_data).__name__}")
         if test_data is not None and not isinstance(test_data, ImageDataset):
@@ -106,23 +103,23 @@ class Trainer:
             raise ValueError(f"run_dir must be a folder path. Received: run_dir={run_dir!r}")
         if os.path.exists(run_dir) and not os.path.isdir(run_dir):
             raise ValueError(f"run_dir {run_dir!r} exists and is not a folder.")
-        self.spec = get_model_spec(getattr(model, "registered_name", None))
         self.model = model
         self.train_data = train_data
         self.test_data = test_data
         self.run_dir = run_dir
-        self.epochs = _positive_int("epochs", epochs)
-        self.batch_size = _positive_int("batch_size", batch_size)
-        self.steps_per_epoch = _positive_int("steps_per_epoch", steps_per_epoch, allow_none=True)
-        self.checkpoint_every_steps = _positive_int("checkpoint_every_steps", checkpoint_every_steps, allow_none=True)
-        self.seed = int(seed)
-        self.binarization = binarization or self.spec.binarization
-        if self.binarization not in BINARIZATIONS:
-            raise ValueError(f"binarization must be one of {list(BINARIZATIONS)}. Received: binarization={binarization!r}")
-        self.label_format = self.spec.label_format
+        self.epochs = _checks.positive_int("epochs", epochs)
+        self.batch_size = _checks.positive_int("batch_size", batch_size)
+        self.steps_per_epoch = _checks.positive_int("steps_per_epoch", steps_per_epoch, allow_none=True)
+        self.checkpoint_every_steps = _checks.positive_int("checkpoint_every_steps", checkpoint_every_steps, allow_none=True)
+        self.seed = _checks.integer("seed", seed)
+        self.binarization = _checks.choice("binarization", binarization or model.binarization, BINARIZATIONS)
+        self.label_format = _checks.choice("label_format", model.label_format, LABEL_FORMATS)
         self.eager = bool(eager)
         self.strategy = strategy or tf.distribute.get_strategy()
         self.callbacks = list(callbacks)
+        for callback in self.callbacks:
+            if not isinstance(callback, Callback):
+                raise TypeError(f"callbacks must be tfgen.training.Callback objects. Received: {type(callback).__name__}")
         self.run_info = dict(run_info or {})
         self.verbose = verbose
         if self.batch_size % self.strategy.num_replicas_in_sync:
@@ -157,7 +154,7 @@ class Trainer:
             metric_count=self._metric_count,
         )
         self.manager = tf.train.CheckpointManager(
-            self.checkpoint, run_files.checkpoint_dir(run_dir), max_to_keep=max_checkpoints
+            self.checkpoint, run_dir_lib.checkpoint_dir(run_dir), max_to_keep=max_checkpoints
         )
         self._train_batch = self._make_train_function()
         self._test_batch = self._make_test_function()
@@ -233,40 +230,42 @@ class Trainer:
 
     def _check_run_dir(self, resume):
         """Checks `run_dir` against the request; returns the stored config.json when resuming (else None)."""
-        stored = run_files.check_run_dir(self.run_dir, resume)
+        stored = run_dir_lib.check_run_dir(self.run_dir, resume)
         if stored is None:
             return None
         # Instance names carry a per-process counter: compare everything else.
         unnamed = lambda config: {k: v for k, v in config.items() if k != "name"}  # noqa: E731
         stored_config = stored["model_config"]
-        if stored["model"] == self.spec.name:
+        name = model_name(self.model)
+        if stored["model"] == name:
             try:  # a run saved before an option was added stored no value for it: its default applies
                 stored_config = _json_config(type(self.model).from_config(stored_config))
             except (TypeError, ValueError):
                 pass
-        if stored["model"] != self.spec.name or unnamed(stored_config) != unnamed(_json_config(self.model)):
-            raise run_files.RunDirectoryError(
+        if stored["model"] != name or unnamed(stored_config) != unnamed(_json_config(self.model)):
+            raise run_dir_lib.RunDirectoryError(
                 f"Cannot resume {self.run_dir!r}: it holds a {stored['model']!r} model with configuration "
-                f"{stored['model_config']}, not {self.spec.name!r} with {_json_config(self.model)}."
+                f"{stored['model_config']}, not {name!r} with {_json_config(self.model)}."
             )
         return stored
 
     def _restore(self):
-        path = run_files.latest_checkpoint(self.run_dir)
+        path = run_dir_lib.latest_checkpoint(self.run_dir)
         try:
             self.checkpoint.restore(path).assert_existing_objects_matched()
         except Exception as error:  # noqa: BLE001 - a corrupt file fails in many ways
-            raise run_files.RunDirectoryError(
+            raise run_dir_lib.RunDirectoryError(
                 f"Cannot restore the checkpoint {path!r}: it is corrupt or belongs to another model ({error})."
             ) from error
-        history_path = os.path.join(self.run_dir, run_files.HISTORY_FILE)
-        history = run_files.read_json(history_path) if os.path.isfile(history_path) else []
+        history_path = os.path.join(self.run_dir, run_dir_lib.HISTORY_FILE)
+        history = run_dir_lib.read_json(history_path) if os.path.isfile(history_path) else []
         # The history may be one epoch ahead of a checkpoint (a crash between the two writes).
         self.history = [entry for entry in history if entry["epoch"] <= int(self.epoch.numpy())]
 
     def _write_config(self):
         config = {
-            "model": self.spec.name,
+            "model": model_name(self.model),
+            "keras_class": keras.saving.get_registered_name(type(self.model)),
             "model_config": _json_config(self.model),
             "training": {
                 "epochs": self.epochs,
@@ -278,17 +277,17 @@ class Trainer:
                 "replicas": self.strategy.num_replicas_in_sync,
             },
             "dataset": self.train_data.name,
-            "command": run_files.command_line(),
+            "command": run_dir_lib.command_line(),
             **self.run_info,
         }
-        run_files.write_json_atomic(os.path.join(self.run_dir, run_files.CONFIG_FILE), _jsonable(config))
+        run_dir_lib.write_json_atomic(os.path.join(self.run_dir, run_dir_lib.CONFIG_FILE), _jsonable(config))
 
     def _record_resume(self, config):
         """A resumed run's config.json keeps its first command and gains this one, with the new epoch target."""
-        path = os.path.join(self.run_dir, run_files.CONFIG_FILE)
+        path = os.path.join(self.run_dir, run_dir_lib.CONFIG_FILE)
         config.setdefault("training", {})["epochs"] = self.epochs
-        config["resume_commands"] = [*config.get("resume_commands", []), run_files.command_line()]
-        run_files.write_json_atomic(path, _jsonable(config))
+        config["resume_commands"] = [*config.get("resume_commands", []), run_dir_lib.command_line()]
+        run_dir_lib.write_json_atomic(path, _jsonable(config))
 
     def _reset_metrics(self):
         for variable in self._metric_sums.values():
@@ -321,7 +320,7 @@ class Trainer:
             max_steps: stop (after checkpointing) once this many steps have
                 run in this call; for smoke runs and interruption tests.
         """
-        max_steps = _positive_int("max_steps", max_steps, allow_none=True)
+        max_steps = _checks.positive_int("max_steps", max_steps, allow_none=True)
         stored = self._check_run_dir(resume)
         if resume:
             self._restore()
@@ -340,6 +339,8 @@ class Trainer:
             start_step = int(self.step_in_epoch.numpy())
             if start_step == 0:
                 self._reset_metrics()
+            for callback in self.callbacks:
+                callback.on_epoch_begin(self, epoch + 1, start_step=start_step)
             progress = keras.utils.Progbar(steps_per_epoch, stateful_metrics=names, verbose=self.verbose)
             if self.verbose:
                 print(f"Epoch {epoch + 1}/{self.epochs}" + (f" (resuming at step {start_step})" if start_step else ""))
@@ -361,8 +362,11 @@ class Trainer:
                     return self.history
             elapsed = time.perf_counter() - started
             logs = self._end_epoch(epoch, steps_per_epoch - start_step, elapsed, writer)
+            written = dict(logs)
             for callback in self.callbacks:
                 callback.on_epoch_end(self, epoch + 1, logs)
+            if logs != written:  # callbacks logged more (e.g. sample scores): keep it in history.json too
+                run_dir_lib.write_json_atomic(os.path.join(self.run_dir, run_dir_lib.HISTORY_FILE), self.history)
             if max_steps is not None and steps_this_call >= max_steps:
                 return self.history
         for callback in self.callbacks:
@@ -375,7 +379,7 @@ class Trainer:
         if bad:
             raise FloatingPointError(
                 f"Training diverged in epoch {epoch + 1}: non-finite train metrics {bad}. No checkpoint was "
-                f"written for this epoch; the last good one in {run_files.checkpoint_dir(self.run_dir)!r} is kept. "
+                f"written for this epoch; the last good one in {run_dir_lib.checkpoint_dir(self.run_dir)!r} is kept. "
                 f"Check the data for NaNs or lower the learning rate."
             )
         logs = {"epoch": epoch + 1, "seconds": elapsed, "images_per_second": steps * self.batch_size / max(elapsed, 1e-9)}
@@ -392,7 +396,7 @@ class Trainer:
         self.epoch.assign_add(1)
         self.step_in_epoch.assign(0)
         self._reset_metrics()
-        run_files.write_json_atomic(os.path.join(self.run_dir, run_files.HISTORY_FILE), self.history)
+        run_dir_lib.write_json_atomic(os.path.join(self.run_dir, run_dir_lib.HISTORY_FILE), self.history)
         self.manager.save(checkpoint_number=self.global_step)
         if self.verbose:
             print(" - ".join(f"{key}: {value:.4g}" for key, value in logs.items() if key != "epoch"))
@@ -430,6 +434,30 @@ def _json_config(model):
     return _jsonable(model.get_config())
 
 
+def model_name(model):
+    """The name a run directory records for `model`: its registered name, else its Keras registered name."""
+    return getattr(model, "registered_name", None) or keras.saving.get_registered_name(type(model))
+
+
+def model_class(config):
+    """The model class of a run's `config.json`: by registered name, else through Keras' registry.
+
+    Raises:
+        RunDirectoryError: when neither knows the class (e.g. a custom model
+            whose module was not imported).
+    """
+    name = config.get("model")
+    if name in MODELS:
+        return MODELS[name]
+    cls = keras.saving.get_registered_object(config.get("keras_class") or name)
+    if cls is None:
+        raise run_dir_lib.RunDirectoryError(
+            f"The run's model {name!r} is neither a registered tfgen model ({sorted(MODELS)}) nor a Keras-registered "
+            f"class; import the module that defines it first."
+        )
+    return cls
+
+
 def restore_model(run_dir):
     """Rebuilds the model of a run directory and loads its latest weights.
 
@@ -440,13 +468,12 @@ def restore_model(run_dir):
         tfgen.training.RunDirectoryError: when `run_dir` is not a run
             directory, has no checkpoint, or its checkpoint cannot be read.
     """
-    config = run_files.load_run_config(run_dir, require_checkpoint=True)
-    spec = get_model_spec(config["model"])
-    model = spec.cls.from_config(config["model_config"])
+    config = run_dir_lib.load_run_config(run_dir, require_checkpoint=True)
+    model = model_class(config).from_config(config["model_config"])
     model.build_from_batch(model.zeros_batch())
-    path = run_files.latest_checkpoint(run_dir)
+    path = run_dir_lib.latest_checkpoint(run_dir)
     try:
         make_checkpoint(model).restore(path).expect_partial().assert_existing_objects_matched()
     except Exception as error:  # noqa: BLE001 - a corrupt file fails in many ways
-        raise run_files.RunDirectoryError(f"Cannot restore the checkpoint {path!r}: {error}") from error
+        raise run_dir_lib.RunDirectoryError(f"Cannot restore the checkpoint {path!r}: {error}") from error
     return model, config

@@ -22,10 +22,12 @@ from stateless seeds derived from `(seed, epoch, batch index)`: an epoch is a
 function of `(seed, epoch)` alone, so a run resumed with `skip_batches` sees
 the same sets.
 
-`ClusteredClassSetDataset` is the unsupervised variant: the classes are
-KMeans clusters of an `UnsupervisedVHE`'s latest codes, re-clustered at the
-start of every epoch (`batches(epoch=...)` does it), with the cluster state
-kept in the model's variables so that it is checkpointed with the weights.
+The classes of the sets are `set_labels` (default: the labels). The
+unsupervised VHE gives pseudo-labels: KMeans clusters of its latest codes
+(`cluster_codes`), re-clustered before every epoch by
+`tfgen.training.ReclusterCallback`, which hands the new pseudo-labels to the
+dataset (`with_set_labels`); the cluster state lives in the model's variables,
+so it is checkpointed with the weights.
 """
 
 import dataclasses
@@ -33,8 +35,8 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from tfgen._checks import positive_int
-from tfgen.data import BINARIZATIONS, LABEL_FORMATS, ImageDataset, batch_seed, binarize, check_choice, epoch_seed
+from tfgen import _checks
+from tfgen.data.pipeline import ImageDataset
 
 
 def check_class_sizes(set_labels, set_size, argument="labels"):
@@ -43,7 +45,7 @@ def check_class_sizes(set_labels, set_size, argument="labels"):
     A class set holds `set_size` distinct examples of x's class other than x,
     so every class needs x plus `set_size` others.
     """
-    set_size = positive_int("set_size", set_size)
+    set_size = _checks.positive_int("set_size", set_size)
     set_labels = np.asarray(set_labels)
     classes, counts = np.unique(set_labels, return_counts=True)
     small = counts < set_size + 1
@@ -138,7 +140,7 @@ class ClassSetDataset(ImageDataset):
 
     def __post_init__(self):
         super().__post_init__()
-        self.set_size = positive_int("set_size", self.set_size)
+        self.set_size = _checks.positive_int("set_size", self.set_size)
         if self.set_labels is not None:
             set_labels = np.asarray(self.set_labels)
             if set_labels.shape != self.labels.shape or not np.issubdtype(set_labels.dtype, np.integer):
@@ -147,92 +149,44 @@ class ClassSetDataset(ImageDataset):
                     f"Received: set_labels.shape={set_labels.shape}, dtype={set_labels.dtype}"
                 )
             self.set_labels = set_labels.astype(np.int64)
-        self._check_classes()
+        check_class_sizes(self.class_labels, self.set_size,
+                          argument="labels" if self.set_labels is None else "set_labels")
 
-    def _check_classes(self):
-        argument = "labels" if self.set_labels is None else "set_labels"
-        check_class_sizes(self._labels_for_epoch(None), self.set_size, argument=argument)
-
-    def _labels_for_epoch(self, epoch):
-        """The labels defining the classes of `epoch`'s sets."""
+    @property
+    def class_labels(self):
+        """The labels defining the classes of the sets: `set_labels`, or the labels."""
         return self.labels if self.set_labels is None else self.set_labels
 
-    def take(self, count):
-        set_labels = None if self.set_labels is None else self.set_labels[:count]
-        return dataclasses.replace(self, images=self.images[:count], labels=self.labels[:count], set_labels=set_labels)
+    def with_set_labels(self, set_labels):
+        """The same examples with other set labels (e.g. this epoch's pseudo-labels)."""
+        return dataclasses.replace(self, set_labels=np.asarray(set_labels))
 
-    def class_sizes(self, epoch=None):
+    def _sliced(self, index):
+        set_labels = None if self.set_labels is None else self.set_labels[index]
+        return {**super()._sliced(index), "set_labels": set_labels}
+
+    def class_sizes(self):
         """(N,) the size of each example's class."""
-        labels = self._labels_for_epoch(epoch)
+        labels = self.class_labels
         return np.bincount(labels)[labels]
 
-    def batches(
-        self,
-        batch_size,
-        *,
-        epoch=0,
-        seed=0,
-        shuffle=True,
-        binarization="dynamic",
-        threshold=0.5,
-        label_format="int",
-        drop_remainder=False,
-        skip_batches=0,
-        cache=True,
-    ):
-        """One epoch of batches with "image", "label", "class_set", "class_size" and "index".
-
-        The arguments are `ImageDataset.batches`'s; "image" and "label" are
-        the same as that method's for the same arguments. `cache` is accepted
-        for compatibility (the arrays are in memory already).
-        """
-        del cache
-        check_choice("binarization", binarization, BINARIZATIONS)
-        check_choice("label_format", label_format, LABEL_FORMATS)
-        positive_int("batch_size", batch_size)
-        if not 0.0 <= threshold <= 1.0:
-            raise ValueError(f"threshold must lie in [0, 1]. Received: threshold={threshold}")
-        seed, epoch, set_size, num_classes = int(seed), int(epoch), self.set_size, self.num_classes
-        set_labels = self._labels_for_epoch(epoch)
-        check_class_sizes(set_labels, set_size, argument="labels" if self.set_labels is None else "set_labels")
-        structure = ClassStructure.from_labels(set_labels)
-        images = tf.constant(self.images)
-        labels = tf.constant(self.labels)
+    def example_entries(self, index, noise_seed, images_at):
+        """"class_set", "class_size" and "index" of the batch's examples (module docstring)."""
+        structure = ClassStructure.from_labels(self.class_labels)
         order, starts = tf.constant(structure.order), tf.constant(structure.starts)
         counts, positions = tf.constant(structure.counts), tf.constant(structure.positions)
-        example_classes = tf.constant(structure.labels)
-
-        def to_batch(batch_index, index):
-            # The same noise seed as ImageDataset.batches: "image" is that method's batch.
-            noise_seed = batch_seed(seed, epoch, batch_index)
-            classes = tf.gather(example_classes, index)
-            class_counts = tf.gather(counts, classes)
-            picks = sample_set_positions(
-                tf.gather(positions, index), class_counts, set_size, tf.random.experimental.stateless_fold_in(noise_seed, 2)
-            )
-            members = tf.gather(order, tf.gather(starts, classes)[:, None] + picks)
-            batch_labels = tf.gather(labels, index)
-            if label_format == "one_hot":
-                batch_labels = tf.one_hot(batch_labels, num_classes, dtype=tf.float32)
-            return {
-                "image": binarize(tf.gather(images, index), binarization, threshold, noise_seed),
-                "label": batch_labels,
-                "class_set": binarize(
-                    tf.gather(images, members), binarization, threshold, tf.random.experimental.stateless_fold_in(noise_seed, 1)
-                ),
-                "class_size": tf.cast(class_counts, tf.float32),
-                "index": index,
-            }
-
-        dataset = tf.data.Dataset.range(len(self))
-        if shuffle:
-            # The permutation of ImageDataset.batches (same seed, same full buffer).
-            dataset = dataset.shuffle(len(self), seed=epoch_seed(seed, epoch), reshuffle_each_iteration=False)
-        dataset = dataset.batch(batch_size, drop_remainder=drop_remainder).enumerate()
-        if skip_batches:
-            dataset = dataset.skip(skip_batches)
-        dataset = dataset.map(to_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        return dataset.prefetch(tf.data.AUTOTUNE)
+        classes = tf.gather(tf.constant(structure.labels), index)
+        class_counts = tf.gather(counts, classes)
+        picks = sample_set_positions(
+            tf.gather(positions, index), class_counts, self.set_size,
+            tf.random.experimental.stateless_fold_in(noise_seed, 2),
+        )
+        members = tf.gather(order, tf.gather(starts, classes)[:, None] + picks)
+        return {
+            "class_set": images_at(members, tf.random.experimental.stateless_fold_in(noise_seed, 1)),
+            "class_size": tf.cast(class_counts, tf.float32),
+            "index": index,
+        }
 
 
 def cluster_codes(codes, num_clusters, min_cluster_size=1, random_state=0):
@@ -254,10 +208,7 @@ def cluster_codes(codes, num_clusters, min_cluster_size=1, random_state=0):
     from sklearn.cluster import KMeans
 
     codes = np.asarray(codes, dtype=np.float64)
-    if isinstance(num_clusters, bool) or not isinstance(num_clusters, (int, np.integer)) or not 1 <= num_clusters <= len(codes):
-        raise ValueError(
-            f"num_clusters must be an integer in [1, {len(codes)}] (the number of codes). Received: num_clusters={num_clusters!r}"
-        )
+    num_clusters = _checks.integer("num_clusters", num_clusters, minimum=1, maximum=len(codes))
     if not np.all(np.isfinite(codes)):
         raise ValueError(f"codes contain {int(np.sum(~np.isfinite(codes)))} NaN or infinite values")
     kmeans = KMeans(n_clusters=int(num_clusters), n_init=1, random_state=int(random_state)).fit(codes)
@@ -275,54 +226,3 @@ def cluster_codes(codes, num_clusters, min_cluster_size=1, random_state=0):
         distances = ((codes[moved, None, :] - kmeans.cluster_centers_[None, large, :]) ** 2).sum(-1)
         clusters[moved] = large[np.argmin(distances, axis=1)]
     return clusters
-
-
-@dataclasses.dataclass
-class ClusteredClassSetDataset(ClassSetDataset):
-    """Class sets from KMeans clusters of a model's codes (the unsupervised VHE).
-
-    Before the sets of epoch e are drawn, `batches(epoch=e)` clusters the
-    model's latest codes (one per example, updated by every training step)
-    and stores the pseudo-labels in the model, with e as its clustered epoch.
-    A later call for the same (or an earlier) epoch reuses the stored
-    pseudo-labels instead of re-clustering: a run resumed in the middle of
-    epoch e, whose codes have moved since, gets the sets of the clustering
-    done at the start of e (restored from the checkpoint), exactly as the
-    uninterrupted run did. `labels` are only reported (e.g. for cluster
-    purity), never used for the sets.
-
-    Attributes:
-        model: the model holding the cluster state: variables `codes` (N,
-            dim), `pseudo_labels` (N,) and `clustered_epoch` (scalar), and
-            `num_clusters` (an `UnsupervisedVHE`).
-        random_state: KMeans's seed.
-    """
-
-    model: object = None
-    random_state: int = 0
-
-    def _check_classes(self):
-        if self.model is None:
-            raise ValueError("ClusteredClassSetDataset needs model=, the model whose codes are clustered. Received: model=None")
-        count = int(self.model.codes.shape[0])
-        if count != len(self):
-            raise ValueError(
-                f"The model keeps codes for {count} examples but the dataset holds {len(self)}. "
-                f"Create the model with num_examples={len(self)}."
-            )
-
-    def take(self, count):
-        raise ValueError("ClusteredClassSetDataset.take would break the link between examples and the model's codes; "
-                         "take() the ImageDataset before building this dataset.")
-
-    def update_clusters(self, epoch):
-        """Clusters the model's codes for `epoch` unless already done; returns the pseudo-labels."""
-        model = self.model
-        if int(model.clustered_epoch.numpy()) < epoch or int(model.clustered_epoch.numpy()) < 0:
-            clusters = cluster_codes(model.codes.numpy(), model.num_clusters, self.set_size + 1, self.random_state)
-            model.pseudo_labels.assign(clusters)
-            model.clustered_epoch.assign(max(int(epoch), 0))
-        return model.pseudo_labels.numpy()
-
-    def _labels_for_epoch(self, epoch):
-        return self.update_clusters(0 if epoch is None else int(epoch))

@@ -12,8 +12,10 @@ With few labels, uniformly shuffled batches would almost never hold a
 labelled example (100 in 60000). `labelled_per_batch=k` builds every batch
 from k labelled examples (cycling through reshuffled copies of the labelled
 set) and `batch_size - k` unlabelled ones; an epoch is one pass over the
-unlabelled examples. The order of an epoch, like `ImageDataset.batches`,
-is a function of `(seed, epoch)` alone, so the trainer resumes mid-epoch.
+unlabelled examples. The order of an epoch is a function of `(seed, epoch)` alone
+(`epoch_order`), so the trainer resumes mid-epoch; the batches come from
+`ImageDataset.batches`, the one pipeline, with the mask and the hidden labels
+added by its hooks.
 """
 
 import dataclasses
@@ -21,8 +23,8 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from tfgen._checks import positive_int as _positive_int
-from tfgen.data import ImageDataset
+from tfgen import _checks
+from tfgen.data.pipeline import ImageDataset
 
 
 @dataclasses.dataclass
@@ -55,7 +57,7 @@ class SemiSupervisedDataset(ImageDataset):
             labelled = labelled.astype(bool)
         self.labelled = labelled
         if self.labelled_per_batch is not None:
-            self.labelled_per_batch = _positive_int("labelled_per_batch", self.labelled_per_batch)
+            self.labelled_per_batch = _checks.positive_int("labelled_per_batch", self.labelled_per_batch)
 
     @property
     def num_labelled(self):
@@ -69,10 +71,8 @@ class SemiSupervisedDataset(ImageDataset):
         """The labelled examples alone, as a plain `ImageDataset` (e.g. for a supervised CVAE baseline)."""
         return ImageDataset(self.images[self.labelled], self.labels[self.labelled], self.num_classes, f"{self.name}/labelled")
 
-    def take(self, count):
-        return dataclasses.replace(
-            self, images=self.images[:count], labels=self.labels[:count], labelled=self.labelled[:count]
-        )
+    def _sliced(self, index):
+        return {**super()._sliced(index), "labelled": self.labelled[index]}
 
     def _mixed(self, batch_size):
         """Whether batches have a fixed number of labelled examples."""
@@ -109,45 +109,14 @@ class SemiSupervisedDataset(ImageDataset):
             [labelled.reshape(num_batches, labelled_count), unlabelled.reshape(num_batches, unlabelled_count)], axis=1
         ).reshape(-1)
 
-    def batches(
-        self,
-        batch_size,
-        *,
-        epoch=0,
-        seed=0,
-        shuffle=True,
-        binarization="dynamic",
-        threshold=0.5,
-        label_format="int",
-        drop_remainder=False,
-        skip_batches=0,
-        cache=True,
-    ):
-        """One epoch of batches: dicts with "image", "label" (hidden where unlabelled) and "labelled".
-
-        The arguments are those of `ImageDataset.batches`. With
-        `labelled_per_batch` set (and both kinds of example present),
-        shuffled epochs hold only full batches.
-        """
-        batch_size = _positive_int("batch_size", batch_size)
-        order = self.epoch_order(batch_size, epoch=epoch, seed=seed, shuffle=shuffle)
+    def batch_labels(self, index, batch_format):
+        """The labels of labelled examples; 0 for the others (hidden, so that no model can use them)."""
         hidden_labels = np.where(self.labelled, self.labels, 0)
-        view = ImageDataset(self.images[order], hidden_labels[order], self.num_classes, self.name)
-        batches = view.batches(
-            batch_size,
-            epoch=epoch,
-            seed=seed,
-            shuffle=False,
-            binarization=binarization,
-            threshold=threshold,
-            label_format=label_format,
-            drop_remainder=drop_remainder,
-            skip_batches=skip_batches,
-            cache=cache,
-        )
-        masks = tf.data.Dataset.from_tensor_slices(self.labelled[order].astype(np.float32))
-        masks = masks.batch(batch_size, drop_remainder=drop_remainder).skip(skip_batches)
-        return tf.data.Dataset.zip(batches, masks).map(lambda batch, mask: {**batch, "labelled": mask})
+        return batch_format.labels(tf.gather(tf.constant(hidden_labels), index))
+
+    def example_entries(self, index, noise_seed, images_at):
+        """The "labelled" mask (float32 0/1) of the batch's examples."""
+        return {"labelled": tf.gather(tf.constant(self.labelled.astype(np.float32)), index)}
 
 
 def labelled_split(dataset, labels_per_class=None, *, num_labels=None, seed=0, labelled_per_batch=None):
@@ -177,7 +146,7 @@ def labelled_split(dataset, labels_per_class=None, *, num_labels=None, seed=0, l
                 f"Pass labels_per_class or num_labels, not both. Received: labels_per_class={labels_per_class!r}, "
                 f"num_labels={num_labels!r}"
             )
-        num_labels = _positive_int("num_labels", num_labels)
+        num_labels = _checks.positive_int("num_labels", num_labels)
         if num_labels % num_classes:
             raise ValueError(
                 f"num_labels must be a multiple of the number of classes ({num_classes}). Received: num_labels={num_labels}"
@@ -187,7 +156,7 @@ def labelled_split(dataset, labels_per_class=None, *, num_labels=None, seed=0, l
         mask = np.ones(len(dataset), dtype=bool)
         name = f"{dataset.name}[all labels]"
     else:
-        labels_per_class = _positive_int("labels_per_class", labels_per_class)
+        labels_per_class = _checks.positive_int("labels_per_class", labels_per_class)
         rng = np.random.default_rng(int(seed) % (1 << 63))
         mask = np.zeros(len(dataset), dtype=bool)
         for label in range(num_classes):

@@ -1,0 +1,247 @@
+"""Images and labels in memory, and the one deterministic `tf.data` pipeline that batches them.
+
+Every dataset of tfgen (plain, labelled/unlabelled split, class sets) is an
+`ImageDataset` and batches through `ImageDataset.batches`:
+
+    the epoch's order of example indices   (`epoch_order`: a tf.data shuffle
+                                            fixed by (seed, epoch), or the
+                                            subclass's own order)
+    -> batches of indices -> (batch index, indices) -> skip the batches
+       already seen (mid-epoch resume)
+    -> gather the images (binarized with a stateless seed of
+       (seed, epoch, batch index)) and the labels
+    -> the subclass's per-example entries  (`example_entries`: the
+                                            "labelled" mask, class sets...)
+
+so the order of an epoch and every random draw in it are a function of
+(seed, epoch) alone, and a run resumed in the middle of an epoch sees
+exactly the batches it would have seen.
+"""
+
+import dataclasses
+
+import numpy as np
+import tensorflow as tf
+
+from tfgen import _checks
+from tfgen import labels as labels_lib
+
+BINARIZATIONS = ("dynamic", "threshold", "none")
+LABEL_FORMATS = ("int", "one_hot")
+
+
+def epoch_seed(seed, epoch):
+    """A 63-bit seed for `tf.data` shuffling from the run's seed and the epoch."""
+    return int((seed * 1_000_003 + epoch * 7_919 + 12_345) % (2**63 - 1))
+
+
+def batch_seed(seed, epoch, batch_index):
+    """The stateless seed of one batch's random draws, from (seed, epoch, batch index)."""
+    return tf.stack([tf.constant(seed, tf.int64), tf.constant(epoch, tf.int64) * (1 << 32) + batch_index])
+
+
+def binarize(images, binarization, threshold=0.5, seed=None):
+    """uint8 images to float32 in [0, 1], binarized.
+
+    Args:
+        images: uint8 tensor.
+        binarization: "dynamic" (pixel is 1 with probability equal to its
+            intensity, drawn with the stateless `seed`), "threshold" (intensity >
+            `threshold`) or "none".
+        threshold: the cut for "threshold".
+        seed: an int64 (2,) stateless seed, needed for "dynamic".
+    """
+    images = tf.cast(images, tf.float32) / 255.0
+    if binarization == "dynamic":
+        return tf.cast(tf.random.stateless_uniform(tf.shape(images), seed=seed) < images, tf.float32)
+    if binarization == "threshold":
+        return tf.cast(images > threshold, tf.float32)
+    return images
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchFormat:
+    """How the pipeline turns gathered examples into a batch.
+
+    Attributes:
+        binarization, threshold: see `binarize`.
+        label_format: "int" (int64 class ids) or "one_hot" (float32 rows).
+        num_classes: the number of classes, for one-hot labels.
+    """
+
+    binarization: str
+    threshold: float
+    label_format: str
+    num_classes: int
+
+    def images(self, images, seed):
+        return binarize(images, self.binarization, self.threshold, seed)
+
+    def labels(self, labels):
+        if self.label_format == "one_hot":
+            return labels_lib.one_hot(labels, self.num_classes, allow_float=False)
+        return labels
+
+
+@dataclasses.dataclass
+class ImageDataset:
+    """Images and labels held in memory, with a deterministic `tf.data` pipeline.
+
+    Attributes:
+        images: uint8 array of shape (N, height, width, channels).
+        labels: int64 array of shape (N,), values in [0, num_classes).
+        num_classes: the number of classes.
+        name: a name for messages and plots.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    num_classes: int = 10
+    name: str = "images"
+
+    def __post_init__(self):
+        images = np.asarray(self.images)
+        labels = np.asarray(self.labels)
+        self.num_classes = _checks.positive_int("num_classes", self.num_classes)
+        if images.ndim != 4:
+            raise ValueError(
+                f"images must have shape (N, height, width, channels). Received: images.shape={images.shape}"
+            )
+        if images.dtype != np.uint8:
+            if not np.issubdtype(images.dtype, np.floating):
+                raise TypeError(f"images must be uint8 in [0, 255] or float in [0, 1]. Received: dtype={images.dtype}")
+            if not np.all(np.isfinite(images)):
+                raise ValueError(f"images contain {int(np.sum(~np.isfinite(images)))} NaN or infinite values")
+            if images.min() < 0 or images.max() > 1:
+                raise ValueError(
+                    f"float images must lie in [0, 1]. Received: min={images.min()}, max={images.max()}"
+                )
+            images = np.round(images * 255).astype(np.uint8)
+        if labels.shape != (images.shape[0],):
+            raise ValueError(
+                f"labels must have shape ({images.shape[0]},), one integer per image. Received: labels.shape={labels.shape}"
+            )
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise TypeError(f"labels must be integers. Received: dtype={labels.dtype}")
+        if len(labels) and (labels.min() < 0 or labels.max() >= self.num_classes):
+            raise ValueError(
+                f"labels must lie in [0, {self.num_classes}). Received: min={labels.min()}, max={labels.max()}"
+            )
+        self.images = images
+        self.labels = labels.astype(np.int64)
+
+    def __len__(self):
+        return len(self.labels)
+
+    @property
+    def image_shape(self):
+        return tuple(self.images.shape[1:])
+
+    def num_batches(self, batch_size, drop_remainder=False):
+        return len(self) // batch_size if drop_remainder else -(-len(self) // batch_size)
+
+    def _sliced(self, index):
+        """The fields of the examples at `index` (a slice or an index array), as replace() arguments."""
+        return {"images": self.images[index], "labels": self.labels[index]}
+
+    def take(self, count):
+        """The first `count` examples, as a new dataset (for smoke runs and tests)."""
+        count = _checks.non_negative_int("count", count)
+        return dataclasses.replace(self, **self._sliced(slice(None, count)))
+
+    # ------------------------------------------------------------------ the pipeline's hooks
+
+    def epoch_order(self, batch_size, *, epoch=0, seed=0, shuffle=True):
+        """The example indices of one epoch in batch order, or None for a uniform `tf.data` shuffle.
+
+        Subclasses that order their examples themselves (e.g. a fixed number
+        of labelled examples per batch) return a NumPy array, a pure
+        function of the arguments.
+        """
+        del batch_size, epoch, seed, shuffle
+        return None
+
+    def example_entries(self, index, noise_seed, images_at):
+        """Entries added to every batch, a dict of tensors (batch, ...); the base dataset adds none.
+
+        Args:
+            index: (batch,) int64, the positions of the batch's examples in the dataset.
+            noise_seed: the batch's stateless seed; fold it in with a salt of
+                your own for draws other than the images' binarization.
+            images_at: `images_at(index, seed)`, the images at `index` (any
+                shape of indices) formatted as the batch's "image" is, with
+                the stateless `seed` for dynamic binarization.
+        """
+        del index, noise_seed, images_at
+        return {}
+
+    def batch_labels(self, index, batch_format):
+        """The "label" entry of a batch: the labels at `index`, formatted."""
+        return batch_format.labels(tf.gather(tf.constant(self.labels), index))
+
+    # ------------------------------------------------------------------ the pipeline
+
+    def batches(
+        self,
+        batch_size,
+        *,
+        epoch=0,
+        seed=0,
+        shuffle=True,
+        binarization="dynamic",
+        threshold=0.5,
+        label_format="int",
+        drop_remainder=False,
+        skip_batches=0,
+        cache=True,
+    ):
+        """One epoch of batches: dicts with "image" (float32), "label" and the dataset's own entries.
+
+        Args:
+            batch_size: examples per batch.
+            epoch: the epoch index; with `seed` it fixes the order and the
+                dynamic binarization of this epoch.
+            seed: the run's seed.
+            shuffle: shuffle the examples (order fixed by `seed` and `epoch`).
+            binarization: "dynamic" (each pixel is 1 with probability equal
+                to its intensity, resampled every epoch), "threshold" (pixel >
+                `threshold`), or "none" (intensities in [0, 1]).
+            threshold: the cut for "threshold" binarization.
+            label_format: "int" (int64 class ids) or "one_hot" (float32).
+            drop_remainder: drop the last, smaller batch.
+            skip_batches: skip this many batches at the start (to resume
+                in the middle of an epoch).
+            cache: accepted for compatibility; the examples are in memory.
+        """
+        del cache
+        _checks.choice("binarization", binarization, BINARIZATIONS)
+        _checks.choice("label_format", label_format, LABEL_FORMATS)
+        batch_size = _checks.positive_int("batch_size", batch_size)
+        skip_batches = _checks.non_negative_int("skip_batches", skip_batches)
+        threshold = _checks.number("threshold", threshold, minimum=0.0, maximum=1.0)
+        seed, epoch = int(seed), int(epoch)
+        batch_format = BatchFormat(binarization, threshold, label_format, self.num_classes)
+        order = self.epoch_order(batch_size, epoch=epoch, seed=seed, shuffle=shuffle)
+        if order is None:
+            indices = tf.data.Dataset.range(len(self))
+            if shuffle:
+                # Full-buffer shuffle: a uniform permutation, fixed by (seed, epoch).
+                indices = indices.shuffle(len(self), seed=epoch_seed(seed, epoch), reshuffle_each_iteration=False)
+        else:
+            indices = tf.data.Dataset.from_tensor_slices(np.asarray(order, np.int64))
+        images = tf.constant(self.images)
+
+        def images_at(index, noise_seed):
+            return batch_format.images(tf.gather(images, index), noise_seed)
+
+        def to_batch(batch_index, index):
+            noise_seed = batch_seed(seed, epoch, batch_index)
+            batch = {"image": images_at(index, noise_seed), "label": self.batch_labels(index, batch_format)}
+            batch.update(self.example_entries(index, noise_seed, images_at))
+            return batch
+
+        dataset = indices.batch(batch_size, drop_remainder=drop_remainder).enumerate()
+        if skip_batches:
+            dataset = dataset.skip(skip_batches)
+        dataset = dataset.map(to_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return dataset.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,103 @@
+"""Random draws: the one place that decides between a stateless seed and a stream.
+
+Every random function of tfgen takes an optional stateless `seed` (an int
+tensor of shape (2,)) and a `generator` (a `keras.random.SeedGenerator`):
+
+* with a seed, the draw is `tf.random.stateless_*`: a pure function of its
+  arguments and the seed. tfgen's training loop always passes one (derived
+  from the run's seed, the step and the replica), which is what makes runs
+  resume exactly and replicas draw different noise;
+* without one, it comes from the generator's stream (`keras.random.*`), as a
+  Keras layer used on its own (in `fit`, `predict`) expects.
+
+The `*_from_seeds` functions draw one row per int64 seed, row i a function of
+seeds[i] alone: the serving signatures use them, so the same seed gives the
+same sample whatever else is in the request.
+"""
+
+import keras
+import tensorflow as tf
+
+# Salts that keep the per-seed draws of the serving signatures independent of
+# each other (the latent draw, the class draw, the continuous-code draw).
+_NORMAL_SALT = 0x7F4A7C15
+_LABEL_SALT = 0x2545F491
+_CONTINUOUS_SALT = 0x5851F42D
+
+
+def split_seed(seed, num):
+    """`num` independent stateless seeds from one, or `num` Nones if `seed` is None."""
+    if seed is None:
+        return [None] * num
+    return list(tf.unstack(tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=num)))
+
+
+def resolve_seed(seed, generator):
+    """`seed`, or the next stateless seed of `generator`'s stream when `seed` is None."""
+    return generator.next() if seed is None else seed
+
+
+def normal(shape, seed=None, generator=None, dtype=tf.float32):
+    """N(0, 1) draws of `shape`: stateless from `seed`, else from `generator`'s stream."""
+    if seed is None:
+        return keras.random.normal(shape, dtype=dtype, seed=generator)
+    return tf.random.stateless_normal(shape, seed=seed, dtype=dtype)
+
+
+def uniform(shape, seed=None, generator=None, minval=0.0, maxval=1.0, dtype=tf.float32):
+    """U(minval, maxval) draws of `shape`: stateless from `seed`, else from `generator`'s stream."""
+    if seed is None:
+        return keras.random.uniform(shape, minval=minval, maxval=maxval, dtype=dtype, seed=generator)
+    return tf.random.stateless_uniform(shape, seed=seed, minval=minval, maxval=maxval, dtype=dtype)
+
+
+def class_ids(shape, num_classes, seed=None, generator=None):
+    """Uniform int64 class ids in [0, num_classes) of `shape`."""
+    if seed is None:
+        return tf.cast(keras.random.randint(shape, 0, num_classes, seed=generator), tf.int64)
+    return tf.random.stateless_uniform(shape, seed=seed, minval=0, maxval=num_classes, dtype=tf.int64)
+
+
+def categorical(logits, num_samples, seed=None, generator=None):
+    """`num_samples` draws per row of the categorical distributions given by `logits` (batch, classes)."""
+    if seed is None:
+        return keras.random.categorical(logits, num_samples, seed=generator)
+    return tf.random.stateless_categorical(logits, num_samples, seed=seed)
+
+
+def normal_from_seeds(seeds, dim):
+    """One N(0, I) vector of size `dim` per int64 seed: row i depends on seeds[i] alone."""
+    seeds = tf.cast(seeds, tf.int64)
+    return tf.map_fn(
+        lambda s: tf.random.stateless_normal([dim], seed=tf.stack([s, tf.constant(_NORMAL_SALT, tf.int64)])),
+        seeds,
+        fn_output_signature=tf.TensorSpec([dim], tf.float32),
+    )
+
+
+def uniform_from_seeds(seeds, dim, minval=-1.0, maxval=1.0):
+    """One U(minval, maxval) vector of size `dim` per int64 seed: row i depends on seeds[i] alone."""
+    seeds = tf.cast(seeds, tf.int64)
+    return tf.map_fn(
+        lambda s: tf.random.stateless_uniform([dim], seed=tf.stack([s, tf.constant(_CONTINUOUS_SALT, tf.int64)]),
+                                              minval=minval, maxval=maxval),
+        seeds,
+        fn_output_signature=tf.TensorSpec([dim], tf.float32),
+    )
+
+
+def class_ids_from_seeds(seeds, num_classes):
+    """One class id in [0, num_classes) per int64 seed: entry i depends on seeds[i] alone."""
+    seeds = tf.cast(seeds, tf.int64)
+    return tf.map_fn(
+        lambda s: tf.random.stateless_uniform(
+            [], seed=tf.stack([s, tf.constant(_LABEL_SALT, tf.int64)]), minval=0, maxval=num_classes, dtype=tf.int64
+        ),
+        seeds,
+        fn_output_signature=tf.TensorSpec([], tf.int64),
+    )
+
+
+def seed_tensor(seed):
+    """A stateless seed tensor [seed, 0] from a Python int (the figures' and the examples' fixed seeds)."""
+    return tf.constant([int(seed), 0], tf.int64)
