@@ -97,7 +97,7 @@ def main():
         if args.only is not None and args.only not in name:
             continue
         model = train_cvae(kwargs, binarization, train, args.steps, args.latent_dim)
-        images = model.sample(len(labels), seed=tf.constant([5, 5], tf.int64), label=labels).numpy()
+        images = model.sample(len(labels), seed=tf.constant([5, 5], tf.int64), labels=labels).numpy()
         diversity = np.mean(list(evaluator.diversity(images, labels).values()))
         print(f"| {name} | {evaluator.label_accuracy(images, labels):.3f} | {diversity:.2f} |", flush=True)
 

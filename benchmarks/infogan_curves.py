@@ -19,7 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from tfgen.gan_plots import GANDiagnosticsCallback  # noqa: E402
+from tfgen.evaluation import GANDiagnosticsCallback  # noqa: E402
 from tfgen.plotting import save_figure  # noqa: E402
 from tfgen.training.run_dir import CONFIG_FILE, read_json  # noqa: E402
 

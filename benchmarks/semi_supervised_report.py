@@ -15,7 +15,8 @@ import os
 import tensorflow as tf
 
 from tfgen import data
-from tfgen.cvae_plots import error_rate, plot_accuracy, plot_label_fractions
+from tfgen.evaluation import error_rate
+from tfgen.plotting.cvae import plot_accuracy, plot_label_fractions
 from tfgen.training import latest_checkpoint, restore_model
 from tfgen.training.run_dir import HISTORY_FILE, read_json
 

@@ -51,7 +51,7 @@ import tensorflow as tf
 
 from tfgen.export import export_model, latest_version, read_manifest
 from tfgen.models import CVAE, VAE, ConditionalGAN
-from tfgen.models.registry import MODELS
+from tfgen.models import MODELS
 
 # name: (constructor, the timed signature)
 FRESH_MODELS = {
@@ -262,7 +262,7 @@ def export_rows(model_dir, args, device):
     model = None
     if manifest.get("model") in MODELS:
         with device():
-            model = build(MODELS[manifest["model"]].cls.from_config(manifest["model_config"]))
+            model = build(MODELS[manifest["model"]].from_config(manifest["model_config"]))
     specs = specs_from_loaded(loaded, signature)
     num_classes = manifest.get("num_classes", 10)
     label = os.path.basename(os.path.normpath(model_dir))

@@ -12,7 +12,7 @@ epoch.
 import argparse
 import json
 
-from tfgen import experiments
+from tfgen import runs
 
 
 def main():
@@ -23,10 +23,10 @@ def main():
     parser.add_argument("--analytic-kl", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    trainer = experiments.train(
+    trainer = runs.train(
         "vae",
-        dataset="mnist",
         out=args.out,
+        dataset="mnist",
         epochs=args.epochs,
         batch_size=32,
         learning_rate=1e-4,

@@ -24,12 +24,13 @@ import time
 import numpy as np
 
 from tfgen import data
-from tfgen.class_sets import ClassSetDataset, ClusteredClassSetDataset, cluster_codes
-from tfgen.evaluation.clustering import clustering_scores, kmeans_codes, kmeans_pixels
+from tfgen.data import ClassSetDataset, cluster_codes
+from tfgen.evaluation.clustering import ClusterScoresCallback, clustering_scores, kmeans_codes, kmeans_pixels
 from tfgen.models import VAE, UnsupervisedVHE, VHE
 from tfgen.networks import GaussianMLP, MLPDecoder
-from tfgen.training import Trainer
-from tfgen.vhe_plots import VHEPlotCallback, plot_nats_per_epoch
+from tfgen.plotting import PlotCallback
+from tfgen.plotting.vhe import plot_nats_per_epoch
+from tfgen.training import ReclusterCallback, Trainer
 
 CLASS_DIM = 16
 LATENT_DIM = 16
@@ -81,9 +82,11 @@ def main():
                      test=ClassSetDataset(test.images, test.labels, set_size=SET_SIZE))
 
     unsupervised = UnsupervisedVHE(num_examples=len(train), num_clusters=10, set_size=SET_SIZE, **networks)
-    clustered = ClusteredClassSetDataset(train.images, train.labels, set_size=SET_SIZE, model=unsupervised)
+    clustered = ClassSetDataset(train.images, train.labels, set_size=SET_SIZE,
+                                set_labels=unsupervised.update_clusters(0))
     unsupervised_run = _train(unsupervised, clustered, os.path.join(args.out, "vhe_unsupervised"), args.epochs,
-                              callbacks=[VHEPlotCallback(every=args.epochs, num_samples=16)])
+                              callbacks=[ReclusterCallback(), ClusterScoresCallback(),
+                                         PlotCallback(every=args.epochs, num_samples=16)])
     with open(os.path.join(unsupervised_run.run_dir, "cluster_scores.json"), encoding="utf-8") as stream:
         per_epoch = json.load(stream)
     final_clusters = cluster_codes(unsupervised.codes.numpy(), 10, SET_SIZE + 1, random_state=0)

@@ -6,7 +6,8 @@ sample of a class looking the same; `--likelihood gaussian_optimal` (the
 sigma-VAE's calibrated decoder, with beta = 1 and intensities in [0, 1]) is
 the principled fix. `--labels-per-class N` trains on N labelled examples per
 class only (the seed's 6000/600/60/6 comparison with the semi-supervised VAE).
-Figures: OUT/plots/classes_epochNNN.png, one row per class.
+Figures: OUT/plots/classes_epochNNN.png, one row per class. `tfgen train cvae`
+runs the same recipe.
 
     python examples/cvae.py --epochs 20 --out runs/cvae
     python examples/cvae.py --likelihood gaussian_optimal --beta 1 --out runs/sigma_cvae
@@ -15,11 +16,7 @@ Figures: OUT/plots/classes_epochNNN.png, one row per class.
 
 import argparse
 
-from tfgen import data as data_lib
-from tfgen.cvae_plots import ClassGridCallback
-from tfgen.data_splits import labelled_split
-from tfgen.models import CVAE
-from tfgen.training import Trainer
+from tfgen import data, runs
 
 DATASET = "mnist"
 LATENT_DIM = 2
@@ -30,12 +27,13 @@ LIKELIHOOD = "bernoulli"  # or "gaussian_learned", "gaussian_optimal" (sigma-VAE
 EPOCHS = 20
 BATCH_SIZE = 100
 LEARNING_RATE = 1e-3
+PLOT_EVERY = 5
 SEED = 0
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", default=DATASET, choices=["mnist", "fashion_mnist"])
+    parser.add_argument("--dataset", default=DATASET, choices=data.DATASETS)
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--beta", type=float, default=BETA)
     parser.add_argument("--likelihood", default=LIKELIHOOD, choices=["bernoulli", "gaussian_learned", "gaussian_optimal"])
@@ -46,26 +44,27 @@ def main():
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--smoke", action="store_true", help="a few steps on 256 examples")
     args = parser.parse_args()
-
-    train = data_lib.load(args.dataset, "train")
-    test = data_lib.load(args.dataset, "test")
-    if args.smoke:
-        train, test = train.take(256), test.take(256)
-    if args.labels_per_class:
-        train = labelled_split(train, args.labels_per_class, seed=SEED).labelled_subset()
-    model = CVAE(latent_dim=LATENT_DIM, num_classes=train.num_classes, conditioning=args.conditioning,
-                 encoder_sees_label=ENCODER_SEES_LABEL, beta=args.beta, likelihood=args.likelihood, seed=SEED)
-    trainer = Trainer(
-        model, train, args.out, test_data=test,
-        epochs=1 if args.smoke else args.epochs,
-        batch_size=min(BATCH_SIZE, len(train)), learning_rate=LEARNING_RATE, seed=SEED,
-        # The sigma-VAE's Gaussian decoder models intensities, the Bernoulli one binary pixels.
-        binarization="dynamic" if args.likelihood == "bernoulli" else "none",
-        eager=args.eager, callbacks=[ClassGridCallback(every=5)],
-        run_info={"dataset": args.dataset, "labels_per_class": args.labels_per_class},
+    runs.train(
+        "cvae",
+        out=args.out,
+        dataset=args.dataset,
+        epochs=args.epochs,
+        batch_size=min(BATCH_SIZE, 10 * args.labels_per_class) if args.labels_per_class else BATCH_SIZE,
+        learning_rate=LEARNING_RATE,
+        seed=SEED,
+        eager=args.eager,
+        resume=args.resume,
+        plot_every=PLOT_EVERY,
+        # With N labels per class the training set holds 10 N images: a batch cannot be larger.
+        examples_per_class=args.labels_per_class,
+        smoke=args.smoke,
+        latent_dim=LATENT_DIM,
+        conditioning=args.conditioning,
+        encoder_sees_label=ENCODER_SEES_LABEL,
+        beta=args.beta,
+        likelihood=args.likelihood,
+        model_options={"seed": SEED},
     )
-    trainer.fit(resume=args.resume, max_steps=3 if args.smoke else None)
-    print(f"Run written to {args.out}")
 
 
 if __name__ == "__main__":

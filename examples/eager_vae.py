@@ -5,7 +5,8 @@ ELBO batch estimate log p(x|z) + log p(z) - log q(z|x), Adam 1e-4. Every
 `PLOT_EVERY` epochs it writes random samples, the test set in latent space
 coloured by class, and the grid of decoded latent points ("morphs") to
 OUT/plots. The steps run eagerly, as in the post; pass --compiled to run the
-same steps under tf.function (several times faster).
+same steps under tf.function (several times faster). `tfgen train vae` runs
+the same recipe, compiled.
 
     python examples/eager_vae.py --epochs 50 --out runs/eager_vae
     python examples/eager_vae.py --smoke          # a few steps, for tests
@@ -13,7 +14,7 @@ same steps under tf.function (several times faster).
 
 import argparse
 
-from tfgen import experiments
+from tfgen import runs
 
 DATASET = "fashion_mnist"
 LATENT_DIM = 2
@@ -33,20 +34,19 @@ def main():
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--smoke", action="store_true", help="a few steps on a few examples")
     args = parser.parse_args()
-    smoke = {"train_examples": 3 * BATCH_SIZE, "epochs": 1} if args.smoke else {}
-    experiments.train(
+    runs.train(
         "vae",
-        dataset=DATASET,
         out=args.out,
-        epochs=smoke.pop("epochs", args.epochs),
+        dataset=DATASET,
+        epochs=args.epochs,
         batch_size=BATCH_SIZE,
         learning_rate=LEARNING_RATE,
         binarization=BINARIZATION,
         eager=not args.compiled,
         resume=args.resume,
         plot_every=PLOT_EVERY,
+        smoke=args.smoke,
         latent_dim=LATENT_DIM,
-        **smoke,
     )
 
 

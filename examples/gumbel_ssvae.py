@@ -8,7 +8,7 @@ found plain (soft) samples train better than straight-through ones
 500 steps. Straight-through does better annealed faster and lower
 (`--anneal-rate 1e-3 --min-temperature 0.25`: 10.91% against 12.86% test
 error with 100 labels after 10,000 steps, 9.17% after 15,000;
-BENCHMARKS_SSVAE.md).
+BENCHMARKS_SSVAE.md). `tfgen train gumbel_ssvae` runs the same recipe.
 
     python examples/gumbel_ssvae.py --labels-per-class 10 --epochs 10 --out runs/gumbel_ssvae
     python examples/gumbel_ssvae.py --hard --out runs/gumbel_ssvae_hard
@@ -17,12 +17,8 @@ BENCHMARKS_SSVAE.md).
 
 import argparse
 
-from tfgen import data as data_lib
-from tfgen.cvae_plots import ClassGridCallback, error_rate
-from tfgen.data_splits import labelled_split
-from tfgen.models import GumbelSemiSupervisedVAE
+from tfgen import data, runs
 from tfgen.models.ssvae import SEMI_SUPERVISED_ALPHA
-from tfgen.training import Trainer
 
 DATASET = "mnist"
 LABELS_PER_CLASS = 10
@@ -41,7 +37,7 @@ SEED = 0
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", default=DATASET, choices=["mnist", "fashion_mnist"])
+    parser.add_argument("--dataset", default=DATASET, choices=data.DATASETS)
     parser.add_argument("--labels-per-class", type=int, default=LABELS_PER_CLASS)
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--hard", action="store_true", help="straight-through (one-hot forward) samples")
@@ -56,26 +52,30 @@ def main():
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--smoke", action="store_true", help="a few steps on 256 examples")
     args = parser.parse_args()
-
-    train = data_lib.load(args.dataset, "train")
-    test = data_lib.load(args.dataset, "test")
-    if args.smoke:
-        train, test = train.take(256), test.take(256)
-    split = labelled_split(train, args.labels_per_class, seed=SEED, labelled_per_batch=LABELLED_PER_BATCH)
-    model = GumbelSemiSupervisedVAE(
-        latent_dim=LATENT_DIM, num_classes=train.num_classes, alpha=args.alpha, hard=args.hard,
-        initial_temperature=INITIAL_TEMPERATURE, min_temperature=args.min_temperature,
-        anneal_rate=args.anneal_rate, anneal_every=ANNEAL_EVERY, seed=SEED,
-    )
-    trainer = Trainer(
-        model, split, args.out, test_data=test, epochs=1 if args.smoke else args.epochs,
-        batch_size=BATCH_SIZE, learning_rate=LEARNING_RATE, seed=SEED, eager=args.eager,
+    runs.train(
+        "gumbel_ssvae",
+        out=args.out,
+        dataset=args.dataset,
+        epochs=args.epochs,
+        batch_size=BATCH_SIZE,
+        learning_rate=LEARNING_RATE,
+        seed=SEED,
+        eager=args.eager,
+        resume=args.resume,
         steps_per_epoch=args.steps_per_epoch,
-        callbacks=[ClassGridCallback(every=1)],
-        run_info={"dataset": args.dataset, "labels_per_class": args.labels_per_class, "hard": args.hard},
+        labels_per_class=args.labels_per_class,
+        labelled_per_batch=LABELLED_PER_BATCH,
+        plot_every=1,
+        smoke=args.smoke,
+        latent_dim=LATENT_DIM,
+        alpha=args.alpha,
+        hard=args.hard,
+        initial_temperature=INITIAL_TEMPERATURE,
+        min_temperature=args.min_temperature,
+        anneal_rate=args.anneal_rate,
+        anneal_every=ANNEAL_EVERY,
+        model_options={"seed": SEED},
     )
-    trainer.fit(resume=args.resume, max_steps=3 if args.smoke else None)
-    print(f"Test error of q(y|x) with {split.num_labelled} labels: {100 * error_rate(model, test):.2f}%")
 
 
 if __name__ == "__main__":

@@ -11,28 +11,16 @@ shared with Q (Dense 128); Adam(beta_1 = 0.5) with 1e-3 for G and 2e-4 for D
 and Q. BENCHMARKS_GAN.md measures them against smaller settings.
 
 Writes runs/infogan_mnist/: checkpoints, history.json (with mi_loss),
-gan_diagnostics.json and plots/ (rows varying one code at a time, losses).
+gan_diagnostics.json, code_accuracy.json (the categorical code read as a
+classifier, and each code's samples read by the classifier) and plots/ (rows
+varying one code at a time, losses). `tfgen train infogan` runs the same recipe.
 """
 
 import argparse
-import os
 
-import keras
 import tensorflow as tf
 
-from tfgen import data
-from tfgen.evaluation import (
-    Evaluator,
-    categorical_code_accuracy,
-    generated_code_accuracy,
-    load_classifier,
-    save_classifier,
-    train_classifier,
-)
-from tfgen.gan_plots import GANDiagnosticsCallback, plot_infogan_codes
-from tfgen.models import InfoGAN
-from tfgen.plotting import PlotCallback
-from tfgen.training import Trainer, write_json_atomic
+from tfgen import data, runs
 
 DATASET = "mnist"
 EPOCHS = 16
@@ -69,45 +57,30 @@ def main():
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     parser.add_argument("--smoke", action="store_true", help="a few steps on the first 256 examples")
     args = parser.parse_args()
-    out = args.out or f"runs/infogan_{args.dataset}" + ("_smoke" if args.smoke else "")
-
-    train_data, test_data = data.load(args.dataset, "train"), data.load(args.dataset, "test")
-    if args.smoke:
-        train_data, test_data = train_data.take(256), test_data.take(256)
-    classifier_path = args.classifier or os.path.join(out, "classifier.weights.h5")
-    if os.path.isfile(classifier_path):
-        evaluator = Evaluator(load_classifier(classifier_path))
-    else:
-        classifier, accuracy = train_classifier(train_data, test_data, epochs=1 if args.smoke else CLASSIFIER_EPOCHS, verbose=2)
-        print(f"classifier test accuracy: {accuracy:.4f}")
-        evaluator = Evaluator(classifier)
-        save_classifier(classifier, classifier_path)
-
-    keras.utils.set_random_seed(args.seed)
-    model = InfoGAN(latent_dim=LATENT_DIM, num_categories=NUM_CATEGORIES, num_continuous=NUM_CONTINUOUS,
-                    info_weight=INFO_WEIGHT, generator_filters=args.filters, discriminator_filters=args.filters,
-                    hidden_units=tuple(args.hidden_units),
-                    discriminator_hidden_units=tuple(args.discriminator_hidden_units))
-    trainer = Trainer(
-        model, train_data, out, epochs=1 if args.smoke else args.epochs, batch_size=args.batch_size, seed=args.seed,
-        optimizer=keras.optimizers.Adam(args.generator_lr, beta_1=BETA_1),
-        compile_kwargs={"d_optimizer": keras.optimizers.Adam(args.discriminator_lr, beta_1=BETA_1)},
-        steps_per_epoch=4 if args.smoke else None,
-        callbacks=[PlotCallback(every=5), GANDiagnosticsCallback(evaluator, test_data, num_samples=200 if args.smoke else 1000)],
+    runs.train(
+        "infogan",
+        out=args.out or f"runs/infogan_{args.dataset}" + ("_smoke" if args.smoke else ""),
+        dataset=args.dataset,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.generator_lr,
+        beta_1=BETA_1,
+        discriminator_learning_rate=args.discriminator_lr,
+        seed=args.seed,
+        sample_scores=True,
+        classifier=args.classifier,
+        classifier_epochs=CLASSIFIER_EPOCHS,
+        resume=args.resume,
+        smoke=args.smoke,
+        latent_dim=LATENT_DIM,
+        num_categories=NUM_CATEGORIES,
+        num_continuous=NUM_CONTINUOUS,
+        info_weight=INFO_WEIGHT,
+        generator_filters=args.filters,
+        discriminator_filters=args.filters,
+        hidden_units=args.hidden_units,
+        discriminator_hidden_units=args.discriminator_hidden_units,
     )
-    trainer.fit(resume=args.resume)
-    plot_infogan_codes(model, os.path.join(out, "plots", "infogan_final"), seed=SEED)
-    scores = categorical_code_accuracy(model, test_data)
-    drawn = generated_code_accuracy(model, evaluator, per_code=50 if args.smoke else 500)
-    write_json_atomic(os.path.join(out, "code_accuracy.json"), {
-        **{key: scores[key] for key in ("accuracy", "error", "mapping")},
-        "generated": drawn,
-    })
-    print(f"categorical code as a classifier, after the best matching of codes to labels: "
-          f"test error {scores['error']:.4f} (Chen et al. 2016: 0.05); mapping code->label {scores['mapping']}")
-    print(f"each code's samples read by the classifier: {drawn['accuracy']:.4f} drawn as the code's matched digit; "
-          f"mapping code->digit {drawn['mapping']}")
-    print(f"Run written to {out}; last epoch: {trainer.history[-1]}")
 
 
 if __name__ == "__main__":

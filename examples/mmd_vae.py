@@ -4,7 +4,8 @@ A deterministic encoder and a sigmoid decoder, trained on the mean squared
 reconstruction error plus the maximum mean discrepancy between the codes and
 samples of N(0, I). The post trains it on Fashion-MNIST and on MNIST; choose
 with --dataset. The figures in OUT/plots are the same as the VAE's, so the
-two latent spaces can be compared side by side.
+two latent spaces can be compared side by side. `tfgen train mmd_vae` runs
+the same recipe.
 
     python examples/mmd_vae.py --dataset fashion_mnist --epochs 50 --out runs/mmd_vae
     python examples/mmd_vae.py --smoke
@@ -12,7 +13,7 @@ two latent spaces can be compared side by side.
 
 import argparse
 
-from tfgen import experiments
+from tfgen import runs
 
 DATASET = "fashion_mnist"
 LATENT_DIM = 2
@@ -31,20 +32,19 @@ def main():
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--smoke", action="store_true", help="a few steps on a few examples")
     args = parser.parse_args()
-    smoke = {"train_examples": 3 * BATCH_SIZE, "epochs": 1} if args.smoke else {}
-    experiments.train(
+    runs.train(
         "mmd_vae",
-        dataset=args.dataset,
         out=args.out,
-        epochs=smoke.pop("epochs", args.epochs),
+        dataset=args.dataset,
+        epochs=args.epochs,
         batch_size=BATCH_SIZE,
         learning_rate=LEARNING_RATE,
         binarization="none",
         eager=args.eager,
         resume=args.resume,
         plot_every=PLOT_EVERY,
+        smoke=args.smoke,
         latent_dim=LATENT_DIM,
-        **smoke,
     )
 
 

@@ -8,6 +8,7 @@ before every epoch (the blog post's experiment). Figures in OUT/plots: the
 loss per epoch in nats (beside a VAE run's, with --vae-run), the gradient
 norms of c and z, random samples, few-shot generation from 5 test images per
 class, and (unsupervised) the purity and NMI of the clusters per epoch.
+`tfgen train vhe` and `tfgen train vhe_unsupervised` run the same recipes.
 
     python examples/vhe.py --epochs 20 --out runs/vhe
     python examples/vhe.py --unsupervised --out runs/vhe_unsupervised
@@ -15,14 +16,8 @@ class, and (unsupervised) the purity and NMI of the clusters per epoch.
 """
 
 import argparse
-import json
-import os
 
-from tfgen import data
-from tfgen.class_sets import ClassSetDataset, ClusteredClassSetDataset
-from tfgen.models import VHE, UnsupervisedVHE
-from tfgen.training import Trainer
-from tfgen.vhe_plots import VHEPlotCallback, few_shot_support
+from tfgen import data, runs
 
 DATASET = "mnist"
 NETWORKS = "mlp"  # one hidden layer of 512 units, as in the post; or "conv"
@@ -35,7 +30,6 @@ EPOCHS = 20
 BATCH_SIZE = 100
 LEARNING_RATE = 1e-3
 PLOT_EVERY = 1
-SMOKE_EXAMPLES = 256
 
 
 def main():
@@ -48,34 +42,28 @@ def main():
     parser.add_argument("--vae-run", help="a VAE run directory whose loss to draw beside the VHE's")
     parser.add_argument("--eager", action="store_true")
     parser.add_argument("--resume", action="store_true")
-    parser.add_argument("--smoke", action="store_true", help=f"a few steps on {SMOKE_EXAMPLES} examples")
+    parser.add_argument("--smoke", action="store_true", help="a few steps on 256 examples")
     args = parser.parse_args()
-
-    train, test = data.load(args.dataset, "train"), data.load(args.dataset, "test")
-    epochs, batch_size = args.epochs, BATCH_SIZE
-    if args.smoke:
-        train, test, epochs, batch_size = train.take(SMOKE_EXAMPLES), test.take(SMOKE_EXAMPLES), 1, 32
-    networks = {"networks": args.networks, "hidden_units": HIDDEN_UNITS, "class_dim": CLASS_DIM, "latent_dim": LATENT_DIM}
-    if args.unsupervised:
-        model = UnsupervisedVHE(num_examples=len(train), num_clusters=NUM_CLUSTERS, set_size=SET_SIZE, **networks)
-        # The labels are only used to score the clusters (purity, NMI), never to train.
-        train_data = ClusteredClassSetDataset(train.images, train.labels, set_size=SET_SIZE, model=model,
-                                              name=train.name)
-        test_data = None
-    else:
-        model = VHE(set_size=SET_SIZE, **networks)
-        train_data = ClassSetDataset(train.images, train.labels, set_size=SET_SIZE, name=train.name)
-        test_data = ClassSetDataset(test.images, test.labels, set_size=SET_SIZE, name=test.name)
-    references = {}
-    if args.vae_run:
-        with open(os.path.join(args.vae_run, "history.json"), encoding="utf-8") as stream:
-            references["VAE"] = json.load(stream)
-    plots = VHEPlotCallback(every=PLOT_EVERY, support=few_shot_support(test, shots=SET_SIZE),
-                            reference_histories=references)
-    trainer = Trainer(model, train_data, args.out, test_data=test_data, epochs=epochs, batch_size=batch_size,
-                      learning_rate=LEARNING_RATE, eager=args.eager, callbacks=[plots],
-                      run_info={"dataset": args.dataset, "unsupervised": args.unsupervised})
-    trainer.fit(resume=args.resume)
+    unsupervised = {"num_clusters": NUM_CLUSTERS} if args.unsupervised else {}
+    runs.train(
+        "vhe_unsupervised" if args.unsupervised else "vhe",
+        out=args.out,
+        dataset=args.dataset,
+        epochs=args.epochs,
+        batch_size=32 if args.smoke else BATCH_SIZE,
+        learning_rate=LEARNING_RATE,
+        eager=args.eager,
+        resume=args.resume,
+        plot_every=PLOT_EVERY,
+        reference_runs={"VAE": args.vae_run} if args.vae_run else None,
+        smoke=args.smoke,
+        networks=args.networks,
+        hidden_units=HIDDEN_UNITS,
+        class_dim=CLASS_DIM,
+        latent_dim=LATENT_DIM,
+        set_size=SET_SIZE,
+        **unsupervised,
+    )
 
 
 if __name__ == "__main__":

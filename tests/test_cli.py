@@ -1,5 +1,6 @@
 """The `tfgen` command line: a real train/export round trip and clear errors on bad input."""
 
+import json
 import os
 import subprocess
 import sys
@@ -61,10 +62,38 @@ def test_export_rejects_names_with_path_parts(capsys, tmp_path, name):
 
 
 def test_missing_data_files(capsys, tmp_path):
-    err = _error(capsys, ["train", "vae", "--out", str(tmp_path / "run"), "--data-dir", str(tmp_path),
-                          "--tfds-dir", str(tmp_path / "tfds")])
+    (tmp_path / "empty").mkdir()
+    err = _error(capsys, ["train", "vae", "--out", str(tmp_path / "run"), "--source-dir", str(tmp_path / "empty"),
+                          "--data-dir", str(tmp_path / "tfds"), "--max-steps", "1"])
     assert "missing" in err and "train-images-idx3-ubyte.gz" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_data_folder_flags_match_the_library_and_the_old_spellings_still_work(capsys, tmp_path, monkeypatch):
+    """--data-dir is TFDS's data_dir and --source-dir the .gz folder, as in tfgen.data.load; the old
+    --data-dir (a folder of .gz files) and --tfds-dir are taken with a warning."""
+    from tfgen import runs
+
+    calls = []
+    monkeypatch.setattr(runs, "train", lambda *args, **kwargs: calls.append(kwargs))
+    source = tmp_path / "source" / "mnist"
+    source.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                 "t10k-labels-idx1-ubyte.gz"):
+        (source / name).write_bytes(b"")
+    base = ["train", "vae", "--out", str(tmp_path / "run")]
+    assert cli.main(base + ["--data-dir", str(tmp_path / "tfds"), "--source-dir", str(tmp_path / "source")]) == 0
+    assert calls[-1]["data_dir"] == str(tmp_path / "tfds") and calls[-1]["source_dir"] == str(tmp_path / "source")
+    assert "warning" not in capsys.readouterr().err
+    # Yesterday's command line: --data-dir named the .gz folder and --tfds-dir the TFDS folder.
+    assert cli.main(base + ["--data-dir", str(tmp_path / "source"), "--tfds-dir", str(tmp_path / "tfds")]) == 0
+    assert calls[-1]["source_dir"] == str(tmp_path / "source") and calls[-1]["data_dir"] == str(tmp_path / "tfds")
+    err = capsys.readouterr().err
+    assert "--tfds-dir is deprecated" in err and "taken as --source-dir" in err
+    # A --data-dir that is not a folder of .gz files is TFDS's folder: the two spellings of it clash.
+    assert cli.main(base + ["--data-dir", str(tmp_path / "tfds"), "--tfds-dir", str(tmp_path / "other")]) == 2
+    assert "give one" in capsys.readouterr().err
+    assert len(calls) == 2
 
 
 def test_resume_without_a_run(capsys, tmp_path):
@@ -103,9 +132,13 @@ def test_train_resume_and_export_from_the_command_line(tmp_path):
 
 
 def test_labels_per_class_is_for_semi_supervised_models_only(capsys, tmp_path):
-    assert cli.main(["train", "vae", "--out", str(tmp_path / "run"), "--labels-per-class", "10"]) == 2
-    assert "labels_per_class applies to the semi-supervised models only" in capsys.readouterr().err
-    assert not os.path.exists(tmp_path / "run" / "config.json")
+    from tfgen import runs
+
+    err = _error(capsys, ["train", "vae", "--out", str(tmp_path / "run"), "--labels-per-class", "10"])
+    assert "unrecognized arguments: --labels-per-class" in err
+    with pytest.raises(ValueError, match="labels_per_class applies to the semi-supervised models only"):
+        runs.train("vae", out=str(tmp_path / "run"), labels_per_class=10)
+    assert not os.path.exists(tmp_path / "run")
 
 
 @requires_real_data
@@ -118,3 +151,94 @@ def test_semi_supervised_training_from_the_command_line_uses_a_labelled_split(tm
     config = load_run_config(run)
     assert config["dataset"] == "mnist/train[3 labels/class]"
     assert config["model_config"]["alpha"] == SEMI_SUPERVISED_ALPHA != kingma_alpha(30, 470)
+
+
+def test_train_help_shows_the_models_own_options_and_paper_defaults(capsys):
+    from tfgen.models import MODELS
+    from tfgen.runs import constructor_options
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["train", "infogan", "--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Chen et al. 2016" in text
+    for expected in ("--latent-dim LATENT_DIM the size of the incompressible noise z ~ N(0, I). (default: 62)",
+                     "--learning-rate LEARNING_RATE Adam's learning rate for G (default: 0.001)",
+                     "--discriminator-learning-rate DISCRIMINATOR_LEARNING_RATE Adam's learning rate for D (default: 0.0002)",
+                     "--beta-1 BETA_1 Adam's beta_1 for G (default: 0.5)", "--batch-size BATCH_SIZE (default: 64)",
+                     "--epochs EPOCHS (default: 16)", "(default: [1024])"):
+        assert expected in text, expected
+    # Every constructor argument of every model is a flag of its own (the model's own seed: --set seed=N).
+    for name, model_class in sorted(MODELS.items()):
+        with pytest.raises(SystemExit):
+            cli.main(["train", name, "--help"])
+        text = capsys.readouterr().out
+        for option in constructor_options(model_class):
+            assert option == "seed" or "--" + option.replace("_", "-") + " " in text, (name, option)
+
+
+def test_set_and_config_reach_any_constructor_argument(capsys, tmp_path, monkeypatch):
+    from tfgen import runs
+
+    calls = []
+    monkeypatch.setattr(runs, "train", lambda *args, **kwargs: calls.append((args, kwargs)))
+    config = tmp_path / "options.json"
+    config.write_text(json.dumps({"epochs": 3, "batch_size": 16, "model": {"latent_dim": 5, "mmd_weight": 2.0}}))
+    assert cli.main(["train", "mmd_vae", "--out", "run", "--config", str(config), "--epochs", "7", "--latent-dim", "3",
+                     "--set", "seed=11", "--set", "mmd_weight=0.5"]) == 0
+    (name,), options = calls[-1]
+    assert name == "mmd_vae" and options["epochs"] == 7 and options["batch_size"] == 16  # the flag wins over the file
+    assert options["model_options"] == {"latent_dim": 3, "mmd_weight": 0.5, "seed": 11}
+    config.write_text(json.dumps({"epochz": 3}))
+    assert cli.main(["train", "mmd_vae", "--out", "run", "--config", str(config)]) == 2
+    assert "Unknown options ['epochz']" in capsys.readouterr().err
+    assert cli.main(["train", "mmd_vae", "--out", "run", "--config", str(tmp_path / "missing.json")]) == 2
+    assert "Cannot read the --config file" in capsys.readouterr().err
+    assert "expected NAME=VALUE" in _error(capsys, ["train", "mmd_vae", "--out", "run", "--set", "latent_dim"])
+
+
+def test_bad_model_options_get_one_clear_line(capsys, tmp_path):
+    err = _error(capsys, ["train", "vae", "--out", str(tmp_path / "run"), "--set", "latnt_dim=3"])
+    assert "'vae' takes no option ['latnt_dim']" in err
+    err = _error(capsys, ["train", "vae", "--out", str(tmp_path / "run"), "--latent-dim", "0", "--max-steps", "1",
+                          "--train-examples", "64"])
+    assert "latent_dim must be a positive integer. Received: latent_dim=0" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "run" / "checkpoints").exists()
+
+
+def _run_config(run):
+    config = json.loads(open(os.path.join(run, "config.json"), encoding="utf-8").read())
+    config["model_config"].pop("name")
+    for key in ("command", "resume_commands"):
+        config.pop(key, None)
+    return config
+
+
+@requires_real_data
+def test_the_cli_trains_a_gan_as_its_paper_and_its_example_do(tmp_path):
+    """`tfgen train dcgan` is examples/dcgan.py: the same model, optimizers, batches and data."""
+    cli_run, example_run = str(tmp_path / "cli"), str(tmp_path / "example")
+    assert cli.main(["train", "dcgan", "--dataset", "mnist", "--out", cli_run, "--smoke"]) == 0
+    result = subprocess.run([sys.executable, os.path.join(REPO_ROOT, "examples", "dcgan.py"), "--smoke", "--out",
+                             example_run], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": REPO_ROOT})
+    assert result.returncode == 0, result.stderr[-3000:]
+    expected = _run_config(example_run)
+    assert _run_config(cli_run) == expected
+    # Radford et al.'s settings, as the recipe states them.
+    model, training = expected["model_config"], expected["training"]
+    assert (model["latent_dim"], model["generator_filters"], training["batch_size"]) == (100, 32, 64)
+    for optimizer in (training["optimizer"], training["discriminator_optimizer"]):
+        assert optimizer["config"]["learning_rate"] == pytest.approx(2e-4) and optimizer["config"]["beta_1"] == 0.5
+    for run in (cli_run, example_run):  # the sample scores of every epoch and the figures after training
+        assert os.path.isfile(os.path.join(run, "gan_diagnostics.json"))
+        assert os.path.isfile(os.path.join(run, "plots", "interpolation_final.png"))
+
+
+@requires_real_data
+def test_infogan_defaults_give_each_player_its_paper_learning_rate(tmp_path):
+    run = str(tmp_path / "run")
+    assert cli.main(["train", "infogan", "--out", run, "--smoke", "--no-sample-scores", "--max-steps", "1",
+                     "--set", "hidden_units=[]", "--set", "discriminator_hidden_units=[]"]) == 0
+    training = _run_config(run)["training"]
+    assert training["optimizer"]["config"]["learning_rate"] == pytest.approx(1e-3)
+    assert training["discriminator_optimizer"]["config"]["learning_rate"] == pytest.approx(2e-4)

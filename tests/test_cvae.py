@@ -78,37 +78,37 @@ def test_mask_keeps_only_labelled_rows():
 def test_sample_generates_the_chosen_class_from_the_same_z():
     model = _model()
     model.build_from_batch(_batch())
-    threes = model.sample(4, seed=SEED, label=3).numpy()
+    threes = model.sample(4, seed=SEED, labels=3).numpy()
     assert threes.shape == (4, 28, 28, 1) and 0 <= threes.min() and threes.max() <= 1
-    np.testing.assert_array_equal(threes, model.sample(4, seed=SEED, label=[3, 3, 3, 3]).numpy())
-    np.testing.assert_allclose(threes, model.sample(4, seed=SEED, label=tf.one_hot([3] * 4, 10)).numpy(), rtol=1e-6)
-    assert not np.allclose(threes, model.sample(4, seed=SEED, label=7).numpy())
+    np.testing.assert_array_equal(threes, model.sample(4, seed=SEED, labels=[3, 3, 3, 3]).numpy())
+    np.testing.assert_allclose(threes, model.sample(4, seed=SEED, labels=tf.one_hot([3] * 4, 10)).numpy(), rtol=1e-6)
+    assert not np.allclose(threes, model.sample(4, seed=SEED, labels=7).numpy())
     cycled = model.sample(12, seed=SEED).numpy()  # no label: the classes in turn
-    np.testing.assert_allclose(cycled[3], model.sample(12, seed=SEED, label=3).numpy()[3], rtol=1e-6)
+    np.testing.assert_allclose(cycled[3], model.sample(12, seed=SEED, labels=3).numpy()[3], rtol=1e-6)
 
 
 def test_label_errors_name_the_problem():
     model = _model()
     batch = _batch()
     model.build_from_batch(batch)
-    with pytest.raises(ValueError, match=r"class ids in \[0, 10\). Received: min=-1"):
+    with pytest.raises(ValueError, match=r"class id in \[0, 10\)\. Received: labels with min=-1"):
         model.compute_losses({**batch, "label": tf.constant([-1] * 8, tf.int64)}, SEED)
-    with pytest.raises(ValueError, match="have 3 classes; the model has num_classes=10"):
+    with pytest.raises(ValueError, match="have 3 classes, expected num_classes=10"):
         model.decode(tf.zeros([2, 2]), tf.one_hot([0, 1], 3))
     with pytest.raises(ValueError, match="Expected 2 labels, one per example. Received: 3"):
         model.decode(tf.zeros([2, 2]), tf.constant([0, 1, 2]))
     with pytest.raises(ValueError, match=r"z must have shape \(batch, 2\)"):
         model.decode(tf.zeros([2, 3]), tf.constant([0, 1]))
-    with pytest.raises(ValueError, match=r"Expected 4 label, one per example. Received: 2"):
-        model.sample(4, seed=SEED, label=[1, 2])
+    with pytest.raises(ValueError, match=r"Expected 4 labels, one per example. Received: 2"):
+        model.sample(4, seed=SEED, labels=[1, 2])
     with pytest.raises(ValueError, match="encoder sees the label: pass labels"):
         _model(encoder_sees_label=True).encode(batch["image"])
 
 
 def test_constructor_checks():
-    with pytest.raises(ValueError, match="conditioning must be one of.*Received: conditioning='sum'"):
+    with pytest.raises(ValueError, match="Unknown conditioning .*Received: conditioning='sum'"):
         CVAE(conditioning="sum")
-    with pytest.raises(ValueError, match="likelihood must be one of.*Received: likelihood='laplace'"):
+    with pytest.raises(ValueError, match="Unknown likelihood .*Received: likelihood='laplace'"):
         CVAE(likelihood="laplace")
     with pytest.raises(ValueError, match="beta must be a non-negative number. Received: beta=-1"):
         CVAE(beta=-1)
@@ -139,7 +139,7 @@ def test_serving_endpoints_take_int64_labels_with_a_none_batch_dimension():
     images = sample(tf.constant([1, 2], tf.int64), tf.constant([4, 4], tf.int64))["images"]
     alone = sample(tf.constant([2], tf.int64), tf.constant([4], tf.int64))["images"]
     np.testing.assert_allclose(images[1:], alone, rtol=1e-6)
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"class ids in \[0, 10\)"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"class id in \[0, 10\)"):
         tf.function(sample, input_signature=signature)(tf.constant([1], tf.int64), tf.constant([10], tf.int64))
 
 
@@ -152,10 +152,13 @@ def test_label_projection_add_and_concat():
     assert np.all(out.numpy() >= 1.0)  # z + ReLU(...)
     concat = LabelProjection(4, mode="concat")([z, tf.constant([1, 2])])
     np.testing.assert_array_equal(concat, np.concatenate([np.ones([2, 3]), np.eye(4)[[1, 2]]], axis=1))
-    with pytest.raises(ValueError, match="mode must be one of.*Received: mode='mean'"):
+    with pytest.raises(ValueError, match="Unknown mode .*Received: mode='mean'"):
         LabelProjection(4, mode="mean")
-    with pytest.raises(ValueError, match=r"Float labels must have shape \(batch, 4\)"):
+    with pytest.raises(ValueError, match=r"they have 5 classes, expected num_classes=4"):
         LabelProjection(4)([z, tf.zeros([2, 5])])
+    # Integer ids out of range are refused (tf.one_hot alone would give a row of zeros).
+    with pytest.raises(ValueError, match=r"class id in \[0, 4\)\. Received: labels with min=1, max=4"):
+        LabelProjection(4, mode="concat")([z, tf.constant([1, 4])])
     layer = LabelProjection(4, mode="concat", name="projection")
     assert LabelProjection.from_config(layer.get_config()).get_config() == layer.get_config()
 
@@ -203,4 +206,4 @@ def test_model_survives_a_keras_file_round_trip(name, tmp_path):
     assert type(restored) is type(model) and restored.get_config()["num_classes"] == model.num_classes
     for expected, actual in zip(model.get_weights(), restored.get_weights()):
         np.testing.assert_array_equal(actual, expected)
-    np.testing.assert_allclose(restored.sample(3, seed=SEED, label=1), model.sample(3, seed=SEED, label=1), rtol=1e-6)
+    np.testing.assert_allclose(restored.sample(3, seed=SEED, labels=1), model.sample(3, seed=SEED, labels=1), rtol=1e-6)

@@ -123,9 +123,9 @@ def test_no_network_and_no_files_fails_fast_with_instructions(tmp_path, monkeypa
 def test_network_probe_failure_is_fast(monkeypatch):
     # A probe to an unreachable host must come back as "no network", never hang.
     monkeypatch.delenv(data.OFFLINE_ENV, raising=False)
-    monkeypatch.setitem(data._DOWNLOAD_HOSTS, "mnist", ("127.0.0.1", 9))
+    monkeypatch.setitem(data.sources._DOWNLOAD_HOSTS, "mnist", ("127.0.0.1", 9))
     started = time.perf_counter()
-    assert data._network_available("mnist", timeout=2.0) is False
+    assert data.sources._network_available("mnist", timeout=2.0) is False
     assert time.perf_counter() - started < 5
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import built_model, example_batch, synthetic_dataset
+from conftest import built_model, create_model, example_batch, synthetic_dataset
 from tfgen.evaluation import (
     Evaluator,
     build_classifier,
@@ -54,8 +54,7 @@ def test_each_update_touches_only_its_own_players_variables(name, seed):
 
 
 def test_k_discriminator_steps_per_generator_step(seed):
-    spec = MODELS["dcgan"]
-    model = spec.create(**{**spec.test_kwargs, "discriminator_steps": 3})
+    model = create_model("dcgan", discriminator_steps=3)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     batch = next(iter(synthetic_dataset(8).batches(8, shuffle=False, binarization="none")))
     model.build_from_batch(batch)
@@ -65,7 +64,7 @@ def test_k_discriminator_steps_per_generator_step(seed):
 
 
 def test_compile_gives_two_optimizers_with_the_same_configuration():
-    model = MODELS["dcgan"].create(**MODELS["dcgan"].test_kwargs)
+    model = create_model("dcgan")
     optimizer = keras.optimizers.Adam(3e-4, beta_1=0.5)
     model.compile(optimizer=optimizer)  # what the Trainer does
     assert model.optimizer is optimizer and model.g_optimizer is optimizer
@@ -90,17 +89,17 @@ def test_generated_images_are_in_minus_one_one_inside_and_zero_one_outside(seed)
 def test_cgan_bad_labels_get_clear_errors(seed):
     model, batch = built_model("cgan")
     bad = {**batch, "label": tf.constant([0, 1, 2, 3, 4, 5, 6, 12], tf.int64)}
-    with pytest.raises(ValueError, match=r"batch\['label'\] must lie in \[0, 10\). Received: .*max=12"):
+    with pytest.raises(ValueError, match=r"batch\['label'\] must be a class id in \[0, 10\). Received: .*max=12"):
         model.train_step(bad, seed)
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"must lie in \[0, 10\)"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"must be a class id in \[0, 10\)"):
         tf.function(model.train_step)(bad, seed)
     with pytest.raises(TypeError, match="integer class ids"):
         model.train_step({**batch, "label": tf.one_hot(batch["label"], 10)}, seed)
     with pytest.raises(ValueError, match="no 'label' entry"):
         model.train_step({"image": batch["image"]}, seed)
-    with pytest.raises(ValueError, match=r"must have shape \(8,\)"):
+    with pytest.raises(ValueError, match=r"Expected 8 batch\[.label.\], one per example. Received: 3"):
         model.train_step({**batch, "label": batch["label"][:3]}, seed)
-    with pytest.raises(ValueError, match=r"must lie in \[0, 10\)"):
+    with pytest.raises(ValueError, match=r"must be a class id in \[0, 10\)"):
         model.sample(2, seed=seed, labels=[3, 10])
     with pytest.raises(ValueError, match=r"z of shape \(batch, 8\)"):
         model.generate(tf.zeros([2, 5]), tf.constant([1, 2]))
@@ -109,10 +108,9 @@ def test_cgan_bad_labels_get_clear_errors(seed):
 
 
 def test_cgan_options_and_sampling(seed):
-    with pytest.raises(ValueError, match="label_input must be one of"):
+    with pytest.raises(ValueError, match="Unknown label_input 'bogus'"):
         ConditionalGAN(label_input="bogus")
-    spec = MODELS["cgan"]
-    model = spec.create(**{**spec.test_kwargs, "label_input": "vector"})
+    model = create_model("cgan", label_input="vector")
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     batch = next(iter(synthetic_dataset(8).batches(8, shuffle=False, binarization="none")))
     model.build_from_batch(batch)
@@ -152,19 +150,18 @@ def test_infogan_codes_metrics_and_bad_code_sizes(seed):
         model.generate(z, tf.constant([0, 3]), tf.zeros([2, 3]))
     with pytest.raises(ValueError, match=r"one-hot of shape \(batch, 10\)"):
         model.generate(z, tf.zeros([2, 7]), tf.zeros([2, 2]))
-    with pytest.raises(ValueError, match=r"categorical must lie in \[0, 10\)"):
+    with pytest.raises(ValueError, match=r"categorical must be a class id in \[0, 10\)"):
         model.generate(z, tf.constant([0, 10]), tf.zeros([2, 2]))
     with pytest.raises(ValueError, match="2 rows"):
         model.generate(z, tf.constant([0, 1, 2]), tf.zeros([3, 2]))
     with pytest.raises(ValueError, match="num_categories must be an integer >= 2"):
-        MODELS["infogan"].cls(num_categories=1)
+        MODELS["infogan"](num_categories=1)
 
 
 @pytest.mark.parametrize("name", GANS)
 def test_config_round_trip(name):
-    spec = MODELS[name]
-    model = spec.create(**spec.test_kwargs)
-    clone = spec.cls.from_config(model.get_config())
+    model = create_model(name)
+    clone = MODELS[name].from_config(model.get_config())
     config, clone_config = model.get_config(), clone.get_config()
     config.pop("name"), clone_config.pop("name")
     assert clone_config == config
@@ -233,8 +230,8 @@ def test_train_save_and_load_classifier(tmp_path):
         load_classifier(str(tmp_path / "missing.weights.h5"))
 
 
-def test_diagnostics_callback_logs_writes_json_plots_and_warns(tmp_path, evaluator):
-    from tfgen.gan_plots import GANDiagnosticsCallback
+def test_diagnostics_callback_logs_writes_json_and_warns(tmp_path, evaluator):
+    from tfgen.evaluation import GANDiagnosticsCallback
 
     model, _ = built_model("cgan")
     callback = GANDiagnosticsCallback(evaluator, synthetic_dataset(40), num_samples=20, warn_accuracy=1.01)
@@ -246,9 +243,7 @@ def test_diagnostics_callback_logs_writes_json_plots_and_warns(tmp_path, evaluat
         assert np.isfinite(logs[f"gan/{key}"]), key
     entries = json.loads((tmp_path / "gan_diagnostics.json").read_text())
     assert [e["epoch"] for e in entries] == [1]
-    assert (tmp_path / "plots" / "class_rows_epoch001.png").is_file()
-    assert (tmp_path / "plots" / "class5_across_epochs.png").is_file()
-    quiet = GANDiagnosticsCallback(evaluator, synthetic_dataset(40), num_samples=20, warn_accuracy=0.0, plot=False)
+    quiet = GANDiagnosticsCallback(evaluator, synthetic_dataset(40), num_samples=20, warn_accuracy=0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         quiet.on_epoch_end(trainer, 2, {"epoch": 2})
@@ -285,36 +280,59 @@ def test_infogan_categorical_code_accuracy_reads_q_on_real_images():
 
 
 def test_diagnostics_callback_logs_the_infogan_code_error_each_epoch(tmp_path, evaluator):
-    from tfgen.evaluation import categorical_code_accuracy
-    from tfgen.gan_plots import GANDiagnosticsCallback
+    from tfgen.evaluation import GANDiagnosticsCallback, categorical_code_accuracy
 
     model, _ = built_model("infogan")
     real = synthetic_dataset(40)
-    callback = GANDiagnosticsCallback(evaluator, real, num_samples=20, warn_accuracy=0.0, plot=False)
+    callback = GANDiagnosticsCallback(evaluator, real, num_samples=20, warn_accuracy=0.0, code_samples=4)
     logs = {"epoch": 1}
     callback.on_epoch_end(types.SimpleNamespace(model=model, run_dir=str(tmp_path), epochs=1), 1, logs)
     expected = categorical_code_accuracy(model, real.take(20))["error"]
     assert logs["gan/code_error"] == pytest.approx(expected)
     assert json.loads((tmp_path / "gan_diagnostics.json").read_text())[0]["code_error"] == pytest.approx(expected)
     assert "code_error" not in callback.evaluate(built_model("dcgan")[0])
+    # After training: the code read as a classifier of all the real images, and each code's samples.
+    callback.on_train_end(types.SimpleNamespace(model=model, run_dir=str(tmp_path), epochs=1, verbose=0), logs)
+    final = json.loads((tmp_path / "code_accuracy.json").read_text())
+    assert final["error"] == pytest.approx(categorical_code_accuracy(model, real)["error"])
+    assert sum(sum(counts) for counts in final["generated"]["counts"].values()) == 4 * model.num_categories
+
+
+def test_plot_callback_draws_the_conditional_gan_figures(tmp_path):
+    from tfgen.plotting import PlotCallback
+
+    model, _ = built_model("cgan")
+    trainer = types.SimpleNamespace(model=model, run_dir=str(tmp_path), epochs=2, history=[{"epoch": 1, "train/loss": 1.0}],
+                                    test_data=None)
+    callback = PlotCallback(every=1, num_samples=4)
+    callback.on_epoch_end(trainer, 1, {"epoch": 1})
+    plots = sorted(path.name for path in (tmp_path / "plots").iterdir())
+    assert plots == ["class5_across_epochs.png", "class_rows_epoch001.png", "losses.png", "samples_epoch001.png"]
+    trainer.history.append({"epoch": 2, "train/loss": 0.5})
+    callback.on_epoch_end(trainer, 2, {"epoch": 2})
+    assert sorted(callback.tracked) == [1, 2]  # the tracked class, one row per epoch
+    callback.on_train_end(trainer, {})
+    assert {"class_rows_final.png", "interpolation_final.png"} <= {path.name for path in (tmp_path / "plots").iterdir()}
+    with pytest.raises(ValueError, match="Unknown figures"):
+        PlotCallback(figures=["nope"])
 
 
 def test_infogan_discriminator_dense_layer_is_shared_with_q_and_checkpointed(seed, tmp_path):
-    spec = MODELS["infogan"]
+
     keras.utils.set_random_seed(0)
-    model = spec.create(**{**spec.test_kwargs, "discriminator_hidden_units": (24,)})
+    model = create_model("infogan", discriminator_hidden_units=(24,))
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    batch = example_batch(spec)
+    batch = example_batch(model)
     model.build_from_batch(batch)
     assert model.discriminator.dense0.kernel.shape[-1] == 24
     assert model.q_head.dense.kernel.shape[0] == 24  # Q reads D's Dense features
     logits, _, _ = model.predict_codes(tf.zeros([3, 28, 28, 1]))
-    assert logits.shape == (3, spec.test_kwargs.get("num_categories", 10))
+    assert logits.shape == (3, model.num_categories)
     d_variables = model.discriminator_variables()
     before = _snapshot(d_variables)
     model.discriminator_step(batch, seed)
     assert all(_changed(before, d_variables))
-    clone = spec.cls.from_config(model.get_config())
+    clone = MODELS["infogan"].from_config(model.get_config())
     assert clone.discriminator_hidden_units == (24,) and clone.discriminator.hidden_units == (24,)
     # Every variable, the Dense layer's batch-norm statistics included, goes into the checkpoint and comes
     # back through the model alone, as `restore_model` loads it.
@@ -325,7 +343,7 @@ def test_infogan_discriminator_dense_layer_is_shared_with_q_and_checkpointed(see
     for expected, actual in zip(model.variables, clone.variables):
         np.testing.assert_array_equal(actual.numpy(), expected.numpy(), err_msg=expected.path)
     with pytest.raises(ValueError, match="discriminator_hidden_units"):
-        spec.create(**{**spec.test_kwargs, "discriminator_hidden_units": (0,)})
+        create_model("infogan", discriminator_hidden_units=(0,))
 
 
 def test_generated_code_accuracy_matches_codes_to_the_digits_they_draw(evaluator):
@@ -364,3 +382,15 @@ def test_generated_code_accuracy_matches_codes_to_the_digits_they_draw(evaluator
     infogan = built_model("infogan")[0]  # the real path: InfoGAN.generate and the classifier
     real = generated_code_accuracy(infogan, evaluator, per_code=3)
     assert 0.1 <= real["accuracy"] <= 1.0 and set(real["per_code"]) <= set(range(infogan.num_categories))
+
+
+@pytest.mark.parametrize("name, old_module", [("dcgan", "tfgen.models.gan"), ("gumbel_ssvae", "tfgen.models.gumbel_cvae")])
+def test_configs_naming_the_modules_before_their_renames_still_load(name, old_module):
+    # DCGAN lived in tfgen.models.gan and the Gumbel M2 in tfgen.models.gumbel_cvae; .keras files written
+    # then name the old modules, and Keras must find the classes by their registered names.
+    model = create_model(name)
+    config = keras.saving.serialize_keras_object(model)
+    assert config["module"] != old_module
+    config["module"] = old_module
+    restored = keras.saving.deserialize_keras_object(config)
+    assert type(restored) is MODELS[name] and restored.get_config() == model.get_config()

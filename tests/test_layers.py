@@ -47,7 +47,7 @@ def test_gradients_flow_to_mean_and_log_var():
 
 
 def test_bad_arguments():
-    with pytest.raises(TypeError, match="seed"):
+    with pytest.raises(ValueError, match="seed must be an integer or None. Received: seed='x'"):
         GaussianSampling(seed="x")
     with pytest.raises(ValueError, match="z_mean, z_log_var"):
         GaussianSampling()(tf.zeros([2, 2]))

@@ -9,7 +9,7 @@ import tensorflow as tf
 from conftest import synthetic_dataset
 from tfgen import losses
 from tfgen.data import ImageDataset
-from tfgen.data_splits import SemiSupervisedDataset, labelled_split
+from tfgen.data import SemiSupervisedDataset, labelled_split
 from tfgen.models import GumbelSemiSupervisedVAE, SemiSupervisedVAE
 from tfgen.training import Trainer
 
@@ -119,9 +119,9 @@ def test_bad_labels_get_clear_errors():
     batch = _batch()
     model.build_from_batch(batch)
     seed = tf.constant([1, 2], tf.int64)
-    with pytest.raises(ValueError, match=r"class ids in \[0, 10\). Received: min=0, max=12"):
+    with pytest.raises(ValueError, match=r"class id in \[0, 10\)\. Received: labels with min=0, max=12"):
         model.compute_losses({**batch, "label": tf.constant([0, 1, 2, 3, 4, 12], tf.int64)}, seed)
-    with pytest.raises(ValueError, match="have 5 classes; the model has num_classes=10"):
+    with pytest.raises(ValueError, match="have 5 classes, expected num_classes=10"):
         model.compute_losses({**batch, "label": tf.one_hot(batch["label"] % 5, 5)}, seed)
     with pytest.raises(ValueError, match=r"must be class ids of shape \(batch,\)"):
         model.compute_losses({**batch, "label": tf.zeros([6, 1], tf.int64)}, seed)
@@ -133,10 +133,10 @@ def test_bad_labels_get_clear_errors():
         model.compute_losses({**batch, "label": tf.constant(["a"] * 6)}, seed)
     with pytest.raises(ValueError, match="labelled mask must hold only 0 and 1"):
         model.compute_losses({**batch, "labelled": tf.fill([6], 0.5)}, seed)
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"class ids in \[0, 10\)"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"class id in \[0, 10\)"):
         tf.function(model.compute_losses)({**batch, "label": tf.constant([0, 1, 2, 3, 4, 12], tf.int64)}, seed)
-    with pytest.raises(ValueError, match=r"label must be class ids in \[0, 10\)"):
-        model.sample(3, seed=seed, label=10)
+    with pytest.raises(ValueError, match=r"labels must be a class id in \[0, 10\)"):
+        model.sample(3, seed=seed, labels=10)
 
 
 def test_classify_endpoint_gives_probabilities():

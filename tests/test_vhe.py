@@ -10,12 +10,11 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from conftest import synthetic_dataset
-from tfgen.class_sets import ClassSetDataset, ClusteredClassSetDataset, cluster_codes, sample_set_positions
-from tfgen.data import ImageDataset
-from tfgen.evaluation.clustering import clustering_scores, nmi, purity
+from tfgen.data import ClassSetDataset, ImageDataset, cluster_codes, sample_set_positions
+from tfgen.evaluation.clustering import ClusterScoresCallback, clustering_scores, nmi, purity
 from tfgen.losses import kl_normal
 from tfgen.models import VHE, UnsupervisedVHE
-from tfgen.training import Trainer
+from tfgen.training import ReclusterCallback, Trainer
 
 SMALL = {"class_dim": 3, "latent_dim": 2, "hidden_units": 16}
 
@@ -102,7 +101,7 @@ def test_bad_set_arguments_get_clear_errors():
         ClassSetDataset(data.images, labels, num_classes=3, set_size=1).batches(0)
     with pytest.raises(ValueError, match="class_dim must be a positive integer"):
         VHE(class_dim=0)
-    with pytest.raises(ValueError, match="networks must be one of"):
+    with pytest.raises(ValueError, match="Unknown networks 'rnn'"):
         VHE(networks="rnn")
     model = VHE(**SMALL)
     with pytest.raises(ValueError, match=r"class_set of shape \(batch, set_size, 28, 28, 1\)"):
@@ -227,11 +226,12 @@ def test_keras_save_and_load_round_trip(cls, tmp_path):
 # ---------------------------------------------------- the unsupervised VHE
 
 
-def _unsupervised_trainer(run_dir, data):
+def _unsupervised_trainer(run_dir, data, callbacks=()):
     keras.utils.set_random_seed(0)
     model = UnsupervisedVHE(num_examples=len(data), num_clusters=3, **SMALL)
-    train = ClusteredClassSetDataset(data.images, data.labels, num_classes=3, set_size=3, model=model)
-    return Trainer(model, train, str(run_dir), epochs=2, batch_size=8, learning_rate=1e-3, seed=3, verbose=0)
+    train = ClassSetDataset(data.images, data.labels, num_classes=3, set_size=3, set_labels=model.update_clusters(0))
+    return Trainer(model, train, str(run_dir), epochs=2, batch_size=8, learning_rate=1e-3, seed=3, verbose=0,
+                   callbacks=[ReclusterCallback(), *callbacks])
 
 
 def test_steps_record_codes_and_epochs_recluster(tmp_path):
@@ -239,21 +239,24 @@ def test_steps_record_codes_and_epochs_recluster(tmp_path):
     trainer = _unsupervised_trainer(tmp_path / "run", data)
     model = trainer.model
     initial = model.codes.numpy().copy()
-    assert int(model.clustered_epoch.numpy()) == 0  # clustered when the Trainer drew its example batch
+    assert int(model.clustered_epoch.numpy()) == 0  # the clustering of the initial codes, for epoch 0
+    np.testing.assert_array_equal(trainer.train_data.set_labels, model.pseudo_labels.numpy())
     batch = next(iter(trainer.train_data.batches(8, epoch=0, seed=3)))
     model.train_step(batch, tf.constant([0, 0], tf.int64))
     changed = np.flatnonzero(np.any(model.codes.numpy() != initial, axis=1))
     np.testing.assert_array_equal(changed, np.sort(batch["index"].numpy()))
     labels_epoch0 = model.pseudo_labels.numpy().copy()
-    batch = next(iter(trainer.train_data.batches(8, epoch=1, seed=3)))
+    trainer.callbacks[0].on_epoch_begin(trainer, 2)  # before the second epoch
     assert int(model.clustered_epoch.numpy()) == 1
     pseudo_labels = model.pseudo_labels.numpy()
+    assert not np.array_equal(labels_epoch0, pseudo_labels)
+    np.testing.assert_array_equal(trainer.train_data.set_labels, pseudo_labels)  # the data's classes follow
+    batch = next(iter(trainer.train_data.batches(8, epoch=1, seed=3)))
     np.testing.assert_array_equal(batch["class_size"].numpy(), np.bincount(pseudo_labels)[pseudo_labels[batch["index"].numpy()]])
-    assert not np.array_equal(labels_epoch0, model.pseudo_labels.numpy())
-    # An earlier epoch never re-clusters: the latest clustering stays.
-    labels_epoch1 = model.pseudo_labels.numpy().copy()
-    trainer.train_data.batches(8, epoch=0, seed=3)
-    np.testing.assert_array_equal(labels_epoch1, model.pseudo_labels.numpy())
+    # The same or an earlier epoch never re-clusters: the latest clustering stays.
+    trainer.callbacks[0].on_epoch_begin(trainer, 2, start_step=3)  # a run resumed inside epoch 2
+    np.testing.assert_array_equal(model.update_clusters(0), pseudo_labels)
+    np.testing.assert_array_equal(model.pseudo_labels.numpy(), pseudo_labels)
 
 
 def test_resumed_unsupervised_run_keeps_the_cluster_state(tmp_path):
@@ -275,24 +278,29 @@ def test_resumed_unsupervised_run_keeps_the_cluster_state(tmp_path):
     np.testing.assert_allclose(resumed_history[-1]["train/loss"], history[-1]["train/loss"], rtol=1e-5)
 
 
-def test_clustered_dataset_checks_its_model():
+def test_reclustering_checks_the_model_against_the_data(tmp_path):
     data = _grouped()
-    with pytest.raises(ValueError, match="needs model="):
-        ClusteredClassSetDataset(data.images, data.labels, num_classes=3, set_size=3)
-    model = UnsupervisedVHE(num_examples=10, **SMALL)
-    with pytest.raises(ValueError, match="num_examples=48"):
-        ClusteredClassSetDataset(data.images, data.labels, num_classes=3, set_size=3, model=model)
+    model = UnsupervisedVHE(num_examples=10, num_clusters=2, **SMALL)
+    with pytest.raises(ValueError, match=r"set_labels must be integers of shape \(48,\)"):
+        ClassSetDataset(data.images, data.labels, num_classes=3, set_size=3, set_labels=model.update_clusters(0))
+    trainer = Trainer(model, data, str(tmp_path / "run"), epochs=1, batch_size=8, verbose=0,
+                      callbacks=[ReclusterCallback()])
+    with pytest.raises(ValueError, match="codes for 10 examples but the training data holds 48.*num_examples=48"):
+        trainer.fit()
 
 
 def test_plot_callback_writes_figures_and_cluster_scores(tmp_path):
-    from tfgen.vhe_plots import VHEPlotCallback, few_shot_support
+    from tfgen.plotting import PlotCallback
+    from tfgen.plotting.vhe import few_shot_support
 
     data = _grouped()
-    trainer = _unsupervised_trainer(tmp_path / "run", data)
-    trainer.callbacks.append(VHEPlotCallback(support=few_shot_support(data, shots=3)[:2], num_samples=4))
+    plots = PlotCallback(support=few_shot_support(data, shots=3)[:2], num_samples=4)
+    trainer = _unsupervised_trainer(tmp_path / "run", data, callbacks=[ClusterScoresCallback(), plots])
     trainer.epochs = 1
     trainer.fit()
     plots = sorted(p.name for p in (tmp_path / "run" / "plots").iterdir())
     assert {"nats_per_epoch.png", "gradient_norms.png", "cluster_scores.png", "few_shot_epoch001.png"} <= set(plots)
     scores = json.loads((tmp_path / "run" / "cluster_scores.json").read_text())
     assert [entry["epoch"] for entry in scores] == [1] and 0.0 <= scores[0]["nmi"] <= 1.0
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert history[-1]["clusters/nmi"] == scores[0]["nmi"]  # logged in the history too

@@ -115,4 +115,6 @@ def choice(argument, value, choices):
 
 def optional_seed(argument, value):
     """An integer seed or None (the argument of the random layers and models)."""
-    return integer(argument, value, allow_none=True)
+    if value is not None and (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer))):
+        raise ValueError(f"{argument} must be an integer or None. Received: {argument}={value!r}")
+    return None if value is None else int(value)

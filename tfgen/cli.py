@@ -1,9 +1,20 @@
-"""The `tfgen` command line: argument parsing only; the work is in tfgen's modules."""
+"""The `tfgen` command line: argument parsing only; the work is in tfgen's modules.
+
+`tfgen train MODEL` has one sub-command per registered model: its options
+and their defaults (the model's paper settings, `Recipe`) are that model's,
+every constructor argument is a flag of its own (or `--set NAME=VALUE`), and
+`--config FILE` reads any of them from a JSON file.
+"""
 
 import argparse
+import json
 import sys
+import warnings
 
-from tfgen.data import BINARIZATIONS, DATASETS
+DATA_DIR_HELP = "the TFDS data folder (TFDS's data_dir; default: TFDS's own, or TFDS_DATA_DIR)"
+SOURCE_DIR_HELP = "a folder with the original .gz files, to build the dataset offline (default: TFGEN_DATA_DIR)"
+#: Run options of `tfgen.runs.train` that a constructor argument of the same name must not shadow.
+_RUN_OPTION_NAMES = ("seed",)
 
 
 def _positive_int(text):
@@ -16,37 +27,186 @@ def _positive_int(text):
     return value
 
 
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, received {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, received {text}")
+    return value
+
+
 def _labels_per_class(text):
     return None if text == "all" else _positive_int(text)
 
 
-def _parser():
-    from tfgen.models import MODELS
+def _json_value(text):
+    """A JSON value, or the text itself when it is not JSON (so --set name=concat works)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
 
+
+def _assignment(text):
+    name, separator, value = text.partition("=")
+    if not separator or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, received {text!r}")
+    return name.strip().replace("-", "_"), _json_value(value)
+
+
+def _option_type(default):
+    """The argparse type and nargs of a constructor argument, from its default value."""
+    if isinstance(default, bool):
+        return None, None
+    if isinstance(default, int):
+        return int, None
+    if isinstance(default, float):
+        return float, None
+    if isinstance(default, (list, tuple)):
+        return int, "*"
+    if isinstance(default, str):
+        return str, None
+    return _json_value, None
+
+
+def _argument_help(model_class):
+    """{argument: its description} from the `Args:` sections of the docstrings of `model_class` and its bases."""
+    described = {}
+    for cls in reversed(model_class.__mro__):
+        lines = (cls.__doc__ or "").splitlines()
+        if "Args:" not in [line.strip() for line in lines]:
+            continue
+        start = [line.strip() for line in lines].index("Args:") + 1
+        name, indent = None, None
+        for line in lines[start:]:
+            stripped = line.strip()
+            if not stripped or (indent is not None and len(line) - len(line.lstrip()) < indent):
+                if not stripped and name is None:
+                    continue
+                break
+            current = len(line) - len(line.lstrip())
+            if indent is None:
+                indent = current
+            if current == indent and ":" in stripped:
+                names, text = stripped.split(":", 1)
+                name = [part.strip() for part in names.split(",")]
+                for each in name:
+                    described[each] = text.strip()
+            elif name:
+                for each in name:
+                    described[each] += " " + stripped
+    return described
+
+
+def _flag(name):
+    return "--" + name.replace("_", "-")
+
+
+def _add_model_options(parser, model_class):
+    """One flag per constructor argument, its default the recipe's (or the class's)."""
+    from tfgen.runs import constructor_options, model_defaults
+
+    group = parser.add_argument_group(
+        f"{model_class.__name__} options",
+        "the model's constructor arguments (default: the recipe's value, else the class's); any of them, and "
+        "those shadowed by a run option (" + ", ".join(_RUN_OPTION_NAMES) + "), also as --set NAME=VALUE",
+    )
+    defaults = model_defaults(model_class)
+    described = _argument_help(model_class)
+    for name in constructor_options(model_class):
+        if name in _RUN_OPTION_NAMES:
+            continue
+        default = defaults[name]
+        shown = "from the data" if name in ("num_classes", "num_examples") else json.dumps(default)
+        kind, nargs = _option_type(default)
+        text = f"{described.get(name, '')} (default: {shown})".replace("%", "%%").strip()
+        if kind is None:  # a bool: --name / --no-name
+            group.add_argument(_flag(name), dest=f"model.{name}", action=argparse.BooleanOptionalAction,
+                               default=argparse.SUPPRESS, help=text)
+        else:
+            group.add_argument(_flag(name), dest=f"model.{name}", type=kind, nargs=nargs, default=argparse.SUPPRESS,
+                               metavar=name.upper(), help=text)
+
+
+def _add_train_parser(commands):
+    from tfgen.data import BINARIZATIONS, DATASETS
+    from tfgen.models import MODELS, AdversarialModel
+
+    train = commands.add_parser("train", help="train a model end to end, as its paper does",
+                                description="Train a model end to end. `tfgen train MODEL --help` lists the "
+                                            "model's options and its paper's defaults.")
+    models = train.add_subparsers(dest="model", required=True, metavar="MODEL", title="models")
+    for name in sorted(MODELS):
+        model_class = MODELS[name]
+        recipe = model_class.recipe
+        parser = models.add_parser(
+            name, help=(model_class.__doc__ or name).strip().splitlines()[0],
+            description=f"Train {name} ({model_class.__name__}). Defaults: {recipe.source}.",
+        )
+        parser.set_defaults(model_name=name)
+        run = parser.add_argument_group("run options")
+
+        def option(flag, default, help="", **kwargs):
+            # Options left out take the recipe's value in tfgen.runs.train: only given ones are passed on.
+            shown = "none" if default is None else "on" if default is True else "off" if default is False else default
+            text = help if default == "" else f"{help} (default: {shown})".strip()
+            run.add_argument(flag, default=argparse.SUPPRESS, help=text, **kwargs)
+
+        run.add_argument("--out", required=True, help="the run directory")
+        run.add_argument("--config", default=None, metavar="FILE",
+                         help="a JSON file of options: run options by name (e.g. \"epochs\": 5) and \"model\": "
+                              "{constructor arguments}; flags given on the command line win")
+        option("--dataset", recipe.dataset, choices=DATASETS)
+        option("--epochs", recipe.epochs, type=_positive_int)
+        option("--batch-size", recipe.batch_size, type=_positive_int)
+        adversarial = issubclass(model_class, AdversarialModel)
+        option("--learning-rate", recipe.learning_rate, "Adam's learning rate" + (" for G" if adversarial else ""),
+               type=_positive_float)
+        option("--beta-1", recipe.beta_1, "Adam's beta_1" + (" for G" if adversarial else ""), type=float)
+        if adversarial:
+            option("--discriminator-learning-rate", recipe.discriminator_learning_rate or "G's",
+                   "Adam's learning rate for D", type=_positive_float)
+            option("--discriminator-beta-1", recipe.discriminator_beta_1 or "G's", "Adam's beta_1 for D", type=float)
+            option("--sample-scores", recipe.sample_scores,
+                   "score the samples every epoch with a classifier trained on the data",
+                   action=argparse.BooleanOptionalAction)
+            option("--classifier", "in the run folder", "the classifier's .weights.h5 (trained and saved there "
+                   "when missing)", metavar="FILE")
+        if model_class.semi_supervised:
+            option("--labels-per-class", recipe.labels_per_class, "labels kept per class, or 'all'",
+                   type=_labels_per_class)
+            option("--labelled-per-batch", recipe.labelled_per_batch or "a tenth of the batch",
+                   "labelled examples in every batch when labels are scarce", type=_positive_int)
+            option("--split-seed", 0, "the seed of the choice of labels", type=int)
+        if "nats_per_epoch" in model_class.figures:
+            run.add_argument("--reference-run", action="append", type=_assignment, default=[], metavar="NAME=DIR",
+                             help="a run whose loss to draw beside this one's (e.g. VAE=runs/vae)")
+        option("--binarization", recipe.binarization or "the model's data contract", choices=BINARIZATIONS)
+        option("--seed", recipe.seed, "the run's seed: initial weights, data order, every random draw", type=int)
+        option("--eager", False, "run the steps eagerly (debugging)", action="store_true")
+        option("--resume", False, "continue the run in --out", action="store_true")
+        option("--plot-every", recipe.plot_every, "draw the figures every N epochs", type=_positive_int)
+        option("--checkpoint-every-steps", None, "also checkpoint every N steps", type=_positive_int)
+        option("--max-steps", None, "stop after this many steps", type=_positive_int)
+        option("--steps-per-epoch", None, "cut epochs short", type=_positive_int)
+        option("--train-examples", None, "use only the first N examples", type=_positive_int)
+        option("--smoke", False, "a few steps on a few examples (a first look, tests)", action="store_true")
+        option("--data-dir", "", DATA_DIR_HELP + "; a folder holding the original .gz files is still taken as "
+               "--source-dir, the flag's old meaning (deprecated)")
+        option("--source-dir", "", SOURCE_DIR_HELP)
+        run.add_argument("--tfds-dir", default=argparse.SUPPRESS, help="deprecated spelling of --data-dir")
+        run.add_argument("--set", dest="assignments", action="append", type=_assignment, default=[],
+                         metavar="NAME=VALUE", help="a constructor argument (JSON value), e.g. --set hidden_units=[64]")
+        _add_model_options(parser, model_class)
+    return train
+
+
+def _parser():
     parser = argparse.ArgumentParser(prog="tfgen", description="Train, export and sample tfgen models.")
     commands = parser.add_subparsers(dest="command", required=True)
-
-    train = commands.add_parser("train", help="train a model end to end")
-    train.add_argument("model", choices=sorted(MODELS), help="the model to train")
-    train.add_argument("--dataset", choices=DATASETS, default="mnist")
-    train.add_argument("--epochs", type=_positive_int, default=10)
-    train.add_argument("--latent-dim", type=_positive_int, default=2)
-    train.add_argument("--batch-size", type=_positive_int, default=32)
-    train.add_argument("--learning-rate", type=float, default=1e-4)
-    train.add_argument("--binarization", choices=BINARIZATIONS, default=None,
-                       help="default: the model's own (dynamic for the VAE, none for the MMD-VAE)")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--out", required=True, help="the run directory")
-    train.add_argument("--eager", action="store_true", help="run the steps eagerly (debugging)")
-    train.add_argument("--resume", action="store_true", help="continue the run in --out")
-    train.add_argument("--plot-every", type=_positive_int, default=10)
-    train.add_argument("--checkpoint-every-steps", type=_positive_int, default=None)
-    train.add_argument("--data-dir", default=None, help="folder with the original .gz files (offline build)")
-    train.add_argument("--tfds-dir", default=None, help="the TFDS data folder")
-    train.add_argument("--max-steps", type=_positive_int, default=None, help="stop after this many steps")
-    train.add_argument("--train-examples", type=_positive_int, default=None, help="use only the first N examples")
-    train.add_argument("--labels-per-class", type=_labels_per_class, default=argparse.SUPPRESS,
-                       help="semi-supervised models (ssvae, gumbel_ssvae): labels kept per class, or 'all' (default 10)")
+    _add_train_parser(commands)
 
     export = commands.add_parser("export", help="export a run as a TF Serving SavedModel")
     export.add_argument("run_dir")
@@ -65,36 +225,78 @@ def _parser():
     return parser
 
 
+def _holds_source_files(folder):
+    """True when `folder` holds the original .gz files (directly or in a per-dataset subfolder)."""
+    from tfgen.data import DATASETS, find_source_files
+
+    for name in DATASETS:
+        try:
+            find_source_files(name, folder)
+            return True
+        except FileNotFoundError:
+            continue
+    return False
+
+
+def _train_options(args):
+    """`tfgen.runs.train` keyword arguments from the parsed flags, the --config file and --set."""
+    from tfgen.runs import RUN_OPTIONS
+
+    options = {key: value for key, value in vars(args).items()
+               if key not in ("command", "model", "model_name", "config", "assignments", "reference_run")
+               and not key.startswith("model.")}
+    model = {}
+    if args.config:
+        try:
+            with open(args.config, encoding="utf-8") as stream:
+                config = json.load(stream)
+        except (OSError, ValueError) as error:
+            raise ValueError(f"Cannot read the --config file {args.config!r}: {error}") from error
+        if not isinstance(config, dict):
+            raise ValueError(f"The --config file {args.config!r} must hold a JSON object. Received: {type(config).__name__}")
+        model.update(config.pop("model", {}) or {})
+        known = set(RUN_OPTIONS)
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise ValueError(f"Unknown options {unknown} in the --config file {args.config!r}. Known: {sorted(known)}")
+        # The file's values replace the recipe's defaults, not the flags given on the command line.
+        options = {**config, **options}
+    model.update({key[len("model."):]: value for key, value in vars(args).items() if key.startswith("model.")})
+    model.update(dict(args.assignments))
+    if getattr(args, "reference_run", None):
+        options["reference_runs"] = dict(args.reference_run)
+    # The old spellings: --data-dir named the folder of the .gz files, --tfds-dir TFDS's data_dir.
+    if options.get("data_dir") and options.get("source_dir") is None and _holds_source_files(options["data_dir"]):
+        warnings.warn(f"--data-dir now names the TFDS data folder (data_dir in Python); {options['data_dir']!r} holds "
+                      f"the original .gz files, so it is taken as --source-dir, the old meaning of --data-dir. Use "
+                      f"--source-dir.", FutureWarning, stacklevel=2)
+        options["source_dir"], options["data_dir"] = options["data_dir"], None
+    tfds_dir = options.pop("tfds_dir", None)
+    if tfds_dir is not None:
+        warnings.warn("--tfds-dir is deprecated; use --data-dir (TFDS's data_dir).", FutureWarning, stacklevel=2)
+        if options.get("data_dir") not in (None, tfds_dir):
+            raise ValueError(f"--tfds-dir is the old spelling of --data-dir: give one. Received: --data-dir "
+                             f"{options['data_dir']!r} and --tfds-dir {tfds_dir!r}")
+        options["data_dir"] = tfds_dir
+    return options, model
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
     from tfgen import data as data_lib
     from tfgen.training import RunDirectoryError
 
     try:
         if args.command == "train":
-            from tfgen import experiments
+            from tfgen import runs
 
-            run_options = {"labels_per_class": args.labels_per_class} if "labels_per_class" in args else {}
-            experiments.train(
-                args.model,
-                dataset=args.dataset,
-                out=args.out,
-                epochs=args.epochs,
-                batch_size=args.batch_size,
-                learning_rate=args.learning_rate,
-                seed=args.seed,
-                binarization=args.binarization,
-                eager=args.eager,
-                resume=args.resume,
-                plot_every=args.plot_every,
-                data_dir=args.tfds_dir,
-                source_dir=args.data_dir,
-                max_steps=args.max_steps,
-                train_examples=args.train_examples,
-                checkpoint_every_steps=args.checkpoint_every_steps,
-                latent_dim=args.latent_dim,
-                **run_options,
-            )
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", FutureWarning)
+                options, model_options = _train_options(args)
+            for warning in caught:
+                print(f"tfgen train: warning: {warning.message}", file=sys.stderr)
+            runs.train(args.model_name, model_options=model_options, **options)
             print(f"Run written to {args.out}")
         elif args.command == "export":
             from tfgen.export import export_run
@@ -107,7 +309,8 @@ def main(argv=None):
             path, images = sample_grid(args.model, args.out, label=args.label, columns=args.columns,
                                        rows=args.rows, seed=args.seed)
             print(f"Wrote {len(images)} samples to {path}")
-    except (RunDirectoryError, data_lib.DataUnavailableError, FileNotFoundError, FileExistsError, ValueError) as error:
+    except (RunDirectoryError, data_lib.DataUnavailableError, FileNotFoundError, FileExistsError, ValueError,
+            TypeError) as error:
         print(f"tfgen {args.command}: error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -134,8 +134,8 @@ def one_hot(labels, num_classes, argument="labels", *, batch_size=None, mask=Non
             )
         if labels.shape[-1] != num_classes:
             raise ValueError(
-                f"{argument} have {labels.shape[-1]} classes; expected num_classes={num_classes}. "
-                f"Received: {argument}.shape={labels.shape}"
+                f"Float {argument} must be one-hot of shape (batch, {num_classes}): they have {labels.shape[-1]} "
+                f"classes, expected num_classes={num_classes}. Received: {argument}.shape={labels.shape}"
             )
         result = tf.cast(labels, dtype)
         if check_distributions:

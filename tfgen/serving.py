@@ -13,6 +13,8 @@ models, one int64 class id per image); the same seed gives the same image.
 import numpy as np
 import tensorflow as tf
 
+from tfgen import _checks
+from tfgen import labels as labels_lib
 from tfgen.export import latest_version, read_manifest
 
 
@@ -66,11 +68,8 @@ class ExportedModel:
             if labels is None:
                 raise ValueError(f"{self.name!r} is conditional: pass one class id per seed (--label).")
             labels = np.broadcast_to(np.asarray(labels, dtype=np.int64), seeds.shape)
-            if self.num_classes is not None and (labels.min() < 0 or labels.max() >= self.num_classes):
-                raise ValueError(
-                    f"label must be a class id in [0, {self.num_classes}) for {self.name!r}. "
-                    f"Received: {sorted(set(labels.tolist()) - set(range(self.num_classes)))}"
-                )
+            if self.num_classes is not None:
+                labels_lib.check_class_ids(labels, self.num_classes, argument=f"label of {self.name!r}")
             arguments["label"] = tf.constant(labels)
         elif labels is not None:
             raise ValueError(f"{self.name!r} is unconditional: its sample signature takes no label.")
@@ -86,8 +85,8 @@ def sample_grid(model_dir, out, label=None, columns=8, rows=None, seed=0):
     """
     from tfgen.plotting import save_image_grid
 
-    if columns <= 0 or (rows is not None and rows <= 0):
-        raise ValueError(f"rows and columns must be positive. Received: rows={rows}, columns={columns}")
+    columns = _checks.positive_int("columns", columns)
+    rows = _checks.positive_int("rows", rows, allow_none=True)
     exported = ExportedModel(model_dir)
     labels = None
     if exported.is_conditional() and label is None:

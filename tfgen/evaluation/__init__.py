@@ -1,5 +1,7 @@
-"""Scoring generated samples: a project-trained classifier and the measures built on it."""
+"""Evaluation: a project-trained classifier and the sample scores built on it, classification
+error, clustering scores and InfoGAN's code accuracy, and the callbacks that log them every epoch."""
 
+from tfgen.evaluation.classification import error_rate
 from tfgen.evaluation.classifier import (
     Evaluator,
     build_classifier,
@@ -8,18 +10,8 @@ from tfgen.evaluation.classifier import (
     save_classifier,
     train_classifier,
 )
-
-__all__ = [
-    "Evaluator",
-    "build_classifier",
-    "frechet_distance_from_features",
-    "load_classifier",
-    "save_classifier",
-    "train_classifier",
-]
-
-# Clustering scores (purity, NMI) and KMeans baselines for the unsupervised VHE.
-from tfgen.evaluation.clustering import (  # noqa: E402
+from tfgen.evaluation.clustering import (
+    ClusterScoresCallback,
     clustering_scores,
     kmeans,
     kmeans_codes,
@@ -28,9 +20,27 @@ from tfgen.evaluation.clustering import (  # noqa: E402
     nmi,
     purity,
 )
+from tfgen.evaluation.codes import categorical_code_accuracy, generated_code_accuracy
+from tfgen.evaluation.gan import GANDiagnosticsCallback, sample_scores
 
-__all__ += ["clustering_scores", "kmeans", "kmeans_codes", "kmeans_pixels", "matched_accuracy", "nmi", "purity"]
-
-from tfgen.evaluation.codes import categorical_code_accuracy, generated_code_accuracy  # noqa: E402
-
-__all__ += ["categorical_code_accuracy", "generated_code_accuracy"]
+__all__ = [
+    "ClusterScoresCallback",
+    "Evaluator",
+    "GANDiagnosticsCallback",
+    "build_classifier",
+    "categorical_code_accuracy",
+    "clustering_scores",
+    "error_rate",
+    "frechet_distance_from_features",
+    "generated_code_accuracy",
+    "kmeans",
+    "kmeans_codes",
+    "kmeans_pixels",
+    "load_classifier",
+    "matched_accuracy",
+    "nmi",
+    "purity",
+    "sample_scores",
+    "save_classifier",
+    "train_classifier",
+]

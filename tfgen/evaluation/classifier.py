@@ -26,13 +26,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgen import _checks
+
 FEATURES_LAYER = "features"
 
 
 def build_classifier(num_classes=10, image_shape=(28, 28, 1), dropout=0.3):
     """The (untrained) classifier: a Functional Keras model from images in [0, 1] to logits."""
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"num_classes must be an integer >= 2. Received: num_classes={num_classes!r}")
+    num_classes = _checks.integer("num_classes", num_classes, minimum=2)
     inputs = keras.Input(image_shape, name="images")
     hidden = keras.layers.Conv2D(32, 3, activation="relu", name="conv1")(inputs)
     hidden = keras.layers.MaxPooling2D(2, name="pool1")(hidden)

@@ -12,7 +12,13 @@ pixels and on the codes of another model (e.g. a VAE's posterior means).
   renaming.
 """
 
+import os
+
 import numpy as np
+
+from tfgen import _checks
+from tfgen.training import Callback
+from tfgen.training.run_dir import write_epoch_log
 
 
 def _check_pair(labels, clusters):
@@ -84,10 +90,7 @@ def kmeans(features, num_clusters=10, random_state=0, n_init=1):
     from sklearn.cluster import KMeans
 
     features = np.asarray(features, dtype=np.float32).reshape(len(features), -1)
-    if isinstance(num_clusters, bool) or not isinstance(num_clusters, (int, np.integer)) or not 1 <= num_clusters <= len(features):
-        raise ValueError(
-            f"num_clusters must be an integer in [1, {len(features)}]. Received: num_clusters={num_clusters!r}"
-        )
+    num_clusters = _checks.integer("num_clusters", num_clusters, minimum=1, maximum=len(features))
     return KMeans(n_clusters=int(num_clusters), n_init=n_init, random_state=random_state).fit_predict(features).astype(np.int64)
 
 
@@ -101,3 +104,22 @@ def kmeans_pixels(images, labels, num_clusters=10, random_state=0):
 def kmeans_codes(codes, labels, num_clusters=10, random_state=0):
     """Purity and NMI of KMeans on codes (N, dim), e.g. a VAE's posterior means."""
     return clustering_scores(labels, kmeans(codes, num_clusters, random_state))
+
+
+class ClusterScoresCallback(Callback):
+    """Scores the unsupervised VHE's pseudo-labels against the true labels after every epoch.
+
+    The purity and NMI of `trainer.model.pseudo_labels` (the clusters the
+    epoch trained on) against the training data's labels, which the model
+    never sees, go into the epoch's logs ("clusters/purity",
+    "clusters/nmi") and into `run_dir/cluster_scores.json` (one entry per
+    epoch; a resumed run rewrites the epochs it repeats), which the
+    "cluster_scores" figure draws.
+    """
+
+    file_name = "cluster_scores.json"
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        scores = clustering_scores(trainer.train_data.labels, trainer.model.pseudo_labels.numpy())
+        logs.update({f"clusters/{name}": value for name, value in scores.items()})
+        write_epoch_log(os.path.join(trainer.run_dir, self.file_name), epoch, scores)

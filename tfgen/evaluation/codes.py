@@ -3,6 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
+from tfgen import _checks
 from tfgen.evaluation.classifier import image_arrays
 from tfgen.evaluation.clustering import matched_accuracy
 
@@ -47,8 +48,7 @@ def generated_code_accuracy(model, evaluator, per_code=500, seed=0, batch_size=5
     """
     if not hasattr(model, "predict_codes"):
         raise TypeError(f"model must be an InfoGAN (it has no predict_codes). Received: {type(model).__name__}")
-    if isinstance(per_code, bool) or not isinstance(per_code, int) or per_code < 1:
-        raise ValueError(f"per_code must be a positive integer. Received: per_code={per_code!r}")
+    per_code = _checks.positive_int("per_code", per_code)
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((per_code, model.latent_dim)).astype(np.float32)
     continuous = rng.uniform(-1.0, 1.0, (per_code, model.num_continuous)).astype(np.float32)

@@ -8,7 +8,8 @@ from tfgen.models.mmd_vae import MMDVAE  # noqa: E402
 from tfgen.models.cvae import CVAE  # noqa: E402
 from tfgen.models.ssvae import SemiSupervisedVAE  # noqa: E402
 from tfgen.models.gumbel_ssvae import GumbelSemiSupervisedVAE  # noqa: E402
-from tfgen.models.gan import DCGAN, AdversarialModel  # noqa: E402
+from tfgen.models.gan import AdversarialModel  # noqa: E402
+from tfgen.models.dcgan import DCGAN  # noqa: E402
 from tfgen.models.cgan import ConditionalGAN  # noqa: E402
 from tfgen.models.infogan import InfoGAN  # noqa: E402
 from tfgen.models.vhe import VHE, UnsupervisedVHE  # noqa: E402

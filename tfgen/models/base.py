@@ -90,6 +90,8 @@ class GenerativeModel(keras.Model):
     semi_supervised = False
     class_sets = False
     figures = ("losses", "samples")
+    #: Figures drawn once after training (e.g. DCGAN's latent arithmetic).
+    final_figures = ()
     recipe = Recipe()
     #: The conditional models' `sample(n, labels=...)` draws chosen classes.
     conditional = False

@@ -86,7 +86,7 @@ class CVAE(GenerativeModel):
     recipe = Recipe(
         source="the seed's CVAE post (Day 12): MNIST, latent size 2, the label projected and added to z, beta 1e-5 "
                "with a Bernoulli decoder, batch 100, Adam 1e-3, 20 epochs",
-        model={"latent_dim": 2, "conditioning": "projection", "beta": 1e-5, "likelihood": "bernoulli"},
+        model={"latent_dim": 2, "conditioning": "projection", "beta": 1e-5, "likelihood": "bernoulli", "seed": 0},
         epochs=20,
         batch_size=100,
         learning_rate=1e-3,

@@ -1,4 +1,4 @@
-"""Generative adversarial networks: the shared two-player training step, and DCGAN.
+"""Generative adversarial networks: what every GAN of tfgen shares (its two players' training step).
 
 Goodfellow, Pouget-Abadie, Mirza, Xu, Warde-Farley, Ozair, Courville and
 Bengio, "Generative Adversarial Nets", NeurIPS 2014; Radford, Metz and
@@ -36,9 +36,7 @@ import tensorflow as tf
 from tfgen import _checks
 from tfgen import random as tfgen_random
 from tfgen.losses import gan as gan_losses
-from tfgen.models.base import GenerativeModel, Recipe
-from tfgen.models.registry import register_model
-from tfgen.networks.gan import DCGANDiscriminator, DCGANGenerator
+from tfgen.models.base import GenerativeModel
 from tfgen.random import split_seed
 
 def to_model_range(images):
@@ -306,74 +304,4 @@ class AdversarialModel(GenerativeModel):
             "discriminator_steps": self.discriminator_steps,
             "label_smoothing": self.label_smoothing,
             "seed": self.seed,
-        }
-
-
-@register_model("dcgan")
-@keras.saving.register_keras_serializable(package="tfgen")
-class DCGAN(AdversarialModel):
-    """DCGAN (Radford et al. 2016) on 28x28x1 images.
-
-    Args:
-        latent_dim: the size of z ~ N(0, I).
-        generator_filters: f of `DCGANGenerator` (7x7x2f -> 14x14xf -> 28x28x1).
-        discriminator_filters: f of `DCGANDiscriminator` (14x14xf -> 7x7x2f).
-        discriminator_batch_norm: batch norm in D's second convolution.
-        discriminator_steps, label_smoothing, seed: see `AdversarialModel`.
-        **kwargs: base model arguments.
-
-    Metrics: `loss` (= d_loss + g_loss), `d_loss`, `g_loss`.
-    """
-
-    recipe = Recipe(
-        source="Radford et al. 2016 (DCGAN) on MNIST: latent size 100, Adam 2e-4 with beta_1 0.5 for both players, "
-               "batch 64, one discriminator step per generator step; filters 32, 20 epochs",
-        model={"latent_dim": 100, "generator_filters": 32, "discriminator_filters": 32, "discriminator_steps": 1},
-        epochs=20,
-        batch_size=64,
-        learning_rate=2e-4,
-        beta_1=0.5,
-        plot_every=5,
-        sample_scores=True,
-    )
-
-    def __init__(self, latent_dim=100, generator_filters=64, discriminator_filters=64, discriminator_batch_norm=True,
-                 discriminator_steps=1, label_smoothing=0.0, seed=None, **kwargs):
-        super().__init__(latent_dim=latent_dim, discriminator_steps=discriminator_steps,
-                         label_smoothing=label_smoothing, seed=seed, **kwargs)
-        self.generator_filters = _checks.positive_int("generator_filters", generator_filters)
-        self.discriminator_filters = _checks.positive_int("discriminator_filters", discriminator_filters)
-        self.discriminator_batch_norm = bool(discriminator_batch_norm)
-        self.generator = DCGANGenerator(self.generator_filters, name="generator")
-        self.discriminator = DCGANDiscriminator(self.discriminator_filters, batch_norm=self.discriminator_batch_norm,
-                                                name="discriminator")
-
-    def generate(self, z, training=False):
-        """Images in [0, 1] from latent vectors z of shape (batch, latent_dim)."""
-        return to_pixel_range(self.generate_raw({"z": self.check_z(z)}, training=training))
-
-    def call(self, z, training=False):
-        return self.generate(z, training=training)
-
-    def sample(self, num_samples, seed=None):
-        return to_pixel_range(self.generate_raw(self.draw_latents(num_samples, seed)))
-
-    def serving_endpoints(self):
-        z_spec = tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")
-        seed_spec = tf.TensorSpec([None], tf.int64, name="seed")
-
-        def generate(z):
-            return {"images": self.generate(z)}
-
-        def sample(seed):
-            return {"images": self.generate(tfgen_random.normal_from_seeds(seed, self.latent_dim))}
-
-        return {"generate": (generate, [z_spec]), "sample": (sample, [seed_spec])}
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "generator_filters": self.generator_filters,
-            "discriminator_filters": self.discriminator_filters,
-            "discriminator_batch_norm": self.discriminator_batch_norm,
         }

@@ -70,5 +70,12 @@ class ReclusterCallback(Callback):
         self.random_state = _checks.integer("random_state", random_state)
 
     def on_epoch_begin(self, trainer, epoch, start_step=0):
-        pseudo_labels = trainer.model.update_clusters(epoch - 1, random_state=self.random_state)
-        trainer.train_data = trainer.train_data.with_set_labels(pseudo_labels)
+        model, data = trainer.model, trainer.train_data
+        count = int(model.codes.shape[0])
+        if count != len(data):
+            raise ValueError(
+                f"The model keeps codes for {count} examples but the training data holds {len(data)}. "
+                f"Create the model with num_examples={len(data)}."
+            )
+        pseudo_labels = model.update_clusters(epoch - 1, random_state=self.random_state)
+        trainer.train_data = data.with_set_labels(pseudo_labels)

@@ -273,6 +273,8 @@ class Trainer:
                 "seed": self.seed,
                 "binarization": self.binarization,
                 "optimizer": keras.optimizers.serialize(self.optimizer),
+                **({"discriminator_optimizer": keras.optimizers.serialize(self.model.d_optimizer)}
+                   if getattr(self.model, "d_optimizer", None) is not None else {}),
                 "eager": self.eager,
                 "replicas": self.strategy.num_replicas_in_sync,
             },

@@ -5,20 +5,17 @@
 * `plot_label_fractions`: the class grids of several models side by side,
   e.g. CVAEs trained with 6000, 600, 60 and 6 labels per class.
 * `plot_accuracy`: the test accuracy of q(y|x) over training, one curve per run.
-* `ClassGridCallback`: the class grid of a model after every few epochs.
 """
-
-import os
 
 import tensorflow as tf
 
-from tfgen.plotting import save_figure, image_grid, plot_images, plt
-from tfgen.training import Callback
+from tfgen import random as tfgen_random
+from tfgen.plotting.common import image_grid, plot_images, plt, save_figure
 
 
 def class_grid_images(model, num_columns=10, seed=0):
     """(num_classes * num_columns, 28, 28, 1) images: row c is class c, column j uses the j-th z."""
-    z = tf.random.stateless_normal((num_columns, model.latent_dim), seed=tf.constant([seed, 0], tf.int64))
+    z = tfgen_random.normal((num_columns, model.latent_dim), tfgen_random.seed_tensor(seed))
     z = tf.tile(z, [model.num_classes, 1])
     labels = tf.repeat(tf.range(model.num_classes, dtype=tf.int64), num_columns)
     return model.decode(z, labels).numpy()
@@ -64,36 +61,3 @@ def plot_accuracy(histories, path, key="test/accuracy", title=None):
     axis.legend()
     axis.set_title(title or "test accuracy of q(y|x)")
     return save_figure(figure, path)
-
-
-class ClassGridCallback(Callback):
-    """Writes `run_dir/plots/classes_epochNNN.png` every `every` epochs, and the accuracy curve when present."""
-
-    def __init__(self, every=1, num_columns=10, seed=1234):
-        if isinstance(every, bool) or not isinstance(every, int) or every <= 0:
-            raise ValueError(f"every must be a positive integer. Received: every={every!r}")
-        self.every = every
-        self.num_columns = num_columns
-        self.seed = seed
-
-    def on_epoch_end(self, trainer, epoch, logs):
-        if epoch % self.every and epoch != trainer.epochs:
-            return
-        folder = os.path.join(trainer.run_dir, "plots")
-        plot_class_grid(trainer.model, os.path.join(folder, f"classes_epoch{epoch:03d}.png"), self.num_columns,
-                        self.seed, title=f"one row per class, epoch {epoch}")
-        if any("test/accuracy" in entry for entry in trainer.history):
-            plot_accuracy({trainer.model.registered_name: trainer.history}, os.path.join(folder, "accuracy.png"))
-
-
-def error_rate(model, dataset, batch_size=500):
-    """The classification error of q(y|x) (argmax) on an `ImageDataset`, as a fraction."""
-    wrong = 0
-    for batch in dataset.batches(batch_size, shuffle=False, binarization="dynamic", seed=1):
-        predicted = tf.argmax(model.classify(batch["image"]), axis=-1)
-        wrong += int(tf.reduce_sum(tf.cast(predicted != batch["label"], tf.int32)))
-    return wrong / max(len(dataset), 1)
-
-
-__all__ = ["ClassGridCallback", "class_grid_images", "error_rate", "plot_accuracy", "plot_class_grid",
-           "plot_label_fractions"]

@@ -1,0 +1,80 @@
+"""The package's floors: every tfgen module imports only from its own floor or the floors below.
+
+The floors are drawn in README.md ("Layout"); a module that imports upward
+(e.g. a model importing the training loop, or the data reaching for a model)
+fails here, naming the import.
+"""
+
+import ast
+import os
+
+from conftest import REPO_ROOT
+
+#: Floor of each part of the package, lowest first (README.md, "Layout").
+FLOORS = {
+    "tfgen._checks": 0, "tfgen.random": 0, "tfgen.labels": 0,
+    "tfgen.data": 1, "tfgen.layers": 1, "tfgen.losses": 1,
+    "tfgen.networks": 2,
+    "tfgen.models": 3,
+    "tfgen.training": 4,
+    "tfgen.evaluation": 5,
+    "tfgen.plotting": 6,
+    "tfgen.export": 7, "tfgen.serving": 7,
+    "tfgen.runs": 8,
+    "tfgen.cli": 9,
+}
+
+
+def _part(module):
+    """The part of the package (a key of FLOORS) that `module` belongs to, or None (tfgen itself)."""
+    for part in sorted(FLOORS, key=len, reverse=True):
+        if module == part or module.startswith(part + "."):
+            return part
+    return None
+
+
+def _modules():
+    root = os.path.join(REPO_ROOT, "tfgen")
+    for folder, _, files in os.walk(root):
+        for file in files:
+            if file.endswith(".py"):
+                path = os.path.join(folder, file)
+                relative = os.path.relpath(path, REPO_ROOT)[: -len(".py")].replace(os.sep, ".")
+                yield relative[: -len(".__init__")] if relative.endswith(".__init__") else relative, path
+
+
+def _imports(path):
+    """Every tfgen module `path` imports (at module level or inside functions)."""
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names if alias.name.startswith("tfgen"))
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tfgen"):
+            for alias in node.names:  # `from tfgen import data` imports tfgen.data
+                yield f"{node.module}.{alias.name}" if node.module == "tfgen" else node.module
+
+
+def test_every_module_belongs_to_a_floor():
+    unplaced = [module for module, _ in _modules() if module != "tfgen" and _part(module) is None]
+    assert not unplaced, f"modules on no floor (add them to FLOORS and README.md): {unplaced}"
+
+
+def test_no_module_imports_from_a_higher_floor():
+    upward = []
+    for module, path in _modules():
+        part = _part(module)
+        if part is None:  # tfgen/__init__.py: the public API, above everything it re-exports
+            continue
+        for imported in _imports(path):
+            target = _part(imported)
+            if target is not None and FLOORS[target] > FLOORS[part]:
+                upward.append(f"{module} imports {imported} (floor {FLOORS[part]} -> {FLOORS[target]})")
+    assert not upward, "\n".join(upward)
+
+
+def test_the_check_itself_sees_an_upward_import(tmp_path):
+    # A test that can fail: the same analysis on a module importing upward reports it.
+    path = tmp_path / "bad.py"
+    path.write_text("from tfgen.training import Trainer\n\ndef f():\n    from tfgen import runs\n")
+    assert sorted(_imports(str(path))) == ["tfgen.runs", "tfgen.training"]
+    assert FLOORS[_part("tfgen.training.trainer")] > FLOORS[_part("tfgen.models.vae")]

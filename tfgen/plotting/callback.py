@@ -1,0 +1,211 @@
+"""`PlotCallback`: the figures a model declares (`model.figures`), drawn while it trains.
+
+Each model class names the figures that show it (`GenerativeModel.figures`,
+e.g. the VAE's `("losses", "samples", "latent_space", "latent_grid")`) and
+those drawn once after training (`final_figures`); `FIGURES` maps each name
+to the function that draws it from the trainer. One callback draws them
+all, so every model's run folder gets its figures the same way, from the
+CLI, the examples or Python.
+"""
+
+import os
+
+import numpy as np
+
+from tfgen import random as tfgen_random
+from tfgen.data import CLASS_NAMES
+from tfgen.evaluation.clustering import ClusterScoresCallback
+from tfgen.plotting.common import plot_history, plot_images
+from tfgen.plotting.cvae import plot_accuracy, plot_class_grid
+from tfgen.plotting.gan import (
+    generate_images,
+    plot_class_across_epochs,
+    plot_class_rows,
+    plot_infogan_codes,
+    plot_interpolation,
+    plot_latent_arithmetic,
+)
+from tfgen.plotting.vae import plot_latent_grid, plot_latent_space
+from tfgen.plotting.vhe import plot_cluster_scores, plot_few_shot, plot_gradient_norms, plot_nats_per_epoch
+from tfgen.training import PeriodicCallback
+from tfgen.training.run_dir import read_json
+
+
+def _losses(callback, trainer, tag, folder):
+    return plot_history(trainer.history, os.path.join(folder, "losses.png"), title=trainer.model.registered_name)
+
+
+def _samples(callback, trainer, tag, folder):
+    images = trainer.model.sample(callback.num_samples, seed=tfgen_random.seed_tensor(callback.seed))
+    return plot_images(images, os.path.join(folder, f"samples_{tag}.png"), title=f"random samples, {_words(tag)}")
+
+
+def _latent_space(callback, trainer, tag, folder):
+    if trainer.test_data is None:
+        return None
+    model = trainer.model
+    data = trainer.test_data.take(callback.num_points)
+    codes = [model.encode(batch["image"]) for batch in trainer.batches(data, epoch=0, shuffle=False, training=False)]
+    codes = np.concatenate([c[0] if isinstance(c, (tuple, list)) else c for c in codes])
+    return plot_latent_space(codes, data.labels, os.path.join(folder, f"latent_{tag}.png"),
+                             title=f"{data.name} in latent space (means), {_words(tag)}",
+                             class_names=CLASS_NAMES.get(data.name.split("/")[0]))
+
+
+def _latent_grid(callback, trainer, tag, folder):
+    model = trainer.model
+    return plot_latent_grid(model.decode, model.latent_dim, os.path.join(folder, f"grid_{tag}.png"))
+
+
+def _class_grid(callback, trainer, tag, folder):
+    return plot_class_grid(trainer.model, os.path.join(folder, f"classes_{tag}.png"), 10, callback.seed,
+                           title=f"one row per class, {_words(tag)}")
+
+
+def _accuracy(callback, trainer, tag, folder):
+    if not any("test/accuracy" in entry for entry in trainer.history):
+        return None
+    return plot_accuracy({trainer.model.registered_name: trainer.history}, os.path.join(folder, "accuracy.png"))
+
+
+def _class_rows(callback, trainer, tag, folder):
+    return plot_class_rows(trainer.model, os.path.join(folder, f"class_rows_{tag}.png"), seed=callback.seed,
+                           title=f"one row per class, {_words(tag)}")
+
+
+def _class_across_epochs(callback, trainer, tag, folder):
+    model = trainer.model
+    label = callback.track_class
+    z = tfgen_random.normal([10, model.latent_dim], tfgen_random.seed_tensor(callback.seed))
+    callback.tracked[len(trainer.history)] = np.asarray(generate_images(model, z, labels=np.full(10, label)))
+    return plot_class_across_epochs(callback.tracked, os.path.join(folder, f"class{label}_across_epochs.png"), label)
+
+
+def _infogan_codes(callback, trainer, tag, folder):
+    return plot_infogan_codes(trainer.model, os.path.join(folder, f"infogan_{tag}"), seed=callback.seed)
+
+
+def _interpolation(callback, trainer, tag, folder):
+    return plot_interpolation(trainer.model, os.path.join(folder, f"interpolation_{tag}.png"), seed=callback.seed)
+
+
+def _latent_arithmetic(callback, trainer, tag, folder):
+    if callback.evaluator is None:
+        return None
+    try:
+        return plot_latent_arithmetic(trainer.model, callback.evaluator, os.path.join(folder, "latent_arithmetic.png"),
+                                      classes=callback.arithmetic)
+    except ValueError as error:  # too few samples of a class: an untrained or collapsed generator
+        print(f"latent arithmetic skipped: {error}")
+        return None
+
+
+def _nats_per_epoch(callback, trainer, tag, folder):
+    histories = {trainer.model.registered_name: trainer.history, **callback.reference_histories}
+    return plot_nats_per_epoch(histories, os.path.join(folder, "nats_per_epoch.png"))
+
+
+def _gradient_norms(callback, trainer, tag, folder):
+    return plot_gradient_norms(trainer.history, os.path.join(folder, "gradient_norms.png"))
+
+
+def _few_shot(callback, trainer, tag, folder):
+    if callback.support is None:
+        return None
+    return plot_few_shot(trainer.model, callback.support, os.path.join(folder, f"few_shot_{tag}.png"),
+                         seed=callback.seed)
+
+
+def _cluster_scores(callback, trainer, tag, folder):
+    path = os.path.join(trainer.run_dir, ClusterScoresCallback.file_name)
+    if not os.path.isfile(path):
+        return None
+    return plot_cluster_scores(read_json(path), os.path.join(folder, "cluster_scores.png"))
+
+
+#: Figure name -> `draw(callback, trainer, tag, folder)` returning the written path(s), or None when it
+#: does not apply (e.g. no test data). `tag` is "epochNNN" or "final".
+FIGURES = {
+    "losses": _losses,
+    "samples": _samples,
+    "latent_space": _latent_space,
+    "latent_grid": _latent_grid,
+    "class_grid": _class_grid,
+    "accuracy": _accuracy,
+    "class_rows": _class_rows,
+    "class_across_epochs": _class_across_epochs,
+    "infogan_codes": _infogan_codes,
+    "interpolation": _interpolation,
+    "latent_arithmetic": _latent_arithmetic,
+    "nats_per_epoch": _nats_per_epoch,
+    "gradient_norms": _gradient_norms,
+    "few_shot": _few_shot,
+    "cluster_scores": _cluster_scores,
+}
+
+
+def _words(tag):
+    return "after training" if tag == "final" else f"epoch {int(tag[len('epoch'):])}"
+
+
+class PlotCallback(PeriodicCallback):
+    """Writes the model's figures to `run_dir/plots/` every `every` epochs and after the last.
+
+    Args:
+        every: the plotting period in epochs.
+        figures: the names of the figures to draw (keys of `FIGURES`);
+            default: the model's own `figures`.
+        final_figures: drawn once after training (file names end in
+            "final"); default: the model's `final_figures`.
+        num_samples: how many random samples to draw.
+        num_points: how many test images to place in the latent-space plot.
+        seed: the seed of the samples (the same z every time, so the figures
+            of successive epochs are comparable).
+        support: (classes, shots, 28, 28, 1) images for the VHE's few-shot
+            figure (`tfgen.plotting.vhe.few_shot_support`), or None.
+        reference_histories: {name: per-epoch history} drawn beside the
+            model's loss in the "nats_per_epoch" figure.
+        evaluator: a `tfgen.evaluation.Evaluator` for the figures that read
+            samples with a classifier (DCGAN latent arithmetic).
+        arithmetic: the classes (a, b, c) of the latent arithmetic a - b + c.
+        track_class: the class drawn across epochs (conditional GANs).
+    """
+
+    def __init__(self, every=10, figures=None, final_figures=None, num_samples=64, num_points=5000, seed=1234,
+                 support=None, reference_histories=None, evaluator=None, arithmetic=(7, 1, 3), track_class=5):
+        super().__init__(every)
+        for names in (figures, final_figures):
+            unknown = sorted(set(names or ()) - set(FIGURES))
+            if unknown:
+                raise ValueError(f"Unknown figures {unknown}. Expected names from {sorted(FIGURES)}.")
+        self.figures = None if figures is None else tuple(figures)
+        self.final_figures = None if final_figures is None else tuple(final_figures)
+        self.num_samples = num_samples
+        self.num_points = num_points
+        self.seed = seed
+        self.support = support
+        self.reference_histories = dict(reference_histories or {})
+        self.evaluator = evaluator
+        self.arithmetic = tuple(arithmetic)
+        self.track_class = track_class
+        self.tracked = {}
+
+    def run(self, trainer, epoch, logs):
+        self.plot(trainer, epoch)
+
+    def plot(self, trainer, epoch, figures=None):
+        """Writes the figures for `epoch` ("final" after training); returns the paths written."""
+        model = trainer.model
+        names = figures or self.figures or model.figures
+        tag = "final" if epoch == "final" else f"epoch{epoch:03d}"
+        folder = os.path.join(trainer.run_dir, "plots")
+        paths = []
+        for name in names:
+            written = FIGURES[name](self, trainer, tag, folder)
+            paths.extend(written if isinstance(written, list) else [written] if written else [])
+        return paths
+
+    def on_train_end(self, trainer, logs):
+        names = self.final_figures if self.final_figures is not None else getattr(trainer.model, "final_figures", ())
+        if names:
+            self.plot(trainer, "final", figures=names)

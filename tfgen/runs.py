@@ -1,0 +1,341 @@
+"""Assembling a run: data, model, trainer and callbacks, from what the model declares.
+
+`train("dcgan", out="runs/dcgan")` trains a registered model the way its
+paper does: every setting left out comes from the model class's `recipe`
+(`tfgen.models.Recipe`: dataset, epochs, batch size, learning rates and
+beta_1 of both players, constructor arguments), the data is prepared as
+the model's data contract asks (binarization, a labelled split for the
+semi-supervised models, class sets for the VHE, pseudo-labels for its
+unsupervised variant), and the callbacks draw the model's figures and, for
+the GANs, score the samples with a classifier trained on the data. The CLI
+(`tfgen train`) and every example script call `train`; nothing here
+dispatches on a model's name.
+"""
+
+import dataclasses
+import functools
+import inspect
+import json
+import os
+
+import keras
+
+from tfgen import _checks
+from tfgen import data as data_lib
+from tfgen.evaluation import (
+    ClusterScoresCallback,
+    Evaluator,
+    GANDiagnosticsCallback,
+    error_rate,
+    load_classifier,
+    save_classifier,
+    train_classifier,
+)
+from tfgen.models import AdversarialModel, get_model_class
+from tfgen.plotting import PlotCallback
+from tfgen.plotting.vhe import few_shot_support
+from tfgen.training import ReclusterCallback, Trainer
+from tfgen.training.run_dir import HISTORY_FILE, check_run_dir, read_json
+
+#: `train`'s smoke settings: a few steps on a few examples, for tests and a first look.
+SMOKE = {"train_examples": 256, "epochs": 1, "steps_per_epoch": 4, "classifier_epochs": 1, "score_samples": 200,
+         "code_samples": 50}
+#: Samples scored per epoch by the GANs' diagnostics (and InfoGAN's samples per code at the end).
+SCORE_SAMPLES = 1000
+CODE_SAMPLES = 500
+#: The classifier of the sample scores, saved in the run folder when no other path is given.
+CLASSIFIER_FILE = "classifier.weights.h5"
+
+
+@functools.lru_cache(maxsize=None)
+def _default_config(model_class):
+    config = model_class().get_config()
+    return {key: value for key, value in config.items() if key not in ("name", "trainable", "dtype")}
+
+
+def constructor_options(model_class):
+    """{name: default} of the constructor arguments of `model_class` (those of its bases it passes on included).
+
+    Read off the configuration of a default instance: every constructor
+    argument of a tfgen model is in its `get_config` (a conformance test
+    checks it), and only those (Keras's own `name`, `trainable` and `dtype`
+    left out).
+    """
+    return dict(_default_config(model_class))
+
+
+def model_defaults(model_class):
+    """The constructor arguments `train` uses by default: the class defaults with the recipe's on top."""
+    return {**constructor_options(model_class), **model_class.recipe.model}
+
+
+def load_data(dataset, *, data_dir=None, source_dir=None, train_examples=None):
+    """(train, test) `ImageDataset`s of `dataset`; the first `train_examples` of each when given."""
+    train_data = data_lib.load(dataset, "train", data_dir=data_dir, source_dir=source_dir)
+    test_data = data_lib.load(dataset, "test", data_dir=data_dir, source_dir=source_dir)
+    if train_examples:
+        train_data, test_data = train_data.take(train_examples), test_data.take(train_examples)
+    return train_data, test_data
+
+
+def build_model_and_data(model_class, train_data, test_data, model_kwargs, *, batch_size, labels_per_class=None,
+                         labelled_per_batch=None, split_seed=0):
+    """The model and the (train, test) data it trains on, as its data contract asks.
+
+    * constructor arguments that describe the data (`num_classes`,
+      `num_examples`) default to the data's;
+    * `semi_supervised` models train on `labels_per_class` labels per class
+      (None: all), with `labelled_per_batch` labelled examples in every
+      batch (default: a tenth of the batch) when labels are scarce;
+    * `class_sets` models get class sets of `set_size` (the model's), of the
+      labels, or of the model's pseudo-labels when it clusters its codes
+      (then there is no test set: sets of true labels would leak them).
+
+    Returns:
+        (model, train_data, test_data).
+    """
+    options = constructor_options(model_class)
+    model_kwargs = dict(model_kwargs)
+    if "num_classes" in options:
+        model_kwargs.setdefault("num_classes", train_data.num_classes)
+    if "num_examples" in options:
+        model_kwargs.setdefault("num_examples", len(train_data))
+    if model_class.semi_supervised:
+        if labels_per_class is not None and labelled_per_batch is None:
+            labelled_per_batch = max(1, batch_size // 10)
+        train_data = data_lib.labelled_split(train_data, labels_per_class, seed=split_seed,
+                                             labelled_per_batch=labelled_per_batch)
+    model = model_class(**model_kwargs)
+    if model_class.class_sets:
+        set_size = model.set_size
+        if hasattr(model, "update_clusters"):
+            # The first clustering, of the initial codes; `ReclusterCallback` re-clusters before every epoch.
+            train_data = data_lib.ClassSetDataset(train_data.images, train_data.labels, train_data.num_classes,
+                                                  train_data.name, set_size=set_size,
+                                                  set_labels=model.update_clusters(0))
+            test_data = None
+        else:
+            wrap = lambda data: data_lib.ClassSetDataset(  # noqa: E731
+                data.images, data.labels, data.num_classes, data.name, set_size=set_size)
+            train_data = wrap(train_data)
+            test_data = None if test_data is None else wrap(test_data)
+    return model, train_data, test_data
+
+
+def sample_evaluator(train_data, test_data, path, epochs, verbose=1):
+    """The sample classifier: loaded from `path`, or trained on `train_data` and saved there."""
+    if os.path.isfile(path):
+        return Evaluator(load_classifier(path, num_classes=train_data.num_classes))
+    classifier, accuracy = train_classifier(train_data, test_data, epochs=epochs, verbose=2 if verbose else 0)
+    if verbose:
+        print(f"sample classifier: test accuracy {accuracy:.4f} after {epochs} epochs, saved to {path}")
+    save_classifier(classifier, path)
+    return Evaluator(classifier)
+
+
+def _first(*values):
+    """The first value that is not None."""
+    return next(value for value in values if value is not None)
+
+
+def _optimizer(learning_rate, beta_1):
+    return keras.optimizers.Adam(learning_rate, beta_1=beta_1)
+
+
+def train(
+    model_name,
+    *,
+    out,
+    dataset=None,
+    epochs=None,
+    batch_size=None,
+    learning_rate=None,
+    beta_1=None,
+    discriminator_learning_rate=None,
+    discriminator_beta_1=None,
+    seed=None,
+    binarization=None,
+    eager=False,
+    resume=False,
+    plot_every=None,
+    data_dir=None,
+    source_dir=None,
+    max_steps=None,
+    train_examples=None,
+    steps_per_epoch=None,
+    checkpoint_every_steps=None,
+    labels_per_class=dataclasses.MISSING,
+    labelled_per_batch=None,
+    split_seed=0,
+    examples_per_class=None,
+    sample_scores=None,
+    classifier=None,
+    classifier_epochs=None,
+    reference_runs=None,
+    smoke=False,
+    verbose=1,
+    model_options=None,
+    **model_kwargs,
+):
+    """Trains the registered model `model_name` as its paper does; returns the `Trainer`.
+
+    Every argument left as None takes the model's `recipe` value.
+
+    Args:
+        model_name: a name from `tfgen.models.MODELS` ("vae", "dcgan", ...).
+        out: the run directory.
+        dataset: "mnist" or "fashion_mnist".
+        epochs, batch_size, seed, binarization, eager, steps_per_epoch,
+            checkpoint_every_steps: see `tfgen.training.Trainer`.
+        learning_rate, beta_1: Adam's (the generator's, for a GAN).
+        discriminator_learning_rate, discriminator_beta_1: a GAN's discriminator's.
+        resume: continue the run in `out`.
+        plot_every: draw the model's figures every this many epochs (and at the end).
+        data_dir: the TFDS data folder (TFDS's `data_dir`).
+        source_dir: a folder with the original `.gz` files (offline build).
+        max_steps: stop after this many steps (smoke runs, interruption tests).
+        train_examples: train (and test) on the first N examples only.
+        labels_per_class: semi-supervised models: labels kept per class,
+            None for all (default: the recipe's).
+        labelled_per_batch: semi-supervised models: labelled examples per batch.
+        split_seed: the seed of the choice of labels (semi-supervised models,
+            `examples_per_class`).
+        examples_per_class: train on this many labelled examples of each
+            class only, chosen by `split_seed` (e.g. a CVAE on 6, 60, 600
+            or 6000 labels per class, to compare with the semi-supervised models).
+        sample_scores: GANs: score the samples every epoch with a classifier
+            of the data (label accuracy, diversity, Fréchet distance).
+        classifier: the classifier's weights file (trained and saved there
+            when missing; default: in the run folder).
+        classifier_epochs: the classifier's training epochs.
+        reference_runs: {name: run directory} whose loss curves the VHE's
+            "nats per epoch" figure draws beside its own.
+        smoke: a few steps on a few examples (`SMOKE`: it overrides `epochs`,
+            `steps_per_epoch` and `classifier_epochs`), for tests.
+        verbose: 0 silent, 1 progress bars and summaries.
+        model_options: constructor arguments whose names are also run
+            options here (e.g. the model's own `seed`).
+        **model_kwargs: the model's constructor arguments (e.g. latent_dim=16).
+    """
+    model_class = get_model_class(model_name)
+    recipe = model_class.recipe
+    options = constructor_options(model_class)
+    model_kwargs = {**(model_options or {}), **model_kwargs}
+    unknown = sorted(set(model_kwargs) - set(options))
+    if unknown:
+        raise ValueError(f"{model_name!r} takes no option {unknown}. Its options: {sorted(options)}")
+    if labels_per_class is dataclasses.MISSING:
+        labels_per_class = recipe.labels_per_class
+    elif not model_class.semi_supervised:
+        raise ValueError(
+            f"labels_per_class applies to the semi-supervised models only; {model_name!r} trains on every label. "
+            f"Received: labels_per_class={labels_per_class!r}"
+        )
+    smoke_settings = SMOKE if smoke else {}
+    dataset = _checks.choice("dataset", dataset or recipe.dataset, data_lib.DATASETS)
+    # A smoke run is a few steps whatever else is asked: the examples pass their full settings with --smoke.
+    epochs = _checks.positive_int("epochs", smoke_settings.get("epochs") or epochs or recipe.epochs)
+    batch_size = _checks.positive_int("batch_size", batch_size or recipe.batch_size)
+    seed = recipe.seed if seed is None else _checks.integer("seed", seed)
+    learning_rate = _checks.positive_number("learning_rate", learning_rate or recipe.learning_rate)
+    beta_1 = _checks.number("beta_1", recipe.beta_1 if beta_1 is None else beta_1, minimum=0, maximum=1,
+                            allow_maximum=False)
+    train_examples = train_examples or smoke_settings.get("train_examples")
+    steps_per_epoch = smoke_settings.get("steps_per_epoch") or steps_per_epoch
+    plot_every = plot_every or recipe.plot_every
+    sample_scores = recipe.sample_scores if sample_scores is None else bool(sample_scores)
+    classifier_epochs = smoke_settings.get("classifier_epochs") or classifier_epochs or recipe.classifier_epochs
+    check_run_dir(out, resume)  # fail before loading any data
+
+    train_data, test_data = load_data(dataset, data_dir=data_dir, source_dir=source_dir, train_examples=train_examples)
+    if examples_per_class is not None:
+        train_data = data_lib.labelled_split(train_data, examples_per_class, seed=split_seed).labelled_subset()
+    evaluator = None
+    if sample_scores:
+        evaluator = sample_evaluator(train_data, test_data, classifier or os.path.join(out, CLASSIFIER_FILE),
+                                     classifier_epochs, verbose)
+    few_shot_data = test_data  # the VHE's few-shot figure draws from the test split, even when it trains without one
+    # The weights' initialisation follows the run's seed, as the data order and every draw of the steps do.
+    keras.utils.set_random_seed(seed)
+    model, train_data, test_data = build_model_and_data(
+        model_class, train_data, test_data, {**recipe.model, **model_kwargs}, batch_size=batch_size,
+        labels_per_class=labels_per_class, labelled_per_batch=labelled_per_batch or recipe.labelled_per_batch,
+        split_seed=split_seed,
+    )
+    compile_kwargs = {}
+    if isinstance(model, AdversarialModel):
+        compile_kwargs["d_optimizer"] = _optimizer(
+            _first(discriminator_learning_rate, recipe.discriminator_learning_rate, learning_rate),
+            _first(discriminator_beta_1, recipe.discriminator_beta_1, beta_1),
+        )
+    callbacks = run_callbacks(model, train_data, test_data, plot_every=plot_every, evaluator=evaluator,
+                              reference_runs=reference_runs, few_shot_data=few_shot_data, smoke=smoke)
+    run_info = {"recipe": model_name}
+    if model_class.semi_supervised:
+        run_info["labels_per_class"] = labels_per_class
+    trainer = Trainer(
+        model,
+        train_data,
+        out,
+        test_data=test_data,
+        epochs=epochs,
+        batch_size=batch_size,
+        optimizer=_optimizer(learning_rate, beta_1),
+        compile_kwargs=compile_kwargs,
+        seed=seed,
+        binarization=binarization or recipe.binarization,
+        eager=eager,
+        checkpoint_every_steps=checkpoint_every_steps,
+        steps_per_epoch=steps_per_epoch,
+        callbacks=callbacks,
+        run_info=run_info,
+        verbose=verbose,
+    )
+    trainer.fit(resume=resume, max_steps=max_steps)
+    if verbose:
+        summarize(trainer)
+    return trainer
+
+
+#: The run options of `train` (keyword arguments other than the model's constructor arguments).
+RUN_OPTIONS = tuple(name for name, parameter in inspect.signature(train).parameters.items()
+                    if parameter.kind == parameter.KEYWORD_ONLY and name != "model_options")
+
+
+def run_callbacks(model, train_data, test_data, *, plot_every, evaluator=None, reference_runs=None,
+                  few_shot_data=None, smoke=False):
+    """The callbacks of a run of `model`: re-clustering, scores, then the model's figures (which draw the scores)."""
+    callbacks = []
+    if hasattr(model, "update_clusters"):
+        callbacks += [ReclusterCallback(), ClusterScoresCallback()]
+    if evaluator is not None:
+        callbacks.append(GANDiagnosticsCallback(
+            evaluator, test_data, num_samples=SMOKE["score_samples"] if smoke else SCORE_SAMPLES,
+            code_samples=SMOKE["code_samples"] if smoke else CODE_SAMPLES,
+        ))
+    support = None
+    if "few_shot" in model.figures:
+        # Few-shot generation from `set_size` images of each class.
+        source = few_shot_data if few_shot_data is not None else test_data if test_data is not None else train_data
+        support = few_shot_support(source, shots=model.set_size)
+    references = {name: read_json(os.path.join(run, HISTORY_FILE)) for name, run in (reference_runs or {}).items()}
+    callbacks.append(PlotCallback(every=plot_every, support=support, reference_histories=references,
+                                  evaluator=evaluator))
+    return callbacks
+
+
+def summarize(trainer):
+    """Prints the run's last epoch, and what the model's paper reports (e.g. q(y|x)'s test error)."""
+    if trainer.history:
+        last = trainer.history[-1]
+        print(f"Epoch {last['epoch']}: " + ", ".join(
+            f"{key} {value:.4g}" for key, value in last.items() if "/" in key and isinstance(value, float)))
+    model = trainer.model
+    if model.semi_supervised and trainer.test_data is not None:
+        print(f"Test error of q(y|x) with {trainer.train_data.num_labelled} labels: "
+              f"{100 * error_rate(model, trainer.test_data):.2f}%")
+
+
+def recipe_summary(model_class):
+    """A JSON-able description of the model's recipe (for `--help` and the docs)."""
+    return json.loads(json.dumps(dataclasses.asdict(model_class.recipe), default=str))
