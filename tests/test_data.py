@@ -141,6 +141,12 @@ def test_real_files_load_through_tfds(name):
     assert np.bincount(train.labels).min() > 5000
     batch = next(iter(train.batches(32, binarization="none")))
     assert 0.0 <= float(tf.reduce_min(batch["image"])) and float(tf.reduce_max(batch["image"])) <= 1.0
+    # The first N examples, read alone, are the first N of the whole split.
+    first = data.load(name, "test", examples=100)
+    np.testing.assert_array_equal(first.images, test.images[:100])
+    np.testing.assert_array_equal(first.labels, test.labels[:100])
+    with pytest.raises(ValueError, match="examples must be a positive integer"):
+        data.load(name, "test", examples=0)
 
 
 @requires_real_data

@@ -1,10 +1,13 @@
 """tfgen: deep generative models in TensorFlow 2 and Keras 3.
 
-Data flows one way: ``data`` -> ``models`` (built from ``networks``,
-``layers``, ``losses``) -> ``training`` -> ``plotting`` / ``export``.
+The package's floors, lowest first (a module imports only from its own floor
+and those below; tests/test_layout.py checks it): `_checks`, `random`,
+`labels` -> `data`, `layers`, `losses` -> `networks` -> `models` ->
+`training` -> `evaluation` -> `plotting` -> `export`, `serving` -> `runs`
+-> `cli`.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from tfgen import data
 from tfgen import layers

@@ -109,7 +109,9 @@ def boolean(argument, value):
 def choice(argument, value, choices):
     """`value` if it is one of `choices`, else a `ValueError` listing them."""
     if value not in choices:
-        raise ValueError(f"Unknown {argument} {value!r}. Expected one of {list(choices)}. Received: {argument}={value!r}")
+        raise ValueError(
+            f"Unknown {argument} {value!r}. Expected one of {list(choices)}. Received: {argument}={value!r}"
+        )
     return value
 
 

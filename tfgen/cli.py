@@ -253,7 +253,9 @@ def _train_options(args):
         except (OSError, ValueError) as error:
             raise ValueError(f"Cannot read the --config file {args.config!r}: {error}") from error
         if not isinstance(config, dict):
-            raise ValueError(f"The --config file {args.config!r} must hold a JSON object. Received: {type(config).__name__}")
+            raise ValueError(
+                f"The --config file {args.config!r} must hold a JSON object. Received: {type(config).__name__}"
+            )
         model.update(config.pop("model", {}) or {})
         known = set(RUN_OPTIONS)
         unknown = sorted(set(config) - known)

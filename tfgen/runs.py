@@ -13,9 +13,7 @@ dispatches on a model's name.
 """
 
 import dataclasses
-import functools
 import inspect
-import json
 import os
 
 import keras
@@ -31,7 +29,7 @@ from tfgen.evaluation import (
     save_classifier,
     train_classifier,
 )
-from tfgen.models import AdversarialModel, get_model_class
+from tfgen.models import AdversarialModel, GenerativeModel, get_model_class
 from tfgen.plotting import PlotCallback
 from tfgen.plotting.vhe import few_shot_support
 from tfgen.training import ReclusterCallback, Trainer
@@ -47,21 +45,30 @@ CODE_SAMPLES = 500
 CLASSIFIER_FILE = "classifier.weights.h5"
 
 
-@functools.lru_cache(maxsize=None)
-def _default_config(model_class):
-    config = model_class().get_config()
-    return {key: value for key, value in config.items() if key not in ("name", "trainable", "dtype")}
-
-
 def constructor_options(model_class):
-    """{name: default} of the constructor arguments of `model_class` (those of its bases it passes on included).
+    """{name: default} of the constructor arguments of `model_class`, those it passes on to its bases included.
 
-    Read off the configuration of a default instance: every constructor
-    argument of a tfgen model is in its `get_config` (a conformance test
-    checks it), and only those (Keras's own `name`, `trainable` and `dtype`
-    left out).
+    Read off the signatures, subclass first: a class whose `__init__` takes
+    `**kwargs` passes them to its base, whose arguments are then options too,
+    except those it fixes itself (`fixed_options`, e.g. M2's encoder always
+    sees the label). Nothing is built (building a model would draw from the
+    global random state and change the next model's initial weights). A
+    conformance test checks that these are exactly the keys of `get_config`.
     """
-    return dict(_default_config(model_class))
+    options, fixed = {}, set()
+    for cls in model_class.__mro__:
+        if cls is GenerativeModel or not issubclass(cls, GenerativeModel):
+            break
+        fixed.update(vars(cls).get("fixed_options", ()))
+        if "__init__" not in vars(cls):
+            continue
+        parameters = inspect.signature(cls.__init__).parameters
+        for name, parameter in parameters.items():
+            if name != "self" and parameter.kind not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL):
+                options.setdefault(name, parameter.default)
+        if not any(parameter.kind == parameter.VAR_KEYWORD for parameter in parameters.values()):
+            break
+    return {name: default for name, default in options.items() if name not in fixed}
 
 
 def model_defaults(model_class):
@@ -71,10 +78,8 @@ def model_defaults(model_class):
 
 def load_data(dataset, *, data_dir=None, source_dir=None, train_examples=None):
     """(train, test) `ImageDataset`s of `dataset`; the first `train_examples` of each when given."""
-    train_data = data_lib.load(dataset, "train", data_dir=data_dir, source_dir=source_dir)
-    test_data = data_lib.load(dataset, "test", data_dir=data_dir, source_dir=source_dir)
-    if train_examples:
-        train_data, test_data = train_data.take(train_examples), test_data.take(train_examples)
+    train_data = data_lib.load(dataset, "train", data_dir=data_dir, source_dir=source_dir, examples=train_examples)
+    test_data = data_lib.load(dataset, "test", data_dir=data_dir, source_dir=source_dir, examples=train_examples)
     return train_data, test_data
 
 
@@ -134,8 +139,8 @@ def sample_evaluator(train_data, test_data, path, epochs, verbose=1):
 
 
 def _first(*values):
-    """The first value that is not None."""
-    return next(value for value in values if value is not None)
+    """The first value that is not None (the last one when all are: a default of None)."""
+    return next((value for value in values if value is not None), values[-1])
 
 
 def _optimizer(learning_rate, beta_1):
@@ -232,19 +237,19 @@ def train(
             f"Received: labels_per_class={labels_per_class!r}"
         )
     smoke_settings = SMOKE if smoke else {}
-    dataset = _checks.choice("dataset", dataset or recipe.dataset, data_lib.DATASETS)
+    dataset = _checks.choice("dataset", _first(dataset, recipe.dataset), data_lib.DATASETS)
     # A smoke run is a few steps whatever else is asked: the examples pass their full settings with --smoke.
-    epochs = _checks.positive_int("epochs", smoke_settings.get("epochs") or epochs or recipe.epochs)
-    batch_size = _checks.positive_int("batch_size", batch_size or recipe.batch_size)
+    epochs = _checks.positive_int("epochs", _first(smoke_settings.get("epochs"), epochs, recipe.epochs))
+    batch_size = _checks.positive_int("batch_size", _first(batch_size, recipe.batch_size))
     seed = recipe.seed if seed is None else _checks.integer("seed", seed)
-    learning_rate = _checks.positive_number("learning_rate", learning_rate or recipe.learning_rate)
+    learning_rate = _checks.positive_number("learning_rate", _first(learning_rate, recipe.learning_rate))
     beta_1 = _checks.number("beta_1", recipe.beta_1 if beta_1 is None else beta_1, minimum=0, maximum=1,
                             allow_maximum=False)
-    train_examples = train_examples or smoke_settings.get("train_examples")
-    steps_per_epoch = smoke_settings.get("steps_per_epoch") or steps_per_epoch
-    plot_every = plot_every or recipe.plot_every
+    train_examples = _first(train_examples, smoke_settings.get("train_examples"), None)
+    steps_per_epoch = _first(smoke_settings.get("steps_per_epoch"), steps_per_epoch, None)
+    plot_every = _first(plot_every, recipe.plot_every)
     sample_scores = recipe.sample_scores if sample_scores is None else bool(sample_scores)
-    classifier_epochs = smoke_settings.get("classifier_epochs") or classifier_epochs or recipe.classifier_epochs
+    classifier_epochs = _first(smoke_settings.get("classifier_epochs"), classifier_epochs, recipe.classifier_epochs)
     check_run_dir(out, resume)  # fail before loading any data
 
     train_data, test_data = load_data(dataset, data_dir=data_dir, source_dir=source_dir, train_examples=train_examples)
@@ -259,7 +264,8 @@ def train(
     keras.utils.set_random_seed(seed)
     model, train_data, test_data = build_model_and_data(
         model_class, train_data, test_data, {**recipe.model, **model_kwargs}, batch_size=batch_size,
-        labels_per_class=labels_per_class, labelled_per_batch=labelled_per_batch or recipe.labelled_per_batch,
+        labels_per_class=labels_per_class,
+        labelled_per_batch=_first(labelled_per_batch, recipe.labelled_per_batch, None),
         split_seed=split_seed,
     )
     compile_kwargs = {}
@@ -283,7 +289,7 @@ def train(
         optimizer=_optimizer(learning_rate, beta_1),
         compile_kwargs=compile_kwargs,
         seed=seed,
-        binarization=binarization or recipe.binarization,
+        binarization=_first(binarization, recipe.binarization, None),
         eager=eager,
         checkpoint_every_steps=checkpoint_every_steps,
         steps_per_epoch=steps_per_epoch,
@@ -334,8 +340,3 @@ def summarize(trainer):
     if model.semi_supervised and trainer.test_data is not None:
         print(f"Test error of q(y|x) with {trainer.train_data.num_labelled} labels: "
               f"{100 * error_rate(model, trainer.test_data):.2f}%")
-
-
-def recipe_summary(model_class):
-    """A JSON-able description of the model's recipe (for `--help` and the docs)."""
-    return json.loads(json.dumps(dataclasses.asdict(model_class.recipe), default=str))

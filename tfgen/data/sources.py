@@ -125,7 +125,7 @@ def prepare(name, data_dir=None, source_dir=None):
     return builder
 
 
-def load(name, split="train", *, data_dir=None, source_dir=None):
+def load(name, split="train", *, data_dir=None, source_dir=None, examples=None):
     """Loads a split of MNIST or Fashion-MNIST into memory.
 
     Args:
@@ -134,6 +134,9 @@ def load(name, split="train", *, data_dir=None, source_dir=None):
         data_dir: the TFDS data folder.
         source_dir: folder with the original `.gz` files for an offline build
             (default: the `TFGEN_DATA_DIR` environment variable).
+        examples: only the first N examples (TFDS reads and decodes no
+            more: smoke runs start in a fraction of the time); the same
+            examples as `load(...).take(N)`.
 
     Returns:
         An `ImageDataset` of uint8 images (N, 28, 28, 1) and int64 labels.
@@ -142,6 +145,8 @@ def load(name, split="train", *, data_dir=None, source_dir=None):
 
     _checks.choice("dataset", name, DATASETS)
     _checks.choice("split", split, SPLITS)
+    examples = _checks.positive_int("examples", examples, allow_none=True)
     builder = prepare(name, data_dir=data_dir, source_dir=source_dir)
-    arrays = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1, shuffle_files=False))
+    selection = split if examples is None else f"{split}[:{examples}]"
+    arrays = tfds.as_numpy(builder.as_dataset(split=selection, batch_size=-1, shuffle_files=False))
     return ImageDataset(images=arrays["image"], labels=arrays["label"], num_classes=10, name=f"{name}/{split}")

@@ -83,6 +83,8 @@ class SemiSupervisedVAE(CVAE):
     """
 
     semi_supervised = True
+    #: CVAE's constructor arguments that M2 fixes (its encoder always sees the label).
+    fixed_options = ("encoder_sees_label",)
     figures = ("class_grid", "accuracy")
     recipe = Recipe(
         source="Kingma et al. 2014 on MNIST with 100 labels (the seed's Day 13): 10 labels per class, 10 of every "

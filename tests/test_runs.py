@@ -1,0 +1,79 @@
+"""tfgen.runs: the models' options, their recipes, and the data each model's contract asks for."""
+
+import keras
+import numpy as np
+import pytest
+
+from conftest import MODEL_NAMES, synthetic_dataset
+from tfgen import runs
+from tfgen.data import ClassSetDataset, SemiSupervisedDataset
+from tfgen.models import MODELS, Recipe
+from tfgen.plotting import FIGURES
+from tfgen.training import ReclusterCallback
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_constructor_options_are_exactly_the_configs_arguments(name):
+    """The options the CLI offers are the model's configuration: none missing, none that the model fixes."""
+    model_class = MODELS[name]
+    config = model_class().get_config()
+    options = runs.constructor_options(model_class)
+    assert set(options) == set(config) - {"name", "trainable", "dtype"}
+    for option, default in options.items():
+        assert config[option] == (list(default) if isinstance(default, tuple) else default), option
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_every_model_declares_its_contract_figures_and_recipe(name):
+    model_class = MODELS[name]
+    assert isinstance(model_class.recipe, Recipe) and model_class.recipe.source
+    assert set(model_class.figures) <= set(FIGURES) and set(model_class.final_figures) <= set(FIGURES)
+    assert set(model_class.recipe.model) <= set(runs.constructor_options(model_class))
+    model_class(**{key: value for key, value in model_class.recipe.model.items() if key != "num_examples"})
+
+
+def test_reading_the_options_does_not_touch_the_random_state():
+    def initial_weights():
+        model = MODELS["vae"]()
+        model.build_from_batch(model.zeros_batch())
+        return [weight.numpy() for weight in model.weights]
+
+    keras.utils.set_random_seed(0)
+    expected = initial_weights()
+    keras.utils.set_random_seed(0)
+    for model_class in MODELS.values():
+        runs.constructor_options(model_class)
+    for want, got in zip(expected, initial_weights()):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_the_data_follows_the_models_contract():
+    train, test = synthetic_dataset(60, num_classes=3), synthetic_dataset(30, seed=1, num_classes=3)
+    model, split, _ = runs.build_model_and_data(MODELS["ssvae"], train, test, {"latent_dim": 2}, batch_size=20,
+                                                labels_per_class=2)
+    assert isinstance(split, SemiSupervisedDataset) and split.num_labelled == 6 and split.labelled_per_batch == 2
+    assert model.num_classes == 3  # from the data
+    model, sets, test_sets = runs.build_model_and_data(MODELS["vhe"], train, test, {"set_size": 2, "hidden_units": 8},
+                                                       batch_size=10)
+    assert isinstance(sets, ClassSetDataset) and isinstance(test_sets, ClassSetDataset) and sets.set_size == 2
+    options = {"set_size": 2, "num_clusters": 3, "hidden_units": 8}
+    model, clusters, none = runs.build_model_and_data(MODELS["vhe_unsupervised"], train, test, options, batch_size=10)
+    assert none is None and model.num_examples == 60 and int(model.clustered_epoch.numpy()) == 0
+    np.testing.assert_array_equal(clusters.set_labels, model.pseudo_labels.numpy())
+    callbacks = runs.run_callbacks(model, clusters, None, plot_every=1, few_shot_data=test)
+    assert isinstance(callbacks[0], ReclusterCallback)
+
+
+def test_bad_run_options_name_the_problem(tmp_path):
+    with pytest.raises(ValueError, match=r"'vae' takes no option \['latnt_dim'\]"):
+        runs.train("vae", out=str(tmp_path / "run"), latnt_dim=3)
+    with pytest.raises(ValueError, match="Unknown model 'pixelcnn'"):
+        runs.train("pixelcnn", out=str(tmp_path / "run"))
+    with pytest.raises(ValueError, match="Unknown dataset 'cifar10'"):
+        runs.train("vae", out=str(tmp_path / "run"), dataset="cifar10")
+    for learning_rate in (-1.0, 0):  # 0 is refused, not replaced by the recipe's rate
+        with pytest.raises(ValueError, match="learning_rate must be a positive number"):
+            runs.train("vae", out=str(tmp_path / "run"), learning_rate=learning_rate)
+    with pytest.raises(ValueError, match="epochs must be a positive integer. Received: epochs=0"):
+        runs.train("vae", out=str(tmp_path / "run"), epochs=0)
+    assert not (tmp_path / "run").exists()
