@@ -48,7 +48,10 @@ def test_same_seed_same_step_other_seed_other_step(name):
     model, batch = built_model(name)
     first = model.test_step(batch, tf.constant([1, 2], tf.int64))["loss"].numpy()
     again = model.test_step(batch, tf.constant([1, 2], tf.int64))["loss"].numpy()
-    assert first == again
+    other = model.test_step(batch, tf.constant([1, 3], tf.int64))["loss"].numpy()
+    assert np.isfinite(first)
+    assert first == again, "the same seed gave another loss"
+    assert other != first, "another seed gave the same loss: the step's draws ignore its seed"
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
