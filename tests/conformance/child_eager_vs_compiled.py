@@ -96,6 +96,7 @@ def compare_loops(name, folder):
     history = [(key, compiled_history[0][key], eager_history[0][key])
                for key in compiled_history[0] if key.startswith("train/") and eager_history[0][key] != compiled_history[0][key]]
     return {
+        "history_keys": sorted(key for key in compiled_history[0] if key.startswith("train/")),
         "history_differences": history,
         "state_differences": state_differences(compiled.model, eager.model),
         "global_steps": [int(compiled.global_step.numpy()), int(eager.global_step.numpy())],

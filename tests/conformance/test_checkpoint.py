@@ -67,9 +67,10 @@ def test_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(name, tmp_path
         np.testing.assert_array_equal(actual.numpy(), expected.numpy(), err_msg=expected.path)
     assert len(resumed_history) == len(history) == 2
     for expected, actual in zip(history, resumed_history):
-        for key in expected:
-            if key.startswith(("train/", "test/")):
-                assert actual[key] == expected[key], (key, actual[key], expected[key])
+        keys = [key for key in expected if key.startswith(("train/", "test/"))]
+        assert "train/loss" in keys and "test/loss" in keys, keys
+        for key in keys:
+            assert actual[key] == expected[key], (key, actual[key], expected[key])
 
 
 def test_existing_run_is_never_overwritten_and_resume_needs_a_run(tmp_path):
@@ -155,5 +156,6 @@ def test_eager_and_compiled_training_loops_agree(name):
     """
     report = model_report(started_child("eager_vs_compiled"), name, "loop")
     assert report["global_steps"] == [4, 4]
+    assert "train/loss" in report["history_keys"]
     assert report["history_differences"] == [], "(metric, compiled, eager)"
     assert report["state_differences"] == [], "(variable, elements that differ, largest difference)"
