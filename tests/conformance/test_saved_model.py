@@ -84,8 +84,7 @@ def _export(name, folder):
 def exports(request, tmp_path_factory):
     """Every selected model exported, and loaded back in ONE child process that imports TensorFlow alone.
 
-    Returns {name: (export, report)}, or {name: (traceback, None)} when the
-    in-process part failed for that model.
+    Gives ({name: the export's description, or the traceback of its failure}, the child).
     """
     folder = str(tmp_path_factory.mktemp("exports"))
     names = selected_models(request.session, "test_saved_model.py", {"test_export_reloads_without_tfgen_and_matches_the_model"})
@@ -103,7 +102,8 @@ def exports(request, tmp_path_factory):
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     child = Child("child_saved_model.py", [os.path.join(folder, "manifest.json")], os.path.join(folder, "child"),
                   env=env, cwd=folder)
-    return exported, child
+    yield exported, child
+    child.stop()
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
