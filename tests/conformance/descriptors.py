@@ -18,3 +18,42 @@ MODEL_KWARGS = {
     "vhe": {"class_dim": 3, "latent_dim": 2, "hidden_units": 16},
     "vhe_unsupervised": {"num_examples": 64, "num_clusters": 3, "class_dim": 3, "latent_dim": 2, "hidden_units": 16},
 }
+
+#: A non-default value for every constructor option of each registered model
+#: (the options of the class's __init__ and of the base classes it forwards
+#: **kwargs to, up to GenerativeModel). test_serialization.py checks that the
+#: list is complete, that each value differs from the default, and that a
+#: model rebuilt from its (JSON) config keeps every one.
+NON_DEFAULT_KWARGS = {
+    "cgan": {"latent_dim": 5, "num_classes": 7, "label_input": "vector", "hidden_units": (12,), "generator_filters": 6,
+             "discriminator_filters": 5, "discriminator_batch_norm": False, "discriminator_steps": 2,
+             "label_smoothing": 0.1, "seed": 5},
+    "cvae": {"latent_dim": 3, "num_classes": 7, "conditioning": "concat", "encoder_sees_label": True,
+             "encoder_units": 12, "beta": 0.5, "likelihood": "gaussian_learned", "analytic_kl": False, "seed": 5},
+    "dcgan": {"latent_dim": 5, "generator_filters": 6, "discriminator_filters": 5, "discriminator_batch_norm": False,
+              "discriminator_steps": 2, "label_smoothing": 0.1, "seed": 5},
+    "gumbel_ssvae": {"latent_dim": 3, "num_classes": 7, "hard": True, "initial_temperature": 2.0,
+                     "min_temperature": 0.3, "anneal_rate": 1e-3, "anneal_every": 100, "alpha": 2.0,
+                     "conditioning": "projection", "encoder_units": 12, "beta": 0.5, "likelihood": "gaussian_optimal",
+                     "analytic_kl": False, "seed": 5},
+    "infogan": {"latent_dim": 5, "num_categories": 4, "num_continuous": 1, "info_weight": 0.5,
+                "continuous_weight": 0.25, "learn_std": True, "hidden_units": (12,), "q_hidden_units": 6,
+                "generator_filters": 6, "discriminator_filters": 5, "discriminator_batch_norm": False,
+                "discriminator_hidden_units": (10,), "discriminator_steps": 2, "label_smoothing": 0.1, "seed": 5},
+    "mmd_vae": {"latent_dim": 3, "mmd_weight": 2.0, "seed": 5},
+    "ssvae": {"latent_dim": 3, "num_classes": 7, "alpha": 2.0, "conditioning": "projection", "encoder_units": 12,
+              "beta": 0.5, "likelihood": "gaussian_learned", "analytic_kl": False, "seed": 5},
+    "vae": {"latent_dim": 3, "analytic_kl": True, "seed": 5},
+    "vhe": {"class_dim": 3, "latent_dim": 2, "networks": "conv", "hidden_units": 12, "class_size": 100, "set_size": 3,
+            "seed": 5},
+    "vhe_unsupervised": {"num_examples": 50, "num_clusters": 4, "class_dim": 3, "latent_dim": 2, "networks": "conv",
+                         "hidden_units": 12, "class_size": 100, "set_size": 3, "seed": 5},
+}
+
+#: Options a model class fixes whatever is passed (so its config need not
+#: carry them), by model: {option: the value the class always uses}.
+#: The semi-supervised VAEs are CVAEs whose encoder always sees the label.
+FIXED_OPTIONS = {
+    "gumbel_ssvae": {"encoder_sees_label": True},
+    "ssvae": {"encoder_sees_label": True},
+}

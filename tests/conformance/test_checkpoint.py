@@ -6,9 +6,9 @@ import os
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from conftest import MODEL_NAMES, built_model, create_model, synthetic_dataset
+from conformance.support import model_report, started_child
 from tfgen.models import MODELS
 from tfgen.training import RunDirectoryError, Trainer, make_checkpoint
 
@@ -26,11 +26,13 @@ def test_checkpoint_restores_weights_and_optimizer_state(name, tmp_path, seed):
         np.testing.assert_array_equal(expected.numpy(), actual.numpy())
     for expected, actual in zip(model.optimizer.variables, restored.optimizer.variables):
         np.testing.assert_array_equal(expected.numpy(), actual.numpy())
-    # The next step is the same from both.
+    # The next step is the same from both: the same eager ops on the same values, so bit for bit.
     model.train_step(batch, seed + 5)
     restored.train_step(batch, seed + 5)
-    for expected, actual in zip(model.trainable_variables, restored.trainable_variables):
-        np.testing.assert_allclose(actual.numpy(), expected.numpy(), rtol=1e-6, atol=1e-7)
+    for expected, actual in zip(model.variables, restored.variables):
+        np.testing.assert_array_equal(actual.numpy(), expected.numpy(), err_msg=expected.path)
+    for expected, actual in zip(model.optimizer.variables, restored.optimizer.variables):
+        np.testing.assert_array_equal(actual.numpy(), expected.numpy(), err_msg=expected.path)
 
 
 def _trainer(name, run_dir):
@@ -41,7 +43,14 @@ def _trainer(name, run_dir):
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
-def test_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(name, tmp_path):
+def test_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(name, tmp_path, grappler_disabled):
+    """Bit for bit: both runs execute the same traced steps on the same values in the same order.
+
+    Grappler is off (conformance/conftest.py): with it on, the CVAE's
+    compiled gradients were seen to differ in the last bits from one call to
+    the next on the same inputs (under CPU load), which no resumption logic
+    can be blamed for; without it, they never did.
+    """
     uninterrupted = _trainer(name, tmp_path / "a")
     history = uninterrupted.fit()
 
@@ -51,15 +60,17 @@ def test_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(name, tmp_path
     resumed = _trainer(name, tmp_path / "b")  # a new process would start from scratch like this
     resumed_history = resumed.fit(resume=True)
 
-    for expected, actual in zip(uninterrupted.model.variables, resumed.model.variables):
-        np.testing.assert_allclose(actual.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
-    for expected, actual in zip(uninterrupted.optimizer.variables, resumed.optimizer.variables):
-        np.testing.assert_allclose(actual.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+    assert int(resumed.global_step.numpy()) == int(uninterrupted.global_step.numpy()) == 12
+    for expected, actual in zip(uninterrupted.model.variables, resumed.model.variables, strict=True):
+        np.testing.assert_array_equal(actual.numpy(), expected.numpy(), err_msg=expected.path)
+    for expected, actual in zip(uninterrupted.optimizer.variables, resumed.optimizer.variables, strict=True):
+        np.testing.assert_array_equal(actual.numpy(), expected.numpy(), err_msg=expected.path)
     assert len(resumed_history) == len(history) == 2
     for expected, actual in zip(history, resumed_history):
-        for key in expected:
-            if key.startswith(("train/", "test/")):
-                np.testing.assert_allclose(actual[key], expected[key], rtol=1e-5, err_msg=key)
+        keys = [key for key in expected if key.startswith(("train/", "test/"))]
+        assert "train/loss" in keys and "test/loss" in keys, keys
+        for key in keys:
+            assert actual[key] == expected[key], (key, actual[key], expected[key])
 
 
 def test_existing_run_is_never_overwritten_and_resume_needs_a_run(tmp_path):
@@ -135,18 +146,16 @@ def test_trainer_argument_checks(tmp_path):
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
-def test_eager_and_compiled_training_loops_agree(name, tmp_path):
-    runs = {}
-    for eager in (False, True):
-        keras.utils.set_random_seed(0)
-        trainer = Trainer(create_model(name), synthetic_dataset(32), str(tmp_path / str(eager)),
-                          epochs=1, batch_size=8, learning_rate=1e-3, seed=3, eager=eager, verbose=0)
-        runs[eager] = (trainer.fit(), trainer.model)
-    (compiled_history, compiled_model), (eager_history, eager_model) = runs[False], runs[True]
-    np.testing.assert_allclose(eager_history[0]["train/loss"], compiled_history[0]["train/loss"], rtol=1e-5)
-    # Compiled graphs fuse and reorder float32 ops, and Adam divides by
-    # sqrt(v): where a gradient is ~0, ulp-level differences become visible
-    # after a few steps (2e-6 seen for InfoGAN). atol is 1% of one Adam step
-    # (lr 1e-3): a skipped step or a different seed moves weights by ~1e-3.
-    for expected, actual in zip(compiled_model.trainable_variables, eager_model.trainable_variables):
-        np.testing.assert_allclose(actual.numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
+def test_eager_and_compiled_training_loops_agree(name):
+    """One epoch of Trainer(eager=True) and Trainer(eager=False) from the same seeds: bit-identical.
+
+    Both run in a child process with oneDNN's graph rewrites and Grappler off
+    (conformance/conftest.py), so both sides run the same kernels in the same
+    order on any CPU: any difference comes from the loop itself (seeds,
+    counters, metric sums, the distribution of the batches).
+    """
+    report = model_report(started_child("eager_vs_compiled"), name, "loop")
+    assert report["global_steps"] == [4, 4]
+    assert "train/loss" in report["history_keys"]
+    assert report["history_differences"] == [], "(metric, compiled, eager)"
+    assert report["state_differences"] == [], "(variable, elements that differ, largest difference)"

@@ -1,11 +1,37 @@
 """Every registered model: its config round-trips, and a `.keras` file reloads with its weights."""
 
+import inspect
+import json
+
 import keras
 import numpy as np
 import pytest
 
-from conftest import MODEL_NAMES, built_model
-from tfgen.models import MODELS
+from conftest import MODEL_NAMES, built_model, create_model
+from conformance.descriptors import FIXED_OPTIONS, NON_DEFAULT_KWARGS
+from tfgen.models import MODELS, GenerativeModel
+
+
+def _options(cls):
+    """{option: default} of `cls.__init__`, and of the base classes' it forwards **kwargs to (up to GenerativeModel)."""
+    options = {}
+    for klass in cls.__mro__:
+        if not issubclass(klass, GenerativeModel) or klass is GenerativeModel:
+            break
+        if "__init__" not in vars(klass):
+            continue
+        parameters = list(inspect.signature(klass.__init__).parameters.values())[1:]  # without self
+        for parameter in parameters:
+            if parameter.kind not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL):
+                options.setdefault(parameter.name, parameter.default)
+        if not any(parameter.kind == parameter.VAR_KEYWORD for parameter in parameters):
+            break
+    return options
+
+
+def _plain(value):
+    """`value` as it reads back from JSON (tuples become lists)."""
+    return json.loads(json.dumps(value))
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
@@ -13,6 +39,37 @@ def test_get_config_round_trip(name):
     model, _ = built_model(name)
     clone = MODELS[name].from_config(model.get_config())
     assert clone.get_config() == model.get_config()
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_config_holds_every_constructor_option(name):
+    """Every option of the model's constructor is in its config, except those the class fixes (which stay fixed)."""
+    cls = MODELS[name]
+    fixed = FIXED_OPTIONS.get(name, {})
+    config = create_model(name).get_config()
+    missing = sorted(set(_options(cls)) - set(config) - set(fixed))
+    assert not missing, f"{cls.__name__}.get_config() lacks constructor options {missing}"
+    for option, value in fixed.items():
+        assert getattr(cls(**{option: not value}), option) == value, option
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_rebuilt_model_keeps_non_default_options(name):
+    """A model built with a non-default value for every option, rebuilt from its JSON config, keeps them all."""
+    cls = MODELS[name]
+    options = {option: default for option, default in _options(cls).items() if option not in FIXED_OPTIONS.get(name, {})}
+    chosen = NON_DEFAULT_KWARGS[name]
+    assert sorted(chosen) == sorted(options), "conformance/descriptors.py: NON_DEFAULT_KWARGS must set every option"
+    same = sorted(option for option, value in chosen.items() if _plain(value) == _plain(options[option]))
+    assert not same, f"NON_DEFAULT_KWARGS[{name!r}] sets the default value of {same}"
+    config = cls(**chosen).get_config()
+    rebuilt = cls.from_config(_plain(config))  # as a run directory's config.json restores it
+    rebuilt_config = rebuilt.get_config()
+    for option, value in chosen.items():
+        assert _plain(rebuilt_config[option]) == _plain(value), option
+        if hasattr(rebuilt, option):
+            assert _plain(getattr(rebuilt, option)) == _plain(value), option
+    assert _plain(rebuilt_config) == _plain(config)
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)

@@ -1,0 +1,61 @@
+"""Child process of the conformance suite: every model trains under MirroredStrategy on two logical CPUs.
+
+Usage: child_distribute.py REPORT MODELS (comma-separated model names).
+
+A process of its own because the logical devices must be configured before
+TensorFlow initializes its devices. Writes {model: {...}} (or
+{model: {"error": traceback}}) to REPORT.
+"""
+
+import json
+import os
+import sys
+import traceback
+
+import tensorflow as tf
+
+CPU = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(CPU, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/, for conftest
+
+from conftest import create_model, synthetic_dataset  # noqa: E402
+from tfgen.training import Trainer  # noqa: E402
+
+
+def train(name, strategy):
+    with strategy.scope():
+        model = create_model(name)
+    trainer = Trainer(model, synthetic_dataset(32), os.path.join(os.getcwd(), name), epochs=1, batch_size=8,
+                      learning_rate=1e-3, strategy=strategy, verbose=0)
+    history = trainer.fit()
+    # Keras variables wrap the strategy's variables: .value is the MirroredVariable.
+    mirrored = [v.value for v in model.trainable_variables if isinstance(v.value, tf.distribute.DistributedValues)]
+    out_of_sync = [v.name for v in mirrored if not all(bool(tf.reduce_all(value == v.values[0])) for value in v.values)]
+    return {
+        "replicas": strategy.num_replicas_in_sync,
+        "metrics": {key: value for key, value in history[-1].items() if key.startswith("train/")},
+        "mirrored": len(mirrored),
+        "variables": len(model.trainable_variables),
+        "out_of_sync": out_of_sync,
+        "steps": int(trainer.global_step.numpy()),
+    }
+
+
+def main(report_path, names):
+    # One strategy for all models: each new MirroredStrategy numbers its
+    # collective ops from the same start, and a process's collective executor
+    # refuses an instance number already used with another shape.
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    report = {}
+    for name in filter(None, names.split(",")):
+        try:
+            report[name] = train(name, strategy)
+        except Exception:  # noqa: BLE001 - reported against the model
+            report[name] = {"error": traceback.format_exc()}
+    with open(report_path, "w") as stream:
+        json.dump(report, stream)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])

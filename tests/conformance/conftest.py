@@ -1,0 +1,70 @@
+"""Fixtures of the conformance suite: a switch for Grappler, and the child
+processes that check every model at once.
+
+Float comparisons in this suite are exact wherever both sides run the same
+computation, and the fixtures here make them run the same computation:
+
+* `grappler_disabled`: Grappler (remapper fusions, arithmetic optimizer...)
+  rewrites a tf.function's graph and so reorders its float32 arithmetic;
+  its rewrites also depend on the machine. With it off, a graph runs the
+  ops that were traced (but for oneDNN's merges, below), so two graphs
+  traced from the same code compute the same thing the same way. With it
+  on, the CVAE's compiled gradients were also seen to change in the last
+  bits from one call to the next on the same inputs, under CPU load
+  (never with it off).
+* the eager-versus-compiled child: oneDNN's graph pass (not part of Grappler, on by
+  default on x86) still merges Conv2D + BiasAdd and Conv2DBackpropFilter +
+  BiasAddGrad into single oneDNN kernels that sum in another order than
+  the separate ops that eager execution runs. It can only be switched off
+  for a whole process (TF_ENABLE_ONEDNN_OPTS=0, read when TensorFlow
+  loads), so the eager-versus-compiled comparisons run in one child process
+  for all models.
+
+Child processes cost a TensorFlow start each (~5-10 s on two cores): there is
+one per kind of check, never one per model. They start in the background
+when the session starts, for the models whose tests are selected, and run
+while the in-process tests do; each model's test reads its part of the
+shared report, so a failure still names the model.
+"""
+
+import os
+import shutil
+import tempfile
+
+import pytest
+
+from conformance.support import CHILDREN, Child, child_env, grappler_off, selected_models
+
+
+@pytest.fixture
+def grappler_disabled():
+    """Grappler off for the tf.functions first called in the test (see conformance/support.py)."""
+    with grappler_off():
+        yield
+
+
+def pytest_collection_finish(session):
+    """Starts the children that the selected tests need, so they run beside the in-process tests."""
+    if session.config.option.collectonly:
+        return
+    workdir = CHILDREN["workdir"] = tempfile.mkdtemp(prefix="tfgen-conformance-")
+    eager = selected_models(session, "test_train_step.py", {"test_eager_and_tf_function_steps_agree"})
+    loops = selected_models(session, "test_checkpoint.py", {"test_eager_and_compiled_training_loops_agree"})
+    if eager or loops:
+        # Both sides on the same (Eigen) kernels: see the module docstring.
+        CHILDREN["eager_vs_compiled"] = Child(
+            "child_eager_vs_compiled.py", [",".join(eager), ",".join(loops)], os.path.join(workdir, "eager"),
+            env=child_env(TF_ENABLE_ONEDNN_OPTS="0"))
+    distributed = selected_models(session, "test_distribute.py", {"test_trains_under_mirrored_strategy"})
+    if distributed:
+        CHILDREN["distribute"] = Child("child_distribute.py", [",".join(distributed)],
+                                        os.path.join(workdir, "distribute"))
+
+
+def pytest_sessionfinish(session):
+    workdir = CHILDREN.pop("workdir", None)
+    for child in CHILDREN.values():
+        child.stop()
+    CHILDREN.clear()
+    if workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
