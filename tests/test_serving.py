@@ -136,7 +136,7 @@ def test_saved_model_cli_lists_and_runs_signatures(exports, tmp_path):
 
     refused = _saved_model_cli("run", "--dir", paths["cgan"], "--tag_set", "serve", "--signature_def", "sample",
                                "--input_exprs", "seed=[1];label=[12]")
-    assert refused.returncode != 0 and "labels must lie in [0, 10)" in refused.stderr
+    assert refused.returncode != 0 and "labels must be a class id in [0, 10)" in refused.stderr
 
 
 def _shipped_models():

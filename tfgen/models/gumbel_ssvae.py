@@ -71,7 +71,7 @@ class GumbelSemiSupervisedVAE(SemiSupervisedVAE):
         self.anneal_every = _checks.positive_int("anneal_every", anneal_every)
         self.min_temperature = _checks.positive_number("min_temperature", min_temperature)
         self.gumbel = GumbelSoftmax(temperature=initial_temperature, hard=hard, seed=self.seed, name="gumbel")
-        self.hard = hard
+        self.hard = self.gumbel.hard
         self.initial_temperature = float(initial_temperature)
 
     @property
