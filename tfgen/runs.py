@@ -251,6 +251,10 @@ def train(
     sample_scores = recipe.sample_scores if sample_scores is None else bool(sample_scores)
     classifier_epochs = _first(smoke_settings.get("classifier_epochs"), classifier_epochs, recipe.classifier_epochs)
     check_run_dir(out, resume)  # fail before loading any data
+    # Bad constructor arguments fail here too, before any data is loaded (a throwaway model; the run's
+    # seed is set below, so building it changes nothing of the run).
+    model_class(**{key: value for key, value in {**recipe.model, **model_kwargs}.items()
+                   if key not in ("num_classes", "num_examples")})
 
     train_data, test_data = load_data(dataset, data_dir=data_dir, source_dir=source_dir, train_examples=train_examples)
     if examples_per_class is not None:
