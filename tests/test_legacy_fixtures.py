@@ -56,7 +56,8 @@ def _trainer(name, run_dir):
     if name == "gumbel_ssvae":
         train = labelled_split(train, 2, seed=0, labelled_per_batch=1)
     elif name == "vhe_unsupervised":
-        train = ClassSetDataset(train.images, train.labels, set_size=2, set_labels=model.update_clusters(0))
+        train = ClassSetDataset(train.images, train.labels, name=train.name, set_size=2,
+                                set_labels=model.update_clusters(0))
         test, callbacks = None, [ReclusterCallback()]
     return Trainer(model, train, str(run_dir), test_data=test, epochs=SETTINGS["epochs"],
                    batch_size=SETTINGS["batch_size"], learning_rate=SETTINGS["learning_rate"], seed=SETTINGS["seed"],

@@ -120,3 +120,13 @@ def optional_seed(argument, value):
     if value is not None and (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer))):
         raise ValueError(f"{argument} must be an integer or None. Received: {argument}={value!r}")
     return None if value is None else int(value)
+
+
+#: A run's seed and seed + 1 (its evaluation stream) are both int64 stateless-seed components.
+SEED_RANGE = (-(2**63), 2**63 - 2)
+
+
+def seed(argument, value):
+    """A run's seed: an integer in `SEED_RANGE` (so it and seed + 1 fit in an int64)."""
+    return integer(argument, value, minimum=SEED_RANGE[0], maximum=SEED_RANGE[1])
+

@@ -8,6 +8,7 @@ every constructor argument is a flag of its own (or `--set NAME=VALUE`), and
 
 import argparse
 import json
+import os
 import sys
 import warnings
 
@@ -35,6 +36,26 @@ def _positive_float(text):
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a positive finite number, received {text}")
     return value
+
+
+def _seed(text):
+    from tfgen._checks import SEED_RANGE
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, received {text!r}") from None
+    if not SEED_RANGE[0] <= value <= SEED_RANGE[1]:
+        raise argparse.ArgumentTypeError(f"expected an integer in [{SEED_RANGE[0]}, {SEED_RANGE[1]}] (int64), "
+                                         f"received {value}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (the usage is one `--help` away)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _labels_per_class(text):
@@ -184,9 +205,15 @@ def _add_train_parser(commands):
             run.add_argument("--reference-run", action="append", type=_assignment, default=[], metavar="NAME=DIR",
                              help="a run whose loss to draw beside this one's (e.g. VAE=runs/vae)")
         option("--binarization", recipe.binarization or "the model's data contract", choices=BINARIZATIONS)
-        option("--seed", recipe.seed, "the run's seed: initial weights, data order, every random draw", type=int)
+        option("--seed", recipe.seed, "the run's seed: initial weights, data order, every random draw", type=_seed)
         option("--eager", False, "run the steps eagerly (debugging)", action="store_true")
         option("--resume", False, "continue the run in --out", action="store_true")
+        option("--resume-from", None, "continue the run in --out from this older checkpoint (e.g. ckpt-1200; "
+               "the newer ones are moved to checkpoints/superseded-N/)", metavar="CKPT")
+        option("--allow-changes", False, "let --resume change the recipe (seed, batch size, learning rates, "
+               "binarization, dataset, model options); config.json records the changes", action="store_true")
+        option("--max-nonfinite-steps", 3, "stop after this many steps in a row with a non-finite loss or "
+               "gradient (their updates are skipped)", type=_positive_int)
         option("--plot-every", recipe.plot_every, "draw the figures every N epochs", type=_positive_int)
         option("--checkpoint-every-steps", None, "also checkpoint every N steps", type=_positive_int)
         option("--max-steps", None, "stop after this many steps", type=_positive_int)
@@ -204,7 +231,7 @@ def _add_train_parser(commands):
 
 
 def _parser():
-    parser = argparse.ArgumentParser(prog="tfgen", description="Train, export and sample tfgen models.")
+    parser = _Parser(prog="tfgen", description="Train, export and sample tfgen models.")
     commands = parser.add_subparsers(dest="command", required=True)
     _add_train_parser(commands)
 
@@ -220,7 +247,7 @@ def _parser():
                         help="the class to draw (conditional models); default: one row per class")
     sample.add_argument("--columns", type=_positive_int, default=8, help="samples per row")
     sample.add_argument("--rows", type=_positive_int, default=None, help="rows (default: one per class, or --columns)")
-    sample.add_argument("--seed", type=int, default=0, help="the first seed; image i uses seed + i")
+    sample.add_argument("--seed", type=_seed, default=0, help="the first seed; image i uses seed + i")
     sample.add_argument("--out", required=True, help="the PNG file to write")
     return parser
 
@@ -284,38 +311,76 @@ def _train_options(args):
 
 
 def main(argv=None):
+    """Runs the command line; returns the exit status.
+
+    Every failure is one line on stderr and a non-zero status, never a
+    traceback (set TFGEN_DEBUG=1 to see one): 2 for bad input and refused
+    requests, 1 for a run that diverged or an unexpected error, 128 + the
+    signal's number for a run stopped by SIGINT or SIGTERM (after a checkpoint).
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
-    from tfgen import data as data_lib
-    from tfgen.training import RunDirectoryError
-
     try:
-        if args.command == "train":
-            from tfgen import runs
+        return _run(args)
+    except KeyboardInterrupt:
+        print(f"tfgen {args.command}: interrupted; nothing more was written.", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the one place every error becomes one line
+        if os.environ.get("TFGEN_DEBUG"):
+            raise
+        status, message = _describe_error(error)
+        print(f"tfgen {args.command}: error: {message}", file=sys.stderr)
+        return status
 
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", FutureWarning)
-                options, model_options = _train_options(args)
-            for warning in caught:
-                print(f"tfgen train: warning: {warning.message}", file=sys.stderr)
-            runs.train(args.model_name, model_options=model_options, **options)
-            print(f"Run written to {args.out}")
-        elif args.command == "export":
-            from tfgen.export import export_run
 
-            path = export_run(args.run_dir, args.name, args.saved_models_dir, jit_compile=args.xla)
-            print(f"Exported to {path}")
-        elif args.command == "sample":
-            from tfgen.serving import sample_grid
+def _run(args):
+    if args.command == "train":
+        from tfgen import runs
 
-            path, images = sample_grid(args.model, args.out, label=args.label, columns=args.columns,
-                                       rows=args.rows, seed=args.seed)
-            print(f"Wrote {len(images)} samples to {path}")
-    except (RunDirectoryError, data_lib.DataUnavailableError, FileNotFoundError, FileExistsError, ValueError,
-            TypeError) as error:
-        print(f"tfgen {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", FutureWarning)
+            options, model_options = _train_options(args)
+        for warning in caught:
+            print(f"tfgen train: warning: {warning.message}", file=sys.stderr)
+        runs.train(args.model_name, model_options=model_options, **options)
+        print(f"Run written to {args.out}")
+    elif args.command == "export":
+        from tfgen.export import export_run
+
+        path = export_run(args.run_dir, args.name, args.saved_models_dir, jit_compile=args.xla)
+        print(f"Exported to {path}")
+    elif args.command == "sample":
+        from tfgen.serving import sample_grid
+
+        path, images = sample_grid(args.model, args.out, label=args.label, columns=args.columns,
+                                   rows=args.rows, seed=args.seed)
+        print(f"Wrote {len(images)} samples to {path}")
     return 0
+
+
+def _describe_error(error):
+    """(exit status, one line) for an exception that reached the command line."""
+    from tfgen.data import DataUnavailableError
+    from tfgen.locks import FolderLockedError
+    from tfgen.training.trainer import TrainingDiverged, TrainingInterrupted
+
+    first_line = lambda text: (str(text).strip().splitlines() or [""])[0]  # noqa: E731
+    if isinstance(error, TrainingInterrupted):
+        return 128 + int(error.signal_number), first_line(error)
+    if isinstance(error, TrainingDiverged):
+        return 1, first_line(error)
+    if isinstance(error, OSError) and not isinstance(error, (FileNotFoundError, FileExistsError)) \
+            and error.strerror:
+        where = f" {error.filename!r}" if error.filename else ""
+        return 2, f"{first_line(error.strerror)}{':' + where if where else ''}".rstrip(":")
+    if isinstance(error, (ValueError, TypeError, LookupError, OSError, FolderLockedError, DataUnavailableError)):
+        return 2, first_line(error) or type(error).__name__
+    import tensorflow as tf
+
+    if isinstance(error, tf.errors.OpError):
+        return 2, f"{type(error).__name__}: {first_line(error.message)}"
+    return 1, (f"unexpected {type(error).__name__}: {first_line(error)} "
+               f"(set TFGEN_DEBUG=1 to see the traceback)")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,12 @@ A numbered folder without a complete SavedModel (`saved_model.pb` and the
 variables index), e.g. one copied in by hand and cut short, is never
 touched, never counted as servable by `latest_version`, and never
 overwritten: a new export takes the next number after it.
+
+One export writes to a name at a time: an export holds the name's lock
+(`tfgen.locks.FolderLock` on `saved_models/<name>/`), so concurrent exports
+to one name wait their turn and get consecutive versions. The lock holder
+removes the temporary folders that killed exports left behind. A model whose
+weights are not all finite is never exported.
 """
 
 import datetime
@@ -30,10 +36,16 @@ import tempfile
 import keras
 import tensorflow as tf
 
+from tfgen import _checks
+from tfgen.locks import FolderLock
 from tfgen.training import restore_model
+from tfgen.training.trainer import nonfinite_variable
 from tfgen.training import run_dir as run_files
 
 MANIFEST_FILE = "tfgen_manifest.json"
+#: How long an export waits for another export to the same name to finish.
+LOCK_WAIT_SECONDS = 600
+_TEMPORARY_PREFIX = ".tmp-"
 
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -133,14 +145,25 @@ def read_manifest(version_dir):
         return json.load(stream)
 
 
+def check_finite_weights(model):
+    """Raises a ValueError naming the first variable of `model` that holds a NaN or an infinity."""
+    name = nonfinite_variable(model.variables)
+    if name is not None:
+        raise ValueError(
+            f"The model's weights are not all finite (in {name!r}): it cannot be exported or sampled. "
+            f"Resume its run from an older checkpoint with a lower learning rate."
+        )
+
+
 def export_model(model, model_dir, version=None, jit_compile=False, run_info=None):
     """Writes `model`'s serving signatures as a new SavedModel version.
 
     Args:
-        model: a built `tfgen.models.GenerativeModel`.
+        model: a built `tfgen.models.GenerativeModel` with finite weights.
         model_dir: `saved_models/<name>`; created if missing.
-        version: the version number (default: highest existing + 1,
-            incomplete numbered folders included, so none is overwritten).
+        version: the version number, a positive integer (default: highest
+            existing + 1, incomplete numbered folders included, so none is
+            overwritten).
         jit_compile: compile every signature with XLA (`tf.function(jit_compile=True)`).
             XLA drops assertions, so out-of-range class ids are no longer
             refused by the signatures; the serving binary must have XLA.
@@ -149,7 +172,23 @@ def export_model(model, model_dir, version=None, jit_compile=False, run_info=Non
     Returns:
         The path of the written version.
     """
-    os.makedirs(model_dir, exist_ok=True)
+    version = _checks.positive_int("version", version, allow_none=True)
+    if os.path.exists(model_dir) and not os.path.isdir(model_dir):
+        raise FileExistsError(f"The export folder {model_dir!r} exists and is not a folder.")
+    check_finite_weights(model)
+    with FolderLock(model_dir, "export name", wait=LOCK_WAIT_SECONDS):
+        _remove_stale_temporaries(model_dir)
+        return _write_version(model, model_dir, version, jit_compile, run_info)
+
+
+def _remove_stale_temporaries(model_dir):
+    """Removes the temporary folders of killed exports (the lock holder is the only live writer)."""
+    for entry in os.listdir(model_dir):
+        if entry.startswith(_TEMPORARY_PREFIX) and os.path.isdir(os.path.join(model_dir, entry)):
+            shutil.rmtree(os.path.join(model_dir, entry), ignore_errors=True)
+
+
+def _write_version(model, model_dir, version, jit_compile, run_info):
     versions = existing_versions(model_dir)
     version = version if version is not None else (versions[-1] + 1 if versions else 1)
     final_path = os.path.join(model_dir, str(version))
@@ -169,10 +208,11 @@ def export_model(model, model_dir, version=None, jit_compile=False, run_info=Non
             function = tf.function(function, jit_compile=True)
         archive.add_endpoint(name, function, input_signature=input_signature)
     manifest = _manifest(model, jit_compile, run_info)
-    temporary = tempfile.mkdtemp(dir=model_dir, prefix=f".tmp-{version}-")
+    temporary = tempfile.mkdtemp(dir=model_dir, prefix=f"{_TEMPORARY_PREFIX}{version}-")
     try:
         archive.write_out(temporary, verbose=False)
         run_files.write_json_atomic(os.path.join(temporary, MANIFEST_FILE), manifest)
+        os.chmod(temporary, run_files.FOLDER_MODE)  # mkdtemp makes 0700 folders
         os.rename(temporary, final_path)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)

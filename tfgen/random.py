@@ -15,7 +15,10 @@ seeds[i] alone: the serving signatures use them, so the same seed gives the
 same sample whatever else is in the request.
 """
 
+import zlib
+
 import keras
+import numpy as np
 import tensorflow as tf
 
 # Salts that keep the per-seed draws of the serving signatures independent of
@@ -101,3 +104,29 @@ def class_ids_from_seeds(seeds, num_classes):
 def seed_tensor(seed):
     """A stateless seed tensor [seed, 0] from a Python int (the figures' and the examples' fixed seeds)."""
     return tf.constant([int(seed), 0], tf.int64)
+
+
+def seed_initializers(model, seed):
+    """Re-seeds every unseeded random initializer of `model`'s layers from `seed`; returns how many.
+
+    Keras gives an initializer made without a seed one drawn from Python's
+    global `random` when the layer is made, so a model's initial weights
+    depend on whatever drew from that stream before. After this call, the
+    weights `model` creates when it is built are a function of `seed` and the
+    model's structure alone (the layers in their tracking order, each
+    initializer by its attribute name). Initializers given a seed by the user
+    keep it. Call it before the model is built.
+    """
+    count = 0
+    base = int(seed) % 2**64
+    for index, layer in enumerate(model._flatten_layers(include_self=True, recursive=True)):
+        for name in sorted(vars(layer)):
+            initializer = vars(layer)[name]
+            if not isinstance(initializer, keras.initializers.Initializer) or not hasattr(initializer, "seed"):
+                continue
+            if getattr(initializer, "_init_seed", None) is not None:
+                continue  # seeded by the user
+            salt = zlib.crc32(name.encode("utf-8"))
+            initializer.seed = int(np.random.SeedSequence([base, index, salt]).generate_state(1)[0] % (2**31 - 1)) + 1
+            count += 1
+    return count

@@ -162,6 +162,9 @@ def train(
     binarization=None,
     eager=False,
     resume=False,
+    resume_from=None,
+    allow_changes=False,
+    max_nonfinite_steps=3,
     plot_every=None,
     data_dir=None,
     source_dir=None,
@@ -195,6 +198,11 @@ def train(
         learning_rate, beta_1: Adam's (the generator's, for a GAN).
         discriminator_learning_rate, discriminator_beta_1: a GAN's discriminator's.
         resume: continue the run in `out`.
+        resume_from: continue it from this older checkpoint ("ckpt-N");
+            implies `resume`.
+        allow_changes: let a resume change the recipe (see `Trainer.fit`).
+        max_nonfinite_steps: stop after this many steps in a row with a
+            non-finite loss or gradient (their updates are skipped).
         plot_every: draw the model's figures every this many epochs (and at the end).
         data_dir: the TFDS data folder (TFDS's `data_dir`).
         source_dir: a folder with the original `.gz` files (offline build).
@@ -241,8 +249,9 @@ def train(
     # A smoke run is a few steps whatever else is asked: the examples pass their full settings with --smoke.
     epochs = _checks.positive_int("epochs", _first(smoke_settings.get("epochs"), epochs, recipe.epochs))
     batch_size = _checks.positive_int("batch_size", _first(batch_size, recipe.batch_size))
-    seed = recipe.seed if seed is None else _checks.integer("seed", seed)
+    seed = recipe.seed if seed is None else _checks.seed("seed", seed)
     learning_rate = _checks.positive_number("learning_rate", _first(learning_rate, recipe.learning_rate))
+    _checks.positive_number("discriminator_learning_rate", discriminator_learning_rate, allow_none=True)
     beta_1 = _checks.number("beta_1", recipe.beta_1 if beta_1 is None else beta_1, minimum=0, maximum=1,
                             allow_maximum=False)
     train_examples = _first(train_examples, smoke_settings.get("train_examples"), None)
@@ -250,6 +259,7 @@ def train(
     plot_every = _first(plot_every, recipe.plot_every)
     sample_scores = recipe.sample_scores if sample_scores is None else bool(sample_scores)
     classifier_epochs = _first(smoke_settings.get("classifier_epochs"), classifier_epochs, recipe.classifier_epochs)
+    resume = bool(resume) or resume_from is not None
     check_run_dir(out, resume)  # fail before loading any data
     # Bad constructor arguments fail here too, before any data is loaded (a throwaway model; the run's
     # seed is set below, so building it changes nothing of the run).
@@ -296,12 +306,13 @@ def train(
         binarization=_first(binarization, recipe.binarization, None),
         eager=eager,
         checkpoint_every_steps=checkpoint_every_steps,
+        max_nonfinite_steps=max_nonfinite_steps,
         steps_per_epoch=steps_per_epoch,
         callbacks=callbacks,
         run_info=run_info,
         verbose=verbose,
     )
-    trainer.fit(resume=resume, max_steps=max_steps)
+    trainer.fit(resume=resume, max_steps=max_steps, resume_from=resume_from, allow_changes=allow_changes)
     if verbose:
         summarize(trainer)
     return trainer

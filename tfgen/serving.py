@@ -10,12 +10,15 @@ The `sample` signature takes one int64 seed per image (and, for conditional
 models, one int64 class id per image); the same seed gives the same image.
 """
 
+import os
+
 import numpy as np
 import tensorflow as tf
 
 from tfgen import _checks
 from tfgen import labels as labels_lib
 from tfgen.export import latest_version, read_manifest
+from tfgen.training.run_dir import check_output_file, checkpoint_problem
 
 
 class ExportedModel:
@@ -34,6 +37,9 @@ class ExportedModel:
         except Exception as error:  # noqa: BLE001 - a corrupt SavedModel fails in many ways
             raise ValueError(f"Cannot load the SavedModel at {self.path!r} (corrupt or not a SavedModel): {error}") from error
         self.signatures = dict(self.loaded.signatures)
+        problem = checkpoint_problem(os.path.join(self.path, "variables", "variables"))
+        if problem is not None:
+            raise ValueError(f"Cannot use the export at {self.path!r}: its variables are damaged ({problem}).")
 
     @property
     def name(self):
@@ -73,7 +79,10 @@ class ExportedModel:
             arguments["label"] = tf.constant(labels)
         elif labels is not None:
             raise ValueError(f"{self.name!r} is unconditional: its sample signature takes no label.")
-        return self.signature("sample")(**arguments)["images"].numpy()
+        images = self.signature("sample")(**arguments)["images"].numpy()
+        if not np.all(np.isfinite(images)):
+            raise ValueError(f"The export at {self.path!r} drew non-finite images: its weights are damaged.")
+        return images
 
 
 def sample_grid(model_dir, out, label=None, columns=8, rows=None, seed=0):
@@ -87,6 +96,7 @@ def sample_grid(model_dir, out, label=None, columns=8, rows=None, seed=0):
 
     columns = _checks.positive_int("columns", columns)
     rows = _checks.positive_int("rows", rows, allow_none=True)
+    check_output_file(out, "out")
     exported = ExportedModel(model_dir)
     labels = None
     if exported.is_conditional() and label is None:

@@ -120,7 +120,7 @@ def test_corrupt_checkpoint_gets_a_clear_error_and_is_left_alone(tmp_path):
     folder = tmp_path / "run" / "checkpoints"
     data_file = next(p for p in folder.iterdir() if ".data-" in p.name)
     data_file.write_bytes(b"not a checkpoint")
-    with pytest.raises(RunDirectoryError, match="Cannot restore the checkpoint"):
+    with pytest.raises(RunDirectoryError, match=r"ckpt-2': it cannot be read .*No older intact checkpoint"):
         _trainer("vae", tmp_path / "run").fit(resume=True)
     assert data_file.read_bytes() == b"not a checkpoint"
 

@@ -17,7 +17,9 @@ def test_one_step_changes_weights_and_gives_finite_named_metrics(name, seed):
     model, batch = built_model(name)
     before = _weights(model)
     metrics = model.train_step(batch, seed)
-    assert set(metrics) == set(model.metric_names)
+    # The step's metrics, and how many of its updates a non-finite loss or gradient skipped (none here).
+    assert set(metrics) == {*model.metric_names, "skipped_updates"}
+    assert float(metrics["skipped_updates"]) == 0.0
     for key, value in metrics.items():
         assert np.isfinite(value.numpy()), f"{name}: metric {key} = {value.numpy()}"
     after = _weights(model)

@@ -1,7 +1,7 @@
 """tfgen's models, one file per paper; each registers itself in `MODELS` (name -> class)."""
 
 from tfgen.models.base import GenerativeModel, Recipe
-from tfgen.models.registry import MODELS, get_model_class, register_model
+from tfgen.models.registry import MODELS, get_model_class, load_model, register_model
 
 from tfgen.models.vae import VAE  # noqa: E402
 from tfgen.models.mmd_vae import MMDVAE  # noqa: E402
@@ -30,5 +30,6 @@ __all__ = [
     "VAE",
     "VHE",
     "get_model_class",
+    "load_model",
     "register_model",
 ]

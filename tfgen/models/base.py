@@ -113,22 +113,62 @@ class GenerativeModel(keras.Model):
         raise NotImplementedError
 
     def train_step(self, batch, seed=None):
-        """One optimizer step on `batch`; returns the batch's metrics.
+        """One optimizer step on `batch`; returns the batch's metrics (and `skipped_updates`, 0 or 1).
 
         A pure function of the weights, the optimizer state, the batch and the
         stateless `seed` (an int tensor of shape (2,)). Under a
         `tf.distribute` strategy it runs once per replica; the loss is
         divided by the number of replicas because the optimizer sums the
-        replicas' gradients.
+        replicas' gradients. A non-finite loss or gradient skips the update
+        (`apply_gradients_if_finite`).
         """
+        state = self.state_snapshot()
         with tf.GradientTape() as tape:
             metrics = self.compute_losses(batch, seed=seed, training=True)
             replicas = tf.distribute.get_strategy().num_replicas_in_sync
             scaled_loss = metrics["loss"] / tf.cast(replicas, metrics["loss"].dtype)
         variables = self.trainable_variables
         gradients = tape.gradient(scaled_loss, variables)
-        self.optimizer.apply_gradients(zip(gradients, variables))
-        return metrics
+        skipped = self.apply_gradients_if_finite(self.optimizer, metrics["loss"], gradients, variables, state)
+        return {**metrics, "skipped_updates": skipped}
+
+    def state_snapshot(self):
+        """The values of the model's non-trainable float variables (e.g. batch-norm statistics), before a step."""
+        return [tf.identity(variable) for variable in self._non_trainable_state()]
+
+    def _non_trainable_state(self):
+        return [variable for variable in self.non_trainable_variables if tf.as_dtype(variable.dtype).is_floating]
+
+    def apply_gradients_if_finite(self, optimizer, objective, gradients, variables, state=None):
+        """Applies `gradients` unless the objective or a gradient is not finite; returns 1.0 if skipped, else 0.0.
+
+        A skipped update leaves the weights and the optimizer's state
+        (moments, iteration count) untouched, and puts back the non-trainable
+        variables the step's forward pass moved (batch-norm statistics) from
+        `state` (`state_snapshot()` taken before the step). Under a
+        `tf.distribute` strategy every replica takes the same decision: a
+        non-finite value on any replica skips the update on all of them.
+        Works eagerly and under `tf.function`.
+        """
+        finite = tf.reduce_all(tf.math.is_finite(objective))
+        for gradient in gradients:
+            if gradient is None:
+                continue
+            values = gradient.values if isinstance(gradient, tf.IndexedSlices) else gradient
+            finite = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(values)))
+        skipped = 1.0 - tf.cast(finite, tf.float32)
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            skipped = tf.minimum(context.all_reduce(tf.distribute.ReduceOp.SUM, skipped), 1.0)
+        pairs = [(gradient, variable) for gradient, variable in zip(gradients, variables) if gradient is not None]
+        kept = [variable for variable, gradient in zip(variables, gradients) if gradient is not None]
+        run_if(tf.equal(skipped, 0.0), lambda grads: optimizer.apply_gradients(zip(grads, kept)),
+               [gradient for gradient, _ in pairs])
+        if state:
+            targets = self._non_trainable_state()
+            run_if(tf.greater(skipped, 0.0),
+                   lambda values: [target.assign(value) for target, value in zip(targets, values)], state)
+        return skipped
 
     def test_step(self, batch, seed=None):
         """The batch's metrics without training."""
@@ -166,3 +206,38 @@ class GenerativeModel(keras.Model):
     def serving_endpoints(self):
         """{name: (function, input_signature)} for the SavedModel export."""
         raise NotImplementedError
+
+
+def run_if(condition, function, values):
+    """Calls `function(values)` when the scalar bool `condition` holds (the same on every replica).
+
+    `function` updates variables (an optimizer step, assignments); `values`
+    is a list of tensors it needs (per replica under a strategy). Eagerly a
+    Python `if`; in a graph a `tf.cond`. A strategy whose updates go through
+    `merge_call` (MirroredStrategy on CPUs) cannot have that call inside a
+    `tf.cond` taken in a replica context, so there the condition is taken in
+    the cross-replica context and `function` runs on each replica again (as
+    `keras.optimizers.LossScaleOptimizer` does).
+    """
+    def call(values):
+        function(values)
+        return tf.constant(True)
+
+    if tf.executing_eagerly() and tf.distribute.get_strategy().num_replicas_in_sync == 1:
+        if bool(condition):
+            function(values)
+        return
+    if not tf.distribute.has_strategy() or tf.__internal__.distribute.strategy_supports_no_merge_call():
+        tf.cond(condition, lambda: call(values), lambda: tf.constant(False))
+        return
+
+    def cross_replica(distribution, condition, values):
+        decided = distribution.experimental_local_results(condition)[0]
+
+        def everywhere():
+            distribution.extended.call_for_each_replica(call, args=(values,))
+            return tf.constant(True)
+
+        tf.cond(decided, everywhere, lambda: tf.constant(False))
+
+    tf.distribute.get_replica_context().merge_call(cross_replica, args=(condition, values))

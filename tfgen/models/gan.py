@@ -250,22 +250,24 @@ class AdversarialModel(GenerativeModel):
         `tf.distribute` strategy the optimizer sums the replicas' gradients.
         """
         variables = self.discriminator_variables()
+        state = self.state_snapshot()
         with tf.GradientTape() as tape:
             objective, metrics = self.discriminator_objective(batch, seed, training=True)
             scaled = objective / self._replicas()
         gradients = tape.gradient(scaled, variables)
-        self.d_optimizer.apply_gradients(zip(gradients, variables))
-        return metrics
+        skipped = self.apply_gradients_if_finite(self.d_optimizer, objective, gradients, variables, state)
+        return {**metrics, "skipped_updates": skipped}
 
     def generator_step(self, batch, seed=None):
         """One generator update (G's variables only); returns its metrics."""
         variables = self.generator_variables()
+        state = self.state_snapshot()
         with tf.GradientTape() as tape:
             objective, metrics = self.generator_objective(batch, seed, training=True)
             scaled = objective / self._replicas()
         gradients = tape.gradient(scaled, variables)
-        self.g_optimizer.apply_gradients(zip(gradients, variables))
-        return metrics
+        skipped = self.apply_gradients_if_finite(self.g_optimizer, objective, gradients, variables, state)
+        return {**metrics, "skipped_updates": skipped}
 
     def train_step(self, batch, seed=None):
         """k discriminator updates, then one generator update; returns the metrics.
@@ -279,10 +281,13 @@ class AdversarialModel(GenerativeModel):
             raise ValueError(f"{type(self).__name__} must be compiled (model.compile(optimizer=...)) before training.")
         seeds = split_seed(seed, self.discriminator_steps + 1)
         d_metrics = None
+        skipped = 0.0
         for step in range(self.discriminator_steps):
             d_metrics = self.discriminator_step(batch, seeds[step])
+            skipped += d_metrics.pop("skipped_updates")
         g_metrics = self.generator_step(batch, seeds[-1])
-        return self._step_metrics(d_metrics, g_metrics)
+        skipped += g_metrics.pop("skipped_updates")
+        return {**self._step_metrics(d_metrics, g_metrics), "skipped_updates": skipped}
 
     # -------------------------------------------------------------- samples
 

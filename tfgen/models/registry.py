@@ -3,7 +3,12 @@
 The CLI, the run directories and the conformance tests find models here by
 name. What a model needs (its data contract, figures and paper settings) is
 declared on its class (`tfgen.models.GenerativeModel`), not here.
+`load_model` reads a `.keras` file in Keras' safe mode.
 """
+
+import os
+
+import keras
 
 MODELS = {}
 
@@ -26,3 +31,25 @@ def get_model_class(name):
     if name not in MODELS:
         raise ValueError(f"Unknown model {name!r}. Registered models: {sorted(MODELS)}")
     return MODELS[name]
+
+
+def load_model(path, safe_mode=True, compile=True):
+    """Loads a `.keras` file of a tfgen model (or of any Keras model built from tfgen's layers).
+
+    Keras' safe mode is on by default: a file that would run arbitrary
+    Python code when loaded (a `Lambda` layer's bytecode) is refused. tfgen's
+    own models and layers need no such code, so only pass `safe_mode=False`
+    for a file whose author you trust.
+
+    Raises:
+        FileNotFoundError: no file at `path`.
+        ValueError: `path` is not a `.keras` file, or Keras refuses it.
+    """
+    if not isinstance(path, (str, os.PathLike)) or not str(path).endswith(".keras"):
+        raise ValueError(f"path must name a .keras file. Received: path={path!r}")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No .keras file at {str(path)!r}.")
+    import tfgen.models  # noqa: F401 - registers every tfgen class with Keras before loading
+
+    return keras.saving.load_model(path, safe_mode=bool(safe_mode), compile=compile)
+

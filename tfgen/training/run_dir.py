@@ -1,14 +1,35 @@
 """The files of a training run: `config.json`, `history.json`, `checkpoints/`,
 `tensorboard/`, `plots/`. Every JSON file is written atomically (a temporary
-file, then a rename), so a crash never leaves one half-written."""
+file, then a rename), so a crash never leaves one half-written, and gets the
+permissions of any file this process creates (0666 less the umask), as the
+checkpoints do.
+
+Checkpoints are `checkpoints/ckpt-<global step>`. TensorFlow's state file
+`checkpoints/checkpoint` lists them; when it is missing the list is rebuilt
+from the files themselves (`rebuild_checkpoint_index`), and
+`checkpoint_problem` tells whether one is whole and finite."""
 
 import json
 import os
+import re
 import shlex
 import sys
 import tempfile
 
+import numpy as np
 import tensorflow as tf
+
+def _umask():
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+#: The permissions of the files a run writes: those of a plain `open(path, "w")` (and of TF's checkpoints).
+FILE_MODE = 0o666 & ~_umask()
+#: The permissions of the folders written through a temporary folder (exports): those of `os.makedirs`.
+FOLDER_MODE = 0o777 & ~_umask()
+_CHECKPOINT_PATTERN = re.compile(r"^ckpt-(\d+)\.index$")
 
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.json"
@@ -26,17 +47,42 @@ def write_atomic(path, write, suffix=""):
     file. The folder is created when missing; `suffix` keeps the extension
     for writers that read it (matplotlib).
     """
+    check_output_file(path)
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=suffix)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=suffix)
+    except OSError as error:  # name the user's path, not the temporary one
+        raise OSError(error.errno, f"Cannot write {path!r}: {error.strerror}") from None
     os.close(handle)
     try:
         write(temporary)
+        os.chmod(temporary, FILE_MODE)  # mkstemp makes 0600 files
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
+    return path
+
+
+def check_output_file(path, argument="path"):
+    """Raises a clear error when a file cannot be written at `path`: it names a folder, or a parent is a file."""
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise ValueError(f"{argument} must be a file path. Received: {argument}={path!r}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{argument} {str(path)!r} is a folder; name a file to write.")
+    parent = _existing_ancestor(os.path.dirname(os.path.abspath(path)))
+    if parent and not os.path.isdir(parent):
+        raise NotADirectoryError(f"Cannot write {str(path)!r}: {parent!r} is a file, not a folder.")
+    return path
+
+
+def _existing_ancestor(path):
+    """`path` or its nearest ancestor that exists ("" when none does)."""
+    while path and not os.path.exists(path):
+        parent = os.path.dirname(path)
+        path = "" if parent == path else parent
     return path
 
 
@@ -95,10 +141,119 @@ def checkpoint_dir(run_dir):
     return os.path.join(run_dir, CHECKPOINT_DIR)
 
 
-def latest_checkpoint(run_dir):
-    """The newest checkpoint prefix in `run_dir`, or None."""
+def checkpoint_prefixes(run_dir):
+    """{global step: checkpoint prefix} of every checkpoint whose index file is in `run_dir`, from the files."""
     folder = checkpoint_dir(run_dir)
-    return tf.train.latest_checkpoint(folder) if os.path.isdir(folder) else None
+    if not os.path.isdir(folder):
+        return {}
+    found = {}
+    for entry in os.listdir(folder):
+        match = _CHECKPOINT_PATTERN.match(entry)
+        if match:
+            found[int(match.group(1))] = os.path.join(folder, entry[: -len(".index")])
+    return dict(sorted(found.items()))
+
+
+def checkpoint_number(prefix):
+    """The global step of a checkpoint prefix `.../ckpt-N`."""
+    match = re.search(r"ckpt-(\d+)$", prefix or "")
+    if not match:
+        raise RunDirectoryError(f"{prefix!r} is not a tfgen checkpoint (expected a name like 'ckpt-1200').")
+    return int(match.group(1))
+
+
+def latest_checkpoint(run_dir):
+    """The newest checkpoint prefix in `run_dir`, or None.
+
+    TensorFlow's state file names it; without a state file (deleted, or lost
+    with a crash) the newest checkpoint on disk is taken.
+    """
+    folder = checkpoint_dir(run_dir)
+    if not os.path.isdir(folder):
+        return None
+    latest = tf.train.latest_checkpoint(folder)
+    if latest is None:
+        prefixes = checkpoint_prefixes(run_dir)
+        latest = prefixes[max(prefixes)] if prefixes else None
+    return latest
+
+
+def rebuild_checkpoint_index(run_dir):
+    """Writes the state file `checkpoints/checkpoint` from the checkpoints on disk when it is missing.
+
+    Returns True when it was rebuilt. Without it TensorFlow's
+    `CheckpointManager` would neither find nor rotate the checkpoints.
+    """
+    folder = checkpoint_dir(run_dir)
+    prefixes = checkpoint_prefixes(run_dir)
+    if not prefixes or os.path.isfile(os.path.join(folder, "checkpoint")):
+        return False
+    write_checkpoint_index(run_dir, list(prefixes.values()))
+    return True
+
+
+def write_checkpoint_index(run_dir, prefixes):
+    """Makes `prefixes` (oldest first) the run's checkpoints in TensorFlow's state file (written atomically).
+
+    The file is TensorFlow's `CheckpointState` text format. Each checkpoint
+    gets its index file's time as its timestamp, and the "preserved" time is
+    before them all, so `tf.train.CheckpointManager` rotates them as usual.
+    """
+    names = [os.path.basename(prefix) for prefix in prefixes]
+    times = [os.path.getmtime(prefix + ".index") for prefix in prefixes]
+    lines = [f'model_checkpoint_path: "{names[-1]}"']
+    lines += [f'all_model_checkpoint_paths: "{name}"' for name in names]
+    lines += [f"all_model_checkpoint_timestamps: {stamp!r}" for stamp in times]
+    lines.append(f"last_preserved_timestamp: {min(times) - 1.0!r}")
+
+    def write(temporary):
+        with open(temporary, "w", encoding="utf-8") as stream:
+            stream.write("\n".join(lines) + "\n")
+
+    write_atomic(os.path.join(checkpoint_dir(run_dir), "checkpoint"), write)
+
+
+def checkpoint_problem(prefix):
+    """None when the checkpoint at `prefix` is whole and every float value in it is finite, else what is wrong.
+
+    Every tensor is read, so a truncated or overwritten data file is found
+    here, not halfway through a restore.
+    """
+    if not prefix or not os.path.isfile(prefix + ".index"):
+        return "its files are missing"
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        names = sorted(reader.get_variable_to_shape_map())
+        for name in names:
+            value = reader.get_tensor(name)
+            if isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.floating) and not np.all(np.isfinite(value)):
+                return f"it holds non-finite values (in {name})"
+    except Exception as error:  # noqa: BLE001 - a damaged file fails in many ways
+        return f"it cannot be read ({str(error).splitlines()[0] if str(error) else type(error).__name__})"
+    return None
+
+
+def newest_intact_checkpoint(run_dir, below=None):
+    """The newest checkpoint prefix without `checkpoint_problem` (older than step `below` if given), or None."""
+    for number, prefix in reversed(list(checkpoint_prefixes(run_dir).items())):
+        if (below is None or number < below) and checkpoint_problem(prefix) is None:
+            return prefix
+    return None
+
+
+def find_checkpoint(run_dir, name):
+    """The prefix of the checkpoint `name` ("ckpt-1200", "1200" or a path ending in ckpt-1200) of `run_dir`.
+
+    Raises:
+        RunDirectoryError: the run has no such checkpoint (the message lists those it has).
+    """
+    text = str(name)
+    number = int(text) if text.isdigit() else checkpoint_number(os.path.basename(text.rstrip("/\\")))
+    prefixes = checkpoint_prefixes(run_dir)
+    if number not in prefixes:
+        names = [os.path.basename(prefix) for prefix in prefixes.values()]
+        raise RunDirectoryError(f"{run_dir!r} has no checkpoint {name!r}. Its checkpoints: {names or 'none'}")
+    return prefixes[number]
 
 
 def load_run_config(run_dir, require_checkpoint=True):
@@ -134,6 +289,13 @@ def check_run_dir(run_dir, resume):
     is returned. Without, it must not hold a run already (nothing is ever
     overwritten): None is returned.
     """
+    existing = _existing_ancestor(os.path.abspath(run_dir))
+    if existing and not os.path.isdir(existing):
+        raise RunDirectoryError(f"Cannot use the run folder {run_dir!r}: {existing!r} is a file, not a folder.")
+    folder = checkpoint_dir(run_dir)
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise RunDirectoryError(f"{folder!r} is a file, not the run's checkpoint folder; move it away or choose "
+                                f"another run folder. Nothing was changed.")
     if resume:
         return load_run_config(run_dir, require_checkpoint=True)
     if latest_checkpoint(run_dir) is not None or os.path.exists(os.path.join(run_dir, CONFIG_FILE)):

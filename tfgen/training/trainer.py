@@ -16,9 +16,28 @@ Design, for runs that must scale and resume:
   when none is given): the batch is split over the replicas, each replica's
   loss is divided by their number and the optimizer sums their gradients.
 * `eager=True` runs the same functions without `tf.function`, for debugging.
+
+And for runs that must survive every fault:
+
+* a step whose loss or gradient is not finite changes nothing (the model's
+  `train_step` skips that update, `GenerativeModel.apply_gradients_if_finite`)
+  and is counted (`train/skipped_updates`); `max_nonfinite_steps` such steps
+  in a row stop the run with `TrainingDiverged`, naming the step and the metric;
+* no checkpoint with a non-finite variable is written, so the last finite one
+  is never rotated out;
+* one writer per run folder (`tfgen.locks.FolderLock`);
+* `fit(resume=True)` refuses a changed recipe (seed, batch size, optimizer,
+  binarization, dataset, model options) unless `allow_changes=True`, which
+  records the changes in `config.json`; `resume_from="ckpt-N"` goes back to
+  an older checkpoint, and a damaged one is named with the newest intact one;
+* SIGINT and SIGTERM checkpoint at the next step boundary and raise
+  `TrainingInterrupted`, which says how to resume;
+* the weights' initialisation follows the run's seed (`tfgen.random.seed_initializers`).
 """
 
 import os
+import signal
+import threading
 import time
 
 import keras
@@ -26,13 +45,35 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import _checks
+from tfgen import random as tfgen_random
 from tfgen.data import BINARIZATIONS, LABEL_FORMATS, ImageDataset
 from tfgen.models import MODELS, GenerativeModel
 from tfgen.training.callbacks import Callback
+from tfgen.locks import FolderLock
 from tfgen.training import run_dir as run_dir_lib
 
 # The replica id is folded into the step's seed as step * _MAX_REPLICAS + id.
 _MAX_REPLICAS = 1024
+#: Keys of config.json's "training" that a resume may change without being a change of recipe.
+_FREE_TRAINING_KEYS = ("epochs", "eager", "replicas")
+
+
+class TrainingDiverged(FloatingPointError):
+    """Training stopped: too many steps in a row had a non-finite loss or gradient, or the weights became non-finite."""
+
+
+class TrainingInterrupted(Exception):
+    """SIGINT or SIGTERM stopped training at a step boundary, after a checkpoint.
+
+    Attributes:
+        signal_number: the signal received.
+        checkpoint: the checkpoint written (or None when the weights were not finite).
+    """
+
+    def __init__(self, message, signal_number, checkpoint):
+        super().__init__(message)
+        self.signal_number = signal_number
+        self.checkpoint = checkpoint
 
 
 class Trainer:
@@ -49,20 +90,27 @@ class Trainer:
         test_data: an optional `ImageDataset` evaluated after every epoch.
         epochs: the number of epochs to train for (in total, across resumes).
         batch_size: the global batch size (split over replicas).
-        learning_rate: Adam's learning rate, when `optimizer` is not given.
+        learning_rate: Adam's learning rate, when `optimizer` is not given
+            (a positive finite number).
         optimizer: a Keras optimizer (default Adam(`learning_rate`)).
         compile_kwargs: further arguments of the model's `compile`, e.g.
             `{"d_optimizer": keras.optimizers.Adam(2e-4, beta_1=0.5)}` for a
             GAN whose discriminator learns at another rate.
-        seed: the run's seed: data order, binarization and every random draw
-            of the steps derive from it.
+        seed: the run's seed: the initial weights (of a model not yet
+            built: every unseeded initializer is re-seeded from it), the data
+            order, the binarization and every random draw of the steps derive
+            from it. An int64 (below 2**63 - 1).
         binarization: "dynamic", "threshold" or "none" (default: the
             model's own, `model.binarization`).
         eager: run the steps eagerly instead of under `tf.function`.
         strategy: a `tf.distribute.Strategy` (default: the current one).
         checkpoint_every_steps: also checkpoint every this many steps inside
             an epoch (checkpoints are always written at the end of an epoch).
-        max_checkpoints: how many checkpoints to keep.
+        max_checkpoints: how many checkpoints to keep, plus the one before
+            them (the newest is only known good once a finite step follows
+            it). Only finite ones are written.
+        max_nonfinite_steps: stop the run after this many steps in a row whose
+            loss or gradient was not finite (their updates are skipped).
         steps_per_epoch: cut epochs short to this many steps (smoke runs).
         callbacks: `tfgen.training.Callback`s, e.g. `tfgen.plotting.PlotCallback`.
         run_info: extra JSON-serializable facts to record in `config.json`
@@ -88,6 +136,7 @@ class Trainer:
         strategy=None,
         checkpoint_every_steps=None,
         max_checkpoints=3,
+        max_nonfinite_steps=3,
         steps_per_epoch=None,
         callbacks=(),
         run_info=None,
@@ -111,7 +160,11 @@ class Trainer:
         self.batch_size = _checks.positive_int("batch_size", batch_size)
         self.steps_per_epoch = _checks.positive_int("steps_per_epoch", steps_per_epoch, allow_none=True)
         self.checkpoint_every_steps = _checks.positive_int("checkpoint_every_steps", checkpoint_every_steps, allow_none=True)
-        self.seed = _checks.integer("seed", seed)
+        self.seed = _checks.seed("seed", seed)
+        self.max_checkpoints = _checks.positive_int("max_checkpoints", max_checkpoints)
+        self.max_nonfinite_steps = _checks.positive_int("max_nonfinite_steps", max_nonfinite_steps)
+        if optimizer is None:
+            learning_rate = _checks.positive_number("learning_rate", learning_rate)
         self.binarization = _checks.choice("binarization", binarization or model.binarization, BINARIZATIONS)
         self.label_format = _checks.choice("label_format", model.label_format, LABEL_FORMATS)
         self.eager = bool(eager)
@@ -131,6 +184,10 @@ class Trainer:
             raise ValueError(f"train_data has {len(train_data)} examples, fewer than batch_size={self.batch_size}.")
         self.history = []
 
+        if not model.built:
+            # Keras draws an unseeded initializer's seed from Python's global stream when the layer is made;
+            # re-seeding them from the run's seed makes the initial weights a function of the seed alone.
+            tfgen_random.seed_initializers(model, self.seed)
         with self.strategy.scope():
             self.optimizer = optimizer or keras.optimizers.Adam(learning_rate)
             self.model.compile(optimizer=self.optimizer, **dict(compile_kwargs or {}))
@@ -144,6 +201,11 @@ class Trainer:
             for name in model.metric_names
         }
         self._metric_count = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="metric_count")
+        # Not checkpointed (older checkpoints have no such values): the epoch's skipped updates and the
+        # steps in a row with non-finite values.
+        self._skipped_updates = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="skipped_updates")
+        self._nonfinite_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="nonfinite_steps")
+        self._stop_signal = None
         self.checkpoint = make_checkpoint(
             self.model,
             self.optimizer,
@@ -153,9 +215,7 @@ class Trainer:
             metric_sums=self._metric_sums,
             metric_count=self._metric_count,
         )
-        self.manager = tf.train.CheckpointManager(
-            self.checkpoint, run_dir_lib.checkpoint_dir(run_dir), max_to_keep=max_checkpoints
-        )
+        self.manager = None  # made by `fit`, once the run folder is locked and its checkpoints checked
         self._train_batch = self._make_train_function()
         self._test_batch = self._make_test_function()
 
@@ -180,10 +240,12 @@ class Trainer:
         )
 
     def _make_batch_function(self, training):
-        """A function (batch, seed_offset) -> ({metric: sum over the batch}, batch size).
+        """A function (batch, seed_offset) -> ({metric: sum over the batch}, batch size, skipped updates).
 
         It runs the model's step on every replica with its own stateless seed
-        and sums each metric weighted by the replica's batch size.
+        and sums each metric weighted by the replica's batch size. The
+        skipped updates (non-finite loss or gradient) are decided for all
+        replicas at once, so every replica reports the same count.
         """
         model = self.model
         strategy = self.strategy
@@ -194,12 +256,14 @@ class Trainer:
             seed = tf.stack([tf.constant(stream, tf.int64), offset * _MAX_REPLICAS + replica])
             metrics = model.train_step(batch, seed) if training else model.test_step(batch, seed)
             size = tf.cast(tf.shape(batch["image"])[0], tf.float64)
-            return {name: tf.cast(metrics[name], tf.float64) * size for name in model.metric_names}, size
+            skipped = tf.cast(metrics.get("skipped_updates", 0.0), tf.float64)
+            return {name: tf.cast(metrics[name], tf.float64) * size for name in model.metric_names}, size, skipped
 
         def batch_function(batch, offset):
-            sums, size = strategy.run(replica_step, args=(batch, offset))
+            sums, size, skipped = strategy.run(replica_step, args=(batch, offset))
             reduce = lambda value: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)  # noqa: E731
-            return {name: reduce(value) for name, value in sums.items()}, reduce(size)
+            skipped = strategy.reduce(tf.distribute.ReduceOp.MEAN, skipped, axis=None)
+            return {name: reduce(value) for name, value in sums.items()}, reduce(size), skipped
 
         return batch_function
 
@@ -208,18 +272,29 @@ class Trainer:
         batch_function = self._make_batch_function(training=True)
 
         def train_function(batch):
-            sums, size = batch_function(batch, self.global_step.read_value())
+            sums, size, skipped = batch_function(batch, self.global_step.read_value())
+            # A step with a skipped update or a non-finite metric is left out of the epoch's averages.
+            finite = tf.logical_and(tf.equal(skipped, 0.0),
+                                    tf.reduce_all([tf.math.is_finite(value) for value in sums.values()]))
             for name, value in sums.items():
-                self._metric_sums[name].assign_add(value)
-            self._metric_count.assign_add(size)
+                self._metric_sums[name].assign_add(tf.where(finite, value, tf.zeros_like(value)))
+            self._metric_count.assign_add(tf.where(finite, size, tf.zeros_like(size)))
+            self._skipped_updates.assign_add(skipped)
+            self._nonfinite_steps.assign(tf.where(finite, tf.constant(0, tf.int64), self._nonfinite_steps + 1))
             self.global_step.assign_add(1)
             self.step_in_epoch.assign_add(1)
+            return sums, size
 
         return train_function if self.eager else tf.function(train_function)
 
     def _make_test_function(self):
         batch_function = self._make_batch_function(training=False)
-        return batch_function if self.eager else tf.function(batch_function)
+
+        def test_function(batch, offset):
+            sums, size, _ = batch_function(batch, offset)
+            return sums, size
+
+        return test_function if self.eager else tf.function(test_function)
 
     def _distribute(self, dataset):
         if not tf.distribute.has_strategy() and self.strategy is tf.distribute.get_strategy():
@@ -229,41 +304,34 @@ class Trainer:
     # ------------------------------------------------------------------- state
 
     def _check_run_dir(self, resume):
-        """Checks `run_dir` against the request; returns the stored config.json when resuming (else None)."""
+        """Checks `run_dir` against the request; returns the stored config.json when resuming (else None).
+
+        The model must be the run's (its class, and its options unless they
+        are among the recipe changes `_recipe_changes` lists).
+        """
         stored = run_dir_lib.check_run_dir(self.run_dir, resume)
         if stored is None:
             return None
-        # Instance names carry a per-process counter: compare everything else.
-        unnamed = lambda config: {k: v for k, v in config.items() if k != "name"}  # noqa: E731
-        stored_config = stored["model_config"]
         name = model_name(self.model)
-        if stored["model"] == name:
-            try:  # a run saved before an option was added stored no value for it: its default applies
-                stored_config = _json_config(type(self.model).from_config(stored_config))
-            except (TypeError, ValueError):
-                pass
-        if stored["model"] != name or unnamed(stored_config) != unnamed(_json_config(self.model)):
+        if stored["model"] != name:
             raise run_dir_lib.RunDirectoryError(
                 f"Cannot resume {self.run_dir!r}: it holds a {stored['model']!r} model with configuration "
                 f"{stored['model_config']}, not {name!r} with {_json_config(self.model)}."
             )
         return stored
 
-    def _restore(self):
-        path = run_dir_lib.latest_checkpoint(self.run_dir)
-        try:
-            self.checkpoint.restore(path).assert_existing_objects_matched()
-        except Exception as error:  # noqa: BLE001 - a corrupt file fails in many ways
-            raise run_dir_lib.RunDirectoryError(
-                f"Cannot restore the checkpoint {path!r}: it is corrupt or belongs to another model ({error})."
-            ) from error
-        history_path = os.path.join(self.run_dir, run_dir_lib.HISTORY_FILE)
-        history = run_dir_lib.read_json(history_path) if os.path.isfile(history_path) else []
-        # The history may be one epoch ahead of a checkpoint (a crash between the two writes).
-        self.history = [entry for entry in history if entry["epoch"] <= int(self.epoch.numpy())]
+    def _stored_model_config(self, stored):
+        """The run's model configuration with the defaults of options added since it was written."""
+        stored_config = stored["model_config"]
+        try:  # a run saved before an option was added stored no value for it: its default applies
+            stored_config = _json_config(type(self.model).from_config(stored_config))
+        except (TypeError, ValueError):
+            pass
+        return stored_config
 
-    def _write_config(self):
-        config = {
+    def _config(self):
+        """This trainer's `config.json`: the model, the training recipe, the dataset and the command."""
+        return _jsonable({
             "model": model_name(self.model),
             "keras_class": keras.saving.get_registered_name(type(self.model)),
             "model_config": _json_config(self.model),
@@ -281,24 +349,139 @@ class Trainer:
             "dataset": self.train_data.name,
             "command": run_dir_lib.command_line(),
             **self.run_info,
-        }
-        run_dir_lib.write_json_atomic(os.path.join(self.run_dir, run_dir_lib.CONFIG_FILE), _jsonable(config))
+        })
 
-    def _record_resume(self, config):
-        """A resumed run's config.json keeps its first command and gains this one, with the new epoch target."""
-        path = os.path.join(self.run_dir, run_dir_lib.CONFIG_FILE)
-        config.setdefault("training", {})["epochs"] = self.epochs
-        config["resume_commands"] = [*config.get("resume_commands", []), run_dir_lib.command_line()]
-        run_dir_lib.write_json_atomic(path, _jsonable(config))
+    def _recipe_changes(self, stored):
+        """{what: (stored value, requested value)} for every part of the recipe a resume would change.
+
+        Compared: the model's options, the seed, batch size, binarization,
+        both optimizers' settings (learning rate, beta_1, ...), the dataset
+        and the run facts the caller recorded (`run_info`). Only keys both
+        sides have are compared, so runs written by older versions resume.
+        """
+        current = self._config()
+        changes = {}
+
+        def compare(prefix, old, new, ignore=()):
+            for key in sorted(set(old) & set(new)):
+                if key not in ignore and old[key] != new[key]:
+                    changes[f"{prefix}{key}"] = (old[key], new[key])
+
+        unnamed = ("name",)  # instance names carry a per-process counter
+        compare("model.", self._stored_model_config(stored), current["model_config"], ignore=unnamed)
+        old_training, new_training = stored.get("training", {}), current["training"]
+        compare("", old_training, new_training, ignore=(*_FREE_TRAINING_KEYS, "optimizer", "discriminator_optimizer"))
+        for key in ("optimizer", "discriminator_optimizer"):
+            old, new = old_training.get(key), new_training.get(key)
+            if isinstance(old, dict) and isinstance(new, dict):
+                compare(f"{key}.", old.get("config", {}), new.get("config", {}), ignore=unnamed)
+                if old.get("class_name") != new.get("class_name"):
+                    changes[key] = (old.get("class_name"), new.get("class_name"))
+        compare("", {k: v for k, v in stored.items() if k in ("dataset", *self.run_info)},
+                {k: v for k, v in current.items() if k in ("dataset", *self.run_info)})
+        return changes
+
+    def _resume_config(self, stored, changes):
+        """The resumed run's config.json: its first command kept, this one added; accepted changes recorded."""
+        config = self._config()
+        config = {**stored, **config, "command": stored.get("command", config["command"])}
+        config["resume_commands"] = [*stored.get("resume_commands", []), run_dir_lib.command_line()]
+        if changes:
+            config["changes"] = [*stored.get("changes", []), {
+                "global_step": int(self.global_step.numpy()),
+                "epoch": int(self.epoch.numpy()),
+                "command": run_dir_lib.command_line(),
+                "changed": {key: {"from": old, "to": new} for key, (old, new) in changes.items()},
+            }]
+        return config
+
+    def _restore(self, resume_from=None):
+        """Restores the run's latest checkpoint (or `resume_from`), after checking it is whole and finite."""
+        run_dir_lib.rebuild_checkpoint_index(self.run_dir)
+        latest = run_dir_lib.latest_checkpoint(self.run_dir)
+        path = latest if resume_from is None else run_dir_lib.find_checkpoint(self.run_dir, resume_from)
+        problem = run_dir_lib.checkpoint_problem(path)
+        if problem is not None:
+            raise run_dir_lib.RunDirectoryError(
+                f"Cannot resume from the checkpoint {path!r}: {problem}. " + _older_checkpoint_hint(self.run_dir, path)
+            )
+        try:
+            self.checkpoint.restore(path).assert_existing_objects_matched()
+        except Exception as error:  # noqa: BLE001 - a corrupt file fails in many ways
+            raise run_dir_lib.RunDirectoryError(
+                f"Cannot restore the checkpoint {path!r}: it is corrupt or belongs to another model "
+                f"({str(error).splitlines()[0]}). " + _older_checkpoint_hint(self.run_dir, path)
+            ) from error
+        if resume_from is not None:
+            self._set_aside_newer_checkpoints(path)
+        history_path = os.path.join(self.run_dir, run_dir_lib.HISTORY_FILE)
+        history = run_dir_lib.read_json(history_path) if os.path.isfile(history_path) else []
+        # The history may be ahead of the checkpoint (a crash between the two writes, or an older checkpoint).
+        self.history = [entry for entry in history if entry["epoch"] <= int(self.epoch.numpy())]
+
+    def _set_aside_newer_checkpoints(self, path):
+        """After resuming from an older checkpoint, moves the newer ones to `checkpoints/superseded-<step>/`.
+
+        Nothing is deleted; the state file then lists the checkpoints up to
+        `path`, so the new ones are numbered and rotated as usual.
+        """
+        number = run_dir_lib.checkpoint_number(path)
+        prefixes = run_dir_lib.checkpoint_prefixes(self.run_dir)
+        newer = [prefix for step, prefix in prefixes.items() if step > number]
+        if newer:
+            folder = _move_checkpoints(self.run_dir, newer, f"superseded-{number}")
+            if self.verbose:
+                print(f"Resuming from {os.path.basename(path)}: the newer checkpoints "
+                      f"{[os.path.basename(p) for p in newer]} were moved to {folder!r}.")
+        run_dir_lib.write_checkpoint_index(self.run_dir, [p for step, p in prefixes.items() if step <= number])
+
+    def _restore_learning_rates(self, values):
+        """Sets the optimizers' learning rates back to `values` after a restore (the checkpoint holds the old ones)."""
+        for optimizer, value in zip(self._optimizers(), values):
+            if isinstance(value, float):
+                optimizer.learning_rate = value
+
+    def _optimizers(self):
+        d_optimizer = getattr(self.model, "d_optimizer", None)
+        return [self.optimizer] + ([d_optimizer] if d_optimizer is not None else [])
 
     def _reset_metrics(self):
         for variable in self._metric_sums.values():
             variable.assign(0.0)
         self._metric_count.assign(0.0)
+        self._skipped_updates.assign(0.0)
 
     def _metric_averages(self):
         count = max(float(self._metric_count.numpy()), 1.0)
         return {name: float(variable.numpy()) / count for name, variable in self._metric_sums.items()}
+
+    def _nonfinite_variable(self):
+        """The path of a model or optimizer variable holding a non-finite value, or None."""
+        return nonfinite_variable(
+            list(self.model.variables) + [v for optimizer in self._optimizers() for v in optimizer.variables]
+        )
+
+    def _save(self):
+        """Writes a checkpoint of the run's state; returns its path.
+
+        Not while the last step was non-finite (its weights are those that
+        gave non-finite values: None is returned), never when a variable is
+        not finite (`TrainingDiverged`).
+        """
+        if int(self._nonfinite_steps.numpy()):
+            return None
+        bad = self._nonfinite_variable()
+        if bad is not None:
+            raise TrainingDiverged(
+                f"Training stopped at step {int(self.global_step.numpy())}: the variable {bad!r} is no longer "
+                f"finite, so no checkpoint was written. {self._last_checkpoint_text()} Lower the learning rate."
+            )
+        return self.manager.save(checkpoint_number=self.global_step)
+
+    def _last_checkpoint_text(self):
+        latest = run_dir_lib.latest_checkpoint(self.run_dir)
+        return (f"The last checkpoint, {latest!r}, holds finite weights; resume from it with a lower learning "
+                f"rate (--resume --allow-changes)." if latest else "No checkpoint of this run was written before.")
 
     # -------------------------------------------------------------- the loop
 
@@ -314,27 +497,76 @@ class Trainer:
             count += float(size)
         return {name: value / max(count, 1.0) for name, value in sums.items()}
 
-    def fit(self, resume=False, max_steps=None):
+    def fit(self, resume=False, max_steps=None, resume_from=None, allow_changes=False):
         """Trains until `epochs`; returns the per-epoch history (a list of dicts).
+
+        The run folder is locked for the whole call: a second writer gets
+        `tfgen.locks.FolderLockedError` and changes nothing.
 
         Args:
             resume: continue the run in `run_dir` from its latest checkpoint.
             max_steps: stop (after checkpointing) once this many steps have
                 run in this call; for smoke runs and interruption tests.
+            resume_from: resume from this older checkpoint ("ckpt-N" or N)
+                instead of the latest; the newer ones are moved to
+                `checkpoints/superseded-N/`. Implies `resume`.
+            allow_changes: let a resume change the recipe (seed, batch size,
+                learning rates, binarization, dataset, model options);
+                `config.json` records what changed and from which step.
+                Without it such a resume raises `RunDirectoryError` listing
+                the differences.
+
+        Raises:
+            TrainingDiverged: `max_nonfinite_steps` steps in a row had a
+                non-finite loss or gradient, or a variable became non-finite.
+            TrainingInterrupted: SIGINT or SIGTERM (a checkpoint was written).
         """
         max_steps = _checks.positive_int("max_steps", max_steps, allow_none=True)
-        stored = self._check_run_dir(resume)
-        if resume:
-            self._restore()
-            self._record_resume(stored)
-        else:
-            os.makedirs(self.run_dir, exist_ok=True)
-            self._write_config()
+        resume = bool(resume) or resume_from is not None
+        allow_changes = _checks.boolean("allow_changes", allow_changes)
+        run_dir_lib.check_run_dir(self.run_dir, resume)  # a refused request creates no folder and no lock
+        created = not os.path.exists(self.run_dir)
+        lock = FolderLock(self.run_dir, "run folder")
+        lock.acquire()
+        wrote = False
+        try:
+            stored = self._check_run_dir(resume)
+            if resume:
+                changes = self._recipe_changes(stored)
+                if changes and not allow_changes:
+                    listed = "; ".join(f"{key}: {old!r} -> {new!r}" for key, (old, new) in changes.items())
+                    raise run_dir_lib.RunDirectoryError(
+                        f"Cannot resume {self.run_dir!r} with another recipe ({listed}). Resume with the run's "
+                        f"settings, or allow the changes explicitly (--allow-changes, fit(allow_changes=True)); "
+                        f"nothing was changed."
+                    )
+                learning_rates = [optimizer.get_config().get("learning_rate") for optimizer in self._optimizers()]
+                self._restore(resume_from)
+                self._restore_learning_rates(learning_rates)
+                run_dir_lib.write_json_atomic(os.path.join(self.run_dir, run_dir_lib.CONFIG_FILE),
+                                              _jsonable(self._resume_config(stored, changes)))
+            else:
+                run_dir_lib.write_json_atomic(os.path.join(self.run_dir, run_dir_lib.CONFIG_FILE), self._config())
+            wrote = True
+            # One more than asked: the newest checkpoint is only known to be good once a finite step has
+            # followed it, and a run that diverges right after it must still have the one before.
+            self.manager = tf.train.CheckpointManager(
+                self.checkpoint, run_dir_lib.checkpoint_dir(self.run_dir), max_to_keep=self.max_checkpoints + 1
+            )
+            with _StopSignals(self):
+                return self._loop(max_steps)
+        finally:
+            lock.release()
+            if created and not wrote:  # a refused new run leaves nothing behind
+                _remove_if_only_lock(self.run_dir)
+
+    def _loop(self, max_steps):
         writer = tf.summary.create_file_writer(os.path.join(self.run_dir, "tensorboard"))
         steps_this_call = 0
         full_steps = self.train_data.num_batches(self.batch_size, drop_remainder=True)
         steps_per_epoch = min(full_steps, self.steps_per_epoch or full_steps)
         names = list(self.model.metric_names)
+        self._nonfinite_steps.assign(0)
 
         while int(self.epoch.numpy()) < self.epochs:
             epoch = int(self.epoch.numpy())
@@ -351,16 +583,21 @@ class Trainer:
             step, global_step = start_step, int(self.global_step.numpy())
             started = time.perf_counter()
             for batch in self._distribute(dataset):
-                self._train_batch(batch)
+                sums, size = self._train_batch(batch)
                 steps_this_call += 1
                 step += 1
                 global_step += 1
+                nonfinite = int(self._nonfinite_steps.numpy())
+                if nonfinite:
+                    self._report_nonfinite(sums, size, nonfinite, global_step, epoch, step, steps_per_epoch)
                 if self.verbose and (step % update_every == 0 or step == steps_per_epoch):
                     progress.update(step, values=list(self._metric_averages().items()))
+                if self._stop_signal is not None:
+                    self._stop_for_signal(epoch, step, steps_per_epoch)
                 if self.checkpoint_every_steps and global_step % self.checkpoint_every_steps == 0:
-                    self.manager.save(checkpoint_number=self.global_step)
+                    self._save()
                 if max_steps is not None and steps_this_call >= max_steps and step < steps_per_epoch:
-                    self.manager.save(checkpoint_number=self.global_step)
+                    self._save()
                     return self.history
             elapsed = time.perf_counter() - started
             logs = self._end_epoch(epoch, steps_per_epoch - start_step, elapsed, writer)
@@ -375,17 +612,69 @@ class Trainer:
             callback.on_train_end(self, self.history[-1] if self.history else {})
         return self.history
 
+    def _report_nonfinite(self, sums, size, nonfinite, global_step, epoch, step, steps_per_epoch):
+        """Warns of a step whose update was skipped; raises `TrainingDiverged` after `max_nonfinite_steps` in a row."""
+        count = max(float(size), 1.0)
+        values = {name: float(value) / count for name, value in sums.items()}
+        bad = {name: value for name, value in values.items() if not np.isfinite(value)}
+        what = (", ".join(f"{name}={value}" for name, value in bad.items()) if bad
+                else "a non-finite gradient of a finite loss")
+        where = f"step {global_step} (epoch {epoch + 1}, step {step} of {steps_per_epoch})"
+        if nonfinite >= self.max_nonfinite_steps:
+            set_aside = self._set_aside_diverged(global_step - nonfinite)
+            raise TrainingDiverged(
+                f"Training stopped at {where}: {nonfinite} steps in a row had non-finite values (last: {what}); "
+                f"their updates were skipped. {set_aside}{self._last_checkpoint_text()} Or check the data for NaNs."
+            )
+        if self.verbose:
+            print(f"\nWarning: {where}: {what}; the update was skipped ({nonfinite} in a row, the run stops at "
+                  f"{self.max_nonfinite_steps}).")
+
+    def _set_aside_diverged(self, last_update):
+        """Moves the checkpoints holding the weights that just diverged (saved at or after step `last_update`,
+        the last applied update) to `checkpoints/diverged-<step>/`; returns what it did, for the message."""
+        prefixes = run_dir_lib.checkpoint_prefixes(self.run_dir)
+        suspect = {step: prefix for step, prefix in prefixes.items() if step >= last_update}
+        if not suspect:
+            return ""
+        folder = _move_checkpoints(self.run_dir, list(suspect.values()), f"diverged-{min(suspect)}")
+        kept = [prefix for step, prefix in prefixes.items() if step not in suspect]
+        if kept:
+            run_dir_lib.write_checkpoint_index(self.run_dir, kept)
+        else:
+            os.remove(os.path.join(run_dir_lib.checkpoint_dir(self.run_dir), "checkpoint"))
+        names = [os.path.basename(prefix) for prefix in suspect.values()]
+        return f"The checkpoint {names} holds the weights that gave them: it was moved to {folder!r}. "
+
+    def _stop_for_signal(self, epoch, step, steps_per_epoch):
+        number = self._stop_signal
+        name = signal.Signals(number).name
+        path = self._save()
+        command = run_dir_lib.command_line()
+        if "--resume" not in command.split():
+            command += " --resume"
+        raise TrainingInterrupted(
+            f"{name} received: training stopped at step {int(self.global_step.numpy())} (epoch {epoch + 1}, step "
+            f"{step} of {steps_per_epoch}); "
+            + (f"the checkpoint {path!r} was written. " if path else
+               f"no checkpoint was written (the last step was not finite); the latest is "
+               f"{run_dir_lib.latest_checkpoint(self.run_dir)!r}. ")
+            + f"Resume with: {command} (Python: Trainer(...).fit(resume=True)).",
+            number,
+            path,
+        )
+
     def _end_epoch(self, epoch, steps, elapsed, writer):
         train_metrics = self._metric_averages()
         bad = {name: value for name, value in train_metrics.items() if not np.isfinite(value)}
         if bad:
-            raise FloatingPointError(
+            raise TrainingDiverged(
                 f"Training diverged in epoch {epoch + 1}: non-finite train metrics {bad}. No checkpoint was "
-                f"written for this epoch; the last good one in {run_dir_lib.checkpoint_dir(self.run_dir)!r} is kept. "
-                f"Check the data for NaNs or lower the learning rate."
+                f"written for this epoch. {self._last_checkpoint_text()}"
             )
         logs = {"epoch": epoch + 1, "seconds": elapsed, "images_per_second": steps * self.batch_size / max(elapsed, 1e-9)}
         logs.update({f"train/{name}": value for name, value in train_metrics.items()})
+        logs["train/skipped_updates"] = float(self._skipped_updates.numpy())
         if self.test_data is not None:
             logs.update({f"test/{name}": value for name, value in self.evaluate().items()})
         with writer.as_default(step=epoch + 1):
@@ -394,15 +683,96 @@ class Trainer:
                     tf.summary.scalar(key, value)
             tf.summary.scalar("time/images_per_second", logs["images_per_second"])
         writer.flush()
+        bad_variable = self._nonfinite_variable()
+        if bad_variable is not None:
+            self._save()  # raises TrainingDiverged before anything of this epoch is written
         self.history.append(logs)
         self.epoch.assign_add(1)
         self.step_in_epoch.assign(0)
         self._reset_metrics()
         run_dir_lib.write_json_atomic(os.path.join(self.run_dir, run_dir_lib.HISTORY_FILE), self.history)
-        self.manager.save(checkpoint_number=self.global_step)
+        self._save()
         if self.verbose:
             print(" - ".join(f"{key}: {value:.4g}" for key, value in logs.items() if key != "epoch"))
         return logs
+
+
+class _StopSignals:
+    """While training: SIGINT and SIGTERM ask the trainer to checkpoint and stop at the next step boundary.
+
+    A second signal stops at once (KeyboardInterrupt). Only the main thread
+    can own signal handlers; elsewhere this does nothing.
+    """
+
+    SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
+
+    def __init__(self, trainer):
+        self.trainer = trainer
+        self.previous = {}
+
+    def _handle(self, number, frame):
+        if self.trainer._stop_signal is not None:
+            raise KeyboardInterrupt
+        self.trainer._stop_signal = number
+
+    def __enter__(self):
+        self.trainer._stop_signal = None
+        if threading.current_thread() is threading.main_thread():
+            for number in self.SIGNALS:
+                self.previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc_info):
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+        self.previous = {}
+        self.trainer._stop_signal = None
+
+
+def _older_checkpoint_hint(run_dir, path):
+    """Where to go back to when the checkpoint `path` is damaged."""
+    try:
+        below = run_dir_lib.checkpoint_number(path)
+    except run_dir_lib.RunDirectoryError:
+        below = None
+    good = run_dir_lib.newest_intact_checkpoint(run_dir, below=below)
+    if good is None:
+        return "No older intact checkpoint is left in the run."
+    name = os.path.basename(good)
+    return f"The newest intact older checkpoint is {good!r}: resume from it with --resume-from {name} (resume_from={name!r})."
+
+
+def _move_checkpoints(run_dir, prefixes, name):
+    """Moves the files of the checkpoints `prefixes` into `checkpoints/<name>/` (nothing is deleted); returns it."""
+    folder = os.path.join(run_dir_lib.checkpoint_dir(run_dir), name)
+    os.makedirs(folder, exist_ok=True)
+    for prefix in prefixes:
+        base, source = os.path.basename(prefix), os.path.dirname(prefix)
+        for entry in os.listdir(source):
+            if entry == base + ".index" or entry.startswith(base + ".data-"):
+                os.replace(os.path.join(source, entry), os.path.join(folder, entry))
+    return folder
+
+
+def _remove_if_only_lock(folder):
+    """Removes `folder` when it holds nothing but its lock file (a new run refused before writing anything)."""
+    from tfgen.locks import LOCK_FILE
+
+    try:
+        if set(os.listdir(folder)) <= {LOCK_FILE}:
+            for entry in os.listdir(folder):
+                os.remove(os.path.join(folder, entry))
+            os.rmdir(folder)
+    except OSError:
+        pass
+
+
+def nonfinite_variable(variables):
+    """The path (or name) of the first float variable holding a NaN or an infinity, or None."""
+    for variable in variables:
+        if tf.as_dtype(variable.dtype).is_floating and not bool(tf.reduce_all(tf.math.is_finite(variable))):
+            return getattr(variable, "path", None) or variable.name
+    return None
 
 
 def make_checkpoint(model, optimizer=None, **extra):
@@ -468,12 +838,19 @@ def restore_model(run_dir):
 
     Raises:
         tfgen.training.RunDirectoryError: when `run_dir` is not a run
-            directory, has no checkpoint, or its checkpoint cannot be read.
+            directory, has no checkpoint, or its latest checkpoint cannot be
+            read or holds non-finite values (the message names the newest
+            intact older one).
     """
     config = run_dir_lib.load_run_config(run_dir, require_checkpoint=True)
+    path = run_dir_lib.latest_checkpoint(run_dir)
+    problem = run_dir_lib.checkpoint_problem(path)
+    if problem is not None:
+        raise run_dir_lib.RunDirectoryError(
+            f"Cannot use the checkpoint {path!r}: {problem}. " + _older_checkpoint_hint(run_dir, path)
+        )
     model = model_class(config).from_config(config["model_config"])
     model.build_from_batch(model.zeros_batch())
-    path = run_dir_lib.latest_checkpoint(run_dir)
     try:
         make_checkpoint(model).restore(path).expect_partial().assert_existing_objects_matched()
     except Exception as error:  # noqa: BLE001 - a corrupt file fails in many ways
