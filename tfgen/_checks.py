@@ -4,8 +4,10 @@ One rule for integer arguments: a Python `int` or a NumPy integer, never a
 `bool` (a `True` is a mistake, not a 1), never a float (not even `3.0`) or a
 string; the value comes back as a Python `int`. One rule for real-valued
 arguments: an `int`, a `float` or a NumPy number, finite, never a `bool`; it
-comes back as a Python `float`. Every failure is a `ValueError` naming the
-argument, what was expected and what was received.
+comes back as a Python `float`. Seeds are integers that fit in int64. Shapes
+are compared on what is known statically (None matches any size); pixel
+values (NumPy) must be finite and in [0, 1]. Every failure is a `ValueError`
+naming the argument, what was expected and what was received.
 """
 
 import math
@@ -115,18 +117,112 @@ def choice(argument, value, choices):
     return value
 
 
-def optional_seed(argument, value):
-    """An integer seed or None (the argument of the random layers and models)."""
-    if value is not None and (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer))):
-        raise ValueError(f"{argument} must be an integer or None. Received: {argument}={value!r}")
-    return None if value is None else int(value)
-
-
-#: A run's seed and seed + 1 (its evaluation stream) are both int64 stateless-seed components.
-SEED_RANGE = (-(2**63), 2**63 - 2)
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
 
 
 def seed(argument, value):
-    """A run's seed: an integer in `SEED_RANGE` (so it and seed + 1 fit in an int64)."""
+    """An integer seed that fits in int64 (TensorFlow's seeds), as a Python int."""
+    value = integer(argument, value)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(f"{argument} must be an integer within int64, [-2**63, 2**63 - 1]. Received: {argument}={value!r}")
+    return value
+
+
+def optional_seed(argument, value):
+    """An integer seed (within int64) or None (the argument of the random layers and models)."""
+    if value is not None and (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer))):
+        raise ValueError(f"{argument} must be an integer or None. Received: {argument}={value!r}")
+    return None if value is None else seed(argument, value)
+
+
+def positive_ints(argument, values):
+    """A list or tuple of positive integers (layer sizes), as a tuple of Python ints."""
+    if not isinstance(values, (list, tuple)):
+        raise ValueError(f"{argument} must be a list of positive integers. Received: {argument}={values!r}")
+    return tuple(positive_int(argument, value) for value in values)
+
+
+def _static_shape(value):
+    """The known shape of a tensor, array or nested list as a tuple (None: unknown sizes), or None if the rank is unknown."""
+    shape = getattr(value, "shape", None)
+    if shape is None:
+        shape = np.shape(value)
+    if getattr(shape, "rank", 0) is None:  # a TensorShape of unknown rank
+        return None
+    return tuple(None if size is None else int(size) for size in shape)
+
+
+def shape(argument, value, expected):
+    """Raises a ValueError unless `value`'s shape fits `expected`.
+
+    Args:
+        argument: the argument's name, for the message.
+        value: a tensor, array or nested list.
+        expected: a tuple of sizes; an entry that is a string ("batch") or
+            None matches any size, and so does a size unknown statically.
+    """
+    actual = _static_shape(value)
+    if actual is None:
+        return value
+    fits = len(actual) == len(expected) and all(
+        isinstance(want, str) or want is None or have is None or have == want for have, want in zip(actual, expected)
+    )
+    if not fits:
+        described = ", ".join("?" if want is None else str(want) for want in expected)
+        if len(expected) == 1:
+            described += ","
+        raise ValueError(f"{argument} must have shape ({described}). Received: {argument}.shape={actual}")
+    return value
+
+
+def same_shape(argument, value, other_argument, other, broadcast=False):
+    """Raises a ValueError unless `value` has the shape of `other` (or, with `broadcast`, broadcasts with it)."""
+    first, second = _static_shape(value), _static_shape(other)
+    if first is None or second is None:
+        return value
+    if broadcast:
+        fits = all(a is None or b is None or a == b or a == 1 or b == 1
+                   for a, b in zip(reversed(first), reversed(second)))
+    else:
+        fits = len(first) == len(second) and all(a is None or b is None or a == b for a, b in zip(first, second))
+    if not fits:
+        relation = "broadcast with" if broadcast else "have the shape of"
+        raise ValueError(
+            f"{argument} must {relation} {other_argument}. "
+            f"Received: {argument}.shape={first}, {other_argument}.shape={second}"
+        )
+    return value
+
+
+def pixel_values(argument, images):
+    """Raises a ValueError unless the NumPy `images` are finite and in [0, 1]; the message gives the extremes."""
+    images = np.asarray(images)
+    if images.size == 0:
+        return images
+    # One pass: NaN compares False, so NaN, infinities and values outside [0, 1] all fail.
+    if not np.all(np.abs(images - 0.5) <= 0.5):
+        raise ValueError(pixel_message(argument, images))
+    return images
+
+
+def pixel_message(argument, values, expectation=None):
+    """The message of pixel values outside [0, 1] (NumPy `values`, already known to be bad).
+
+    `expectation` replaces the first sentence, "{argument} must lie in
+    [0, 1] (finite pixel intensities)"; what was received follows.
+    """
+    expectation = expectation or f"{argument} must lie in [0, 1] (finite pixel intensities)"
+    finite = np.isfinite(values)
+    described = f"min={values[finite].min()}, max={values[finite].max()}, " if finite.any() else ""
+    return f"{expectation}. Received: {argument} with {described}{int(np.sum(~finite))} NaN or infinite values"
+
+
+#: A run's seed and seed + 1 (its evaluation stream) are both int64 stateless-seed components.
+SEED_RANGE = (INT64_MIN, INT64_MAX - 1)
+
+
+def run_seed(argument, value):
+    """A training run's seed: an integer in `SEED_RANGE` (so it and seed + 1 fit in an int64)."""
     return integer(argument, value, minimum=SEED_RANGE[0], maximum=SEED_RANGE[1])
 

@@ -172,9 +172,13 @@ def export_model(model, model_dir, version=None, jit_compile=False, run_info=Non
     Returns:
         The path of the written version.
     """
+    from tfgen.models import GenerativeModel
+
+    if not isinstance(model, GenerativeModel):
+        raise TypeError(f"model must be a tfgen.models.GenerativeModel. Received: model={type(model).__name__}")
     version = _checks.positive_int("version", version, allow_none=True)
     if os.path.exists(model_dir) and not os.path.isdir(model_dir):
-        raise FileExistsError(f"The export folder {model_dir!r} exists and is not a folder.")
+        raise ValueError(f"model_dir {model_dir!r} is a file, not a folder.")
     check_finite_weights(model)
     with FolderLock(model_dir, "export name", wait=LOCK_WAIT_SECONDS):
         _remove_stale_temporaries(model_dir)

@@ -21,6 +21,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgen import _checks
+
 # Salts that keep the per-seed draws of the serving signatures independent of
 # each other (the latent draw, the class draw, the continuous-code draw).
 _NORMAL_SALT = 0x7F4A7C15
@@ -28,8 +30,27 @@ _LABEL_SALT = 0x2545F491
 _CONTINUOUS_SALT = 0x5851F42D
 
 
+def check_seed(seed, argument="seed"):
+    """Raises unless `seed` is None or a stateless seed: an integer tensor of shape (2,). Returns it."""
+    if seed is None:
+        return None
+    seed = tf.convert_to_tensor(seed)
+    if not seed.dtype.is_integer:
+        raise TypeError(f"{argument} must be an integer tensor of shape (2,). Received: dtype={seed.dtype.name}")
+    if seed.shape.rank is not None and (seed.shape.rank != 1 or seed.shape[0] not in (None, 2)):
+        raise ValueError(f"{argument} must be an integer tensor of shape (2,). Received: {argument}.shape={tuple(seed.shape)}")
+    return seed
+
+
+def _count(argument, value):
+    """A positive Python count checked; tensors (traced sizes) pass through."""
+    return value if tf.is_tensor(value) else _checks.positive_int(argument, value)
+
+
 def split_seed(seed, num):
     """`num` independent stateless seeds from one, or `num` Nones if `seed` is None."""
+    num = _checks.positive_int("num", num)
+    seed = check_seed(seed)
     if seed is None:
         return [None] * num
     return list(tf.unstack(tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=num)))
@@ -42,34 +63,42 @@ def resolve_seed(seed, generator):
 
 def normal(shape, seed=None, generator=None, dtype=tf.float32):
     """N(0, 1) draws of `shape`: stateless from `seed`, else from `generator`'s stream."""
-    if seed is None:
+    if check_seed(seed) is None:
         return keras.random.normal(shape, dtype=dtype, seed=generator)
     return tf.random.stateless_normal(shape, seed=seed, dtype=dtype)
 
 
 def uniform(shape, seed=None, generator=None, minval=0.0, maxval=1.0, dtype=tf.float32):
     """U(minval, maxval) draws of `shape`: stateless from `seed`, else from `generator`'s stream."""
-    if seed is None:
+    if not tf.is_tensor(minval) and not tf.is_tensor(maxval) and not minval < maxval:
+        raise ValueError(f"maxval must be greater than minval. Received: minval={minval!r}, maxval={maxval!r}")
+    if check_seed(seed) is None:
         return keras.random.uniform(shape, minval=minval, maxval=maxval, dtype=dtype, seed=generator)
     return tf.random.stateless_uniform(shape, seed=seed, minval=minval, maxval=maxval, dtype=dtype)
 
 
 def class_ids(shape, num_classes, seed=None, generator=None):
     """Uniform int64 class ids in [0, num_classes) of `shape`."""
-    if seed is None:
+    num_classes = _count("num_classes", num_classes)
+    if check_seed(seed) is None:
         return tf.cast(keras.random.randint(shape, 0, num_classes, seed=generator), tf.int64)
     return tf.random.stateless_uniform(shape, seed=seed, minval=0, maxval=num_classes, dtype=tf.int64)
 
 
 def categorical(logits, num_samples, seed=None, generator=None):
     """`num_samples` draws per row of the categorical distributions given by `logits` (batch, classes)."""
-    if seed is None:
+    logits = tf.convert_to_tensor(logits)
+    if logits.shape.rank is not None and logits.shape.rank != 2:
+        raise ValueError(f"logits must have shape (batch, classes). Received: logits.shape={tuple(logits.shape)}")
+    num_samples = _count("num_samples", num_samples)
+    if check_seed(seed) is None:
         return keras.random.categorical(logits, num_samples, seed=generator)
     return tf.random.stateless_categorical(logits, num_samples, seed=seed)
 
 
 def normal_from_seeds(seeds, dim):
     """One N(0, I) vector of size `dim` per int64 seed: row i depends on seeds[i] alone."""
+    dim = _count("dim", dim)
     seeds = tf.cast(seeds, tf.int64)
     return tf.map_fn(
         lambda s: tf.random.stateless_normal([dim], seed=tf.stack([s, tf.constant(_NORMAL_SALT, tf.int64)])),
@@ -80,6 +109,7 @@ def normal_from_seeds(seeds, dim):
 
 def uniform_from_seeds(seeds, dim, minval=-1.0, maxval=1.0):
     """One U(minval, maxval) vector of size `dim` per int64 seed: row i depends on seeds[i] alone."""
+    dim = _count("dim", dim)
     seeds = tf.cast(seeds, tf.int64)
     return tf.map_fn(
         lambda s: tf.random.stateless_uniform([dim], seed=tf.stack([s, tf.constant(_CONTINUOUS_SALT, tf.int64)]),
@@ -91,6 +121,7 @@ def uniform_from_seeds(seeds, dim, minval=-1.0, maxval=1.0):
 
 def class_ids_from_seeds(seeds, num_classes):
     """One class id in [0, num_classes) per int64 seed: entry i depends on seeds[i] alone."""
+    num_classes = _count("num_classes", num_classes)
     seeds = tf.cast(seeds, tf.int64)
     return tf.map_fn(
         lambda s: tf.random.stateless_uniform(
@@ -103,7 +134,7 @@ def class_ids_from_seeds(seeds, num_classes):
 
 def seed_tensor(seed):
     """A stateless seed tensor [seed, 0] from a Python int (the figures' and the examples' fixed seeds)."""
-    return tf.constant([int(seed), 0], tf.int64)
+    return tf.constant([_checks.seed("seed", seed), 0], tf.int64)
 
 
 def seed_initializers(model, seed):

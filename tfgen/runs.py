@@ -249,18 +249,19 @@ def train(
     # A smoke run is a few steps whatever else is asked: the examples pass their full settings with --smoke.
     epochs = _checks.positive_int("epochs", _first(smoke_settings.get("epochs"), epochs, recipe.epochs))
     batch_size = _checks.positive_int("batch_size", _first(batch_size, recipe.batch_size))
-    seed = recipe.seed if seed is None else _checks.seed("seed", seed)
+    seed = recipe.seed if seed is None else _checks.run_seed("seed", seed)
     learning_rate = _checks.positive_number("learning_rate", _first(learning_rate, recipe.learning_rate))
     _checks.positive_number("discriminator_learning_rate", discriminator_learning_rate, allow_none=True)
     beta_1 = _checks.number("beta_1", recipe.beta_1 if beta_1 is None else beta_1, minimum=0, maximum=1,
                             allow_maximum=False)
-    train_examples = _first(train_examples, smoke_settings.get("train_examples"), None)
+    train_examples = _checks.positive_int("train_examples", _first(train_examples, smoke_settings.get("train_examples"), None),
+                                          allow_none=True)
     steps_per_epoch = _first(smoke_settings.get("steps_per_epoch"), steps_per_epoch, None)
-    plot_every = _first(plot_every, recipe.plot_every)
+    plot_every = _checks.positive_int("plot_every", _first(plot_every, recipe.plot_every))
     sample_scores = recipe.sample_scores if sample_scores is None else bool(sample_scores)
     classifier_epochs = _first(smoke_settings.get("classifier_epochs"), classifier_epochs, recipe.classifier_epochs)
     resume = bool(resume) or resume_from is not None
-    check_run_dir(out, resume)  # fail before loading any data
+    check_run_dir(out, resume, argument="out")  # fail before loading any data
     # Bad constructor arguments fail here too, before any data is loaded (a throwaway model; the run's
     # seed is set below, so building it changes nothing of the run).
     model_class(**{key: value for key, value in {**recipe.model, **model_kwargs}.items()
@@ -275,7 +276,7 @@ def train(
                                      classifier_epochs, verbose)
     few_shot_data = test_data  # the VHE's few-shot figure draws from the test split, even when it trains without one
     # The weights' initialisation follows the run's seed, as the data order and every draw of the steps do.
-    keras.utils.set_random_seed(seed)
+    keras.utils.set_random_seed(seed % 2**32)  # Keras takes [0, 2**32); the run seed is any int64
     model, train_data, test_data = build_model_and_data(
         model_class, train_data, test_data, {**recipe.model, **model_kwargs}, batch_size=batch_size,
         labels_per_class=labels_per_class,

@@ -68,7 +68,12 @@ class ExportedModel:
             ValueError: a label for an unconditional model, none for a
                 conditional one, or a class id out of range.
         """
-        seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
+        try:
+            seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"seeds must be int64 integers. Received: seeds={seeds!r}") from None
+        if seeds.size == 0:
+            raise ValueError("seeds must hold at least one seed. Received: seeds=[]")
         arguments = {"seed": tf.constant(seeds)}
         if self.is_conditional():
             if labels is None:
@@ -96,6 +101,8 @@ def sample_grid(model_dir, out, label=None, columns=8, rows=None, seed=0):
 
     columns = _checks.positive_int("columns", columns)
     rows = _checks.positive_int("rows", rows, allow_none=True)
+    label = _checks.integer("label", label, allow_none=True)
+    seed = _checks.seed("seed", seed)
     check_output_file(out, "out")
     exported = ExportedModel(model_dir)
     labels = None

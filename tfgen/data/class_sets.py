@@ -148,6 +148,8 @@ class ClassSetDataset(ImageDataset):
                     f"set_labels must be integers of shape {self.labels.shape}. "
                     f"Received: set_labels.shape={set_labels.shape}, dtype={set_labels.dtype}"
                 )
+            if set_labels.min() < 0:
+                raise ValueError(f"set_labels must be non-negative class ids. Received: min={set_labels.min()}")
             self.set_labels = set_labels.astype(np.int64)
         check_class_sizes(self.class_labels, self.set_size,
                           argument="labels" if self.set_labels is None else "set_labels")

@@ -51,6 +51,9 @@ def binarize(images, binarization, threshold=0.5, seed=None):
         threshold: the cut for "threshold".
         seed: an int64 (2,) stateless seed, needed for "dynamic".
     """
+    _checks.choice("binarization", binarization, BINARIZATIONS)
+    if binarization == "dynamic" and seed is None:
+        raise ValueError("binarization='dynamic' draws the pixels from a stateless seed: pass seed. Received: seed=None")
     images = tf.cast(images, tf.float32) / 255.0
     if binarization == "dynamic":
         return tf.cast(tf.random.stateless_uniform(tf.shape(images), seed=seed) < images, tf.float32)
@@ -110,13 +113,10 @@ class ImageDataset:
         if images.dtype != np.uint8:
             if not np.issubdtype(images.dtype, np.floating):
                 raise TypeError(f"images must be uint8 in [0, 255] or float in [0, 1]. Received: dtype={images.dtype}")
-            if not np.all(np.isfinite(images)):
-                raise ValueError(f"images contain {int(np.sum(~np.isfinite(images)))} NaN or infinite values")
-            if images.min() < 0 or images.max() > 1:
-                raise ValueError(
-                    f"float images must lie in [0, 1]. Received: min={images.min()}, max={images.max()}"
-                )
+            _checks.pixel_values("images", images)
             images = np.round(images * 255).astype(np.uint8)
+        if images.shape[0] == 0:
+            raise ValueError(f"images must hold at least one example. Received: images.shape={images.shape}")
         if labels.shape != (images.shape[0],):
             raise ValueError(
                 f"labels must have shape ({images.shape[0]},), one integer per image. Received: labels.shape={labels.shape}"
@@ -145,8 +145,8 @@ class ImageDataset:
         return {"images": self.images[index], "labels": self.labels[index]}
 
     def take(self, count):
-        """The first `count` examples, as a new dataset (for smoke runs and tests)."""
-        count = _checks.non_negative_int("count", count)
+        """The first `count` examples (a positive integer; all of them when there are fewer), as a new dataset."""
+        count = _checks.positive_int("count", count)
         return dataclasses.replace(self, **self._sliced(slice(None, count)))
 
     # ------------------------------------------------------------------ the pipeline's hooks
@@ -219,7 +219,10 @@ class ImageDataset:
         batch_size = _checks.positive_int("batch_size", batch_size)
         skip_batches = _checks.non_negative_int("skip_batches", skip_batches)
         threshold = _checks.number("threshold", threshold, minimum=0.0, maximum=1.0)
-        seed, epoch = int(seed), int(epoch)
+        seed = _checks.seed("seed", seed)
+        epoch = _checks.non_negative_int("epoch", epoch)
+        shuffle = _checks.boolean("shuffle", shuffle)
+        drop_remainder = _checks.boolean("drop_remainder", drop_remainder)
         batch_format = BatchFormat(binarization, threshold, label_format, self.num_classes)
         order = self.epoch_order(batch_size, epoch=epoch, seed=seed, shuffle=shuffle)
         if order is None:

@@ -139,6 +139,7 @@ def labelled_split(dataset, labels_per_class=None, *, num_labels=None, seed=0, l
     """
     if not isinstance(dataset, ImageDataset):
         raise TypeError(f"dataset must be a tfgen.data.ImageDataset. Received: {type(dataset).__name__}")
+    seed = _checks.seed("seed", seed)
     num_classes = dataset.num_classes
     if num_labels is not None:
         if labels_per_class is not None:
@@ -157,7 +158,7 @@ def labelled_split(dataset, labels_per_class=None, *, num_labels=None, seed=0, l
         name = f"{dataset.name}[all labels]"
     else:
         labels_per_class = _checks.positive_int("labels_per_class", labels_per_class)
-        rng = np.random.default_rng(int(seed) % (1 << 63))
+        rng = np.random.default_rng(seed % (1 << 63))
         mask = np.zeros(len(dataset), dtype=bool)
         for label in range(num_classes):
             indices = np.flatnonzero(dataset.labels == label)

@@ -76,6 +76,9 @@ def train_classifier(train_data, test_data=None, epochs=3, batch_size=128, learn
     Returns:
         (the trained `keras.Model` returning logits, test accuracy in [0, 1] or None).
     """
+    epochs = _checks.positive_int("epochs", epochs)
+    batch_size = _checks.positive_int("batch_size", batch_size)
+    learning_rate = _checks.positive_number("learning_rate", learning_rate)
     images, labels = image_arrays(train_data)
     num_classes = num_classes or getattr(train_data, "num_classes", 10)
     keras.utils.set_random_seed(seed)
@@ -123,10 +126,12 @@ def frechet_distance_from_features(features_a, features_b):
     features_b = np.asarray(features_b, np.float64)
     if features_a.ndim != 2 or features_b.ndim != 2 or features_a.shape[1] != features_b.shape[1]:
         raise ValueError(
-            f"Expected two feature matrices (N, D) and (M, D). Received: shapes {features_a.shape} and {features_b.shape}"
+            "features_a and features_b must be two feature matrices of shapes (N, D) and (M, D). "
+            f"Received: features_a.shape={features_a.shape}, features_b.shape={features_b.shape}"
         )
-    if len(features_a) < 2 or len(features_b) < 2:
-        raise ValueError(f"Need at least 2 images per set. Received: {len(features_a)} and {len(features_b)}")
+    for argument, features in (("features_a", features_a), ("features_b", features_b)):
+        if len(features) < 2:
+            raise ValueError(f"{argument} must hold at least 2 rows (images). Received: {argument}.shape={features.shape}")
     mean_a, mean_b = features_a.mean(0), features_b.mean(0)
     cov_a = np.cov(features_a, rowvar=False)
     cov_b = np.cov(features_b, rowvar=False)
@@ -158,7 +163,7 @@ class Evaluator:
         except ValueError as error:
             raise ValueError(f"classifier has no layer named {FEATURES_LAYER!r} (use tfgen.evaluation.build_classifier).") from error
         self.classifier = classifier
-        self.batch_size = int(batch_size)
+        self.batch_size = _checks.positive_int("batch_size", batch_size)
         self.num_classes = int(classifier.output.shape[-1])
         self._both = keras.Model(classifier.input, [features_output, classifier.output])
 
@@ -172,9 +177,7 @@ class Evaluator:
         expected = tuple(self.classifier.input.shape[1:])
         if images.ndim != 4 or tuple(images.shape[1:]) != expected:
             raise ValueError(f"{argument} must have shape (N, {', '.join(map(str, expected))}). Received: {argument}.shape={images.shape}")
-        if images.size and (images.min() < 0.0 or images.max() > 1.0):
-            raise ValueError(f"{argument} must lie in [0, 1]. Received: min={images.min()}, max={images.max()}")
-        return images
+        return _checks.pixel_values(argument, images)
 
     def _features_and_logits(self, images):
         images = self._check_images(images)

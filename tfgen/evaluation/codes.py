@@ -21,6 +21,7 @@ def categorical_code_accuracy(model, data, batch_size=500):
     """
     if not hasattr(model, "predict_codes"):
         raise TypeError(f"model must be an InfoGAN (it has no predict_codes). Received: {type(model).__name__}")
+    batch_size = _checks.positive_int("batch_size", batch_size)
     images, labels = image_arrays(data)
     codes = []
     for start in range(0, len(images), batch_size):
@@ -49,6 +50,7 @@ def generated_code_accuracy(model, evaluator, per_code=500, seed=0, batch_size=5
     if not hasattr(model, "predict_codes"):
         raise TypeError(f"model must be an InfoGAN (it has no predict_codes). Received: {type(model).__name__}")
     per_code = _checks.positive_int("per_code", per_code)
+    batch_size = _checks.positive_int("batch_size", batch_size)
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((per_code, model.latent_dim)).astype(np.float32)
     continuous = rng.uniform(-1.0, 1.0, (per_code, model.num_continuous)).astype(np.float32)

@@ -113,7 +113,8 @@ class GANDiagnosticsCallback(PeriodicCallback):
         self.real_data = real_data
         self.seed = seed
         chance = 1.0 / evaluator.num_classes
-        self.warn_accuracy = 2.0 * chance if warn_accuracy is None else float(warn_accuracy)
+        # Any finite threshold: above 1 always warns, which tests use.
+        self.warn_accuracy = 2.0 * chance if warn_accuracy is None else _checks.number("warn_accuracy", warn_accuracy)
         self._real_diversity = None
 
     def real_diversity(self):

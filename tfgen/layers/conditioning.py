@@ -52,8 +52,9 @@ class LabelPlanes(keras.layers.Layer):
                 f"Received: images.shape={tuple(images.shape)}"
             )
         # Integer ids of shape (batch,) or (batch, 1), range-checked; or float one-hot (or soft) rows.
-        one_hot = labels_lib.one_hot(labels, self.num_classes, "labels", allow_column=True, dtype=images.dtype)
         shape = tf.shape(images)
+        one_hot = labels_lib.one_hot(labels, self.num_classes, "labels", allow_column=True, dtype=images.dtype,
+                                     batch_size=shape[0])
         # (batch, 1, 1, K) broadcast to (batch, height, width, K): plane i is one_hot[:, i] everywhere.
         planes = tf.broadcast_to(one_hot[:, None, None, :], tf.stack([shape[0], shape[1], shape[2], self.num_classes]))
         return tf.concat([images, planes], axis=-1)

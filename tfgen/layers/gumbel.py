@@ -30,6 +30,10 @@ def annealed_temperature(step, rate, min_temperature=0.5, initial_temperature=1.
     Returns:
         A float32 scalar tensor.
     """
+    rate = _checks.non_negative_number("rate", rate)
+    min_temperature = _checks.positive_number("min_temperature", min_temperature)
+    initial_temperature = _checks.positive_number("initial_temperature", initial_temperature)
+    update_every = _checks.positive_int("update_every", update_every)
     step = tf.cast(step, tf.int64)
     held_step = tf.cast((step // update_every) * update_every, tf.float32)
     return tf.maximum(
@@ -86,7 +90,28 @@ class GumbelSoftmax(keras.layers.Layer):
         )
 
     def set_temperature(self, value):
-        """Assigns a new temperature (works inside `tf.function`)."""
+        """Assigns a new temperature, a positive number as the constructor's (works inside `tf.function`).
+
+        A Python number, or a tensor whose value is known (eager, or a
+        constant), is checked at once (a ValueError naming `temperature`); a
+        tensor in a graph by an assertion that fails the assignment
+        (`InvalidArgumentError`) when its value is not positive and finite.
+        """
+        if not tf.is_tensor(value):
+            value = _checks.positive_number("temperature", value)
+        else:
+            value = tf.convert_to_tensor(value)
+            static = tf.get_static_value(value)
+            if not (value.dtype.is_floating or value.dtype.is_integer) or value.shape.rank not in (None, 0):
+                raise ValueError(f"temperature must be a positive number (a scalar). Received: temperature={value!r}")
+            if static is not None:
+                _checks.positive_number("temperature", static.item())
+            else:
+                value = tf.cast(value, self.temperature.dtype)
+                check = tf.debugging.Assert(tf.logical_and(value > 0, tf.math.is_finite(value)),
+                                            ["temperature must be a positive number. Received: temperature=", value])
+                with tf.control_dependencies([check]):
+                    value = tf.identity(value)
         return self.temperature.assign(tf.cast(value, self.temperature.dtype))
 
     def call(self, inputs, seed=None):

@@ -36,7 +36,11 @@ class GaussianSampling(keras.layers.Layer):
     def call(self, inputs, seed=None):
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
             raise ValueError(f"GaussianSampling expects inputs=[z_mean, z_log_var]. Received: {inputs!r}")
-        z_mean, z_log_var = inputs
+        z_mean, z_log_var = tf.convert_to_tensor(inputs[0]), tf.convert_to_tensor(inputs[1])
+        for argument, tensor in (("z_mean", z_mean), ("z_log_var", z_log_var)):
+            if not tensor.dtype.is_floating:
+                raise TypeError(f"GaussianSampling expects float {argument}. Received: dtype={tensor.dtype.name}")
+        _checks.same_shape("z_log_var", z_log_var, "z_mean", z_mean)
         eps = tfgen_random.normal(tf.shape(z_mean), seed, self.seed_generator, dtype=z_mean.dtype)
         return z_mean + keras.ops.exp(0.5 * z_log_var) * eps
 

@@ -12,6 +12,7 @@ Reduction: one value per example, summed over the data dimensions.
 
 import tensorflow as tf
 
+from tfgen import _checks
 from tfgen.losses.elbo import _data_axes, normal_log_density
 
 
@@ -35,6 +36,8 @@ def gaussian_log_likelihood(targets, mean, log_sigma):
         A (batch,) tensor.
     """
     mean = tf.convert_to_tensor(mean)
+    _checks.same_shape("targets", targets, "mean", mean)
+    _checks.same_shape("log_sigma", log_sigma, "mean", mean, broadcast=True)
     targets = tf.cast(targets, mean.dtype)
     log_var = 2.0 * tf.cast(log_sigma, mean.dtype)
     per_element = normal_log_density(targets, mean, log_var, axis=None)
@@ -56,6 +59,9 @@ def optimal_log_sigma(targets, mean, min_log_sigma=-6.0, weights=None):
         A scalar tensor.
     """
     mean = tf.convert_to_tensor(mean)
+    _checks.same_shape("targets", targets, "mean", mean)
+    if weights is not None:
+        _checks.shape("weights", weights, (mean.shape[0],))
     per_example = tf.reduce_mean(tf.square(tf.cast(targets, mean.dtype) - mean), axis=_data_axes(mean))
     if weights is None:
         squared_error = tf.reduce_mean(per_example)

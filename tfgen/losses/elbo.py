@@ -8,6 +8,8 @@ import math
 
 import tensorflow as tf
 
+from tfgen import _checks
+
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -31,6 +33,8 @@ def normal_log_density(sample, mean, log_var, axis=-1):
         The log-density, with `axis` reduced.
     """
     sample = tf.convert_to_tensor(sample)
+    _checks.same_shape("mean", mean, "sample", sample, broadcast=True)
+    _checks.same_shape("log_var", log_var, "sample", sample, broadcast=True)
     mean = tf.cast(mean, sample.dtype)
     log_var = tf.cast(log_var, sample.dtype)
     log_density = -0.5 * (_LOG_2PI + log_var + tf.exp(-log_var) * tf.square(sample - mean))
@@ -50,6 +54,7 @@ def bernoulli_log_likelihood(targets, logits):
         A (batch,) tensor.
     """
     logits = tf.convert_to_tensor(logits)
+    _checks.same_shape("targets", targets, "logits", logits)
     targets = tf.cast(targets, logits.dtype)
     cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=logits)
     return -tf.reduce_sum(cross_entropy, axis=_data_axes(cross_entropy))
@@ -66,6 +71,8 @@ def kl_normal(mean, log_var, prior_mean=0.0, prior_log_var=0.0, axis=-1):
         axis: the axis to sum over.
     """
     mean = tf.convert_to_tensor(mean)
+    for argument, value in (("log_var", log_var), ("prior_mean", prior_mean), ("prior_log_var", prior_log_var)):
+        _checks.same_shape(argument, value, "mean", mean, broadcast=True)
     log_var = tf.cast(log_var, mean.dtype)
     prior_mean = tf.cast(prior_mean, mean.dtype)
     prior_log_var = tf.cast(prior_log_var, mean.dtype)
@@ -86,6 +93,7 @@ def squared_error(targets, predictions, reduction="sum"):
     if reduction not in ("sum", "mean"):
         raise ValueError(f"reduction must be 'sum' or 'mean'. Received: reduction={reduction!r}")
     predictions = tf.convert_to_tensor(predictions)
+    _checks.same_shape("predictions", predictions, "targets", targets)
     error = tf.square(tf.cast(targets, predictions.dtype) - predictions)
     reduce = tf.reduce_sum if reduction == "sum" else tf.reduce_mean
     return reduce(error, axis=_data_axes(error))

@@ -20,12 +20,13 @@ References:
 
 import tensorflow as tf
 
+from tfgen import _checks
+from tfgen import labels as labels_lib
 from tfgen.losses.elbo import normal_log_density
 
 
 def _check_label_smoothing(label_smoothing):
-    if not 0.0 <= float(label_smoothing) < 1.0:
-        raise ValueError(f"label_smoothing must lie in [0, 1). Received: label_smoothing={label_smoothing!r}")
+    return _checks.number("label_smoothing", label_smoothing, minimum=0.0, maximum=1.0, allow_maximum=False)
 
 
 def discriminator_loss(real_logits, fake_logits, label_smoothing=0.0):
@@ -48,7 +49,7 @@ def discriminator_loss(real_logits, fake_logits, label_smoothing=0.0):
     Returns:
         A scalar: the mean over the real batch plus the mean over the fake batch.
     """
-    _check_label_smoothing(label_smoothing)
+    label_smoothing = _check_label_smoothing(label_smoothing)
     real_logits = tf.convert_to_tensor(real_logits)
     fake_logits = tf.cast(fake_logits, real_logits.dtype)
     real_targets = tf.fill(tf.shape(real_logits), tf.cast(1.0 - label_smoothing, real_logits.dtype))
@@ -114,8 +115,12 @@ def categorical_mutual_information_loss(code_logits, codes):
     code_logits = tf.convert_to_tensor(code_logits)
     codes = tf.convert_to_tensor(codes)
     if codes.dtype.is_integer:
+        _checks.shape("codes", codes, (code_logits.shape[0],))
+        if code_logits.shape[-1] is not None:
+            codes = labels_lib.check_class_ids(codes, code_logits.shape[-1], "codes")
         cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=codes, logits=code_logits)
     else:
+        _checks.same_shape("codes", codes, "code_logits", code_logits)
         cross_entropy = tf.nn.softmax_cross_entropy_with_logits(labels=tf.cast(codes, code_logits.dtype), logits=code_logits)
     return tf.reduce_mean(cross_entropy)
 
@@ -140,6 +145,8 @@ def gaussian_mutual_information_loss(codes, mean, log_std):
         A scalar (it can be negative: a density, not a probability).
     """
     codes = tf.convert_to_tensor(codes)
+    _checks.same_shape("mean", mean, "codes", codes)
+    _checks.same_shape("log_std", log_std, "codes", codes, broadcast=True)
     mean = tf.cast(mean, codes.dtype)
     log_std = tf.cast(log_std, codes.dtype)
     return -tf.reduce_mean(normal_log_density(codes, mean, 2.0 * log_std, axis=-1))

@@ -7,6 +7,8 @@ Test", JMLR 13, 2012.
 
 import tensorflow as tf
 
+from tfgen import _checks
+
 
 def gaussian_kernel(x, y):
     """k(x, y) = exp(-mean((x - y)^2) / dim) for every pair of rows.
@@ -19,6 +21,8 @@ def gaussian_kernel(x, y):
         The (n, m) kernel matrix.
     """
     x = tf.convert_to_tensor(x)
+    _checks.shape("x", x, ("n", "dim"))
+    _checks.shape("y", y, ("m", x.shape[1]))
     y = tf.cast(y, x.dtype)
     dim = tf.cast(tf.shape(x)[1], x.dtype)
     # |x - y|^2 = |x|^2 + |y|^2 - 2 x.y avoids the (n, m, dim) tensor of the

@@ -14,6 +14,8 @@ Reduction: one value per example; the models average over the batch.
 
 import tensorflow as tf
 
+from tfgen import _checks
+
 
 def categorical_entropy(logits):
     """H(q) = -sum_y q(y) log q(y) of the categorical with these logits, per example.
@@ -40,6 +42,7 @@ def categorical_cross_entropy(labels, logits):
         A (batch,) tensor.
     """
     logits = tf.convert_to_tensor(logits)
+    _checks.same_shape("labels", labels, "logits", logits)
     return tf.nn.softmax_cross_entropy_with_logits(labels=tf.cast(labels, logits.dtype), logits=logits)
 
 
@@ -54,6 +57,7 @@ def enumerated_unlabelled_loss(per_class_losses, logits):
         A (batch,) tensor.
     """
     logits = tf.convert_to_tensor(logits)
+    _checks.same_shape("per_class_losses", per_class_losses, "logits", logits)
     probs = tf.nn.softmax(logits, axis=-1)
     expected = tf.reduce_sum(probs * tf.cast(per_class_losses, logits.dtype), axis=-1)
     return expected - categorical_entropy(logits)

@@ -9,6 +9,7 @@ import dataclasses
 import keras
 import tensorflow as tf
 
+from tfgen import _checks
 from tfgen.networks import IMAGE_SHAPE
 
 
@@ -97,7 +98,14 @@ class GenerativeModel(keras.Model):
     conditional = False
 
     def check_images(self, images, argument="images"):
-        """Raises a ValueError/TypeError naming the problem when `images` is not a batch of our images."""
+        """`images` as a tensor, checked to be a batch of our images: float pixel intensities in [0, 1].
+
+        Raises a ValueError naming `argument` for a wrong shape, values outside
+        [0, 1] (e.g. 0-255 intensities) or NaN/infinite values, and a TypeError
+        for integer images. The values are checked by `check_pixel_values`:
+        eagerly at once, in a graph by an assertion with the same message.
+        """
+        images = tf.convert_to_tensor(images)
         shape = tuple(images.shape)
         if len(shape) != 4 or tuple(shape[1:]) != tuple(self.image_shape):
             raise ValueError(
@@ -108,6 +116,38 @@ class GenerativeModel(keras.Model):
             raise TypeError(
                 f"{type(self).__name__} expects float {argument} in [0, 1]. Received: dtype={images.dtype.name}"
             )
+        return self.check_pixel_values(images, argument)
+
+    def check_pixel_values(self, images, argument="images"):
+        """`images` (a float tensor of any shape), checked to hold finite pixel intensities in [0, 1].
+
+        Eagerly: a ValueError naming `argument` and the received extremes. In
+        a graph (`tf.function`, a serving signature): an assertion with the
+        same message (`tf.errors.InvalidArgumentError` when it runs) on which
+        the returned tensor depends. The cost is one elementwise comparison
+        and one reduction; legitimate batches ({0, 1} binarized, or
+        intensities in [0, 1]) always pass.
+        """
+        # NaN compares False, so NaN, infinities and values outside [0, 1] all leave `inside` False. (Not
+        # written as any(not(...)): Grappler rewrites not(a <= b) as a > b, which lets NaN through.)
+        inside = tf.reduce_all(tf.abs(images - 0.5) <= 0.5)
+        message = f"{type(self).__name__} expects {argument} as pixel intensities in [0, 1] (float, finite)"
+        if tf.executing_eagerly():
+            if not bool(inside):
+                raise ValueError(_checks.pixel_message(argument, images.numpy(), message))
+            return images
+        check = tf.debugging.Assert(inside, [message], name="check_pixel_values")
+        with tf.control_dependencies([check]):
+            return tf.identity(images)
+
+    def check_num_samples(self, num_samples):
+        """`num_samples` as a positive Python int (an integer tensor passes, checked where its value is known)."""
+        if tf.is_tensor(num_samples):
+            static = tf.get_static_value(num_samples)
+            if static is not None and (not num_samples.dtype.is_integer or static.ndim or static < 1):
+                raise ValueError(f"num_samples must be a positive integer. Received: num_samples={static!r}")
+            return num_samples
+        return _checks.positive_int("num_samples", num_samples)
 
     def compute_losses(self, batch, seed=None, training=False):
         raise NotImplementedError

@@ -81,10 +81,10 @@ class ConditionalGAN(AdversarialModel):
                          label_smoothing=label_smoothing, seed=seed, **kwargs)
         self.label_input = _checks.choice("label_input", label_input, LABEL_INPUTS[1:])
         self.num_classes = _checks.integer("num_classes", num_classes, minimum=2)
-        self.hidden_units = tuple(_checks.positive_int("hidden_units", units) for units in hidden_units)
+        self.hidden_units = _checks.positive_ints("hidden_units", hidden_units)
         self.generator_filters = _checks.positive_int("generator_filters", generator_filters)
         self.discriminator_filters = _checks.positive_int("discriminator_filters", discriminator_filters)
-        self.discriminator_batch_norm = bool(discriminator_batch_norm)
+        self.discriminator_batch_norm = _checks.boolean("discriminator_batch_norm", discriminator_batch_norm)
         self.generator = DCGANGenerator(self.generator_filters, hidden_units=self.hidden_units, name="generator")
         self.discriminator = DCGANDiscriminator(
             self.discriminator_filters, batch_norm=self.discriminator_batch_norm, label_input=label_input,
@@ -149,6 +149,7 @@ class ConditionalGAN(AdversarialModel):
                 0, ...), one class id for every sample, or one label per
                 sample (int ids or one-hot rows).
         """
+        num_samples = self.check_num_samples(num_samples)
         if labels is None:
             labels = tf.range(num_samples, dtype=tf.int64) % self.num_classes
         labels = tf.convert_to_tensor(labels)

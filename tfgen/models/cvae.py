@@ -110,11 +110,11 @@ class CVAE(GenerativeModel):
         self.latent_dim = _checks.positive_int("latent_dim", latent_dim)
         self.num_classes = _checks.integer("num_classes", num_classes, minimum=2)
         self.conditioning = _checks.choice("conditioning", conditioning, CONDITIONINGS)
-        self.encoder_sees_label = bool(encoder_sees_label)
+        self.encoder_sees_label = _checks.boolean("encoder_sees_label", encoder_sees_label)
         self.encoder_units = _checks.positive_int("encoder_units", encoder_units)
         self.beta = _checks.non_negative_number("beta", beta)
         self.likelihood = _checks.choice("likelihood", likelihood, LIKELIHOODS)
-        self.analytic_kl = bool(analytic_kl)
+        self.analytic_kl = _checks.boolean("analytic_kl", analytic_kl)
         self.seed = _checks.optional_seed("seed", seed)
         if self.encoder_sees_label:
             self.encoder = ConvEncoder(encoder_units, gaussian=False, name="encoder")
@@ -162,7 +162,7 @@ class CVAE(GenerativeModel):
 
     def encode(self, images, labels=None, training=False):
         """(z_mean, z_log_var) of q(z|x), or of q(z|x,y) when the encoder sees the label."""
-        self.check_images(images)
+        images = self.check_images(images)
         one_hot = None
         if self.encoder_sees_label:
             if labels is None:
@@ -177,8 +177,7 @@ class CVAE(GenerativeModel):
     def decode(self, z, labels, training=False):
         """Images in [0, 1] (Bernoulli probabilities or Gaussian means) for codes z and labels."""
         z = tf.convert_to_tensor(z)
-        if z.shape.rank != 2 or z.shape[-1] != self.latent_dim:
-            raise ValueError(f"z must have shape (batch, {self.latent_dim}). Received: z.shape={z.shape}")
+        _checks.shape("z", z, ("batch", self.latent_dim))
         one_hot = self.check_labels(labels, batch_size=tf.shape(z)[0])
         return tf.sigmoid(self.decoder_logits(z, one_hot, training=training))
 
@@ -230,8 +229,7 @@ class CVAE(GenerativeModel):
         return terms, log_sigma
 
     def compute_losses(self, batch, seed=None, training=False):
-        images = batch["image"]
-        self.check_images(images)
+        images = self.check_images(batch["image"])
         batch_size = tf.shape(images)[0]
         mask = labels_lib.labelled_mask(batch, batch_size)
         one_hot = self.check_labels(batch["label"], batch_size=batch_size, mask=mask)
@@ -271,6 +269,7 @@ class CVAE(GenerativeModel):
             label: deprecated spelling of `labels`.
         """
         labels = _deprecated_label_argument(labels, label)
+        num_samples = self.check_num_samples(num_samples)
         one_hot = self.sample_labels(num_samples, labels)
         z = tfgen_random.normal((num_samples, self.latent_dim), seed, self.sampling.seed_generator)
         return tf.sigmoid(self.decoder_logits(z, one_hot))

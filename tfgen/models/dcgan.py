@@ -53,7 +53,7 @@ class DCGAN(AdversarialModel):
                          label_smoothing=label_smoothing, seed=seed, **kwargs)
         self.generator_filters = _checks.positive_int("generator_filters", generator_filters)
         self.discriminator_filters = _checks.positive_int("discriminator_filters", discriminator_filters)
-        self.discriminator_batch_norm = bool(discriminator_batch_norm)
+        self.discriminator_batch_norm = _checks.boolean("discriminator_batch_norm", discriminator_batch_norm)
         self.generator = DCGANGenerator(self.generator_filters, name="generator")
         self.discriminator = DCGANDiscriminator(self.discriminator_filters, batch_norm=self.discriminator_batch_norm,
                                                 name="discriminator")
@@ -66,6 +66,7 @@ class DCGAN(AdversarialModel):
         return self.generate(z, training=training)
 
     def sample(self, num_samples, seed=None):
+        num_samples = self.check_num_samples(num_samples)
         return to_pixel_range(self.generate_raw(self.draw_latents(num_samples, seed)))
 
     def serving_endpoints(self):

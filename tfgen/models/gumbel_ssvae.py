@@ -70,9 +70,9 @@ class GumbelSemiSupervisedVAE(SemiSupervisedVAE):
         self.anneal_rate = _checks.non_negative_number("anneal_rate", anneal_rate)
         self.anneal_every = _checks.positive_int("anneal_every", anneal_every)
         self.min_temperature = _checks.positive_number("min_temperature", min_temperature)
-        self.gumbel = GumbelSoftmax(temperature=initial_temperature, hard=hard, seed=self.seed, name="gumbel")
+        self.initial_temperature = _checks.positive_number("initial_temperature", initial_temperature)
+        self.gumbel = GumbelSoftmax(temperature=self.initial_temperature, hard=hard, seed=self.seed, name="gumbel")
         self.hard = self.gumbel.hard
-        self.initial_temperature = float(initial_temperature)
 
     @property
     def metric_names(self):

@@ -93,15 +93,13 @@ class InfoGAN(AdversarialModel):
         self.num_continuous = _checks.non_negative_int("num_continuous", num_continuous)
         self.info_weight = _checks.non_negative_number("info_weight", info_weight)
         self.continuous_weight = _checks.non_negative_number("continuous_weight", continuous_weight)
-        self.learn_std = bool(learn_std)
-        self.hidden_units = tuple(_checks.positive_int("hidden_units", units) for units in hidden_units)
+        self.learn_std = _checks.boolean("learn_std", learn_std)
+        self.hidden_units = _checks.positive_ints("hidden_units", hidden_units)
         self.q_hidden_units = _checks.positive_int("q_hidden_units", q_hidden_units)
         self.generator_filters = _checks.positive_int("generator_filters", generator_filters)
         self.discriminator_filters = _checks.positive_int("discriminator_filters", discriminator_filters)
-        self.discriminator_batch_norm = bool(discriminator_batch_norm)
-        self.discriminator_hidden_units = tuple(
-            _checks.positive_int("discriminator_hidden_units", units) for units in discriminator_hidden_units
-        )
+        self.discriminator_batch_norm = _checks.boolean("discriminator_batch_norm", discriminator_batch_norm)
+        self.discriminator_hidden_units = _checks.positive_ints("discriminator_hidden_units", discriminator_hidden_units)
         self.generator = DCGANGenerator(self.generator_filters, hidden_units=self.hidden_units, name="generator")
         self.discriminator = DCGANDiscriminator(self.discriminator_filters, batch_norm=self.discriminator_batch_norm,
                                                 hidden_units=self.discriminator_hidden_units, name="discriminator")
@@ -140,7 +138,7 @@ class InfoGAN(AdversarialModel):
 
     def predict_codes(self, images, training=False):
         """Q's (categorical_logits, continuous_mean, continuous_log_std) for images in [0, 1]."""
-        self.check_images(images)
+        images = self.check_images(images)
         _, features = self.discriminate(to_model_range(images), None, training)
         return self.q_head(features, training=training)
 
@@ -179,6 +177,7 @@ class InfoGAN(AdversarialModel):
         return self.generate(z, categorical, continuous, training=training)
 
     def sample(self, num_samples, seed=None):
+        num_samples = self.check_num_samples(num_samples)
         return to_pixel_range(self.generate_raw(self.draw_latents(num_samples, seed)))
 
     def serving_endpoints(self):

@@ -58,11 +58,12 @@ class MMDVAE(GenerativeModel):
 
     def encode(self, images, training=False):
         """The deterministic code of each image."""
-        self.check_images(images)
+        images = self.check_images(images)
         return self.encoder(images, training=training)
 
     def decode(self, z, training=False):
         """Pixel intensities in [0, 1]."""
+        _checks.shape("z", z, ("batch", self.latent_dim))
         return self.decoder(z, training=training)
 
     def call(self, images, training=False):
@@ -85,6 +86,7 @@ class MMDVAE(GenerativeModel):
         }
 
     def sample(self, num_samples, seed=None):
+        num_samples = self.check_num_samples(num_samples)
         return self.decode(self._prior_samples(num_samples, seed))
 
     def serving_endpoints(self):

@@ -143,7 +143,7 @@ class SemiSupervisedVAE(CVAE):
 
     def classify(self, images, training=False):
         """The logits of q(y|x)."""
-        self.check_images(images)
+        images = self.check_images(images)
         return self.classifier(images, training=training)
 
     def mixed_terms(self, images, one_hot, features, logits, mask, seed=None, training=False):
@@ -183,8 +183,7 @@ class SemiSupervisedVAE(CVAE):
         )
 
     def compute_losses(self, batch, seed=None, training=False):
-        images = batch["image"]
-        self.check_images(images)
+        images = self.check_images(batch["image"])
         batch_size = tf.shape(images)[0]
         mask = labels_lib.labelled_mask(batch, batch_size)
         one_hot = self.check_labels(batch["label"], batch_size=batch_size, mask=mask)

@@ -56,7 +56,7 @@ class VAE(GenerativeModel):
     def __init__(self, latent_dim=2, analytic_kl=False, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.latent_dim = _checks.positive_int("latent_dim", latent_dim)
-        self.analytic_kl = bool(analytic_kl)
+        self.analytic_kl = _checks.boolean("analytic_kl", analytic_kl)
         self.seed = _checks.optional_seed("seed", seed)
         self.encoder = ConvEncoder(latent_dim, gaussian=True, name="encoder")
         self.decoder = ConvDecoder(latent_dim, output_activation=None, name="decoder")
@@ -64,11 +64,12 @@ class VAE(GenerativeModel):
 
     def encode(self, images, training=False):
         """(z_mean, z_log_var) of q(z|x)."""
-        self.check_images(images)
+        images = self.check_images(images)
         return self.encoder(images, training=training)
 
     def decode(self, z, apply_sigmoid=True, training=False):
         """Pixel probabilities (or logits) of p(x|z)."""
+        _checks.shape("z", z, ("batch", self.latent_dim))
         logits = self.decoder(z, training=training)
         return tf.sigmoid(logits) if apply_sigmoid else logits
 
@@ -95,6 +96,7 @@ class VAE(GenerativeModel):
         }
 
     def sample(self, num_samples, seed=None):
+        num_samples = self.check_num_samples(num_samples)
         return self.decode(tfgen_random.normal((num_samples, self.latent_dim), seed, self.sampling.seed_generator))
 
     def serving_endpoints(self):

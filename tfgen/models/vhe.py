@@ -128,6 +128,8 @@ class VHE(GenerativeModel):
     # ------------------------------------------------------------ the parts
 
     def check_class_set(self, class_set, argument="class_set"):
+        """`class_set` as a tensor, checked as `check_images` checks images: shape, dtype and pixel values."""
+        class_set = tf.convert_to_tensor(class_set)
         shape = tuple(class_set.shape)
         if len(shape) != 5 or tuple(shape[2:]) != tuple(self.image_shape):
             raise ValueError(
@@ -136,10 +138,11 @@ class VHE(GenerativeModel):
             )
         if not class_set.dtype.is_floating:
             raise TypeError(f"{type(self).__name__} expects float {argument} in [0, 1]. Received: dtype={class_set.dtype.name}")
+        return self.check_pixel_values(class_set, argument)
 
     def encode_set(self, class_set, training=False):
         """(c_mean, c_log_var) of q(c|D): the element encodings' means and log-variances, averaged over D."""
-        self.check_class_set(class_set)
+        class_set = self.check_class_set(class_set)
         shape = tf.shape(class_set)
         flat = tf.reshape(class_set, tf.concat([[shape[0] * shape[1]], shape[2:]], axis=0))
         mean, log_var = self.element_encoder(flat, training=training)
@@ -149,7 +152,8 @@ class VHE(GenerativeModel):
 
     def encode_example(self, images, c, training=False):
         """(z_mean, z_log_var) of q(z|c, x)."""
-        self.check_images(images)
+        images = self.check_images(images)
+        _checks.shape("c", c, ("batch", self.class_dim))
         return self.example_encoder([images, c], training=training)
 
     def prior_z(self, c, training=False):
@@ -158,6 +162,8 @@ class VHE(GenerativeModel):
 
     def generate(self, c, z, apply_sigmoid=True, training=False):
         """Pixel probabilities (or logits) of p(x|c, z)."""
+        _checks.shape("c", c, ("batch", self.class_dim))
+        _checks.shape("z", z, ("batch", self.latent_dim))
         logits = self.decoder(tf.concat([c, z], axis=-1), training=training)
         return tf.sigmoid(logits) if apply_sigmoid else logits
 
@@ -200,8 +206,7 @@ class VHE(GenerativeModel):
             size), `kl_z`, `loss`, `grad_c`, `grad_z` (gradients of each
             example's loss with respect to its c and z samples).
         """
-        images = batch["image"]
-        self.check_images(images)
+        images = self.check_images(batch["image"])
         c_seed, z_seed, set_seed = split_seed(seed, 3)
         class_set = batch["class_set"] if "class_set" in batch else self._fallback_class_set(batch, set_seed)
         class_size = batch.get("class_size", None)
@@ -251,6 +256,7 @@ class VHE(GenerativeModel):
 
     def sample(self, num_samples, seed=None):
         """Images from c ~ N(0, I), z ~ p(z|c), x ~ p(x|c, z) (pixel probabilities)."""
+        num_samples = self.check_num_samples(num_samples)
         eps = tfgen_random.normal((num_samples, self.class_dim + self.latent_dim), seed, self.sampling.seed_generator)
         c, eps_z = eps[:, : self.class_dim], eps[:, self.class_dim :]
         return self.generate(c, self._prior_sample(c, eps_z))
@@ -266,6 +272,7 @@ class VHE(GenerativeModel):
         Returns:
             (sets, num_samples, 28, 28, 1) pixel probabilities.
         """
+        num_samples = self.check_num_samples(num_samples)
         c_mean, _ = self.encode_set(class_set)
         sets = tf.shape(c_mean)[0]
         c = tf.repeat(c_mean, num_samples, axis=0)

@@ -43,7 +43,7 @@ class DCGANGenerator(keras.Model):
     def __init__(self, base_filters=64, hidden_units=(), **kwargs):
         super().__init__(**kwargs)
         self.base_filters = _checks.positive_int("base_filters", base_filters)
-        self.hidden_units = tuple(_checks.positive_int("hidden_units", units) for units in hidden_units)
+        self.hidden_units = _checks.positive_ints("hidden_units", hidden_units)
         # One attribute per layer: Keras 3 does not put layers held in a Python
         # list into TensorFlow checkpoints.
         for index, units in enumerate(self.hidden_units):
@@ -112,17 +112,17 @@ class DCGANDiscriminator(keras.Model):
         super().__init__(**kwargs)
         _checks.choice("label_input", label_input, LABEL_INPUTS)
         self.base_filters = _checks.positive_int("base_filters", base_filters)
-        self.batch_norm = bool(batch_norm)
+        self.batch_norm = _checks.boolean("batch_norm", batch_norm)
         self.label_input = label_input
         self.num_classes = _checks.positive_int("num_classes", num_classes)
-        self.leaky_slope = float(leaky_slope)
+        self.leaky_slope = _checks.non_negative_number("leaky_slope", leaky_slope)
         filters = self.base_filters
         self.planes = LabelPlanes(self.num_classes, name="label_planes") if label_input == "planes" else None
         self.conv1 = keras.layers.Conv2D(filters, 4, strides=2, padding="same", name="conv1")
         self.conv2 = keras.layers.Conv2D(2 * filters, 4, strides=2, padding="same", use_bias=not self.batch_norm, name="conv2")
         self.conv2_bn = keras.layers.BatchNormalization(name="conv2_bn") if self.batch_norm else None
         self.flatten = keras.layers.Flatten(name="flatten")
-        self.hidden_units = tuple(_checks.positive_int("hidden_units", units) for units in hidden_units)
+        self.hidden_units = _checks.positive_ints("hidden_units", hidden_units)
         # One attribute per layer, as in DCGANGenerator: Keras 3 does not put layers held in a
         # Python list into TensorFlow checkpoints.
         for index, units in enumerate(self.hidden_units):
@@ -203,8 +203,8 @@ class InfoGANQHead(keras.Model):
         self.num_categories = _checks.non_negative_int("num_categories", num_categories)
         self.num_continuous = _checks.non_negative_int("num_continuous", num_continuous)
         self.hidden_units = _checks.positive_int("hidden_units", hidden_units)
-        self.learn_std = bool(learn_std)
-        self.leaky_slope = float(leaky_slope)
+        self.learn_std = _checks.boolean("learn_std", learn_std)
+        self.leaky_slope = _checks.non_negative_number("leaky_slope", leaky_slope)
         self.dense = keras.layers.Dense(self.hidden_units, use_bias=False, name="dense")
         self.dense_bn = keras.layers.BatchNormalization(name="dense_bn")
         outputs = self.num_categories + self.num_continuous * (2 if self.learn_std else 1)

@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 
+from tfgen import _checks
 from tfgen import random as tfgen_random
 from tfgen.data import CLASS_NAMES
 from tfgen.evaluation.clustering import ClusterScoresCallback
@@ -180,8 +181,8 @@ class PlotCallback(PeriodicCallback):
                 raise ValueError(f"Unknown figures {unknown}. Expected names from {sorted(FIGURES)}.")
         self.figures = None if figures is None else tuple(figures)
         self.final_figures = None if final_figures is None else tuple(final_figures)
-        self.num_samples = num_samples
-        self.num_points = num_points
+        self.num_samples = _checks.positive_int("num_samples", num_samples)
+        self.num_points = _checks.positive_int("num_points", num_points)
         self.seed = seed
         self.support = support
         self.reference_histories = dict(reference_histories or {})

@@ -8,11 +8,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from tfgen import _checks  # noqa: E402
 from tfgen.training.run_dir import write_atomic  # noqa: E402
 
 
 def save_figure(figure, path):
     """Writes `figure` to `path` as PNG (creating the folder, atomically) and closes it; returns the path."""
+    if not isinstance(figure, plt.Figure):
+        raise TypeError(f"figure must be a matplotlib Figure. Received: figure={type(figure).__name__}")
     try:
         return write_atomic(path, lambda temporary: figure.savefig(temporary, dpi=100, bbox_inches="tight"),
                             suffix=os.path.splitext(path)[1] or ".png")
@@ -28,10 +31,17 @@ def save_image_grid(images, path, rows=None):
 
 
 def image_grid(images, rows=None):
-    """Tiles (N, H, W, 1) images into one (rows*H, cols*W) array."""
-    images = np.asarray(images)[..., 0]
+    """Tiles (N, H, W, 1) images in [0, 1] (N >= 1) into one (rows*H, cols*W) array of `rows` rows."""
+    images = np.asarray(images)
+    _checks.shape("images", images, ("N", "height", "width", 1))
+    if len(images) == 0:
+        raise ValueError(f"images must hold at least one image. Received: images.shape={images.shape}")
+    if not np.issubdtype(images.dtype, np.floating):
+        raise TypeError(f"images must be float pixel intensities in [0, 1]. Received: dtype={images.dtype}")
+    _checks.pixel_values("images", images)
+    images = images[..., 0]
     count, height, width = images.shape
-    rows = rows or int(np.ceil(np.sqrt(count)))
+    rows = _checks.positive_int("rows", rows, allow_none=True) or int(np.ceil(np.sqrt(count)))
     cols = int(np.ceil(count / rows))
     grid = np.ones((rows * height, cols * width), dtype=images.dtype)
     for index, image in enumerate(images):
@@ -52,6 +62,8 @@ def plot_images(images, path, title=None, rows=None):
 
 def plot_history(history, path, title=None):
     """The train and test curves of every metric in `history` (a list of per-epoch dicts)."""
+    if not isinstance(history, (list, tuple)) or not all(isinstance(entry, dict) for entry in history):
+        raise TypeError(f"history must be a list of per-epoch dicts. Received: history={type(history).__name__}")
     names = sorted({key.split("/", 1)[1] for entry in history for key in entry if key.startswith(("train/", "test/"))})
     if not names:
         return None

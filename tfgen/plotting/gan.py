@@ -10,6 +10,7 @@ Fréchet distance) are in `tfgen.evaluation.gan`.
 import numpy as np
 import tensorflow as tf
 
+from tfgen import _checks
 from tfgen import random as tfgen_random
 from tfgen.plotting.common import plot_images
 
@@ -48,6 +49,7 @@ def plot_class_rows(model, path, per_class=10, seed=0, title=None):
     """One row per class of a conditional model (each column one z, shared by the rows)."""
     if not _is_conditional(model):
         raise ValueError(f"plot_class_rows needs a conditional model (e.g. ConditionalGAN). Received: {type(model).__name__}")
+    per_class = _checks.positive_int("per_class", per_class)
     classes = model.num_classes
     z = np.tile(_normal(per_class, model.latent_dim, seed).numpy(), (classes, 1))
     labels = np.repeat(np.arange(classes), per_class)
@@ -81,6 +83,9 @@ def plot_infogan_codes(model, path_prefix, num_rows=10, num_columns=10, limit=2.
     """
     if not _is_infogan(model):
         raise ValueError(f"plot_infogan_codes needs an InfoGAN. Received: {type(model).__name__}")
+    num_rows = _checks.positive_int("num_rows", num_rows)
+    num_columns = _checks.positive_int("num_columns", num_columns)
+    limit = _checks.positive_number("limit", limit)
     categories = model.num_categories
     paths = []
     z = np.repeat(_normal(num_rows, model.latent_dim, seed).numpy(), categories, axis=0)
@@ -102,7 +107,10 @@ def plot_infogan_codes(model, path_prefix, num_rows=10, num_columns=10, limit=2.
 
 def interpolate(start, end, num_steps, spherical=True):
     """`num_steps` points from `start` to `end` (vectors): slerp (better for Gaussian z) or linear."""
+    num_steps = _checks.positive_int("num_steps", num_steps)
     start, end = np.asarray(start, np.float64), np.asarray(end, np.float64)
+    _checks.shape("start", start, ("dim",))
+    _checks.same_shape("end", end, "start", start)
     weights = np.linspace(0.0, 1.0, num_steps)[:, None]
     if spherical:
         cosine = np.dot(start, end) / (np.linalg.norm(start) * np.linalg.norm(end))
@@ -114,6 +122,7 @@ def interpolate(start, end, num_steps, spherical=True):
 
 def plot_interpolation(model, path, num_rows=5, num_steps=10, seed=0, spherical=True):
     """Each row walks from one random z to another (a conditional model keeps class row % num_classes)."""
+    num_rows = _checks.positive_int("num_rows", num_rows)
     ends = _normal(2 * num_rows, model.latent_dim, seed).numpy()
     z = np.concatenate([interpolate(ends[2 * row], ends[2 * row + 1], num_steps, spherical) for row in range(num_rows)])
     rows = np.repeat(np.arange(num_rows), num_steps)

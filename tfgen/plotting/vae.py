@@ -4,12 +4,17 @@ lands in it, and what a grid of its points decodes to (the seed posts' "morph" g
 import numpy as np
 import tensorflow as tf
 
+from tfgen import _checks
 from tfgen.plotting.common import plot_images, plt, save_figure
 
 
 def plot_latent_space(codes, labels, path, title=None, class_names=None):
     """The first two latent dimensions of each code, coloured by its label."""
     codes = np.asarray(codes)
+    _checks.shape("codes", codes, ("N", "latent_dim"))
+    if codes.shape[1] < 2:
+        raise ValueError(f"codes must have at least two latent dimensions to plot. Received: codes.shape={codes.shape}")
+    _checks.shape("labels", np.asarray(labels), (len(codes),))
     figure, axis = plt.subplots(figsize=(7, 6))
     scatter = axis.scatter(codes[:, 0], codes[:, 1], c=labels, cmap="tab10", s=2, alpha=0.7)
     colorbar = figure.colorbar(scatter, ax=axis, ticks=range(len(class_names) if class_names else 10))
@@ -28,6 +33,9 @@ def plot_latent_grid(decode, latent_dim, path, size=15, limit=2.0, title=None):
         decode: a function from (N, latent_dim) codes to (N, H, W, 1) images.
         latent_dim: the code size; dimensions past the second are set to 0.
     """
+    latent_dim = _checks.positive_int("latent_dim", latent_dim)
+    size = _checks.positive_int("size", size)
+    limit = _checks.positive_number("limit", limit)
     values = np.linspace(-limit, limit, size)
     points = np.zeros((size * size, latent_dim), dtype=np.float32)
     for row, y in enumerate(values[::-1]):

@@ -12,6 +12,7 @@
 import numpy as np
 import tensorflow as tf
 
+from tfgen import _checks
 from tfgen import random as tfgen_random
 from tfgen.plotting.common import image_grid, plt, save_figure
 
@@ -69,6 +70,7 @@ def plot_cluster_scores(scores, path, baselines=None, title=None):
 
 def few_shot_support(data, shots=5, seed=0):
     """`shots` images of each class of `data` (an ImageDataset), float32 in [0, 1]: (classes, shots, 28, 28, 1)."""
+    shots = _checks.positive_int("shots", shots)
     rng = np.random.default_rng(seed)
     support = []
     for label in np.unique(data.labels):

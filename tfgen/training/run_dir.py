@@ -74,7 +74,7 @@ def check_output_file(path, argument="path"):
         raise IsADirectoryError(f"{argument} {str(path)!r} is a folder; name a file to write.")
     parent = _existing_ancestor(os.path.dirname(os.path.abspath(path)))
     if parent and not os.path.isdir(parent):
-        raise NotADirectoryError(f"Cannot write {str(path)!r}: {parent!r} is a file, not a folder.")
+        raise NotADirectoryError(f"{argument} {str(path)!r} cannot be written: {parent!r} is a file, not a folder.")
     return path
 
 
@@ -282,20 +282,25 @@ def load_run_config(run_dir, require_checkpoint=True):
     return config
 
 
-def check_run_dir(run_dir, resume):
+def check_run_dir_paths(run_dir, argument="run_dir"):
+    """Raises `RunDirectoryError` (a ValueError) when `run_dir`, a folder above it or its `checkpoints` is a file."""
+    existing = _existing_ancestor(os.path.abspath(run_dir))
+    if existing and not os.path.isdir(existing):
+        raise RunDirectoryError(f"{argument} {str(run_dir)!r} cannot be a run folder: {existing!r} is a file.")
+    folder = checkpoint_dir(run_dir)
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise RunDirectoryError(f"{folder!r} is a file, not the run's checkpoints folder; move it away or choose "
+                                f"another run folder. Nothing was changed.")
+
+
+def check_run_dir(run_dir, resume, argument="run_dir"):
     """Checks that `run_dir` fits the request before any work starts.
 
     With `resume`, it must be a run directory with a checkpoint: its config
     is returned. Without, it must not hold a run already (nothing is ever
     overwritten): None is returned.
     """
-    existing = _existing_ancestor(os.path.abspath(run_dir))
-    if existing and not os.path.isdir(existing):
-        raise RunDirectoryError(f"Cannot use the run folder {run_dir!r}: {existing!r} is a file, not a folder.")
-    folder = checkpoint_dir(run_dir)
-    if os.path.exists(folder) and not os.path.isdir(folder):
-        raise RunDirectoryError(f"{folder!r} is a file, not the run's checkpoint folder; move it away or choose "
-                                f"another run folder. Nothing was changed.")
+    check_run_dir_paths(run_dir, argument)
     if resume:
         return load_run_config(run_dir, require_checkpoint=True)
     if latest_checkpoint(run_dir) is not None or os.path.exists(os.path.join(run_dir, CONFIG_FILE)):

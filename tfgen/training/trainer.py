@@ -150,8 +150,7 @@ class Trainer:
             raise TypeError(f"test_data must be a tfgen.data.ImageDataset or None. Received: {type(test_data).__name__}")
         if not run_dir:
             raise ValueError(f"run_dir must be a folder path. Received: run_dir={run_dir!r}")
-        if os.path.exists(run_dir) and not os.path.isdir(run_dir):
-            raise ValueError(f"run_dir {run_dir!r} exists and is not a folder.")
+        run_dir_lib.check_run_dir_paths(run_dir)
         self.model = model
         self.train_data = train_data
         self.test_data = test_data
@@ -160,7 +159,7 @@ class Trainer:
         self.batch_size = _checks.positive_int("batch_size", batch_size)
         self.steps_per_epoch = _checks.positive_int("steps_per_epoch", steps_per_epoch, allow_none=True)
         self.checkpoint_every_steps = _checks.positive_int("checkpoint_every_steps", checkpoint_every_steps, allow_none=True)
-        self.seed = _checks.seed("seed", seed)
+        self.seed = _checks.run_seed("seed", seed)
         self.max_checkpoints = _checks.positive_int("max_checkpoints", max_checkpoints)
         self.max_nonfinite_steps = _checks.positive_int("max_nonfinite_steps", max_nonfinite_steps)
         if optimizer is None:
