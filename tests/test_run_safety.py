@@ -381,6 +381,9 @@ def test_cli_sample_output_paths_are_checked(tmp_path, capsys):
     (tmp_path / "file").write_text("x")
     status, lines = _cli(capsys, "sample", "--model", model, "--out", str(tmp_path / "file" / "x.png"))
     assert status == 2 and len(lines) == 1 and str(tmp_path / "file" / "x.png") in lines[0], lines
+    if os.path.isdir("/proc"):  # a folder where no file can be made: the user's path is named, not a temporary one
+        status, lines = _cli(capsys, "sample", "--model", model, "--out", "/proc/x.png")
+        assert status == 2 and lines == ["tfgen sample: error: Cannot write '/proc/x.png': No such file or directory"]
 
 
 def test_cli_reports_divergence_and_signals_as_one_line():

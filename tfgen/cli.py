@@ -212,6 +212,8 @@ def _add_train_parser(commands):
                "the newer ones are moved to checkpoints/superseded-N/)", metavar="CKPT")
         option("--allow-changes", False, "let --resume change the recipe (seed, batch size, learning rates, "
                "binarization, dataset, model options); config.json records the changes", action="store_true")
+        option("--deterministic", False, "deterministic GPU kernels (tf.config.experimental.enable_op_determinism; "
+               "slower; CPU runs are reproducible without it)", action="store_true")
         option("--max-nonfinite-steps", 3, "stop after this many steps in a row with a non-finite loss or "
                "gradient (their updates are skipped)", type=_positive_int)
         option("--plot-every", recipe.plot_every, "draw the figures every N epochs", type=_positive_int)
@@ -369,10 +371,9 @@ def _describe_error(error):
         return 128 + int(error.signal_number), first_line(error)
     if isinstance(error, TrainingDiverged):
         return 1, first_line(error)
-    if isinstance(error, OSError) and not isinstance(error, (FileNotFoundError, FileExistsError)) \
-            and error.strerror:
-        where = f" {error.filename!r}" if error.filename else ""
-        return 2, f"{first_line(error.strerror)}{':' + where if where else ''}".rstrip(":")
+    if isinstance(error, OSError) and error.strerror:  # the system's words, without "[Errno N]"
+        where = f": {error.filename!r}" if error.filename else ""
+        return 2, first_line(error.strerror) + where
     if isinstance(error, (ValueError, TypeError, LookupError, OSError, FolderLockedError, DataUnavailableError)):
         return 2, first_line(error) or type(error).__name__
     import tensorflow as tf

@@ -17,6 +17,7 @@ import inspect
 import os
 
 import keras
+import tensorflow as tf
 
 from tfgen import _checks
 from tfgen import data as data_lib
@@ -165,6 +166,7 @@ def train(
     resume_from=None,
     allow_changes=False,
     max_nonfinite_steps=3,
+    deterministic=False,
     plot_every=None,
     data_dir=None,
     source_dir=None,
@@ -203,6 +205,9 @@ def train(
         allow_changes: let a resume change the recipe (see `Trainer.fit`).
         max_nonfinite_steps: stop after this many steps in a row with a
             non-finite loss or gradient (their updates are skipped).
+        deterministic: `tf.config.experimental.enable_op_determinism()`
+            for this process: GPU kernels then give the same result every
+            time (slower; CPU runs are reproducible without it).
         plot_every: draw the model's figures every this many epochs (and at the end).
         data_dir: the TFDS data folder (TFDS's `data_dir`).
         source_dir: a folder with the original `.gz` files (offline build).
@@ -275,6 +280,8 @@ def train(
         evaluator = sample_evaluator(train_data, test_data, classifier or os.path.join(out, CLASSIFIER_FILE),
                                      classifier_epochs, verbose)
     few_shot_data = test_data  # the VHE's few-shot figure draws from the test split, even when it trains without one
+    if _checks.boolean("deterministic", deterministic):
+        tf.config.experimental.enable_op_determinism()
     # The weights' initialisation follows the run's seed, as the data order and every draw of the steps do.
     keras.utils.set_random_seed(seed % 2**32)  # Keras takes [0, 2**32); the run seed is any int64
     model, train_data, test_data = build_model_and_data(

@@ -8,7 +8,15 @@ from tfgen.training.run_dir import (
     write_epoch_log,
     write_json_atomic,
 )
-from tfgen.training.trainer import Trainer, make_checkpoint, model_class, model_name, restore_model
+from tfgen.training.trainer import (
+    Trainer,
+    TrainingDiverged,
+    TrainingInterrupted,
+    make_checkpoint,
+    model_class,
+    model_name,
+    restore_model,
+)
 
 __all__ = [
     "Callback",
@@ -16,6 +24,8 @@ __all__ = [
     "ReclusterCallback",
     "RunDirectoryError",
     "Trainer",
+    "TrainingDiverged",
+    "TrainingInterrupted",
     "latest_checkpoint",
     "load_run_config",
     "make_checkpoint",
