@@ -59,7 +59,8 @@ def test_k_discriminator_steps_per_generator_step(seed):
     batch = next(iter(synthetic_dataset(8).batches(8, shuffle=False, binarization="none")))
     model.build_from_batch(batch)
     metrics = model.train_step(batch, seed)
-    assert set(metrics) == {"loss", "d_loss", "g_loss"}
+    assert set(metrics) == {"loss", "d_loss", "g_loss", "skipped_updates"}
+    assert float(metrics["skipped_updates"]) == 0.0  # of its k + 1 = 4 updates, none skipped
     assert int(model.d_optimizer.iterations.numpy()) == 3 and int(model.g_optimizer.iterations.numpy()) == 1
 
 
@@ -134,7 +135,7 @@ def test_cgan_options_and_sampling(seed):
 def test_infogan_codes_metrics_and_bad_code_sizes(seed):
     model, batch = built_model("infogan")
     metrics = model.train_step(batch, seed)
-    assert set(metrics) == {"loss", "d_loss", "g_loss", "mi_loss"}
+    assert set(metrics) == {"loss", "d_loss", "g_loss", "mi_loss", "skipped_updates"}
     np.testing.assert_allclose(
         metrics["loss"].numpy(),
         (metrics["d_loss"] + metrics["g_loss"] + model.info_weight * metrics["mi_loss"]).numpy(), rtol=1e-6)
