@@ -5,7 +5,6 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from conftest import REPO_ROOT, requires_real_data
@@ -102,33 +101,6 @@ def test_resume_without_a_run(capsys, tmp_path):
                           "--train-examples", "64"])
     assert "not a tfgen run directory" in err  # checked before any data is loaded
 
-
-@requires_real_data
-def test_train_resume_and_export_from_the_command_line(tmp_path):
-    """The console script end to end on real MNIST: train 2 steps, resume to the end of the epoch, export."""
-    run = str(tmp_path / "run")
-    base = [sys.executable, "-m", "tfgen.cli", "train", "vae", "--dataset", "mnist", "--out", run,
-            "--epochs", "1", "--train-examples", "128", "--batch-size", "32", "--latent-dim", "3"]
-    env = {**os.environ, "PYTHONPATH": REPO_ROOT}
-    subprocess.run(base + ["--max-steps", "2"], check=True, capture_output=True, env=env)
-    subprocess.run(base + ["--resume"], check=True, capture_output=True, env=env)
-    for figure in ("samples_epoch001.png", "latent_epoch001.png", "grid_epoch001.png", "losses.png"):
-        assert os.path.getsize(os.path.join(run, "plots", figure)) > 1000
-    assert os.listdir(os.path.join(run, "tensorboard"))
-    out = subprocess.run([sys.executable, "-m", "tfgen.cli", "export", run, "--name", "vae",
-                          "--saved-models-dir", str(tmp_path / "sm")], check=True, capture_output=True, text=True, env=env)
-    assert "Exported to" in out.stdout
-    import tensorflow as tf
-
-    loaded = tf.saved_model.load(str(tmp_path / "sm" / "vae" / "1"))
-    decoded = loaded.signatures["decode"](z=tf.zeros([2, 3]))["images"].numpy()
-    assert decoded.shape == (2, 28, 28, 1) and np.all((decoded >= 0) & (decoded <= 1))
-    from tfgen.export import read_manifest
-
-    training = read_manifest(str(tmp_path / "sm" / "vae" / "1"))["training"]
-    assert training["dataset"] == "mnist/train" and training["epochs"] == 1 and training["batch_size"] == 32
-    assert training["command"].startswith("tfgen train vae --dataset mnist --out ")  # no interpreter path
-    assert np.isfinite(training["final_metrics"]["test/loss"])
 
 
 def test_labels_per_class_is_for_semi_supervised_models_only(capsys, tmp_path):

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO_ROOT, built_model, create_model, synthetic_dataset
+from conftest import REPO_ROOT, built_model, create_model, requires_real_data, synthetic_dataset
 from tfgen import cli, locks
 from tfgen.export import export_model, export_run
 from tfgen.serving import ExportedModel
@@ -134,20 +134,31 @@ def test_export_and_sample_refuse_nonfinite_weights(tmp_path, monkeypatch):
         ExportedModel(path)
 
 
+@pytest.fixture(scope="module")
+def reference_state(tmp_path_factory):
+    """The state at the end of the default `_trainer` run, never interrupted (what exact resumes must reach)."""
+    trainer = _trainer(tmp_path_factory.mktemp("reference") / "run")
+    trainer.fit()
+    return _state(trainer)
+
+
 # ------------------------------------------------------------------- locks
 
 _HOLDER = textwrap.dedent("""
-    import sys, time
-    from tfgen.locks import FolderLock
-    lock = FolderLock(sys.argv[1], "run folder").acquire()
+    import importlib.util, sys, time
+    # tfgen/locks.py alone (importing the package would import TensorFlow: seconds for nothing).
+    spec = importlib.util.spec_from_file_location("locks", sys.argv[2])
+    locks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(locks)
+    lock = locks.FolderLock(sys.argv[1], "run folder").acquire()
     print("locked", flush=True)
     time.sleep(120)
 """)
 
 
 def _hold_lock(folder):
-    process = subprocess.Popen([sys.executable, "-c", _HOLDER, str(folder)], stdout=subprocess.PIPE, text=True,
-                               cwd=REPO_ROOT)
+    process = subprocess.Popen([sys.executable, "-c", _HOLDER, str(folder), locks.__file__], stdout=subprocess.PIPE,
+                               text=True, cwd=REPO_ROOT)
     assert process.stdout.readline().strip() == "locked"
     return process
 
@@ -243,11 +254,9 @@ def test_allowed_changes_are_applied_and_recorded(tmp_path):
 # ---------------------------------------------------------------- recovery
 
 
-def test_a_damaged_latest_checkpoint_names_an_older_one_to_resume_from(tmp_path):
+def test_a_damaged_latest_checkpoint_names_an_older_one_to_resume_from(tmp_path, reference_state):
     run = tmp_path / "run"
     _trainer(run, checkpoint_every_steps=2, max_checkpoints=3).fit(max_steps=6)  # ckpt-2, ckpt-4, ckpt-6
-    reference = _trainer(tmp_path / "reference")
-    reference.fit()
     data = next(p for p in (run / "checkpoints").iterdir() if p.name.startswith("ckpt-6.data"))
     data.write_bytes(data.read_bytes()[:10])
     with pytest.raises(RunDirectoryError, match=r"ckpt-6': it cannot be read.*intact older checkpoint is .*ckpt-4"
@@ -256,7 +265,7 @@ def test_a_damaged_latest_checkpoint_names_an_older_one_to_resume_from(tmp_path)
     resumed = _trainer(run)
     resumed.fit(resume_from="ckpt-4")
     # Resuming from ckpt-4 is exact: the run ends where the uninterrupted one does.
-    _assert_same(_state(reference), _state(resumed))
+    _assert_same(reference_state, _state(resumed))
     assert (run / "checkpoints" / "superseded-4" / data.name).exists()
 
 
@@ -285,9 +294,7 @@ class _SignalAtStep(callbacks.Callback):
 
 
 @pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_a_signal_checkpoints_at_the_next_step_and_the_run_resumes_exactly(tmp_path, number):
-    reference = _trainer(tmp_path / "reference")
-    reference.fit()
+def test_a_signal_checkpoints_at_the_next_step_and_the_run_resumes_exactly(tmp_path, number, reference_state):
     run = tmp_path / "run"
     handlers = [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)]
     with pytest.raises(TrainingInterrupted, match=r"training stopped at step 1 .*Resume with: .*--resume") as caught:
@@ -296,7 +303,7 @@ def test_a_signal_checkpoints_at_the_next_step_and_the_run_resumes_exactly(tmp_p
     assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)] == handlers  # handlers given back
     resumed = _trainer(run)
     resumed.fit(resume=True)
-    _assert_same(_state(reference), _state(resumed))
+    _assert_same(reference_state, _state(resumed))
 
 
 # ------------------------------------------------------------ seeds, files
@@ -424,33 +431,61 @@ def _finished(process):
     assert process.wait(timeout=300) == 0, process.stderr.read()
 
 
-@pytest.mark.skipif(not os.environ.get("TFGEN_DATA_DIR"), reason="needs the MNIST source files")
-def test_cli_runs_are_reproducible_and_survive_sigkill(tmp_path):
-    """The same `tfgen train vae` command twice: every variable of the final checkpoints bit-identical.
+@requires_real_data
+def test_cli_runs_are_reproducible_survive_sigkill_and_export(tmp_path):
+    """The console script end to end on real MNIST, in fresh processes.
+
+    The same `tfgen train vae` command twice: every variable of the final checkpoints bit-identical.
     For the VAE and DCGAN, a run of the same recipe killed with SIGKILL mid-epoch and resumed ends
-    bit-identical to the uninterrupted one. One thread, the same ops in the same order: the comparisons
-    are exact on any CPU."""
+    bit-identical to the uninterrupted one (one thread, the same ops in the same order: the comparisons
+    are exact on any CPU). The run has its figures and TensorBoard logs, and `tfgen export` of the
+    resumed run serves and tells its training in the manifest.
+    """
     names = ("vae", "dcgan")
-    uninterrupted = {name: _cli_process(name, tmp_path / f"{name}-a", 2) for name in names}
-    twice = _cli_process("vae", tmp_path / "vae-b", 2)
+    # All at once (the machine's cores are shared): the uninterrupted runs, the VAE's second run, and the
+    # runs to kill, each killed as soon as it has written a checkpoint.
+    others = [_cli_process(name, tmp_path / f"{name}-a", 2) for name in names]
+    others.append(_cli_process("vae", tmp_path / "vae-b", 2))
+    killed = {name: _cli_process(name, tmp_path / f"{name}-c", 50) for name in names}  # far from done when killed
+    try:
+        deadline = time.monotonic() + 240
+        while any(process.poll() is None for process in killed.values()):
+            for name, process in killed.items():
+                if process.poll() is None and run_files.checkpoint_prefixes(str(tmp_path / f"{name}-c")):
+                    process.kill()
+            assert time.monotonic() < deadline, "a run wrote no checkpoint"
+            time.sleep(0.005)
+    finally:
+        for process in killed.values():
+            process.kill()
+            process.wait()
     for name in names:
-        run = tmp_path / f"{name}-c"
-        killed = _cli_process(name, run, 50)  # far from done when killed
-        try:
-            deadline = time.monotonic() + 240
-            while not run_files.checkpoint_prefixes(str(run)) and killed.poll() is None:
-                assert time.monotonic() < deadline, "the run wrote no checkpoint"
-                time.sleep(0.005)
-            killed.kill()
-        finally:
-            killed.wait()
-        steps = max(run_files.checkpoint_prefixes(str(run)))
+        steps = max(run_files.checkpoint_prefixes(str(tmp_path / f"{name}-c")))
         assert steps < 10, f"{name}: not killed mid-epoch 1 (checkpoint at step {steps})"
-        resumed = _cli_process(name, run, 2, "--resume")
-        _finished(resumed)
-        assert "Took over the stale lock" in resumed.stderr.read()  # the killed run's lock
-    for process in [*uninterrupted.values(), twice]:
+    resumed = {name: _cli_process(name, tmp_path / f"{name}-c", 2, "--resume") for name in names}
+    for name in names:
+        _finished(resumed[name])
+        assert "Took over the stale lock" in resumed[name].stderr.read()  # the killed run's lock
+    exporting = subprocess.Popen([sys.executable, "-m", "tfgen.cli", "export", str(tmp_path / "vae-c"), "--name",
+                                  "vae", "--saved-models-dir", str(tmp_path / "sm")],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT)
+    for process in others:
         _finished(process)
     _assert_same_checkpoints(_checkpoint_values(tmp_path / "vae-a"), _checkpoint_values(tmp_path / "vae-b"))
     for name in names:
         _assert_same_checkpoints(_checkpoint_values(tmp_path / f"{name}-a"), _checkpoint_values(tmp_path / f"{name}-c"))
+
+    for figure in ("samples_epoch002.png", "latent_epoch002.png", "grid_epoch002.png", "losses.png"):
+        assert os.path.getsize(tmp_path / "vae-c" / "plots" / figure) > 1000
+    assert os.listdir(tmp_path / "vae-c" / "tensorboard")
+    stdout, stderr = exporting.communicate(timeout=300)
+    assert exporting.returncode == 0 and "Exported to" in stdout, stderr
+    loaded = tf.saved_model.load(str(tmp_path / "sm" / "vae" / "1"))
+    decoded = loaded.signatures["decode"](z=tf.zeros([2, 2]))["images"].numpy()
+    assert decoded.shape == (2, 28, 28, 1) and np.all((decoded >= 0) & (decoded <= 1))
+    from tfgen.export import read_manifest
+
+    training = read_manifest(str(tmp_path / "sm" / "vae" / "1"))["training"]
+    assert training["dataset"] == "mnist/train" and training["epochs"] == 2 and training["batch_size"] == 8
+    assert training["command"].startswith("tfgen train vae --out ")  # the first command; no interpreter path
+    assert np.isfinite(training["final_metrics"]["test/loss"])

@@ -1,6 +1,7 @@
 """Exports as a user meets them: `tfgen sample`, the manifest, `saved_model_cli`,
 half-written versions, and the pretrained models shipped in saved_models/."""
 
+import json
 import os
 import re
 import shutil
@@ -149,24 +150,45 @@ def test_the_required_pretrained_models_are_shipped():
     assert set(REQUIRED_PRETRAINED) <= set(_shipped_models())
 
 
+_SAMPLE_EVERY_SHIPPED_MODEL = """
+import json, sys
+from tfgen import cli
+requests = json.loads(sys.argv[1])
+print(json.dumps({name: cli.main(argv) for name, argv in requests.items()}))
+"""
+
+
+@pytest.fixture(scope="module")
+def shipped_samples(tmp_path_factory):
+    """`tfgen sample` of every shipped model, in ONE fresh process with no data folder, run from elsewhere.
+
+    Gives (folder of the grids, {name: exit status}, the child's stderr).
+    """
+    folder = tmp_path_factory.mktemp("shipped")
+    requests = {}
+    for name in _shipped_models():
+        manifest = read_manifest(latest_version(os.path.join(SHIPPED, name)))
+        arguments = ["--label", "3"] if manifest.get("num_classes") else []
+        requests[name] = ["sample", "--model", os.path.join(SHIPPED, name), *arguments,
+                          "--out", str(folder / f"{name}.png")]
+    environment = {key: value for key, value in os.environ.items() if key not in ("TFGEN_DATA_DIR", "TFDS_DATA_DIR")}
+    environment.update(TF_CPP_MIN_LOG_LEVEL="2", TFDS_DATA_DIR=str(folder / "no_tfds"), PYTHONPATH=REPO_ROOT)
+    result = subprocess.run([sys.executable, "-c", _SAMPLE_EVERY_SHIPPED_MODEL, json.dumps(requests)],
+                            capture_output=True, text=True, env=environment, cwd=str(folder))
+    statuses = json.loads(result.stdout.strip().splitlines()[-1]) if result.returncode == 0 else {}
+    return folder, statuses, result.stderr
+
+
 @pytest.mark.parametrize("name", _shipped_models())
-def test_shipped_model_samples_in_a_fresh_process_without_data(name, tmp_path):
+def test_shipped_model_samples_in_a_fresh_process_without_data(name, shipped_samples):
     version = latest_version(os.path.join(SHIPPED, name))
     manifest = read_manifest(version)
     training = manifest["training"]
     assert training["dataset"] and training["command"] and training["epochs"] >= 1
     assert all(np.isfinite(value) for key, value in training["final_metrics"].items() if key != "epoch")
-    # A fresh process, no data folder, run from elsewhere: only the export is needed.
-    environment = {key: value for key, value in os.environ.items() if key not in ("TFGEN_DATA_DIR", "TFDS_DATA_DIR")}
-    environment.update(TF_CPP_MIN_LOG_LEVEL="2", TFDS_DATA_DIR=str(tmp_path / "no_tfds"), PYTHONPATH=REPO_ROOT)
-    arguments = ["--label", "3"] if manifest.get("num_classes") else []
-    result = subprocess.run(
-        [sys.executable, "-m", "tfgen.cli", "sample", "--model", os.path.join(SHIPPED, name), *arguments,
-         "--out", str(tmp_path / "grid.png")],
-        capture_output=True, text=True, env=environment, cwd=str(tmp_path),
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    grid = _png(tmp_path / "grid.png")
+    folder, statuses, errors = shipped_samples
+    assert statuses.get(name) == 0, errors[-3000:]
+    grid = _png(folder / f"{name}.png")
     assert grid.shape[:2] == (8 * 28, 8 * 28) and grid[..., 0].std() > 0.05  # not a blank picture
     assert os.path.isfile(os.path.join(version, MANIFEST_FILE))
 
