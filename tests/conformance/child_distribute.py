@@ -12,6 +12,7 @@ import os
 import sys
 import traceback
 
+import numpy as np
 import tensorflow as tf
 
 CPU = tf.config.list_physical_devices("CPU")[0]
@@ -32,14 +33,51 @@ def train(name, strategy):
     # Keras variables wrap the strategy's variables: .value is the MirroredVariable.
     mirrored = [v.value for v in model.trainable_variables if isinstance(v.value, tf.distribute.DistributedValues)]
     out_of_sync = [v.name for v in mirrored if not all(bool(tf.reduce_all(value == v.values[0])) for value in v.values)]
+    steps = int(trainer.global_step.numpy())
     return {
         "replicas": strategy.num_replicas_in_sync,
         "metrics": {key: value for key, value in history[-1].items() if key.startswith("train/")},
         "mirrored": len(mirrored),
         "variables": len(model.trainable_variables),
         "out_of_sync": out_of_sync,
-        "steps": int(trainer.global_step.numpy()),
+        "steps": steps,
+        **_skip_on_every_replica(model, trainer),  # last: it poisons a weight
     }
+
+
+def _replica_values(model):
+    """Every variable's value on every replica (model and optimizers), as NumPy arrays."""
+    variables = list(model.variables) + list(model.optimizer.variables)
+    if getattr(model, "d_optimizer", None) is not None:
+        variables += list(model.d_optimizer.variables)
+    values = []
+    for variable in variables:
+        inner = getattr(variable, "value", variable)
+        parts = inner.values if isinstance(inner, tf.distribute.DistributedValues) else (inner,)
+        values += [np.array(part.numpy()) for part in parts]
+    return values
+
+
+def _skip_on_every_replica(model, trainer):
+    """A NaN in one weight on replica 0 only: the next step must be skipped on BOTH replicas.
+
+    The guard decides with an all-reduce and, under MirroredStrategy on CPUs,
+    applies (or not) through `merge_call`: every value on every replica,
+    the poisoned one included, must stay exactly as it was.
+    """
+    # The last weight (an output bias): its NaN reaches the loss through any kernels (a NaN in a weight
+    # before a fused ReLU may not: oneDNN maps it to 0, and its gradient stays finite).
+    component = model.trainable_variables[-1].value.values[0]
+    poisoned = component.numpy()
+    poisoned.flat[0] = np.nan
+    component.assign(poisoned)
+    before = _replica_values(model)
+    trainer._skipped_updates.assign(0.0)
+    batch = next(iter(trainer._distribute(trainer.batches(trainer.train_data, epoch=7))))
+    trainer._train_batch(batch)
+    after = _replica_values(model)
+    changed = sum(not np.array_equal(old, new, equal_nan=True) for old, new in zip(before, after))
+    return {"skip_changed": changed, "skip_compared": len(before), "skipped": float(trainer._skipped_updates.numpy())}
 
 
 def main(report_path, names):

@@ -1,5 +1,6 @@
 """Every registered model trains under tf.distribute.MirroredStrategy on two
-logical CPU devices, and the replicas stay in sync.
+logical CPU devices, the replicas stay in sync, and a non-finite value on one
+replica skips the step on both.
 
 All models train in one child process (tests/conformance/child_distribute.py,
 started by conftest.py when the session starts); each test asserts on its
@@ -11,6 +12,7 @@ import pytest
 
 from conftest import MODEL_NAMES
 from conformance.support import model_report, started_child
+from tfgen.models import MODELS, AdversarialModel
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
@@ -23,3 +25,7 @@ def test_trains_under_mirrored_strategy(name):
     assert report["metrics"] and "train/loss" in report["metrics"]
     bad = {key: value for key, value in report["metrics"].items() if not np.isfinite(value)}
     assert not bad, f"non-finite metrics {bad}"
+    # A NaN weight on replica 0 alone: the step is skipped on both replicas (one update, or a GAN's two).
+    assert report["skip_compared"] > report["variables"]
+    assert report["skip_changed"] == 0, "a skipped step changed a value on some replica"
+    assert report["skipped"] == (2.0 if issubclass(MODELS[name], AdversarialModel) else 1.0)
