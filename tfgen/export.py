@@ -38,6 +38,7 @@ import tensorflow as tf
 
 from tfgen import _checks
 from tfgen.locks import FolderLock
+from tfgen.models import GenerativeModel
 from tfgen.training import restore_model
 from tfgen.training.trainer import nonfinite_variable
 from tfgen.training import run_dir as run_files
@@ -171,9 +172,13 @@ def export_model(model, model_dir, version=None, jit_compile=False, run_info=Non
 
     Returns:
         The path of the written version.
-    """
-    from tfgen.models import GenerativeModel
 
+    Raises:
+        ValueError: a bad version or folder, or non-finite weights.
+        FileExistsError: `version` exists (versions are never overwritten).
+        tfgen.locks.FolderLockedError: another export to `model_dir` held
+            its lock for `LOCK_WAIT_SECONDS`.
+    """
     if not isinstance(model, GenerativeModel):
         raise TypeError(f"model must be a tfgen.models.GenerativeModel. Received: model={type(model).__name__}")
     version = _checks.positive_int("version", version, allow_none=True)
