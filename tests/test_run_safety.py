@@ -489,3 +489,25 @@ def test_cli_runs_are_reproducible_survive_sigkill_and_export(tmp_path):
     assert training["dataset"] == "mnist/train" and training["epochs"] == 2 and training["batch_size"] == 8
     assert training["command"].startswith("tfgen train vae --out ")  # the first command; no interpreter path
     assert np.isfinite(training["final_metrics"]["test/loss"])
+
+
+def test_without_flock_the_lock_is_an_exclusive_file(tmp_path, monkeypatch):
+    """A file system that refuses flock (some network file systems): the lock falls back to the file's existence."""
+    import errno
+
+    def no_flock(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(locks.fcntl, "flock", no_flock)
+    first = locks.FolderLock(str(tmp_path / "run"), "run folder")
+    with pytest.warns(RuntimeWarning, match="without flock"):
+        first.acquire()
+    with pytest.warns(RuntimeWarning, match="without flock"), \
+            pytest.raises(locks.FolderLockedError, match=rf"in use by pid {os.getpid()} on host"):
+        locks.FolderLock(str(tmp_path / "run"), "run folder").acquire()
+    first.release()
+    assert not (tmp_path / "run" / ".tfgen.lock").exists()
+    # A lock file left by a process that is gone is stale: taken over, with the dead holder named.
+    (tmp_path / "run" / ".tfgen.lock").write_text(json.dumps({"pid": 2**22 + 12345, "host": __import__("socket").gethostname()}))
+    with pytest.warns(RuntimeWarning, match=r"stale lock .* pid 4206649"):
+        locks.FolderLock(str(tmp_path / "run"), "run folder").acquire().release()

@@ -13,8 +13,9 @@ process id, host, start time and command into it:
 * a clean release empties the file (it is never deleted: a process waiting on
   a deleted file would lock a file nobody else sees).
 
-Where `fcntl` is missing (Windows), the lock is the file's existence
-(created exclusively) and a holder on this host whose process is gone is stale.
+Where `fcntl` is missing (Windows) or the file system refuses `flock` (some
+network file systems), the lock is the file's existence (created
+exclusively) and a holder on this host whose process is gone is stale.
 This module imports nothing from TensorFlow or tfgen.
 """
 
@@ -34,6 +35,9 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
 LOCK_FILE = ".tfgen.lock"
+#: What `flock` fails with on file systems that do not support it.
+_NO_FLOCK = tuple(getattr(errno, name) for name in ("ENOLCK", "EOPNOTSUPP", "ENOTSUP", "ENOSYS", "EINVAL")
+                  if hasattr(errno, name))
 
 
 class FolderLockedError(RuntimeError):
@@ -85,6 +89,7 @@ class FolderLock:
         self.wait = float(wait)
         self.path = os.path.join(folder, LOCK_FILE)
         self._fd = None
+        self._flock = fcntl is not None
         #: The previous holder's record when its lock was taken over as stale, else None.
         self.took_over = None
 
@@ -111,7 +116,8 @@ class FolderLock:
         if self.held:
             raise RuntimeError(f"The lock of {self.folder!r} is already held by this object.")
         os.makedirs(self.folder, exist_ok=True)
-        if fcntl is None:  # pragma: no cover - Windows
+        self._flock = fcntl is not None
+        if not self._flock:  # pragma: no cover - Windows
             return self._acquire_exclusive_file()
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         deadline = time.monotonic() + self.wait
@@ -120,6 +126,12 @@ class FolderLock:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except OSError as error:
+                if error.errno in _NO_FLOCK:  # a file system without flock: the exclusive file instead
+                    os.close(fd)
+                    warnings.warn(f"{self.folder!r} is on a file system without flock ({error.strerror}); "
+                                  f"its lock is an exclusive file instead.", RuntimeWarning, stacklevel=2)
+                    self._flock = False
+                    return self._acquire_exclusive_file()
                 if error.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
                     os.close(fd)
                     raise
@@ -150,44 +162,61 @@ class FolderLock:
         os.pwrite(self._fd, data, 0)
         os.fsync(self._fd)
 
-    def _acquire_exclusive_file(self):  # pragma: no cover - Windows
+    def _acquire_exclusive_file(self):
+        """The lock as the file's existence: written whole beside it, then hard-linked into place (atomic,
+        and it fails when the file exists), so nobody ever reads a half-written lock file."""
         deadline = time.monotonic() + self.wait
+        record = json.dumps(self._record(), sort_keys=True)
         while True:
+            temporary = f"{self.path}.{os.getpid()}.{time.monotonic_ns()}"
+            with open(temporary, "w", encoding="utf-8") as stream:
+                stream.write(record)
             try:
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
-                self._write(self._record())
+                os.link(temporary, self.path)
+                self._fd = os.open(self.path, os.O_RDONLY)
                 return self
             except FileExistsError:
+                pass
+            finally:
+                os.remove(temporary)
+            try:
                 with open(self.path, encoding="utf-8", errors="replace") as stream:
                     holder = _parse(stream.read())
-                same_host = holder and holder.get("host") == socket.gethostname()
-                if not holder or (same_host and not _pid_alive(holder.get("pid"))):
+            except FileNotFoundError:
+                continue  # released meanwhile
+            same_host = holder and holder.get("host") == socket.gethostname()
+            if not holder or (same_host and not _pid_alive(holder.get("pid"))):
+                try:
                     os.remove(self.path)
-                    if holder:
-                        self._stale(holder)
-                    continue
-                if time.monotonic() >= deadline:
-                    raise self._refuse(holder) from None
-                time.sleep(0.05)
+                except FileNotFoundError:
+                    pass
+                if holder:
+                    self._stale(holder)
+                continue
+            if time.monotonic() >= deadline:
+                raise self._refuse(holder) from None
+            time.sleep(0.05)
 
     def release(self):
         """Empties the lock file and releases the lock (idempotent)."""
         if not self.held:
             return
         fd, self._fd = self._fd, None
-        try:
-            if fcntl is None:  # pragma: no cover - Windows
-                os.close(fd)
+        if not self._flock:
+            os.close(fd)
+            try:
                 os.remove(self.path)
-                return
+            except FileNotFoundError:
+                pass
+            return
+        try:
             try:
                 os.ftruncate(fd, 0)
             except OSError:
                 pass  # a read-only or full disk: the kernel still releases the lock below
             fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
-            if fcntl is not None:
-                os.close(fd)
+            os.close(fd)
 
     def __enter__(self):
         return self.acquire()
