@@ -263,6 +263,9 @@ def train(
                                           allow_none=True)
     steps_per_epoch = _first(smoke_settings.get("steps_per_epoch"), steps_per_epoch, None)
     plot_every = _checks.positive_int("plot_every", _first(plot_every, recipe.plot_every))
+    _checks.positive_int("max_steps", max_steps, allow_none=True)
+    _checks.positive_int("checkpoint_every_steps", checkpoint_every_steps, allow_none=True)
+    _checks.positive_int("max_nonfinite_steps", max_nonfinite_steps)
     sample_scores = recipe.sample_scores if sample_scores is None else bool(sample_scores)
     classifier_epochs = _first(smoke_settings.get("classifier_epochs"), classifier_epochs, recipe.classifier_epochs)
     resume = bool(resume) or resume_from is not None
