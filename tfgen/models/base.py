@@ -200,10 +200,10 @@ class GenerativeModel(keras.Model):
         context = tf.distribute.get_replica_context()
         if context is not None and context.num_replicas_in_sync > 1:
             skipped = tf.minimum(context.all_reduce(tf.distribute.ReduceOp.SUM, skipped), 1.0)
-        pairs = [(gradient, variable) for gradient, variable in zip(gradients, variables) if gradient is not None]
-        kept = [variable for variable, gradient in zip(variables, gradients) if gradient is not None]
-        run_if(tf.equal(skipped, 0.0), lambda grads: optimizer.apply_gradients(zip(grads, kept)),
-               [gradient for gradient, _ in pairs])
+        kept = [(gradient, variable) for gradient, variable in zip(gradients, variables) if gradient is not None]
+        kept_variables = [variable for _, variable in kept]
+        run_if(tf.equal(skipped, 0.0), lambda grads: optimizer.apply_gradients(zip(grads, kept_variables)),
+               [gradient for gradient, _ in kept])
         if state:
             targets = self._non_trainable_state()
             run_if(tf.greater(skipped, 0.0),

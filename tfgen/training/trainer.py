@@ -460,21 +460,29 @@ class Trainer:
             list(self.model.variables) + [v for optimizer in self._optimizers() for v in optimizer.variables]
         )
 
-    def _save(self):
-        """Writes a checkpoint of the run's state; returns its path.
+    def _in_nonfinite_streak(self):
+        return bool(int(self._nonfinite_steps.numpy()))
 
-        Not while the last step was non-finite (its weights are those that
-        gave non-finite values: None is returned), never when a variable is
-        not finite (`TrainingDiverged`).
-        """
-        if int(self._nonfinite_steps.numpy()):
-            return None
+    def _check_finite_variables(self):
+        """Raises `TrainingDiverged` when a model or optimizer variable is not finite (nothing is written)."""
         bad = self._nonfinite_variable()
         if bad is not None:
             raise TrainingDiverged(
                 f"Training stopped at step {int(self.global_step.numpy())}: the variable {bad!r} is no longer "
                 f"finite, so no checkpoint was written. {self._last_checkpoint_text()} Lower the learning rate."
             )
+
+    def _save(self, checked=False):
+        """Writes a checkpoint of the run's state; returns its path.
+
+        Not while the last step was non-finite (its weights are those that
+        gave non-finite values: None is returned), never when a variable is
+        not finite (`TrainingDiverged`; `checked`: the caller just checked).
+        """
+        if self._in_nonfinite_streak():
+            return None
+        if not checked:
+            self._check_finite_variables()
         return self.manager.save(checkpoint_number=self.global_step)
 
     def _last_checkpoint_text(self):
@@ -682,15 +690,16 @@ class Trainer:
                     tf.summary.scalar(key, value)
             tf.summary.scalar("time/images_per_second", logs["images_per_second"])
         writer.flush()
-        bad_variable = self._nonfinite_variable()
-        if bad_variable is not None:
-            self._save()  # raises TrainingDiverged before anything of this epoch is written
+        streak = self._in_nonfinite_streak()
+        if not streak:
+            self._check_finite_variables()  # before anything of this epoch is written
         self.history.append(logs)
         self.epoch.assign_add(1)
         self.step_in_epoch.assign(0)
         self._reset_metrics()
         run_dir_lib.write_json_atomic(os.path.join(self.run_dir, run_dir_lib.HISTORY_FILE), self.history)
-        self._save()
+        if not streak:
+            self._save(checked=True)
         if self.verbose:
             print(" - ".join(f"{key}: {value:.4g}" for key, value in logs.items() if key != "epoch"))
         return logs
