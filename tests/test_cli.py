@@ -2,8 +2,6 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -191,13 +189,16 @@ def _run_config(run):
 
 
 @requires_real_data
-def test_the_cli_trains_a_gan_as_its_paper_and_its_example_do(tmp_path):
-    """`tfgen train dcgan` is examples/dcgan.py: the same model, optimizers, batches and data."""
-    cli_run, example_run = str(tmp_path / "cli"), str(tmp_path / "example")
+def test_the_cli_trains_a_gan_as_its_paper_and_its_example_do(tmp_path, example_runs):
+    """`tfgen train dcgan` is examples/dcgan.py: the same model, optimizers, batches and data.
+
+    The example's run is the smoke run test_examples.py checks (one run of the script per session).
+    """
+    cli_run = str(tmp_path / "cli")
     assert cli.main(["train", "dcgan", "--dataset", "mnist", "--out", cli_run, "--smoke"]) == 0
-    result = subprocess.run([sys.executable, os.path.join(REPO_ROOT, "examples", "dcgan.py"), "--smoke", "--out",
-                             example_run], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": REPO_ROOT})
-    assert result.returncode == 0, result.stderr[-3000:]
+    returncode, example_run, stderr = example_runs.result(os.path.join(REPO_ROOT, "examples", "dcgan.py"),
+                                                          start_others=False)
+    assert returncode == 0, stderr[-3000:]
     expected = _run_config(example_run)
     assert _run_config(cli_run) == expected
     # Radford et al.'s settings, as the recipe states them.
