@@ -77,3 +77,25 @@ def test_bad_run_options_name_the_problem(tmp_path):
     with pytest.raises(ValueError, match="epochs must be a positive integer. Received: epochs=0"):
         runs.train("vae", out=str(tmp_path / "run"), epochs=0)
     assert not (tmp_path / "run").exists()
+
+
+def test_the_manifest_names_the_image_shape_and_the_classes_of_the_training_data():
+    from conftest import create_model
+    from tfgen import export
+    from tfgen.data import CLASS_NAMES
+    from tfgen.training.trainer import data_facts
+
+    names = [f"class {index}" for index in range(20)]
+    facts = data_facts(synthetic_dataset(8, num_classes=20))
+    assert facts["image_shape"] == [28, 28, 1] and facts["num_classes"] == 20
+    # What config.json records wins; runs written before it was recorded fall back to MNIST's / Fashion-MNIST's.
+    assert export._class_names({"data": {"class_names": names}, "dataset": "mnist/train"}) == names
+    assert export._class_names({"dataset": "fashion_mnist/train"}) == CLASS_NAMES["fashion_mnist"]
+    assert export._class_names({"dataset": "my_images/train"}) is None
+    model = create_model("cvae")  # 20 classes
+    model.build_from_batch(model.zeros_batch(2))
+    manifest = export._manifest(model, False, {"dataset": "x/train", "class_names": names})
+    assert manifest["image_shape"] == [28, 28, 1] and manifest["class_names"] == names
+    assert "class_names" not in manifest["training"]
+    # Names that do not fit the model's classes are left out rather than mislabel the rows.
+    assert "class_names" not in export._manifest(model, False, {"class_names": names[:10]})

@@ -129,9 +129,16 @@ def _manifest(model, jit_compile, run_info=None):
         "tensorflow_version": tf.__version__,
         "keras_version": keras.__version__,
     }
+    run_info = dict(run_info or {})
+    class_names = run_info.pop("class_names", None)
+    image_shape = getattr(model, "image_shape", None)
+    if image_shape is not None:
+        manifest["image_shape"] = [int(size) for size in image_shape]
     num_classes = getattr(model, "num_classes", None)
     if num_classes is not None:
         manifest["num_classes"] = int(num_classes)
+        if class_names is not None and len(class_names) == int(num_classes):
+            manifest["class_names"] = list(class_names)
     if run_info:
         manifest["training"] = run_info
     return manifest
@@ -168,7 +175,8 @@ def export_model(model, model_dir, version=None, jit_compile=False, run_info=Non
         jit_compile: compile every signature with XLA (`tf.function(jit_compile=True)`).
             XLA drops assertions, so out-of-range class ids are no longer
             refused by the signatures; the serving binary must have XLA.
-        run_info: facts about the training run for the manifest.
+        run_info: facts about the training run for the manifest; its "class_names" (the
+            training data's) go to the manifest's top level when they match `num_classes`.
 
     Returns:
         The path of the written version.
@@ -229,6 +237,18 @@ def _write_version(model, model_dir, version, jit_compile, run_info):
     return final_path
 
 
+def _class_names(config):
+    """The class names of a run's training data: recorded in its config.json, or (runs written before
+    they were recorded) those of MNIST / Fashion-MNIST; None when unknown."""
+    from tfgen.data import CLASS_NAMES
+
+    recorded = (config.get("data") or {}).get("class_names")
+    if recorded is not None:
+        return list(recorded)
+    dataset = str(config.get("dataset") or "").split("/")[0]
+    return list(CLASS_NAMES[dataset]) if dataset in CLASS_NAMES else None
+
+
 def _run_info(run_dir, config):
     """What the manifest tells of the training run: dataset, epochs, final metrics, command."""
     history_path = os.path.join(run_dir, run_files.HISTORY_FILE)
@@ -236,6 +256,7 @@ def _run_info(run_dir, config):
     training = config.get("training", {})
     return {
         "dataset": config.get("dataset"),
+        "class_names": _class_names(config),
         "command": config.get("command"),
         "epochs": history[-1]["epoch"] if history else None,
         "batch_size": training.get("batch_size"),

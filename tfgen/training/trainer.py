@@ -346,6 +346,7 @@ class Trainer:
                 "replicas": self.strategy.num_replicas_in_sync,
             },
             "dataset": self.train_data.name,
+            "data": data_facts(self.train_data),
             "command": run_dir_lib.command_line(),
             **self.run_info,
         })
@@ -797,6 +798,25 @@ def make_checkpoint(model, optimizer=None, **extra):
     if optimizer is not None:
         objects["optimizer"] = optimizer
     return tf.train.Checkpoint(**objects)
+
+
+def data_facts(dataset):
+    """What a run records of its training data: its name, image shape, number of classes and class names.
+
+    `config.json` keeps them so that exports (their manifest) and figures
+    can name the classes and know the images without the data.
+    """
+    facts = {"name": getattr(dataset, "name", None)}
+    image_shape = getattr(dataset, "image_shape", None)
+    if image_shape is not None:
+        facts["image_shape"] = [int(size) for size in image_shape]
+    num_classes = getattr(dataset, "num_classes", None)
+    if num_classes is not None:
+        facts["num_classes"] = int(num_classes)
+    class_names = getattr(dataset, "class_names", None)
+    if class_names is not None:
+        facts["class_names"] = [str(name) for name in class_names]
+    return facts
 
 
 def _jsonable(value):
