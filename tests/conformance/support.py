@@ -143,6 +143,31 @@ def built_model_at(name, image_shape=None, seed=0, learning_rate=1e-3):
     return model, batch
 
 
+#: `stepped_model_at`'s models, by (name, image shape).
+_STEPPED = {}
+#: The seed of that step (the `seed` fixture's).
+STEP_SEED = (7, 11)
+
+
+def stepped_model_at(name, image_shape):
+    """`built_model_at(name, image_shape)` after one training step with seed `STEP_SEED`, made once per session.
+
+    Returns (model, batch, the trainable weights before the step (NumPy), the
+    step's metrics). test_image_shapes.py checks the step and the model, and
+    test_saved_model.py exports the same model at `EXPORT_SHAPES`: one build
+    and one step fewer per model than building it twice. Neither changes the
+    model's variables after the step (seeded samples and signatures draw
+    statelessly), so whichever runs first, the other sees the same model.
+    """
+    key = (name, tuple(image_shape))
+    if key not in _STEPPED:
+        model, batch = built_model_at(name, image_shape)
+        before = [variable.numpy().copy() for variable in model.trainable_variables]
+        metrics = model.train_step(batch, tf.constant(STEP_SEED, tf.int64))
+        _STEPPED[key] = (model, batch, before, {key: value.numpy() for key, value in metrics.items()})
+    return _STEPPED[key]
+
+
 def serving_input(spec, rng, batch, num_classes):
     """An input of `batch` rows for the serving signature input `spec` (a `tf.TensorSpec`).
 

@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from conftest import MODEL_NAMES
 from conformance.descriptors import IMAGE_SHAPES, NON_DEFAULT_KWARGS
-from conformance.support import built_model_at, serving_input, shape_id
+from conformance.support import serving_input, shape_id, stepped_model_at
 from tfgen.models import MODELS
 from tfgen.training import make_checkpoint
 
@@ -37,14 +37,12 @@ def _state(model):
 @pytest.mark.parametrize("image_shape", IMAGE_SHAPES, ids=shape_id)
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_trains_samples_and_restores_at_other_image_shapes(name, image_shape, tmp_path, seed):
-    model, batch = built_model_at(name, image_shape)
+    model, batch, before, metrics = stepped_model_at(name, image_shape)  # built, then one step with `seed`
     assert model.image_shape == image_shape and model.get_config()["image_shape"] == list(image_shape)
 
-    # A step: finite named metrics, no update skipped, every trainable variable moved.
-    before = [variable.numpy().copy() for variable in model.trainable_variables]
-    metrics = model.train_step(batch, seed)
+    # The step: finite named metrics, no update skipped, every trainable variable moved.
     assert set(metrics) == {*model.metric_names, "skipped_updates"} and float(metrics["skipped_updates"]) == 0.0
-    assert all(np.isfinite(value.numpy()) for value in metrics.values()), metrics
+    assert all(np.isfinite(value) for value in metrics.values()), metrics
     unchanged = [variable.path for variable, old in zip(model.trainable_variables, before)
                  if np.array_equal(variable.numpy(), old)]
     assert not unchanged, f"{name}: the step left {unchanged} unchanged"

@@ -19,8 +19,8 @@ import tensorflow as tf
 
 from conftest import MODEL_NAMES, built_model
 from conformance.descriptors import EXPORT_SHAPES
-from conformance.support import (Child, built_model_at, grappler_off, model_report, selected_models, serving_input,
-                                shape_id)
+from conformance.support import (Child, grappler_off, model_report, selected_models, serving_input, shape_id,
+                                stepped_model_at)
 from tfgen.export import export_model
 
 def _device_fields(export_dir):
@@ -56,8 +56,11 @@ def _export(name, folder, image_shape=None):
     (what depends on the batch size was checked at 28x28x1).
     """
     export_key = _export_key(name, image_shape)
-    model, batch = built_model_at(name, image_shape)
-    model.train_step(batch, tf.constant([7, 11], tf.int64))
+    if image_shape is None:
+        model, batch = built_model(name)
+        model.train_step(batch, tf.constant([7, 11], tf.int64))
+    else:  # the model test_image_shapes.py checks, built and stepped once
+        model = stepped_model_at(name, image_shape)[0]
     export_dir = export_model(model, os.path.join(folder, export_key))
     rng = np.random.default_rng(0)
     endpoints = model.serving_endpoints()
