@@ -143,29 +143,49 @@ def built_model_at(name, image_shape=None, seed=0, learning_rate=1e-3):
     return model, batch
 
 
-#: `stepped_model_at`'s models, by (name, image shape).
-_STEPPED = {}
-#: The seed of that step (the `seed` fixture's).
-STEP_SEED = (7, 11)
+def shape_key(name, image_shape):
+    """"vae-32x32x3": model `name` at `image_shape`, in the image-shapes child's report and the exports."""
+    return f"{name}-{shape_id(image_shape)}"
 
 
-def stepped_model_at(name, image_shape):
-    """`built_model_at(name, image_shape)` after one training step with seed `STEP_SEED`, made once per session.
+def export_for_child(model, folder, key, batch_sizes):
+    """Exports `model` to `folder/key`; saves the signatures' inputs and the in-memory model's outputs.
 
-    Returns (model, batch, the trainable weights before the step (NumPy), the
-    step's metrics). test_image_shapes.py checks the step and the model, and
-    test_saved_model.py exports the same model at `EXPORT_SHAPES`: one build
-    and one step fewer per model than building it twice. Neither changes the
-    model's variables after the step (seeded samples and signatures draw
-    statelessly), so whichever runs first, the other sees the same model.
+    Every signature is called on `batch_sizes` rows eagerly (checking the
+    batch dimension) and through a tf.function with Grappler off, as the
+    TensorFlow-only child (child_saved_model.py) runs the export: those
+    outputs are what the child must give back bit for bit.
+
+    Returns:
+        {"name": key, "export_dir", "inputs" (an .npz of the inputs),
+        "outputs" (where the child writes its outputs), "endpoints" ({name:
+        input names}), "expected" ({"<batch>/<signature>/<output>": array})}.
     """
-    key = (name, tuple(image_shape))
-    if key not in _STEPPED:
-        model, batch = built_model_at(name, image_shape)
-        before = [variable.numpy().copy() for variable in model.trainable_variables]
-        metrics = model.train_step(batch, tf.constant(STEP_SEED, tf.int64))
-        _STEPPED[key] = (model, batch, before, {key: value.numpy() for key, value in metrics.items()})
-    return _STEPPED[key]
+    from tfgen.export import export_model
+
+    export_dir = export_model(model, os.path.join(folder, key))
+    rng = np.random.default_rng(0)
+    endpoints = model.serving_endpoints()
+    inputs, expected = {}, {}
+    with grappler_off():  # as in the child: the same graph through the same passes
+        compiled = {endpoint: tf.function(function, input_signature=signature, autograph=False)
+                    for endpoint, (function, signature) in endpoints.items()}
+        for batch_size in batch_sizes:
+            for endpoint, (function, signature) in endpoints.items():
+                for input_spec in signature:
+                    assert input_spec.shape[0] is None, f"{endpoint}: the batch dimension must be None"
+                arguments = {s.name: serving_input(s, rng, batch_size, getattr(model, "num_classes", 10)) for s in signature}
+                inputs.update({f"{batch_size}/{endpoint}/{name}": value for name, value in arguments.items()})
+                tensors = [tf.constant(arguments[s.name]) for s in signature]
+                for output, value in function(*tensors).items():  # eagerly
+                    assert value.shape[0] == batch_size, f"{endpoint}/{output}: {value.shape}"
+                for output, value in compiled[endpoint](*tensors).items():
+                    expected[f"{batch_size}/{endpoint}/{output}"] = value.numpy()
+    paths = {kind: os.path.join(folder, f"{key}-{kind}.npz") for kind in ("inputs", "outputs")}
+    np.savez(paths["inputs"], **inputs)
+    return {"name": key, "export_dir": export_dir, **paths,
+            "endpoints": {endpoint: [s.name for s in signature] for endpoint, (_, signature) in endpoints.items()},
+            "expected": expected}
 
 
 def serving_input(spec, rng, batch, num_classes):

@@ -19,8 +19,8 @@ import tensorflow as tf
 
 from conftest import MODEL_NAMES, built_model
 from conformance.descriptors import EXPORT_SHAPES
-from conformance.support import (Child, grappler_off, model_report, selected_models, serving_input, shape_id,
-                                stepped_model_at)
+from conformance.support import (CHILDREN, Child, export_for_child, model_report, selected_models,
+                                serving_input, shape_id, shape_key, started_child)
 from tfgen.export import export_model
 
 def _device_fields(export_dir):
@@ -45,45 +45,15 @@ def _device_fields(export_dir):
 
 
 def _export_key(name, image_shape=None):
-    """The export's name in the manifest and the child's report: "vae", or "vae-32x32x3" at another shape."""
-    return name if image_shape is None else f"{name}-{shape_id(image_shape)}"
+    """The export's name in the manifest and the children's reports: "vae", or "vae-64x64x3" at another shape."""
+    return name if image_shape is None else shape_key(name, image_shape)
 
 
-def _export(name, folder, image_shape=None):
-    """Trains `name` one step, exports it, and saves inputs and the in-memory model's outputs for the child.
-
-    At another `image_shape` than the default the batches are of 1 and 2
-    (what depends on the batch size was checked at 28x28x1).
-    """
-    export_key = _export_key(name, image_shape)
-    if image_shape is None:
-        model, batch = built_model(name)
-        model.train_step(batch, tf.constant([7, 11], tf.int64))
-    else:  # the model test_image_shapes.py checks, built and stepped once
-        model = stepped_model_at(name, image_shape)[0]
-    export_dir = export_model(model, os.path.join(folder, export_key))
-    rng = np.random.default_rng(0)
-    endpoints = model.serving_endpoints()
-    inputs, expected = {}, {}
-    with grappler_off():  # as in the child: the same graph through the same passes
-        compiled = {endpoint: tf.function(function, input_signature=signature, autograph=False)
-                    for endpoint, (function, signature) in endpoints.items()}
-        for batch_size in (1, 64) if image_shape is None else (1, 2):  # one request, and a batch as a server makes
-            for endpoint, (function, signature) in endpoints.items():
-                for input_spec in signature:
-                    assert input_spec.shape[0] is None, f"{endpoint}: the batch dimension must be None"
-                arguments = {s.name: serving_input(s, rng, batch_size, getattr(model, "num_classes", 10)) for s in signature}
-                inputs.update({f"{batch_size}/{endpoint}/{key}": value for key, value in arguments.items()})
-                tensors = [tf.constant(arguments[s.name]) for s in signature]
-                for key, value in function(*tensors).items():  # eagerly
-                    assert value.shape[0] == batch_size, f"{endpoint}/{key}: {value.shape}"
-                for key, value in compiled[endpoint](*tensors).items():
-                    expected[f"{batch_size}/{endpoint}/{key}"] = value.numpy()
-    paths = {kind: os.path.join(folder, f"{export_key}-{kind}.npz") for kind in ("inputs", "outputs")}
-    np.savez(paths["inputs"], **inputs)
-    return {"name": export_key, "export_dir": export_dir, **paths,
-            "endpoints": {endpoint: [s.name for s in signature] for endpoint, (_, signature) in endpoints.items()},
-            "expected": expected}
+def _export(name, folder):
+    """Trains `name` one step, exports it, and saves inputs and the in-memory model's outputs for the child."""
+    model, batch = built_model(name)
+    model.train_step(batch, tf.constant([7, 11], tf.int64))
+    return export_for_child(model, folder, name, batch_sizes=(1, 64))  # one request, and a batch as a server makes
 
 
 @pytest.fixture(scope="module")
@@ -94,18 +64,21 @@ def exports(request, tmp_path_factory):
     Gives ({export key: the export's description, or the traceback of its failure}, the child).
     """
     folder = str(tmp_path_factory.mktemp("exports"))
-    cases = [(name, None) for name in selected_models(
-        request.session, "test_saved_model.py", {"test_export_reloads_without_tfgen_and_matches_the_model"})]
-    shaped = {"test_export_at_other_image_shapes_reloads_without_tfgen_and_matches_the_model"}
-    cases += [(name, image_shape) for image_shape in EXPORT_SHAPES
-              for name in selected_models(request.session, "test_saved_model.py", shaped, image_shape=image_shape)]
+    names = selected_models(request.session, "test_saved_model.py", {"test_export_reloads_without_tfgen_and_matches_the_model"})
     exported = {}
-    for name, image_shape in cases:
-        key = _export_key(name, image_shape)
+    for name in names:
         try:
-            exported[key] = _export(name, folder, image_shape)
+            exported[name] = _export(name, folder)
         except Exception:  # noqa: BLE001 - reported by that model's test
-            exported[key] = traceback.format_exc()
+            exported[name] = traceback.format_exc()
+    if "image_shapes" in CHILDREN:  # the exports at EXPORT_SHAPES, written by the image-shapes child
+        for key, entry in started_child("image_shapes").report().items():
+            if "export" in entry:
+                export = entry["export"]
+                if isinstance(export, dict):
+                    expected = np.load(export.pop("expected_path"))
+                    export = {**export, "expected": {output: expected[output] for output in expected.files}}
+                exported[key] = export
     manifest = [{key: entry[key] for key in ("name", "export_dir", "inputs", "outputs")}
                 for entry in exported.values() if isinstance(entry, dict)]
     with open(os.path.join(folder, "manifest.json"), "w") as stream:
@@ -132,7 +105,7 @@ def test_export_at_other_image_shapes_reloads_without_tfgen_and_matches_the_mode
 def _check_export(name, image_shape, exports):
     exported, child = exports
     key = _export_key(name, image_shape)
-    export = exported[key]
+    export = exported.get(key, "no export: was the image-shapes child started? (conformance/conftest.py)")
     if isinstance(export, str):
         pytest.fail(f"{key}: exporting failed:\n{export}")
     report = model_report(child, key)
