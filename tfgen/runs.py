@@ -51,6 +51,7 @@ def constructor_options(model_class):
 
     Read off the signatures, subclass first: a class whose `__init__` takes
     `**kwargs` passes them to its base, whose arguments are then options too,
+    up to `GenerativeModel`'s own (`image_shape`; its `**kwargs` are Keras'),
     except those it fixes itself (`fixed_options`, e.g. M2's encoder always
     sees the label). Nothing is built (building a model would draw from the
     global random state and change the next model's initial weights). A
@@ -58,7 +59,7 @@ def constructor_options(model_class):
     """
     options, fixed = {}, set()
     for cls in model_class.__mro__:
-        if cls is GenerativeModel or not issubclass(cls, GenerativeModel):
+        if not issubclass(cls, GenerativeModel):
             break
         fixed.update(vars(cls).get("fixed_options", ()))
         if "__init__" not in vars(cls):
@@ -67,7 +68,8 @@ def constructor_options(model_class):
         for name, parameter in parameters.items():
             if name != "self" and parameter.kind not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL):
                 options.setdefault(name, parameter.default)
-        if not any(parameter.kind == parameter.VAR_KEYWORD for parameter in parameters.values()):
+        if cls is GenerativeModel or not any(parameter.kind == parameter.VAR_KEYWORD
+                                             for parameter in parameters.values()):
             break
     return {name: default for name, default in options.items() if name not in fixed}
 
@@ -89,7 +91,7 @@ def build_model_and_data(model_class, train_data, test_data, model_kwargs, *, ba
     """The model and the (train, test) data it trains on, as its data contract asks.
 
     * constructor arguments that describe the data (`num_classes`,
-      `num_examples`) default to the data's;
+      `num_examples`, `image_shape`) default to the data's;
     * `semi_supervised` models train on `labels_per_class` labels per class
       (None: all), with `labelled_per_batch` labelled examples in every
       batch (default: a tenth of the batch) when labels are scarce;
@@ -106,6 +108,8 @@ def build_model_and_data(model_class, train_data, test_data, model_kwargs, *, ba
         model_kwargs.setdefault("num_classes", train_data.num_classes)
     if "num_examples" in options:
         model_kwargs.setdefault("num_examples", len(train_data))
+    if "image_shape" in options:
+        model_kwargs.setdefault("image_shape", train_data.image_shape)
     if model_class.semi_supervised:
         if labels_per_class is not None and labelled_per_batch is None:
             labelled_per_batch = max(1, batch_size // 10)

@@ -24,7 +24,10 @@ Child processes cost a TensorFlow start each (~5-10 s on two cores): there is
 one per kind of check, never one per model. They start in the background
 when the session starts, for the models whose tests are selected, and run
 while the in-process tests do; each model's test reads its part of the
-shared report, so a failure still names the model.
+shared report, so a failure still names the model. The checks at other
+image shapes than 28x28x1 (test_image_shapes.py, and the exports at those
+shapes) run in a child too: CPU work that runs while the in-process tests
+do, instead of after them.
 """
 
 import os
@@ -33,7 +36,8 @@ import tempfile
 
 import pytest
 
-from conformance.support import CHILDREN, Child, child_env, grappler_off, selected_models
+from conformance.descriptors import IMAGE_SHAPES
+from conformance.support import CHILDREN, Child, child_env, grappler_off, selected_models, shape_key
 
 
 @pytest.fixture
@@ -55,6 +59,14 @@ def pytest_collection_finish(session):
         CHILDREN["eager_vs_compiled"] = Child(
             "child_eager_vs_compiled.py", [",".join(eager), ",".join(loops)], os.path.join(workdir, "eager"),
             env=child_env(TF_ENABLE_ONEDNN_OPTS="0"))
+    shapes = {"test_image_shapes.py": {"test_trains_samples_and_restores_at_other_image_shapes"},
+              "test_saved_model.py": {"test_export_at_other_image_shapes_reloads_without_tfgen_and_matches_the_model"}}
+    cases, exports = ([shape_key(name, image_shape) for image_shape in IMAGE_SHAPES
+                       for name in selected_models(session, module, tests, image_shape=image_shape)]
+                      for module, tests in shapes.items())
+    if cases or exports:
+        folder = os.path.join(workdir, "shapes")
+        CHILDREN["image_shapes"] = Child("child_image_shapes.py", [",".join(cases), ",".join(exports), folder], folder)
     distributed = selected_models(session, "test_distribute.py", {"test_trains_under_mirrored_strategy"})
     if distributed:
         CHILDREN["distribute"] = Child("child_distribute.py", [",".join(distributed)],

@@ -19,35 +19,53 @@ MODEL_KWARGS = {
     "vhe_unsupervised": {"num_examples": 64, "num_clusters": 3, "class_dim": 3, "latent_dim": 2, "hidden_units": 16},
 }
 
+#: The image shapes the suite checks besides 28x28x1 (test_image_shapes.py, and the exports of
+#: test_saved_model.py): RGB at the rule's k = 2 and k = 3 (tfgen.networks.shapes).
+IMAGE_SHAPES = ((32, 32, 3), (64, 64, 3))
+
+#: The shapes of IMAGE_SHAPES whose SavedModel exports test_saved_model.py also checks. An export costs
+#: ~2 s (tf.saved_model.save): every model once at the deepest shape, where its networks have the
+#: most layers; the serving signatures are the same code at 32x32x3 (checked there in process).
+EXPORT_SHAPES = ((64, 64, 3),)
+
+#: What changes in MODEL_KWARGS at those shapes: the VHE there uses its convolutional networks (the
+#: conditional encoder's extra convolution at 64x64), its unsupervised variant keeps the MLPs.
+SHAPE_KWARGS = {
+    "vhe": {"networks": "conv"},
+}
+
 #: A non-default value for every constructor option of each registered model
 #: (the options of the class's __init__ and of the base classes it forwards
-#: **kwargs to, up to GenerativeModel). test_serialization.py checks that the
+#: **kwargs to, GenerativeModel's `image_shape` included). test_serialization.py checks that the
 #: list is complete, that each value differs from the default, and that a
 #: model rebuilt from its (JSON) config keeps every one.
 NON_DEFAULT_KWARGS = {
     "cgan": {"latent_dim": 5, "num_classes": 7, "label_input": "vector", "hidden_units": (12,), "generator_filters": 6,
              "discriminator_filters": 5, "discriminator_batch_norm": False, "discriminator_steps": 2,
-             "label_smoothing": 0.1, "seed": 5},
+             "label_smoothing": 0.1, "seed": 5, "image_shape": (48, 64, 2)},
     "cvae": {"latent_dim": 3, "num_classes": 7, "conditioning": "concat", "encoder_sees_label": True,
-             "encoder_units": 12, "beta": 0.5, "likelihood": "gaussian_learned", "analytic_kl": False, "seed": 5},
+             "encoder_units": 12, "beta": 0.5, "likelihood": "gaussian_learned", "analytic_kl": False, "seed": 5,
+             "image_shape": (48, 64, 2)},
     "dcgan": {"latent_dim": 5, "generator_filters": 6, "discriminator_filters": 5, "discriminator_batch_norm": False,
-              "discriminator_steps": 2, "label_smoothing": 0.1, "seed": 5},
+              "discriminator_steps": 2, "label_smoothing": 0.1, "seed": 5, "image_shape": (48, 64, 2)},
     "gumbel_ssvae": {"latent_dim": 3, "num_classes": 7, "hard": True, "initial_temperature": 2.0,
                      "min_temperature": 0.3, "anneal_rate": 1e-3, "anneal_every": 100, "alpha": 2.0,
                      "conditioning": "projection", "encoder_units": 12, "beta": 0.5, "likelihood": "gaussian_optimal",
-                     "analytic_kl": False, "seed": 5},
+                     "analytic_kl": False, "seed": 5, "image_shape": (48, 64, 2)},
     "infogan": {"latent_dim": 5, "num_categories": 4, "num_continuous": 1, "info_weight": 0.5,
                 "continuous_weight": 0.25, "learn_std": True, "hidden_units": (12,), "q_hidden_units": 6,
                 "generator_filters": 6, "discriminator_filters": 5, "discriminator_batch_norm": False,
-                "discriminator_hidden_units": (10,), "discriminator_steps": 2, "label_smoothing": 0.1, "seed": 5},
-    "mmd_vae": {"latent_dim": 3, "mmd_weight": 2.0, "seed": 5},
+                "discriminator_hidden_units": (10,), "discriminator_steps": 2, "label_smoothing": 0.1, "seed": 5,
+                "image_shape": (48, 64, 2)},
+    "mmd_vae": {"latent_dim": 3, "mmd_weight": 2.0, "seed": 5, "image_shape": (48, 64, 2)},
     "ssvae": {"latent_dim": 3, "num_classes": 7, "alpha": 2.0, "conditioning": "projection", "encoder_units": 12,
-              "beta": 0.5, "likelihood": "gaussian_learned", "analytic_kl": False, "seed": 5},
-    "vae": {"latent_dim": 3, "analytic_kl": True, "seed": 5},
+              "beta": 0.5, "likelihood": "gaussian_learned", "analytic_kl": False, "seed": 5,
+              "image_shape": (48, 64, 2)},
+    "vae": {"latent_dim": 3, "analytic_kl": True, "seed": 5, "image_shape": (48, 64, 2)},
     "vhe": {"class_dim": 3, "latent_dim": 2, "networks": "conv", "hidden_units": 12, "class_size": 100, "set_size": 3,
-            "seed": 5},
+            "seed": 5, "image_shape": (48, 64, 2)},
     "vhe_unsupervised": {"num_examples": 50, "num_clusters": 4, "class_dim": 3, "latent_dim": 2, "networks": "conv",
-                         "hidden_units": 12, "class_size": 100, "set_size": 3, "seed": 5},
+                         "hidden_units": 12, "class_size": 100, "set_size": 3, "seed": 5, "image_shape": (48, 64, 2)},
 }
 
 #: Options a model class fixes whatever is passed (so its config need not

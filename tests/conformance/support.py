@@ -8,10 +8,13 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, built_model, create_model
+from conformance.descriptors import SHAPE_KWARGS
+from tfgen.data import ImageDataset
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 #: The longest a child may run (all models); CI's whole budget is far larger.
@@ -98,10 +101,104 @@ def started_child(kind):
     return child
 
 
-def selected_models(session, module, test_names):
-    """The models (the "name" parameter) of the selected tests `test_names` of test file `module`."""
+def selected_models(session, module, test_names, image_shape=None):
+    """The models (the "name" parameter) of the selected tests `test_names` of test file `module`
+    (those whose "image_shape" parameter is `image_shape`, when given)."""
     names = set()
     for item in session.items:
         if item.nodeid.split("::")[0].endswith(module) and getattr(item, "originalname", None) in test_names:
-            names.add(item.callspec.params["name"])
+            if image_shape is None or item.callspec.params.get("image_shape") == image_shape:
+                names.add(item.callspec.params["name"])
     return sorted(names)
+
+
+def shape_id(image_shape):
+    """"32x32x3": a test id, and the name of an export, for an image shape."""
+    return "x".join(map(str, image_shape))
+
+
+def shaped_dataset(count, image_shape, seed=0, num_classes=10):
+    """Random uint8 images of `image_shape` with random labels."""
+    rng = np.random.default_rng(seed)
+    return ImageDataset(images=rng.integers(0, 256, size=(count, *image_shape), dtype=np.uint8),
+                        labels=rng.integers(0, num_classes, size=count), num_classes=num_classes, name="synthetic")
+
+
+def built_model_at(name, image_shape=None, seed=0, learning_rate=1e-3):
+    """`conftest.built_model` at `image_shape` (None: the default 28x28x1, exactly `built_model`).
+
+    The model is its tiny descriptor with `SHAPE_KWARGS` on top, built from a
+    batch of 8 random images of that shape, and compiled.
+    """
+    if image_shape is None:
+        return built_model(name, seed=seed, learning_rate=learning_rate)
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = create_model(name, image_shape=image_shape, **SHAPE_KWARGS.get(name, {}))
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    data = shaped_dataset(8, image_shape, seed=seed)
+    batch = next(iter(data.batches(8, shuffle=False, binarization=model.binarization, label_format=model.label_format)))
+    model.build_from_batch(batch)
+    return model, batch
+
+
+def shape_key(name, image_shape):
+    """"vae-32x32x3": model `name` at `image_shape`, in the image-shapes child's report and the exports."""
+    return f"{name}-{shape_id(image_shape)}"
+
+
+def export_for_child(model, folder, key, batch_sizes):
+    """Exports `model` to `folder/key`; saves the signatures' inputs and the in-memory model's outputs.
+
+    Every signature is called on `batch_sizes` rows eagerly (checking the
+    batch dimension) and through a tf.function with Grappler off, as the
+    TensorFlow-only child (child_saved_model.py) runs the export: those
+    outputs are what the child must give back bit for bit.
+
+    Returns:
+        {"name": key, "export_dir", "inputs" (an .npz of the inputs),
+        "outputs" (where the child writes its outputs), "endpoints" ({name:
+        input names}), "expected" ({"<batch>/<signature>/<output>": array})}.
+    """
+    from tfgen.export import export_model
+
+    export_dir = export_model(model, os.path.join(folder, key))
+    rng = np.random.default_rng(0)
+    endpoints = model.serving_endpoints()
+    inputs, expected = {}, {}
+    with grappler_off():  # as in the child: the same graph through the same passes
+        compiled = {endpoint: tf.function(function, input_signature=signature, autograph=False)
+                    for endpoint, (function, signature) in endpoints.items()}
+        for batch_size in batch_sizes:
+            for endpoint, (function, signature) in endpoints.items():
+                for input_spec in signature:
+                    assert input_spec.shape[0] is None, f"{endpoint}: the batch dimension must be None"
+                arguments = {s.name: serving_input(s, rng, batch_size, getattr(model, "num_classes", 10)) for s in signature}
+                inputs.update({f"{batch_size}/{endpoint}/{name}": value for name, value in arguments.items()})
+                tensors = [tf.constant(arguments[s.name]) for s in signature]
+                for output, value in function(*tensors).items():  # eagerly
+                    assert value.shape[0] == batch_size, f"{endpoint}/{output}: {value.shape}"
+                for output, value in compiled[endpoint](*tensors).items():
+                    expected[f"{batch_size}/{endpoint}/{output}"] = value.numpy()
+    paths = {kind: os.path.join(folder, f"{key}-{kind}.npz") for kind in ("inputs", "outputs")}
+    np.savez(paths["inputs"], **inputs)
+    return {"name": key, "export_dir": export_dir, **paths,
+            "endpoints": {endpoint: [s.name for s in signature] for endpoint, (_, signature) in endpoints.items()},
+            "expected": expected}
+
+
+def serving_input(spec, rng, batch, num_classes):
+    """An input of `batch` rows for the serving signature input `spec` (a `tf.TensorSpec`).
+
+    Integer inputs are distinct seeds (1, 2, ...), or valid class ids for a
+    "label"; float inputs are uniform in [0, 1) (valid pixels, codes). Every
+    unknown dimension (the batch, a VHE class set's size) gets `batch`.
+    """
+    shape = [batch if dim is None else dim for dim in spec.shape]
+    if spec.dtype == tf.int64 or spec.dtype == tf.int32:
+        values = np.arange(batch) + 1  # distinct seeds
+        if spec.name == "label":
+            values = values % num_classes  # valid class ids
+        return values.astype(spec.dtype.as_numpy_dtype)
+    return rng.uniform(size=shape).astype(spec.dtype.as_numpy_dtype)

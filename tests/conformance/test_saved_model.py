@@ -1,9 +1,10 @@
 """Every registered model: its export reloads in a process that imports only
 TensorFlow and gives the in-memory model's outputs at batch sizes 1 and 64;
 `saved_model_cli show --all` lists every signature and input; no op is
-pinned to a device.
+pinned to a device. The same at 64x64x3 (descriptors.EXPORT_SHAPES), at
+batch sizes 1 and 2.
 
-The exports are loaded in one child process for all models
+The exports, of every shape, are loaded in one child process for all models
 (tests/conformance/child_saved_model.py); each model's test asserts on its
 part of the report.
 """
@@ -17,18 +18,10 @@ import pytest
 import tensorflow as tf
 
 from conftest import MODEL_NAMES, built_model
-from conformance.support import Child, grappler_off, model_report, selected_models
+from conformance.descriptors import EXPORT_SHAPES
+from conformance.support import (CHILDREN, Child, export_for_child, model_report, selected_models,
+                                serving_input, shape_id, shape_key, started_child)
 from tfgen.export import export_model
-
-def _inputs_for(spec, rng, batch, num_classes):
-    shape = [batch if dim is None else dim for dim in spec.shape]
-    if spec.dtype == tf.int64 or spec.dtype == tf.int32:
-        values = np.arange(batch) + 1  # distinct seeds
-        if spec.name == "label":
-            values = values % num_classes  # valid class ids
-        return values.astype(spec.dtype.as_numpy_dtype)
-    return rng.uniform(size=shape).astype(spec.dtype.as_numpy_dtype)
-
 
 def _device_fields(export_dir):
     """The devices named by the serving graph's ops.
@@ -51,40 +44,24 @@ def _device_fields(export_dir):
     return devices - {""}
 
 
+def _export_key(name, image_shape=None):
+    """The export's name in the manifest and the children's reports: "vae", or "vae-64x64x3" at another shape."""
+    return name if image_shape is None else shape_key(name, image_shape)
+
+
 def _export(name, folder):
     """Trains `name` one step, exports it, and saves inputs and the in-memory model's outputs for the child."""
     model, batch = built_model(name)
     model.train_step(batch, tf.constant([7, 11], tf.int64))
-    export_dir = export_model(model, os.path.join(folder, name))
-    rng = np.random.default_rng(0)
-    endpoints = model.serving_endpoints()
-    inputs, expected = {}, {}
-    with grappler_off():  # as in the child: the same graph through the same passes
-        compiled = {endpoint: tf.function(function, input_signature=signature, autograph=False)
-                    for endpoint, (function, signature) in endpoints.items()}
-        for batch_size in (1, 64):  # one request, and a batch as a server batches them
-            for endpoint, (function, signature) in endpoints.items():
-                for input_spec in signature:
-                    assert input_spec.shape[0] is None, f"{endpoint}: the batch dimension must be None"
-                arguments = {s.name: _inputs_for(s, rng, batch_size, getattr(model, "num_classes", 10)) for s in signature}
-                inputs.update({f"{batch_size}/{endpoint}/{key}": value for key, value in arguments.items()})
-                tensors = [tf.constant(arguments[s.name]) for s in signature]
-                for key, value in function(*tensors).items():  # eagerly
-                    assert value.shape[0] == batch_size, f"{endpoint}/{key}: {value.shape}"
-                for key, value in compiled[endpoint](*tensors).items():
-                    expected[f"{batch_size}/{endpoint}/{key}"] = value.numpy()
-    paths = {kind: os.path.join(folder, f"{name}-{kind}.npz") for kind in ("inputs", "outputs")}
-    np.savez(paths["inputs"], **inputs)
-    return {"name": name, "export_dir": export_dir, **paths,
-            "endpoints": {endpoint: [s.name for s in signature] for endpoint, (_, signature) in endpoints.items()},
-            "expected": expected}
+    return export_for_child(model, folder, name, batch_sizes=(1, 64))  # one request, and a batch as a server makes
 
 
 @pytest.fixture(scope="module")
 def exports(request, tmp_path_factory):
-    """Every selected model exported, and loaded back in ONE child process that imports TensorFlow alone.
+    """Every selected model exported (at every selected shape), and loaded back in ONE child process that
+    imports TensorFlow alone.
 
-    Gives ({name: the export's description, or the traceback of its failure}, the child).
+    Gives ({export key: the export's description, or the traceback of its failure}, the child).
     """
     folder = str(tmp_path_factory.mktemp("exports"))
     names = selected_models(request.session, "test_saved_model.py", {"test_export_reloads_without_tfgen_and_matches_the_model"})
@@ -94,6 +71,14 @@ def exports(request, tmp_path_factory):
             exported[name] = _export(name, folder)
         except Exception:  # noqa: BLE001 - reported by that model's test
             exported[name] = traceback.format_exc()
+    if "image_shapes" in CHILDREN:  # the exports at EXPORT_SHAPES, written by the image-shapes child
+        for key, entry in started_child("image_shapes").report().items():
+            if "export" in entry:
+                export = entry["export"]
+                if isinstance(export, dict):
+                    expected = np.load(export.pop("expected_path"))
+                    export = {**export, "expected": {output: expected[output] for output in expected.files}}
+                exported[key] = export
     manifest = [{key: entry[key] for key in ("name", "export_dir", "inputs", "outputs")}
                 for entry in exported.values() if isinstance(entry, dict)]
     with open(os.path.join(folder, "manifest.json"), "w") as stream:
@@ -108,18 +93,31 @@ def exports(request, tmp_path_factory):
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_export_reloads_without_tfgen_and_matches_the_model(name, exports):
+    _check_export(name, None, exports)
+
+
+@pytest.mark.parametrize("image_shape", EXPORT_SHAPES, ids=shape_id)
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_export_at_other_image_shapes_reloads_without_tfgen_and_matches_the_model(name, image_shape, exports):
+    _check_export(name, image_shape, exports)
+
+
+def _check_export(name, image_shape, exports):
     exported, child = exports
-    export = exported[name]
+    key = _export_key(name, image_shape)
+    export = exported.get(key, "no export: was the image-shapes child started? (conformance/conftest.py)")
     if isinstance(export, str):
-        pytest.fail(f"{name}: exporting failed:\n{export}")
-    report = model_report(child, name)
-    assert export["export_dir"].endswith(os.path.join(name, "1"))
+        pytest.fail(f"{key}: exporting failed:\n{export}")
+    report = model_report(child, key)
+    assert export["export_dir"].endswith(os.path.join(key, "1"))
     assert report["tfgen_modules"] == [], "loading or running the export imported tfgen"
     assert set(export["endpoints"]) <= set(report["signatures"])
     actual = np.load(export["outputs"])
     assert set(actual.files) == set(export["expected"])
-    for key, value in export["expected"].items():
-        np.testing.assert_array_equal(actual[key], value, err_msg=key)
+    for output, value in export["expected"].items():
+        np.testing.assert_array_equal(actual[output], value, err_msg=output)
+        if output.endswith("/images") and value.ndim == 4:  # images of the model's shape
+            assert value.shape[1:] == (image_shape or (28, 28, 1)), (output, value.shape)
     assert _device_fields(export["export_dir"]) == set(), "an op is pinned to a device"
     shown = report["show_all"]  # what a server's clients see
     for endpoint, input_names in export["endpoints"].items():
@@ -152,7 +150,7 @@ def test_seeded_signatures_depend_on_each_seed_alone(name):
         names = [s.name for s in signature]
         if "seed" not in names:
             continue
-        both = {s.name: _inputs_for(s, rng, 2, getattr(model, "num_classes", 10)) for s in signature}
+        both = {s.name: serving_input(s, rng, 2, getattr(model, "num_classes", 10)) for s in signature}
         both["seed"] = np.array([5, 6], np.int64)
         other_first = {**both, "seed": np.array([7, 6], np.int64)}  # row 0 from another seed, row 1 as before
         alone = {key: value[1:] for key, value in both.items()}

@@ -13,10 +13,11 @@ from tfgen.models import MODELS, GenerativeModel
 
 
 def _options(cls):
-    """{option: default} of `cls.__init__`, and of the base classes' it forwards **kwargs to (up to GenerativeModel)."""
+    """{option: default} of `cls.__init__`, and of the base classes' it forwards **kwargs to, up to
+    GenerativeModel's (`image_shape`; its own **kwargs are Keras')."""
     options = {}
     for klass in cls.__mro__:
-        if not issubclass(klass, GenerativeModel) or klass is GenerativeModel:
+        if not issubclass(klass, GenerativeModel):
             break
         if "__init__" not in vars(klass):
             continue
@@ -24,7 +25,7 @@ def _options(cls):
         for parameter in parameters:
             if parameter.kind not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL):
                 options.setdefault(parameter.name, parameter.default)
-        if not any(parameter.kind == parameter.VAR_KEYWORD for parameter in parameters):
+        if klass is GenerativeModel or not any(parameter.kind == parameter.VAR_KEYWORD for parameter in parameters):
             break
     return options
 

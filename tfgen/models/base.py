@@ -10,7 +10,7 @@ import keras
 import tensorflow as tf
 
 from tfgen import _checks
-from tfgen.networks import IMAGE_SHAPE
+from tfgen.networks import IMAGE_SHAPE, check_image_shape
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,8 +66,15 @@ class GenerativeModel(keras.Model):
     dict of scalar metrics with a "loss" entry, list those names in
     `metric_names`, and give `sample` and `serving_endpoints`.
 
-    Batches are dicts with "image" (float32, (batch, 28, 28, 1)) and, for
+    Batches are dicts with "image" (float32, (batch, *image_shape)) and, for
     models that use them, "label".
+
+    Args:
+        image_shape: (height, width, channels) of the images, (28, 28, 1) by
+            default (a config written before this option existed loads as
+            that). The networks derive their depth from it
+            (`tfgen.networks.shapes`, which also says which sizes work).
+        **kwargs: base model arguments (`name`, ...).
 
     What a subclass declares about itself (class attributes; `binarization`
     may also be a property that depends on the model's options):
@@ -84,7 +91,6 @@ class GenerativeModel(keras.Model):
     """
 
     metric_names = ("loss",)
-    image_shape = IMAGE_SHAPE
     binarization = "dynamic"
     label_format = "int"
     requires_labels = False
@@ -96,6 +102,14 @@ class GenerativeModel(keras.Model):
     recipe = Recipe()
     #: The conditional models' `sample(n, labels=...)` draws chosen classes.
     conditional = False
+
+    def __init__(self, image_shape=IMAGE_SHAPE, **kwargs):
+        super().__init__(**kwargs)
+        #: (height, width, channels), Python ints: the shape of every image the model takes and makes.
+        self.image_shape = check_image_shape(image_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "image_shape": list(self.image_shape)}
 
     def check_images(self, images, argument="images"):
         """`images` as a tensor, checked to be a batch of our images: float pixel intensities in [0, 1].

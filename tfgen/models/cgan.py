@@ -46,11 +46,12 @@ class ConditionalGAN(AdversarialModel):
         hidden_units: the generator's Dense layers after concat(z, one-hot).
         generator_filters: f of `DCGANGenerator`.
         discriminator_filters: f of `DCGANDiscriminator`.
-        discriminator_batch_norm: batch norm in D's second convolution.
+        discriminator_batch_norm: batch norm in D's convolutions after the first.
         discriminator_steps, label_smoothing, seed: see `AdversarialModel`.
-        **kwargs: base model arguments.
+        **kwargs: base model arguments, and `image_shape` ((28, 28, 1) by
+            default; see `GenerativeModel`).
 
-    Batches: "image" (batch, 28, 28, 1) in [0, 1] and "label", int class ids (batch,).
+    Batches: "image" (batch, *image_shape) in [0, 1] and "label", int class ids (batch,).
 
     Metrics: `loss` (= d_loss + g_loss), `d_loss`, `g_loss`.
     """
@@ -85,10 +86,11 @@ class ConditionalGAN(AdversarialModel):
         self.generator_filters = _checks.positive_int("generator_filters", generator_filters)
         self.discriminator_filters = _checks.positive_int("discriminator_filters", discriminator_filters)
         self.discriminator_batch_norm = _checks.boolean("discriminator_batch_norm", discriminator_batch_norm)
-        self.generator = DCGANGenerator(self.generator_filters, hidden_units=self.hidden_units, name="generator")
+        self.generator = DCGANGenerator(self.generator_filters, hidden_units=self.hidden_units, image_shape=self.image_shape,
+                                        name="generator")
         self.discriminator = DCGANDiscriminator(
             self.discriminator_filters, batch_norm=self.discriminator_batch_norm, label_input=label_input,
-            num_classes=num_classes, name="discriminator",
+            num_classes=num_classes, image_shape=self.image_shape, name="discriminator",
         )
 
     # ---------------------------------------------------------------- hooks

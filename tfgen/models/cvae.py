@@ -68,7 +68,8 @@ class CVAE(GenerativeModel):
         analytic_kl: closed-form KL (True) or the single-sample estimate
             log q(z|x) - log p(z).
         seed: optional integer seed of the sampling layer's own stream.
-        **kwargs: base model arguments.
+        **kwargs: base model arguments, and `image_shape` ((28, 28, 1) by
+            default; see `GenerativeModel`).
 
     Batches: "image", "label" (int ids or one-hot) and optionally a
     "labelled" mask; rows with mask 0 are left out of the loss (a CVAE only
@@ -117,14 +118,14 @@ class CVAE(GenerativeModel):
         self.analytic_kl = _checks.boolean("analytic_kl", analytic_kl)
         self.seed = _checks.optional_seed("seed", seed)
         if self.encoder_sees_label:
-            self.encoder = ConvEncoder(encoder_units, gaussian=False, name="encoder")
+            self.encoder = ConvEncoder(encoder_units, gaussian=False, image_shape=self.image_shape, name="encoder")
             self.encoder_head = keras.layers.Dense(2 * latent_dim, name="encoder_head")
         else:
-            self.encoder = ConvEncoder(latent_dim, gaussian=True, name="encoder")
+            self.encoder = ConvEncoder(latent_dim, gaussian=True, image_shape=self.image_shape, name="encoder")
         mode = "add" if conditioning == "projection" else "concat"
         self.label_projection = LabelProjection(num_classes, mode=mode, name="label_projection")
         decoder_input_dim = latent_dim if mode == "add" else latent_dim + num_classes
-        self.decoder = ConvDecoder(decoder_input_dim, output_activation=None, name="decoder")
+        self.decoder = ConvDecoder(decoder_input_dim, output_activation=None, image_shape=self.image_shape, name="decoder")
         self.sampling = GaussianSampling(seed=seed, name="sampling")
         if likelihood == "gaussian_learned":
             self.decoder_log_sigma = self.add_weight(shape=(), initializer="zeros", name="decoder_log_sigma")
@@ -207,7 +208,7 @@ class CVAE(GenerativeModel):
         """The CVAE loss L(x, y) per example, with one z drawn from q(z | x[, y]).
 
         Args:
-            images: (batch, 28, 28, 1).
+            images: (batch, *image_shape).
             one_hot: (batch, num_classes) one-hot or soft labels.
             features: `encoder_features(images)` (computed once by callers
                 that evaluate several labels per image).

@@ -21,15 +21,16 @@ from tfgen.networks.gan import DCGANDiscriminator, DCGANGenerator
 @register_model("dcgan")
 @keras.saving.register_keras_serializable(package="tfgen")
 class DCGAN(AdversarialModel):
-    """DCGAN (Radford et al. 2016) on 28x28x1 images.
+    """DCGAN (Radford et al. 2016).
 
     Args:
         latent_dim: the size of z ~ N(0, I).
-        generator_filters: f of `DCGANGenerator` (7x7x2f -> 14x14xf -> 28x28x1).
-        discriminator_filters: f of `DCGANDiscriminator` (14x14xf -> 7x7x2f).
-        discriminator_batch_norm: batch norm in D's second convolution.
+        generator_filters: f of `DCGANGenerator` (at 28x28x1: 7x7x2f -> 14x14xf -> 28x28x1).
+        discriminator_filters: f of `DCGANDiscriminator` (at 28x28: 14x14xf -> 7x7x2f).
+        discriminator_batch_norm: batch norm in D's convolutions after the first.
         discriminator_steps, label_smoothing, seed: see `AdversarialModel`.
-        **kwargs: base model arguments.
+        **kwargs: base model arguments, and `image_shape` ((28, 28, 1) by
+            default; see `GenerativeModel`).
 
     Metrics: `loss` (= d_loss + g_loss), `d_loss`, `g_loss`.
     """
@@ -54,9 +55,9 @@ class DCGAN(AdversarialModel):
         self.generator_filters = _checks.positive_int("generator_filters", generator_filters)
         self.discriminator_filters = _checks.positive_int("discriminator_filters", discriminator_filters)
         self.discriminator_batch_norm = _checks.boolean("discriminator_batch_norm", discriminator_batch_norm)
-        self.generator = DCGANGenerator(self.generator_filters, name="generator")
+        self.generator = DCGANGenerator(self.generator_filters, image_shape=self.image_shape, name="generator")
         self.discriminator = DCGANDiscriminator(self.discriminator_filters, batch_norm=self.discriminator_batch_norm,
-                                                name="discriminator")
+                                                image_shape=self.image_shape, name="discriminator")
 
     def generate(self, z, training=False):
         """Images in [0, 1] from latent vectors z of shape (batch, latent_dim)."""

@@ -35,7 +35,7 @@ from tfgen.random import split_seed
 @register_model("infogan")
 @keras.saving.register_keras_serializable(package="tfgen")
 class InfoGAN(AdversarialModel):
-    """InfoGAN on 28x28x1 images (Chen et al. 2016, MNIST setup: 62 noise dims, 10-way + 2 continuous codes).
+    """InfoGAN (Chen et al. 2016, MNIST setup: 62 noise dims, 10-way + 2 continuous codes).
 
     Args:
         latent_dim: the size of the incompressible noise z ~ N(0, I).
@@ -52,12 +52,13 @@ class InfoGAN(AdversarialModel):
         q_hidden_units: the Q head's hidden layer.
         generator_filters: f of `DCGANGenerator`.
         discriminator_filters: f of `DCGANDiscriminator` (Q shares its body).
-        discriminator_batch_norm: batch norm in D's second convolution (and
-            its Dense layers).
+        discriminator_batch_norm: batch norm in D's convolutions after the
+            first (and its Dense layers).
         discriminator_hidden_units: D's Dense layers after the convolutions,
             shared with Q (the paper's MNIST D: one of 1024).
         discriminator_steps, label_smoothing, seed: see `AdversarialModel`.
-        **kwargs: base model arguments.
+        **kwargs: base model arguments, and `image_shape` ((28, 28, 1) by
+            default; see `GenerativeModel`).
 
     Metrics: `loss` (= d_loss + g_loss + info_weight * mi_loss), `d_loss`,
     `g_loss`, `mi_loss` (measured at the generator's update).
@@ -100,9 +101,11 @@ class InfoGAN(AdversarialModel):
         self.discriminator_filters = _checks.positive_int("discriminator_filters", discriminator_filters)
         self.discriminator_batch_norm = _checks.boolean("discriminator_batch_norm", discriminator_batch_norm)
         self.discriminator_hidden_units = _checks.positive_ints("discriminator_hidden_units", discriminator_hidden_units)
-        self.generator = DCGANGenerator(self.generator_filters, hidden_units=self.hidden_units, name="generator")
+        self.generator = DCGANGenerator(self.generator_filters, hidden_units=self.hidden_units, image_shape=self.image_shape,
+                                        name="generator")
         self.discriminator = DCGANDiscriminator(self.discriminator_filters, batch_norm=self.discriminator_batch_norm,
-                                                hidden_units=self.discriminator_hidden_units, name="discriminator")
+                                                hidden_units=self.discriminator_hidden_units, image_shape=self.image_shape,
+                                                name="discriminator")
         self.q_head = InfoGANQHead(num_categories, num_continuous, hidden_units=self.q_hidden_units,
                                    learn_std=self.learn_std, name="q_head")
 

@@ -27,7 +27,8 @@ class MMDVAE(GenerativeModel):
         latent_dim: size of the code.
         mmd_weight: the weight of the MMD term.
         seed: optional integer seed for prior samples drawn without a stateless seed.
-        **kwargs: base model arguments.
+        **kwargs: base model arguments, and `image_shape` ((28, 28, 1) by
+            default; see `GenerativeModel`).
 
     Metrics: `loss`, `reconstruction_loss` (mean squared error per pixel),
     `mmd_loss`.
@@ -53,8 +54,8 @@ class MMDVAE(GenerativeModel):
         self.mmd_weight = _checks.non_negative_number("mmd_weight", mmd_weight)
         self.seed = _checks.optional_seed("seed", seed)
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.encoder = ConvEncoder(latent_dim, gaussian=False, name="encoder")
-        self.decoder = ConvDecoder(latent_dim, output_activation="sigmoid", name="decoder")
+        self.encoder = ConvEncoder(latent_dim, gaussian=False, image_shape=self.image_shape, name="encoder")
+        self.decoder = ConvDecoder(latent_dim, output_activation="sigmoid", image_shape=self.image_shape, name="decoder")
 
     def encode(self, images, training=False):
         """The deterministic code of each image."""

@@ -126,7 +126,7 @@ class SemiSupervisedVAE(CVAE):
             **kwargs,
         )
         self.alpha = _checks.non_negative_number("alpha", alpha)
-        self.classifier = ConvEncoder(num_classes, gaussian=False, name="classifier")
+        self.classifier = ConvEncoder(num_classes, gaussian=False, image_shape=self.image_shape, name="classifier")
 
     @property
     def metric_names(self):

@@ -32,7 +32,8 @@ class VAE(GenerativeModel):
         analytic_kl: use the closed-form KL instead of the single-sample
             estimate log q(z|x) - log p(z).
         seed: optional integer seed of the sampling layer's own stream.
-        **kwargs: base model arguments.
+        **kwargs: base model arguments, and `image_shape` ((28, 28, 1) by
+            default; see `GenerativeModel`).
 
     Metrics: `loss` (the negative ELBO estimate, nats per image), `logpx_z`,
     `logpz`, `logqz_x` (batch means), and `kl` (the KL term used).
@@ -58,8 +59,8 @@ class VAE(GenerativeModel):
         self.latent_dim = _checks.positive_int("latent_dim", latent_dim)
         self.analytic_kl = _checks.boolean("analytic_kl", analytic_kl)
         self.seed = _checks.optional_seed("seed", seed)
-        self.encoder = ConvEncoder(latent_dim, gaussian=True, name="encoder")
-        self.decoder = ConvDecoder(latent_dim, output_activation=None, name="decoder")
+        self.encoder = ConvEncoder(latent_dim, gaussian=True, image_shape=self.image_shape, name="encoder")
+        self.decoder = ConvDecoder(latent_dim, output_activation=None, image_shape=self.image_shape, name="decoder")
         self.sampling = GaussianSampling(seed=seed, name="sampling")
 
     def encode(self, images, training=False):

@@ -81,9 +81,10 @@ class VHE(GenerativeModel):
         set_size: the size of the sets built inside a batch that has no
             "class_set" (see the module docstring).
         seed: optional integer seed of the sampling layer's own stream.
-        **kwargs: base model arguments.
+        **kwargs: base model arguments, and `image_shape` ((28, 28, 1) by
+            default; see `GenerativeModel`).
 
-    Batches: "image", and "class_set" (batch, set_size, 28, 28, 1) with
+    Batches: "image", and "class_set" (batch, set_size, *image_shape) with
     "class_size" (batch,) from `tfgen.data.ClassSetDataset`; or
     "image" and "label" only.
     """
@@ -117,11 +118,12 @@ class VHE(GenerativeModel):
         if networks == "mlp":
             self.element_encoder = GaussianMLP(class_dim, hidden_units, name="element_encoder")
             self.example_encoder = GaussianMLP(latent_dim, hidden_units, name="example_encoder")
-            self.decoder = MLPDecoder(hidden_units, name="decoder")
+            self.decoder = MLPDecoder(hidden_units, image_shape=self.image_shape, name="decoder")
         else:
-            self.element_encoder = ConvEncoder(class_dim, gaussian=True, name="element_encoder")
-            self.example_encoder = ConvConditionalEncoder(latent_dim, name="example_encoder")
-            self.decoder = ConvDecoder(class_dim + latent_dim, output_activation=None, name="decoder")
+            self.element_encoder = ConvEncoder(class_dim, gaussian=True, image_shape=self.image_shape, name="element_encoder")
+            self.example_encoder = ConvConditionalEncoder(latent_dim, image_shape=self.image_shape, name="example_encoder")
+            self.decoder = ConvDecoder(class_dim + latent_dim, output_activation=None, image_shape=self.image_shape,
+                                       name="decoder")
         self.prior = GaussianMLP(latent_dim, hidden_units, name="prior")
         self.sampling = GaussianSampling(seed=seed, name="sampling")
 
@@ -265,12 +267,12 @@ class VHE(GenerativeModel):
         """`num_samples` new images of each set's class: c = the mean of q(c|D), z ~ p(z|c).
 
         Args:
-            class_set: (sets, set_size, 28, 28, 1) images, e.g. 5 of a class.
+            class_set: (sets, set_size, *image_shape) images, e.g. 5 of a class.
             num_samples: images per set.
             seed: an optional stateless seed.
 
         Returns:
-            (sets, num_samples, 28, 28, 1) pixel probabilities.
+            (sets, num_samples, *image_shape) pixel probabilities.
         """
         num_samples = self.check_num_samples(num_samples)
         c_mean, _ = self.encode_set(class_set)

@@ -1,6 +1,19 @@
-"""Encoders, decoders, generators and discriminators: no losses, no training."""
+"""Encoders, decoders, generators and discriminators: no losses, no training.
 
-from tfgen.networks.conv import IMAGE_SHAPE, ConvDecoder, ConvEncoder
+Every network is sized from the image shape by one rule (`tfgen.networks.shapes`).
+"""
+
+from tfgen.networks.conv import ConvDecoder, ConvEncoder
 from tfgen.networks.mlp import ConvConditionalEncoder, GaussianMLP, MLPDecoder
+from tfgen.networks.shapes import IMAGE_SHAPE, check_image_shape, upsampling_plan
 
-__all__ = ["IMAGE_SHAPE", "ConvConditionalEncoder", "ConvDecoder", "ConvEncoder", "GaussianMLP", "MLPDecoder"]
+__all__ = [
+    "IMAGE_SHAPE",
+    "ConvConditionalEncoder",
+    "ConvDecoder",
+    "ConvEncoder",
+    "GaussianMLP",
+    "MLPDecoder",
+    "check_image_shape",
+    "upsampling_plan",
+]

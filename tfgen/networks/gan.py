@@ -1,4 +1,4 @@
-"""DCGAN-style generator, discriminator and InfoGAN Q head for 28x28x1 images.
+"""DCGAN-style generator, discriminator and InfoGAN Q head, sized from the image shape.
 
 Radford, Metz and Chintala, "Unsupervised Representation Learning with Deep
 Convolutional Generative Adversarial Networks", ICLR 2016: no pooling
@@ -6,11 +6,17 @@ Convolutional Generative Adversarial Networks", ICLR 2016: no pooling
 output. Layers followed by batch norm have no bias: batch norm removes any
 constant, so the bias would get a zero gradient and never train.
 
+The image (H, W, C) is s_h x s_w x 2**k (`tfgen.networks.shapes`; k = 2 at
+28x28, 3 at 64x64). At 28x28x1 the networks are the seed's:
+
 Generator: [Dense, BN, ReLU] x len(hidden_units), Dense 7*7*2f, BN, ReLU,
 Reshape 7x7x2f, ConvT f 4x4 s2, BN, ReLU, ConvT 1 4x4 s2, tanh -> 28x28x1 in [-1, 1].
+In general: Dense s_h*s_w*(f * 2**(k-1)), then k - 1 ConvT + BN + ReLU that
+halve the filters (..., 2f, f) and a last ConvT to C channels, tanh.
 
 Discriminator: (LabelPlanes), Conv f 4x4 s2, LeakyReLU, Conv 2f 4x4 s2, (BN),
 LeakyReLU, Flatten -> body features; (concat one-hot label), Dense 1 -> logit.
+In general k convolutions of f, 2f, 4f, ... filters, batch norm after each but the first.
 """
 
 import keras
@@ -18,20 +24,22 @@ import keras
 from tfgen import _checks
 from tfgen import labels as labels_lib
 from tfgen.layers.conditioning import LabelPlanes
+from tfgen.networks.shapes import IMAGE_SHAPE, check_image_shape, upsampling_plan
 
 LABEL_INPUTS = (None, "planes", "vector")
 
 
 @keras.saving.register_keras_serializable(package="tfgen")
 class DCGANGenerator(keras.Model):
-    """Maps latent vectors (optionally joined with a condition) to 28x28x1 images in [-1, 1].
+    """Maps latent vectors (optionally joined with a condition) to images in [-1, 1].
 
     Args:
         base_filters: f, the filters of the last hidden transposed convolution
-            (the 7x7 layer has 2f).
+            (the start grid has f * 2**(k-1): 2f at 28x28, 4f at 64x64).
         hidden_units: sizes of the Dense + BN + ReLU layers applied first
             (the conditional GAN's "a few dense layers" that merge z and the
             label); empty for DCGAN.
+        image_shape: (height, width, channels) of the images.
         **kwargs: base model arguments.
 
     Call arguments:
@@ -40,22 +48,29 @@ class DCGANGenerator(keras.Model):
         training: batch norm in training mode.
     """
 
-    def __init__(self, base_filters=64, hidden_units=(), **kwargs):
+    def __init__(self, base_filters=64, hidden_units=(), image_shape=IMAGE_SHAPE, **kwargs):
         super().__init__(**kwargs)
         self.base_filters = _checks.positive_int("base_filters", base_filters)
         self.hidden_units = _checks.positive_ints("hidden_units", hidden_units)
+        self.image_shape = check_image_shape(image_shape)
+        start_height, start_width, self.num_layers = upsampling_plan(self.image_shape)
         # One attribute per layer: Keras 3 does not put layers held in a Python
         # list into TensorFlow checkpoints.
         for index, units in enumerate(self.hidden_units):
             setattr(self, f"dense{index}", keras.layers.Dense(units, use_bias=False, name=f"dense{index}"))
             setattr(self, f"dense{index}_bn", keras.layers.BatchNormalization(name=f"dense{index}_bn"))
-        filters = self.base_filters
-        self.project = keras.layers.Dense(7 * 7 * 2 * filters, use_bias=False, name="project")
+        start_filters = self.base_filters * 2 ** (self.num_layers - 1)
+        self.project = keras.layers.Dense(start_height * start_width * start_filters, use_bias=False, name="project")
         self.project_bn = keras.layers.BatchNormalization(name="project_bn")
-        self.reshape = keras.layers.Reshape((7, 7, 2 * filters), name="reshape")
-        self.deconv1 = keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False, name="deconv1")
-        self.deconv1_bn = keras.layers.BatchNormalization(name="deconv1_bn")
-        self.deconv2 = keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same", activation="tanh", name="deconv2")
+        self.reshape = keras.layers.Reshape((start_height, start_width, start_filters), name="reshape")
+        for index in range(1, self.num_layers):
+            filters = self.base_filters * 2 ** (self.num_layers - 1 - index)
+            setattr(self, f"deconv{index}", keras.layers.Conv2DTranspose(
+                filters, 4, strides=2, padding="same", use_bias=False, name=f"deconv{index}"))
+            setattr(self, f"deconv{index}_bn", keras.layers.BatchNormalization(name=f"deconv{index}_bn"))
+        last = f"deconv{self.num_layers}"
+        setattr(self, last, keras.layers.Conv2DTranspose(self.image_shape[-1], 4, strides=2, padding="same",
+                                                         activation="tanh", name=last))
 
     def call(self, inputs, training=False):
         if isinstance(inputs, (list, tuple)):
@@ -64,22 +79,26 @@ class DCGANGenerator(keras.Model):
         for index in range(len(self.hidden_units)):
             dense, batch_norm = getattr(self, f"dense{index}"), getattr(self, f"dense{index}_bn")
             hidden = keras.ops.relu(batch_norm(dense(hidden), training=training))
-        hidden = keras.ops.relu(self.project_bn(self.project(hidden), training=training))
-        hidden = keras.ops.relu(self.deconv1_bn(self.deconv1(self.reshape(hidden)), training=training))
-        return self.deconv2(hidden)
+        hidden = self.reshape(keras.ops.relu(self.project_bn(self.project(hidden), training=training)))
+        for index in range(1, self.num_layers):
+            deconv, batch_norm = getattr(self, f"deconv{index}"), getattr(self, f"deconv{index}_bn")
+            hidden = keras.ops.relu(batch_norm(deconv(hidden), training=training))
+        return getattr(self, f"deconv{self.num_layers}")(hidden)
 
     def get_config(self):
-        return {**super().get_config(), "base_filters": self.base_filters, "hidden_units": list(self.hidden_units)}
+        return {**super().get_config(), "base_filters": self.base_filters, "hidden_units": list(self.hidden_units),
+                "image_shape": list(self.image_shape)}
 
 
 @keras.saving.register_keras_serializable(package="tfgen")
 class DCGANDiscriminator(keras.Model):
-    """Maps 28x28x1 images in [-1, 1] (and optionally labels) to one real/fake logit.
+    """Maps images in [-1, 1] (and optionally labels) to one real/fake logit.
 
     Args:
-        base_filters: f, the filters of the first convolution (the second has 2f).
-        batch_norm: batch norm after the second convolution (DCGAN; never on
-            the input layer).
+        base_filters: f, the filters of the first convolution (the next have
+            2f, 4f, ...: k stride-2 convolutions, 2 at 28x28, 3 at 64x64).
+        batch_norm: batch norm after every convolution but the first (DCGAN;
+            never on the input layer).
         label_input: how the label reaches D. None: no label (DCGAN, InfoGAN).
             "planes": `LabelPlanes` joins 10 constant planes to the image
             before the first convolution (the seed's working CGAN, 11 input
@@ -94,10 +113,11 @@ class DCGANDiscriminator(keras.Model):
             LeakyReLU) after the convolutions; their output is the body's
             features. InfoGAN's MNIST discriminator has one of 1024, shared
             with Q (Chen et al. 2016, appendix C). Default: none.
+        image_shape: (height, width, channels) of the images.
         **kwargs: base model arguments.
 
     Call arguments:
-        inputs: images (batch, 28, 28, 1), or `[images, labels]` when
+        inputs: images (batch, *image_shape), or `[images, labels]` when
             `label_input` is set (labels: int ids (batch,) or one-hot).
         training: batch norm in training mode.
         return_features: also return the body's features (the InfoGAN Q
@@ -108,7 +128,7 @@ class DCGANDiscriminator(keras.Model):
     """
 
     def __init__(self, base_filters=64, batch_norm=True, label_input=None, num_classes=10, leaky_slope=0.2,
-                 hidden_units=(), **kwargs):
+                 hidden_units=(), image_shape=IMAGE_SHAPE, **kwargs):
         super().__init__(**kwargs)
         _checks.choice("label_input", label_input, LABEL_INPUTS)
         self.base_filters = _checks.positive_int("base_filters", base_filters)
@@ -116,11 +136,16 @@ class DCGANDiscriminator(keras.Model):
         self.label_input = label_input
         self.num_classes = _checks.positive_int("num_classes", num_classes)
         self.leaky_slope = _checks.non_negative_number("leaky_slope", leaky_slope)
+        self.image_shape = check_image_shape(image_shape)
+        self.num_layers = upsampling_plan(self.image_shape)[2]
         filters = self.base_filters
         self.planes = LabelPlanes(self.num_classes, name="label_planes") if label_input == "planes" else None
         self.conv1 = keras.layers.Conv2D(filters, 4, strides=2, padding="same", name="conv1")
-        self.conv2 = keras.layers.Conv2D(2 * filters, 4, strides=2, padding="same", use_bias=not self.batch_norm, name="conv2")
-        self.conv2_bn = keras.layers.BatchNormalization(name="conv2_bn") if self.batch_norm else None
+        for index in range(2, self.num_layers + 1):
+            setattr(self, f"conv{index}", keras.layers.Conv2D(filters * 2 ** (index - 1), 4, strides=2, padding="same",
+                                                               use_bias=not self.batch_norm, name=f"conv{index}"))
+            setattr(self, f"conv{index}_bn",
+                    keras.layers.BatchNormalization(name=f"conv{index}_bn") if self.batch_norm else None)
         self.flatten = keras.layers.Flatten(name="flatten")
         self.hidden_units = _checks.positive_ints("hidden_units", hidden_units)
         # One attribute per layer, as in DCGANGenerator: Keras 3 does not put layers held in a
@@ -143,10 +168,13 @@ class DCGANDiscriminator(keras.Model):
             images, labels = inputs
         hidden = self.planes([images, labels]) if self.label_input == "planes" else images
         hidden = keras.ops.leaky_relu(self.conv1(hidden), self.leaky_slope)
-        hidden = self.conv2(hidden)
-        if self.conv2_bn is not None:
-            hidden = self.conv2_bn(hidden, training=training)
-        features = self.flatten(keras.ops.leaky_relu(hidden, self.leaky_slope))
+        for index in range(2, self.num_layers + 1):
+            hidden = getattr(self, f"conv{index}")(hidden)
+            batch_norm = getattr(self, f"conv{index}_bn")
+            if batch_norm is not None:
+                hidden = batch_norm(hidden, training=training)
+            hidden = keras.ops.leaky_relu(hidden, self.leaky_slope)
+        features = self.flatten(hidden)
         for index in range(len(self.hidden_units)):
             features = getattr(self, f"dense{index}")(features)
             if self.batch_norm:
@@ -168,6 +196,7 @@ class DCGANDiscriminator(keras.Model):
             "num_classes": self.num_classes,
             "leaky_slope": self.leaky_slope,
             "hidden_units": list(self.hidden_units),
+            "image_shape": list(self.image_shape),
         }
 
 

@@ -1,15 +1,19 @@
 """Small fully connected networks (the Variational Homoencoder post's) and a conditional conv encoder.
 
 GaussianMLP: Dense hidden ReLU, Dense 2 * dim -> (mean, log_var).
-ConvConditionalEncoder: the seed VAE's two strided convolutions, then the
-condition joined before the Dense layer -> (mean, log_var).
-MLPDecoder: Dense hidden ReLU, Dense 784 -> 28x28x1 logits.
+ConvConditionalEncoder: the seed VAE's strided convolutions (two at 28x28,
+`tfgen.networks.shapes`), then the condition joined before the Dense layer
+-> (mean, log_var).
+MLPDecoder: Dense hidden ReLU, Dense H*W*C -> (H, W, C) logits (784 -> 28x28x1).
 """
+
+import math
 
 import keras
 
 from tfgen import _checks
-from tfgen.networks.conv import IMAGE_SHAPE
+from tfgen.networks.conv import add_convolutions, apply_convolutions, output_channels_of
+from tfgen.networks.shapes import IMAGE_SHAPE, check_image_shape, upsampling_plan
 
 
 @keras.saving.register_keras_serializable(package="tfgen")
@@ -53,54 +57,71 @@ class GaussianMLP(keras.Model):
 class ConvConditionalEncoder(keras.Model):
     """The seed VAE's convolutional encoder with a conditioning vector joined before its last layer.
 
-    Conv 32 3x3 s2 ReLU, Conv 64 3x3 s2 ReLU, Flatten, concatenate the
-    condition, Dense 2 * output_dim split into (mean, log_var).
+    Conv 32 3x3 s2 ReLU, Conv 64 3x3 s2 ReLU (and Conv 128, ... for larger
+    images, as `ConvEncoder`), Flatten, concatenate the condition, Dense
+    2 * output_dim split into (mean, log_var).
 
     Args:
         output_dim: the size of the Gaussian.
+        image_shape: (height, width, channels) of the images.
         **kwargs: base model arguments.
 
     Call arguments:
-        inputs: `[images, condition]`, images (batch, 28, 28, 1) and
+        inputs: `[images, condition]`, images (batch, *image_shape) and
             condition (batch, dim).
     """
 
-    def __init__(self, output_dim, **kwargs):
+    def __init__(self, output_dim, image_shape=IMAGE_SHAPE, **kwargs):
         super().__init__(**kwargs)
         self.output_dim = _checks.positive_int("output_dim", output_dim)
-        self.conv1 = keras.layers.Conv2D(32, 3, strides=2, activation="relu", name="conv1")
-        self.conv2 = keras.layers.Conv2D(64, 3, strides=2, activation="relu", name="conv2")
+        self.image_shape = check_image_shape(image_shape)
+        self.num_layers = upsampling_plan(self.image_shape)[2]
+        add_convolutions(self, self.num_layers)
         self.flatten = keras.layers.Flatten(name="flatten")
         self.dense = keras.layers.Dense(2 * output_dim, name="dense")
 
     def call(self, inputs):
         images, condition = inputs
-        features = self.flatten(self.conv2(self.conv1(images)))
+        features = self.flatten(apply_convolutions(self, images))
         mean, log_var = keras.ops.split(self.dense(keras.ops.concatenate([features, condition], axis=-1)), 2, axis=-1)
         return mean, log_var
 
     def get_config(self):
-        return {**super().get_config(), "output_dim": self.output_dim}
+        return {**super().get_config(), "output_dim": self.output_dim, "image_shape": list(self.image_shape)}
 
 
 @keras.saving.register_keras_serializable(package="tfgen")
 class MLPDecoder(keras.Model):
-    """Codes to 28x28x1 logits through one hidden ReLU layer (the post's decoder, before its sigmoid).
+    """Codes to image logits through one hidden ReLU layer (the post's decoder, before its sigmoid).
+
+    Dense hidden ReLU, Dense H*W*output_channels, Reshape (H, W, output_channels).
 
     Args:
         hidden_units: the width of the hidden layer.
+        image_shape: (height, width, channels) of the images.
+        output_channels: the channels of the output, None for the image's.
         **kwargs: base model arguments.
+
+    Call arguments:
+        inputs: codes (batch, dim).
+
+    Returns:
+        (batch, height, width, output_channels).
     """
 
-    def __init__(self, hidden_units=512, **kwargs):
+    def __init__(self, hidden_units=512, image_shape=IMAGE_SHAPE, output_channels=None, **kwargs):
         super().__init__(**kwargs)
         self.hidden_units = _checks.positive_int("hidden_units", hidden_units)
+        self.image_shape = check_image_shape(image_shape)
+        self.output_channels = None if output_channels is None else output_channels_of(output_channels, self.image_shape)
+        output_shape = (*self.image_shape[:2], output_channels_of(output_channels, self.image_shape))
         self.hidden = keras.layers.Dense(hidden_units, activation="relu", name="hidden")
-        self.out = keras.layers.Dense(28 * 28, name="out")
-        self.reshape = keras.layers.Reshape(IMAGE_SHAPE, name="reshape")
+        self.out = keras.layers.Dense(math.prod(output_shape), name="out")
+        self.reshape = keras.layers.Reshape(output_shape, name="reshape")
 
     def call(self, inputs):
         return self.reshape(self.out(self.hidden(inputs)))
 
     def get_config(self):
-        return {**super().get_config(), "hidden_units": self.hidden_units}
+        return {**super().get_config(), "hidden_units": self.hidden_units, "image_shape": list(self.image_shape),
+                "output_channels": self.output_channels}
