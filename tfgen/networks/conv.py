@@ -54,26 +54,32 @@ class ConvDecoder(keras.Model):
         latent_dim: size of the latent code (checked against the input).
         output_activation: None for logits (pair with a sigmoid
             cross-entropy), or e.g. "sigmoid".
+        output_channels: the channels of the output (None: the image's
+            channels); a likelihood with several parameters per sub-pixel
+            asks for more (`tfgen.losses.likelihoods`).
         **kwargs: base model arguments.
 
     Call arguments:
         inputs: codes of shape (batch, latent_dim).
     """
 
-    def __init__(self, latent_dim=2, output_activation=None, **kwargs):
+    def __init__(self, latent_dim=2, output_activation=None, output_channels=None, **kwargs):
         super().__init__(**kwargs)
         self.latent_dim = _checks.positive_int("latent_dim", latent_dim)
         self.output_activation = output_activation
+        self.output_channels = _checks.positive_int("output_channels", output_channels, allow_none=True)
         self.dense = keras.layers.Dense(7 * 7 * 32, activation="relu", name="dense")
         self.reshape = keras.layers.Reshape((7, 7, 32), name="reshape")
         self.deconv1 = keras.layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu", name="deconv1")
         self.deconv2 = keras.layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu", name="deconv2")
         self.deconv3 = keras.layers.Conv2DTranspose(
-            1, 3, strides=1, padding="same", activation=output_activation, name="deconv3"
+            output_channels or IMAGE_SHAPE[-1], 3, strides=1, padding="same", activation=output_activation,
+            name="deconv3",
         )
 
     def call(self, inputs):
         return self.deconv3(self.deconv2(self.deconv1(self.reshape(self.dense(inputs)))))
 
     def get_config(self):
-        return {**super().get_config(), "latent_dim": self.latent_dim, "output_activation": self.output_activation}
+        return {**super().get_config(), "latent_dim": self.latent_dim, "output_activation": self.output_activation,
+                "output_channels": self.output_channels}

@@ -89,18 +89,23 @@ class MLPDecoder(keras.Model):
 
     Args:
         hidden_units: the width of the hidden layer.
+        output_channels: the channels of the output (None: the image's
+            channels); a likelihood with several parameters per sub-pixel
+            asks for more (`tfgen.losses.likelihoods`).
         **kwargs: base model arguments.
     """
 
-    def __init__(self, hidden_units=512, **kwargs):
+    def __init__(self, hidden_units=512, output_channels=None, **kwargs):
         super().__init__(**kwargs)
         self.hidden_units = _checks.positive_int("hidden_units", hidden_units)
+        self.output_channels = _checks.positive_int("output_channels", output_channels, allow_none=True)
+        channels = output_channels or IMAGE_SHAPE[-1]
         self.hidden = keras.layers.Dense(hidden_units, activation="relu", name="hidden")
-        self.out = keras.layers.Dense(28 * 28, name="out")
-        self.reshape = keras.layers.Reshape(IMAGE_SHAPE, name="reshape")
+        self.out = keras.layers.Dense(IMAGE_SHAPE[0] * IMAGE_SHAPE[1] * channels, name="out")
+        self.reshape = keras.layers.Reshape((*IMAGE_SHAPE[:2], channels), name="reshape")
 
     def call(self, inputs):
         return self.reshape(self.out(self.hidden(inputs)))
 
     def get_config(self):
-        return {**super().get_config(), "hidden_units": self.hidden_units}
+        return {**super().get_config(), "hidden_units": self.hidden_units, "output_channels": self.output_channels}
