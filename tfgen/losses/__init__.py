@@ -30,6 +30,25 @@ __all__ += [
     "softclip",
 ]
 
+# The decoder likelihoods of the VAE family (one home: tfgen.losses.likelihoods).
+from tfgen.losses import likelihoods  # noqa: E402
+from tfgen.losses.likelihoods import (  # noqa: E402
+    Likelihood,
+    bits_per_dim,
+    discretized_logistic_log_prob,
+    discretized_logistic_mixture_log_prob,
+    get_likelihood,
+)
+
+__all__ += [
+    "Likelihood",
+    "bits_per_dim",
+    "discretized_logistic_log_prob",
+    "discretized_logistic_mixture_log_prob",
+    "get_likelihood",
+    "likelihoods",
+]
+
 # GAN and InfoGAN losses (scalars: mean over the batch).
 from tfgen.losses.gan import (  # noqa: E402
     categorical_mutual_information_loss,

@@ -15,7 +15,9 @@ calibrated variance, the sigma-VAE of Rybkin, Daniilidis and Levine,
 (arXiv:2006.13202): `likelihood="gaussian_learned"` learns one shared sigma,
 `likelihood="gaussian_optimal"` uses the batch's maximum-likelihood sigma in
 closed form. Gaussian decoders model intensities: train them with
-`binarization="none"`.
+`binarization="none"`. `likelihood="logistic"` or `"logistic_mixture"`
+model 8-bit intensities with discretized logistics (PixelCNN++); every
+decoder likelihood lives in `tfgen.losses.likelihoods`.
 """
 
 import warnings
@@ -27,12 +29,13 @@ from tfgen import _checks, losses
 from tfgen import labels as labels_lib
 from tfgen import random as tfgen_random
 from tfgen.layers import GaussianSampling, LabelProjection
+from tfgen.losses import likelihoods
 from tfgen.models.base import GenerativeModel, Recipe
 from tfgen.models.registry import register_model
 from tfgen.networks import ConvDecoder, ConvEncoder
 
 CONDITIONINGS = ("projection", "concat")
-LIKELIHOODS = ("bernoulli", "gaussian_learned", "gaussian_optimal")
+LIKELIHOODS = likelihoods.ELBO_NAMES
 
 
 def _deprecated_label_argument(labels, label):
@@ -63,11 +66,14 @@ class CVAE(GenerativeModel):
             sees the label).
         beta: the weight of the KL term.
         likelihood: "bernoulli" (sigmoid cross-entropy), "gaussian_learned"
-            (sigma-VAE, one learned sigma) or "gaussian_optimal" (sigma-VAE,
-            the batch's maximum-likelihood sigma).
+            (sigma-VAE, one learned sigma), "gaussian_optimal" (sigma-VAE,
+            the batch's maximum-likelihood sigma), "logistic" or
+            "logistic_mixture" (discretized logistics for 8-bit images):
+            `tfgen.losses.likelihoods`.
         analytic_kl: closed-form KL (True) or the single-sample estimate
             log q(z|x) - log p(z).
         seed: optional integer seed of the sampling layer's own stream.
+        num_mixtures: the components of "logistic_mixture".
         **kwargs: base model arguments, and `image_shape` ((28, 28, 1) by
             default; see `GenerativeModel`).
 
@@ -76,8 +82,11 @@ class CVAE(GenerativeModel):
     learns from labelled examples).
 
     Metrics: `loss` (reconstruction + beta * KL, nats per example),
-    `reconstruction_loss` (-log p(x|y,z)), `kl_loss`, and for Gaussian
-    decoders `decoder_log_sigma`.
+    `reconstruction_loss` (-log p(x|y,z)), `kl_loss`, for Gaussian
+    decoders `decoder_log_sigma`, and for the 8-bit likelihoods
+    `bits_per_dim`: (reconstruction_loss + kl_loss) / (D ln 2), the negative
+    ELBO of log p(x | y) with beta = 1 (whatever beta the loss uses), in
+    bits per dimension (D = height x width x channels).
     """
 
     conditional = True
@@ -105,6 +114,7 @@ class CVAE(GenerativeModel):
         likelihood="bernoulli",
         analytic_kl=True,
         seed=None,
+        num_mixtures=likelihoods.NUM_MIXTURES,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -115,6 +125,8 @@ class CVAE(GenerativeModel):
         self.encoder_units = _checks.positive_int("encoder_units", encoder_units)
         self.beta = _checks.non_negative_number("beta", beta)
         self.likelihood = _checks.choice("likelihood", likelihood, LIKELIHOODS)
+        self.num_mixtures = _checks.positive_int("num_mixtures", num_mixtures)
+        self.decoder_likelihood = likelihoods.get_likelihood(likelihood, num_mixtures)
         self.analytic_kl = _checks.boolean("analytic_kl", analytic_kl)
         self.seed = _checks.optional_seed("seed", seed)
         if self.encoder_sees_label:
@@ -125,20 +137,38 @@ class CVAE(GenerativeModel):
         mode = "add" if conditioning == "projection" else "concat"
         self.label_projection = LabelProjection(num_classes, mode=mode, name="label_projection")
         decoder_input_dim = latent_dim if mode == "add" else latent_dim + num_classes
-        self.decoder = ConvDecoder(decoder_input_dim, output_activation=None, image_shape=self.image_shape, name="decoder")
+        self.decoder = ConvDecoder(decoder_input_dim, output_activation=None,
+                                   image_shape=self.image_shape,
+                                   output_channels=self.decoder_likelihood.output_channels(self.image_shape[-1]),
+                                   name="decoder")
         self.sampling = GaussianSampling(seed=seed, name="sampling")
-        if likelihood == "gaussian_learned":
+        if self.decoder_likelihood.learned_scale:
             self.decoder_log_sigma = self.add_weight(shape=(), initializer="zeros", name="decoder_log_sigma")
 
     @property
     def metric_names(self):
         names = ("loss", "reconstruction_loss", "kl_loss")
-        return names + ("decoder_log_sigma",) if self.likelihood != "bernoulli" else names
+        return names + self._likelihood_metric_names()
+
+    def _likelihood_metric_names(self):
+        """The metrics the likelihood adds: `decoder_log_sigma` (Gaussians), `bits_per_dim` (8-bit ones)."""
+        names = ("decoder_log_sigma",) if self.decoder_likelihood.has_scale else ()
+        return names + ("bits_per_dim",) if self.decoder_likelihood.eight_bit else names
+
+    def _add_likelihood_metrics(self, metrics, log_sigma):
+        """`metrics` with `_likelihood_metric_names` added (from the batch means of the loss's terms)."""
+        if self.decoder_likelihood.has_scale:
+            metrics["decoder_log_sigma"] = log_sigma
+        if self.decoder_likelihood.eight_bit:
+            shape = self.image_shape
+            negative_elbo = metrics["reconstruction_loss"] + metrics["kl_loss"]
+            metrics["bits_per_dim"] = likelihoods.bits_per_dim(negative_elbo, int(shape[0] * shape[1] * shape[2]))
+        return metrics
 
     @property
     def binarization(self):
-        """Binary pixels for the Bernoulli decoder; intensities in [0, 1] for the sigma-VAE's Gaussian ones."""
-        return "dynamic" if self.likelihood == "bernoulli" else "none"
+        """The likelihood's: binary pixels for the Bernoulli decoder, intensities in [0, 1] for the others."""
+        return self.decoder_likelihood.binarization
 
     # ------------------------------------------------------------ networks
 
@@ -176,11 +206,11 @@ class CVAE(GenerativeModel):
         return self.decoder(self.label_projection([z, one_hot]), training=training)
 
     def decode(self, z, labels, training=False):
-        """Images in [0, 1] (Bernoulli probabilities or Gaussian means) for codes z and labels."""
+        """Images in [0, 1] (the likelihood's `mean`: Bernoulli probabilities, Gaussian means...) for codes z and labels."""
         z = tf.convert_to_tensor(z)
         _checks.shape("z", z, ("batch", self.latent_dim))
         one_hot = self.check_labels(labels, batch_size=tf.shape(z)[0])
-        return tf.sigmoid(self.decoder_logits(z, one_hot, training=training))
+        return self.decoder_likelihood.mean(self.decoder_logits(z, one_hot, training=training))
 
     def call(self, inputs, training=False):
         images, labels = inputs
@@ -192,17 +222,12 @@ class CVAE(GenerativeModel):
     def log_likelihood(self, images, logits, weights=None):
         """(log p(x | y, z) per example, the decoder's log sigma or None).
 
-        `weights` (batch,) weigh the examples in the closed-form sigma of
-        `likelihood="gaussian_optimal"`.
+        `logits` are the decoder's outputs; `weights` (batch,) weigh the
+        examples in the closed-form sigma of `likelihood="gaussian_optimal"`.
+        The likelihood is `tfgen.losses.likelihoods`'s.
         """
-        if self.likelihood == "bernoulli":
-            return losses.bernoulli_log_likelihood(images, logits), None
-        mean = tf.sigmoid(logits)
-        if self.likelihood == "gaussian_learned":
-            log_sigma = tf.convert_to_tensor(self.decoder_log_sigma)
-        else:
-            log_sigma = losses.optimal_log_sigma(images, mean, weights=weights)
-        return losses.gaussian_log_likelihood(images, mean, log_sigma), log_sigma
+        learned = self.decoder_log_sigma if self.decoder_likelihood.learned_scale else None
+        return self.decoder_likelihood.evaluate(images, logits, log_sigma=learned, weights=weights)
 
     def negative_elbo(self, images, one_hot, features, seed=None, training=False, weights=None):
         """The CVAE loss L(x, y) per example, with one z drawn from q(z | x[, y]).
@@ -242,9 +267,7 @@ class CVAE(GenerativeModel):
             # Weighted rather than gathered: every row keeps its place, and a
             # batch without labelled rows still has a (zero) gradient.
             metrics = {name: labels_lib.masked_mean(mask * value, tf.reduce_sum(mask)) for name, value in terms.items()}
-        if self.likelihood != "bernoulli":
-            metrics["decoder_log_sigma"] = log_sigma
-        return metrics
+        return self._add_likelihood_metrics(metrics, log_sigma)
 
     # ------------------------------------------------------------- samples
 
@@ -273,7 +296,7 @@ class CVAE(GenerativeModel):
         num_samples = self.check_num_samples(num_samples)
         one_hot = self.sample_labels(num_samples, labels)
         z = tfgen_random.normal((num_samples, self.latent_dim), seed, self.sampling.seed_generator)
-        return tf.sigmoid(self.decoder_logits(z, one_hot))
+        return self.decoder_likelihood.mean(self.decoder_logits(z, one_hot))
 
     def serving_endpoints(self):
         images_spec = tf.TensorSpec([None, *self.image_shape], tf.float32, name="images")
@@ -318,4 +341,5 @@ class CVAE(GenerativeModel):
             "likelihood": self.likelihood,
             "analytic_kl": self.analytic_kl,
             "seed": self.seed,
+            "num_mixtures": self.num_mixtures,
         }

@@ -40,7 +40,7 @@ class GumbelSemiSupervisedVAE(SemiSupervisedVAE):
         anneal_rate: r, per step (0 keeps the temperature at tau_0).
         anneal_every: N, the steps between temperature updates.
         latent_dim, num_classes, alpha, conditioning, encoder_units, beta,
-            likelihood, analytic_kl, seed: as for `SemiSupervisedVAE`.
+            likelihood, analytic_kl, seed, num_mixtures: as for `SemiSupervisedVAE`.
         **kwargs: base model arguments.
 
     Metrics: those of `SemiSupervisedVAE` (`reconstruction_loss` and

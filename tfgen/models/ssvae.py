@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from tfgen import _checks, losses
 from tfgen import labels as labels_lib
+from tfgen.losses import likelihoods
 from tfgen.models.base import Recipe
 from tfgen.models.cvae import CVAE
 from tfgen.models.registry import register_model
@@ -71,7 +72,7 @@ class SemiSupervisedVAE(CVAE):
             inputs. "projection" (the seed CVAE's z + ReLU(Dense(y))) lets
             the decoder nearly ignore y (BENCHMARKS_SSVAE.md), and a decoder
             that ignores y gives q(y|x) no signal from unlabelled data.
-        encoder_units, beta, likelihood, analytic_kl, seed:
+        encoder_units, beta, likelihood, analytic_kl, seed, num_mixtures:
             as for `CVAE` (the encoder always sees the label).
         **kwargs: base model arguments.
 
@@ -79,7 +80,12 @@ class SemiSupervisedVAE(CVAE):
     `unlabelled_loss` (mean U(x) over unlabelled rows), `reconstruction_loss`
     and `kl_loss` (per example, expected under q(y|x) for unlabelled rows),
     `classification_loss` (mean cross-entropy over labelled rows),
-    `accuracy` (of q(y|x) on labelled rows), `entropy` (mean H(q(y|x))).
+    `accuracy` (of q(y|x) on labelled rows), `entropy` (mean H(q(y|x))),
+    and for the 8-bit likelihoods `bits_per_dim`: (reconstruction_loss +
+    kl_loss) / (D ln 2), the negative ELBO of log p(x | y) with beta = 1 in
+    bits per dimension, for unlabelled rows its expectation under q(y|x)
+    (without the label terms -H(q(y|x)) + log(num_classes) that would make
+    it a bound on log p(x)).
     """
 
     semi_supervised = True
@@ -110,6 +116,7 @@ class SemiSupervisedVAE(CVAE):
         likelihood="bernoulli",
         analytic_kl=True,
         seed=None,
+        num_mixtures=likelihoods.NUM_MIXTURES,
         **kwargs,
     ):
         kwargs.pop("encoder_sees_label", None)  # always True; tolerated for CVAE-style configs
@@ -123,6 +130,7 @@ class SemiSupervisedVAE(CVAE):
             likelihood=likelihood,
             analytic_kl=analytic_kl,
             seed=seed,
+            num_mixtures=num_mixtures,
             **kwargs,
         )
         self.alpha = _checks.non_negative_number("alpha", alpha)
@@ -139,7 +147,7 @@ class SemiSupervisedVAE(CVAE):
             "classification_loss",
             "accuracy",
             "entropy",
-        )
+        ) + (("bits_per_dim",) if self.decoder_likelihood.eight_bit else ())
 
     def classify(self, images, training=False):
         """The logits of q(y|x)."""
@@ -206,7 +214,7 @@ class SemiSupervisedVAE(CVAE):
         correct = tf.cast(tf.equal(tf.argmax(logits, -1), tf.argmax(one_hot, -1)), tf.float32)
         num_labelled = tf.reduce_sum(mask)
         num_unlabelled = tf.cast(batch_size, tf.float32) - num_labelled
-        return {
+        metrics = {
             "loss": tf.reduce_mean(per_example),
             "labelled_loss": labels_lib.masked_mean(mask * labelled_loss, num_labelled),
             "unlabelled_loss": labels_lib.masked_mean((1.0 - mask) * unlabelled_loss, num_unlabelled),
@@ -216,6 +224,9 @@ class SemiSupervisedVAE(CVAE):
             "accuracy": labels_lib.masked_mean(mask * correct, num_labelled),
             "entropy": tf.reduce_mean(losses.categorical_entropy(logits)),
         }
+        if self.decoder_likelihood.eight_bit:
+            metrics = self._add_likelihood_metrics(metrics, None)
+        return metrics
 
     def serving_endpoints(self):
         endpoints = super().serving_endpoints()

@@ -9,6 +9,9 @@ q(z|x),
 with log p(x|z) from the sigmoid cross-entropy of the decoder's logits and
 log p(z), log q(z|x) from a normal log-density. `analytic_kl=True` uses the
 closed-form KL(q(z|x) || N(0, I)) instead of log q(z|x) - log p(z).
+`likelihood=` swaps the Bernoulli decoder for another of
+`tfgen.losses.likelihoods` (the sigma-VAE's Gaussians, or discretized
+logistics for 8-bit images).
 """
 
 import keras
@@ -17,6 +20,7 @@ import tensorflow as tf
 from tfgen import _checks, losses
 from tfgen import random as tfgen_random
 from tfgen.layers import GaussianSampling
+from tfgen.losses import likelihoods
 from tfgen.models.base import GenerativeModel, Recipe
 from tfgen.models.registry import register_model
 from tfgen.networks import ConvDecoder, ConvEncoder
@@ -25,22 +29,27 @@ from tfgen.networks import ConvDecoder, ConvEncoder
 @register_model("vae")
 @keras.saving.register_keras_serializable(package="tfgen")
 class VAE(GenerativeModel):
-    """Convolutional VAE with a Bernoulli decoder.
+    """Convolutional VAE with a Bernoulli (or another) decoder.
 
     Args:
         latent_dim: size of z (2 in the seed, for plotting; any size works).
         analytic_kl: use the closed-form KL instead of the single-sample
             estimate log q(z|x) - log p(z).
         seed: optional integer seed of the sampling layer's own stream.
+        likelihood: the decoder's likelihood, one of
+            `tfgen.losses.likelihoods.ELBO_NAMES`: "bernoulli" (the seed's),
+            "gaussian_learned", "gaussian_optimal" (the sigma-VAE's),
+            "logistic" or "logistic_mixture" (8-bit images). It sets the data
+            contract (`binarization`: "dynamic" for the Bernoulli, else "none").
+        num_mixtures: the components of "logistic_mixture".
         **kwargs: base model arguments, and `image_shape` ((28, 28, 1) by
             default; see `GenerativeModel`).
 
     Metrics: `loss` (the negative ELBO estimate, nats per image), `logpx_z`,
-    `logpz`, `logqz_x` (batch means), and `kl` (the KL term used).
+    `logpz`, `logqz_x` (batch means), and `kl` (the KL term used); with a
+    Gaussian likelihood `decoder_log_sigma`; with an 8-bit one
+    `bits_per_dim` (`loss` / (D ln 2), D = height x width x channels).
     """
-
-    metric_names = ("loss", "logpx_z", "logpz", "logqz_x", "kl")
-    binarization = "dynamic"
     figures = ("losses", "samples", "latent_space", "latent_grid")
     recipe = Recipe(
         source="the seed's eager-execution VAE post: Fashion-MNIST, pixels in [0, 1] as Bernoulli targets, "
@@ -54,14 +63,35 @@ class VAE(GenerativeModel):
         plot_every=10,
     )
 
-    def __init__(self, latent_dim=2, analytic_kl=False, seed=None, **kwargs):
+    def __init__(self, latent_dim=2, analytic_kl=False, seed=None, likelihood="bernoulli",
+                 num_mixtures=likelihoods.NUM_MIXTURES, **kwargs):
         super().__init__(**kwargs)
         self.latent_dim = _checks.positive_int("latent_dim", latent_dim)
         self.analytic_kl = _checks.boolean("analytic_kl", analytic_kl)
         self.seed = _checks.optional_seed("seed", seed)
+        self.likelihood = _checks.choice("likelihood", likelihood, likelihoods.ELBO_NAMES)
+        self.num_mixtures = _checks.positive_int("num_mixtures", num_mixtures)
+        self.decoder_likelihood = likelihoods.get_likelihood(likelihood, num_mixtures)
         self.encoder = ConvEncoder(latent_dim, gaussian=True, image_shape=self.image_shape, name="encoder")
-        self.decoder = ConvDecoder(latent_dim, output_activation=None, image_shape=self.image_shape, name="decoder")
+        self.decoder = ConvDecoder(latent_dim, output_activation=None,
+                                   image_shape=self.image_shape,
+                                   output_channels=self.decoder_likelihood.output_channels(self.image_shape[-1]),
+                                   name="decoder")
         self.sampling = GaussianSampling(seed=seed, name="sampling")
+        if self.decoder_likelihood.learned_scale:
+            self.decoder_log_sigma = self.add_weight(shape=(), initializer="zeros", name="decoder_log_sigma")
+
+    @property
+    def metric_names(self):
+        names = ("loss", "logpx_z", "logpz", "logqz_x", "kl")
+        if self.decoder_likelihood.has_scale:
+            names += ("decoder_log_sigma",)
+        return names + ("bits_per_dim",) if self.decoder_likelihood.eight_bit else names
+
+    @property
+    def binarization(self):
+        """The likelihood's data contract: "dynamic" for the Bernoulli decoder, "none" for the others."""
+        return self.decoder_likelihood.binarization
 
     def encode(self, images, training=False):
         """(z_mean, z_log_var) of q(z|x)."""
@@ -69,10 +99,11 @@ class VAE(GenerativeModel):
         return self.encoder(images, training=training)
 
     def decode(self, z, apply_sigmoid=True, training=False):
-        """Pixel probabilities (or logits) of p(x|z)."""
+        """Images in [0, 1] of p(x|z) (the likelihood's `mean`: pixel probabilities for the
+        Bernoulli), or with `apply_sigmoid=False` the decoder's raw outputs (logits)."""
         _checks.shape("z", z, ("batch", self.latent_dim))
         logits = self.decoder(z, training=training)
-        return tf.sigmoid(logits) if apply_sigmoid else logits
+        return self.decoder_likelihood.mean(logits) if apply_sigmoid else logits
 
     def call(self, images, training=False):
         z_mean, z_log_var = self.encode(images, training=training)
@@ -83,18 +114,24 @@ class VAE(GenerativeModel):
         z_mean, z_log_var = self.encode(images, training=training)
         z = self.sampling([z_mean, z_log_var], seed=seed)
         logits = self.decoder(z, training=training)
-        logpx_z = losses.bernoulli_log_likelihood(images, logits)
+        learned = self.decoder_log_sigma if self.decoder_likelihood.learned_scale else None
+        logpx_z, log_sigma = self.decoder_likelihood.evaluate(images, logits, log_sigma=learned)
         logpz = losses.normal_log_density(z, 0.0, 0.0)
         logqz_x = losses.normal_log_density(z, z_mean, z_log_var)
         kl = losses.kl_normal(z_mean, z_log_var) if self.analytic_kl else logqz_x - logpz
         loss = -tf.reduce_mean(logpx_z - kl)
-        return {
+        metrics = {
             "loss": loss,
             "logpx_z": tf.reduce_mean(logpx_z),
             "logpz": tf.reduce_mean(logpz),
             "logqz_x": tf.reduce_mean(logqz_x),
             "kl": tf.reduce_mean(kl),
         }
+        if log_sigma is not None:
+            metrics["decoder_log_sigma"] = log_sigma
+        if self.decoder_likelihood.eight_bit:
+            metrics["bits_per_dim"] = likelihoods.bits_per_dim(loss, _num_dims(self.image_shape))
+        return metrics
 
     def sample(self, num_samples, seed=None):
         num_samples = self.check_num_samples(num_samples)
@@ -132,4 +169,11 @@ class VAE(GenerativeModel):
             "latent_dim": self.latent_dim,
             "analytic_kl": self.analytic_kl,
             "seed": self.seed,
+            "likelihood": self.likelihood,
+            "num_mixtures": self.num_mixtures,
         }
+
+
+def _num_dims(image_shape):
+    """The dimensions D of one image: height x width x channels."""
+    return int(image_shape[0]) * int(image_shape[1]) * int(image_shape[2])

@@ -9,7 +9,8 @@ class code c: each element of D is encoded into a Gaussian and the means and
 log standard deviations are averaged (log-variances averaged: the same
 thing, doubled), giving q(c|D). Then q(z|c, x) encodes what sets x apart
 from its class, a learned prior p(z|c) replaces N(0, I) for z, and a
-Bernoulli decoder p(x|c, z) reconstructs x. The loss per example, in nats:
+Bernoulli decoder p(x|c, z) reconstructs x (`likelihood=` picks another
+of `tfgen.losses.likelihoods`). The loss per example, in nats:
 
     -log p(x|c, z) + KL(q(c|D) || N(0, I)) / |class| + KL(q(z|c, x) || p(z|c))
 
@@ -43,7 +44,10 @@ Metrics (batch means, nats per image): `loss`, `reconstruction_loss`,
 `kl_c` (already divided by the class size), `kl_z`, and `grad_norm_c`,
 `grad_norm_z`: the mean over examples of the L2 norm of the gradient of the
 example's loss with respect to the c and z samples fed to the decoder and
-the prior (the "contribution of z and c" of the post).
+the prior (the "contribution of z and c" of the post). With a Gaussian
+likelihood also `decoder_log_sigma`; with an 8-bit likelihood
+`bits_per_dim`: `loss` / (D ln 2), D = height x width x channels (the VHE
+bound in bits per dimension).
 """
 
 import dataclasses
@@ -55,6 +59,7 @@ from tfgen import _checks, losses
 from tfgen import random as tfgen_random
 from tfgen.data.class_sets import cluster_codes
 from tfgen.layers import GaussianSampling
+from tfgen.losses import likelihoods
 from tfgen.models.base import GenerativeModel, Recipe
 from tfgen.models.registry import register_model
 from tfgen.random import split_seed
@@ -66,7 +71,7 @@ NETWORKS = ("mlp", "conv")
 @register_model("vhe")
 @keras.saving.register_keras_serializable(package="tfgen")
 class VHE(GenerativeModel):
-    """The Variational Homoencoder with a Bernoulli decoder.
+    """The Variational Homoencoder with a Bernoulli (or another) decoder.
 
     Args:
         class_dim: the size of the class code c.
@@ -81,6 +86,11 @@ class VHE(GenerativeModel):
         set_size: the size of the sets built inside a batch that has no
             "class_set" (see the module docstring).
         seed: optional integer seed of the sampling layer's own stream.
+        likelihood: the decoder's likelihood, one of
+            `tfgen.losses.likelihoods.ELBO_NAMES` ("bernoulli", the post's).
+            It sets the data contract (`binarization`: "dynamic" for the
+            Bernoulli, else "none").
+        num_mixtures: the components of "logistic_mixture".
         **kwargs: base model arguments, and `image_shape` ((28, 28, 1) by
             default; see `GenerativeModel`).
 
@@ -89,8 +99,6 @@ class VHE(GenerativeModel):
     "image" and "label" only.
     """
 
-    metric_names = ("loss", "reconstruction_loss", "kl_c", "kl_z", "grad_norm_c", "grad_norm_z")
-    binarization = "dynamic"
     requires_labels = True
     class_sets = True
     figures = ("nats_per_epoch", "gradient_norms", "samples", "few_shot")
@@ -105,7 +113,7 @@ class VHE(GenerativeModel):
     )
 
     def __init__(self, class_dim=16, latent_dim=16, networks="mlp", hidden_units=512, class_size=6000, set_size=5,
-                 seed=None, **kwargs):
+                 seed=None, likelihood="bernoulli", num_mixtures=likelihoods.NUM_MIXTURES, **kwargs):
         super().__init__(**kwargs)
         self.class_dim = _checks.positive_int("class_dim", class_dim)
         self.latent_dim = _checks.positive_int("latent_dim", latent_dim)
@@ -115,17 +123,37 @@ class VHE(GenerativeModel):
         self.class_size = class_size
         self.set_size = _checks.positive_int("set_size", set_size)
         self.seed = _checks.optional_seed("seed", seed)
+        self.likelihood = _checks.choice("likelihood", likelihood, likelihoods.ELBO_NAMES)
+        self.num_mixtures = _checks.positive_int("num_mixtures", num_mixtures)
+        self.decoder_likelihood = likelihoods.get_likelihood(likelihood, num_mixtures)
+        output_channels = self.decoder_likelihood.output_channels(self.image_shape[-1])
         if networks == "mlp":
             self.element_encoder = GaussianMLP(class_dim, hidden_units, name="element_encoder")
             self.example_encoder = GaussianMLP(latent_dim, hidden_units, name="example_encoder")
-            self.decoder = MLPDecoder(hidden_units, image_shape=self.image_shape, name="decoder")
+            self.decoder = MLPDecoder(hidden_units, image_shape=self.image_shape, output_channels=output_channels, name="decoder")
         else:
-            self.element_encoder = ConvEncoder(class_dim, gaussian=True, image_shape=self.image_shape, name="element_encoder")
+            self.element_encoder = ConvEncoder(class_dim, gaussian=True, image_shape=self.image_shape,
+                                               name="element_encoder")
             self.example_encoder = ConvConditionalEncoder(latent_dim, image_shape=self.image_shape, name="example_encoder")
             self.decoder = ConvDecoder(class_dim + latent_dim, output_activation=None, image_shape=self.image_shape,
+                                       output_channels=output_channels,
                                        name="decoder")
         self.prior = GaussianMLP(latent_dim, hidden_units, name="prior")
         self.sampling = GaussianSampling(seed=seed, name="sampling")
+        if self.decoder_likelihood.learned_scale:
+            self.decoder_log_sigma = self.add_weight(shape=(), initializer="zeros", name="decoder_log_sigma")
+
+    @property
+    def metric_names(self):
+        names = ("loss", "reconstruction_loss", "kl_c", "kl_z", "grad_norm_c", "grad_norm_z")
+        if self.decoder_likelihood.has_scale:
+            names += ("decoder_log_sigma",)
+        return names + ("bits_per_dim",) if self.decoder_likelihood.eight_bit else names
+
+    @property
+    def binarization(self):
+        """The likelihood's data contract: "dynamic" for the Bernoulli decoder, "none" for the others."""
+        return self.decoder_likelihood.binarization
 
     # ------------------------------------------------------------ the parts
 
@@ -163,11 +191,12 @@ class VHE(GenerativeModel):
         return self.prior(c, training=training)
 
     def generate(self, c, z, apply_sigmoid=True, training=False):
-        """Pixel probabilities (or logits) of p(x|c, z)."""
+        """Images in [0, 1] of p(x|c, z) (the likelihood's `mean`: pixel probabilities for the
+        Bernoulli), or with `apply_sigmoid=False` the decoder's raw outputs (logits)."""
         _checks.shape("c", c, ("batch", self.class_dim))
         _checks.shape("z", z, ("batch", self.latent_dim))
         logits = self.decoder(tf.concat([c, z], axis=-1), training=training)
-        return tf.sigmoid(logits) if apply_sigmoid else logits
+        return self.decoder_likelihood.mean(logits) if apply_sigmoid else logits
 
     def call(self, images, training=False):
         """Reconstruction logits of `images`, each its own set (D = {x})."""
@@ -204,9 +233,10 @@ class VHE(GenerativeModel):
         Returns:
             A dict of (batch, ...) tensors: `c_mean`, `c_log_var`, `c`,
             `z_mean`, `z_log_var`, `z`, `prior_mean`, `prior_log_var`,
-            `logits`, `reconstruction_loss`, `kl_c` (divided by the class
-            size), `kl_z`, `loss`, `grad_c`, `grad_z` (gradients of each
-            example's loss with respect to its c and z samples).
+            `logits` (the decoder's outputs), `reconstruction_loss`, `kl_c`
+            (divided by the class size), `kl_z`, `loss`, `grad_c`, `grad_z`
+            (gradients of each example's loss with respect to its c and z
+            samples), and for the Gaussian likelihoods `log_sigma`.
         """
         images = self.check_images(batch["image"])
         c_seed, z_seed, set_seed = split_seed(seed, 3)
@@ -223,12 +253,14 @@ class VHE(GenerativeModel):
             tape.watch([c, z])
             prior_mean, prior_log_var = self.prior_z(c, training=training)
             logits = self.generate(c, z, apply_sigmoid=False, training=training)
-            reconstruction = -losses.bernoulli_log_likelihood(images, logits)
+            learned = self.decoder_log_sigma if self.decoder_likelihood.learned_scale else None
+            log_likelihood, log_sigma = self.decoder_likelihood.evaluate(images, logits, log_sigma=learned)
+            reconstruction = -log_likelihood
             kl_z = losses.kl_normal(z_mean, z_log_var, prior_mean, prior_log_var)
             decoder_and_prior_loss = tf.reduce_sum(reconstruction + kl_z)
         grad_c, grad_z = tape.gradient(decoder_and_prior_loss, [c, z])
         kl_c = losses.kl_normal(c_mean, c_log_var) / tf.cast(class_size, c_mean.dtype)
-        return {
+        terms = {
             "c_mean": c_mean, "c_log_var": c_log_var, "c": c,
             "z_mean": z_mean, "z_log_var": z_log_var, "z": z,
             "prior_mean": prior_mean, "prior_log_var": prior_log_var, "logits": logits,
@@ -236,6 +268,9 @@ class VHE(GenerativeModel):
             "loss": reconstruction + kl_c + kl_z,
             "grad_c": grad_c, "grad_z": grad_z,
         }
+        if log_sigma is not None:
+            terms["log_sigma"] = log_sigma
+        return terms
 
     def compute_losses(self, batch, seed=None, training=False):
         terms = self.compute_terms(batch, seed=seed, training=training)
@@ -244,6 +279,11 @@ class VHE(GenerativeModel):
         metrics = {name: tf.reduce_mean(terms[name]) for name in ("loss", "reconstruction_loss", "kl_c", "kl_z")}
         metrics["grad_norm_c"] = tf.reduce_mean(tf.norm(terms["grad_c"], axis=-1))
         metrics["grad_norm_z"] = tf.reduce_mean(tf.norm(terms["grad_z"], axis=-1))
+        if self.decoder_likelihood.has_scale:
+            metrics["decoder_log_sigma"] = terms["log_sigma"]
+        if self.decoder_likelihood.eight_bit:
+            shape = self.image_shape
+            metrics["bits_per_dim"] = likelihoods.bits_per_dim(metrics["loss"], int(shape[0] * shape[1] * shape[2]))
         return metrics
 
     def record_codes(self, batch, terms):
@@ -257,7 +297,7 @@ class VHE(GenerativeModel):
         return prior_mean + tf.exp(0.5 * prior_log_var) * eps
 
     def sample(self, num_samples, seed=None):
-        """Images from c ~ N(0, I), z ~ p(z|c), x ~ p(x|c, z) (pixel probabilities)."""
+        """Images from c ~ N(0, I), z ~ p(z|c), x ~ p(x|c, z) (the likelihood's mean: pixel probabilities...)."""
         num_samples = self.check_num_samples(num_samples)
         eps = tfgen_random.normal((num_samples, self.class_dim + self.latent_dim), seed, self.sampling.seed_generator)
         c, eps_z = eps[:, : self.class_dim], eps[:, self.class_dim :]
@@ -272,7 +312,7 @@ class VHE(GenerativeModel):
             seed: an optional stateless seed.
 
         Returns:
-            (sets, num_samples, *image_shape) pixel probabilities.
+            (sets, num_samples, *image_shape) images in [0, 1] (the likelihood's mean).
         """
         num_samples = self.check_num_samples(num_samples)
         c_mean, _ = self.encode_set(class_set)
@@ -326,6 +366,8 @@ class VHE(GenerativeModel):
             "class_size": self.class_size,
             "set_size": self.set_size,
             "seed": self.seed,
+            "likelihood": self.likelihood,
+            "num_mixtures": self.num_mixtures,
         }
 
 
