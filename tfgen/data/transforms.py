@@ -89,6 +89,15 @@ def _resize(image, height, width, target):
     )
 
 
+def _grey_to_rgb(image):
+    return tf.repeat(image, 3, axis=-1)
+
+
+def _rgb_to_grey(image):
+    grey = tf.image.rgb_to_grayscale(tf.cast(image, tf.float32))
+    return tf.cast(tf.clip_by_value(tf.round(grey), 0.0, 255.0), tf.uint8)
+
+
 def transform_image(image, image_size=None, channels=None):
     """One uint8 image (height, width, channels) at `image_size` with `channels` (module docstring).
 
@@ -101,16 +110,25 @@ def transform_image(image, image_size=None, channels=None):
         A uint8 tensor (height', width', channels').
     """
     image = tf.convert_to_tensor(image)
-    source_channels = image.shape[-1]
-    if source_channels in (2, 4):
-        image = image[..., : source_channels - 1]
-        source_channels -= 1
-    if channels is not None and source_channels is not None and channels != source_channels:
+    if image.shape[-1] is not None:  # known channels (arrays, TFDS): convert in Python
+        source_channels = image.shape[-1]
+        if source_channels in (2, 4):
+            image = image[..., : source_channels - 1]
+            source_channels -= 1
+        if channels == 3 and source_channels == 1:
+            image = _grey_to_rgb(image)
+        elif channels == 1 and source_channels == 3:
+            image = _rgb_to_grey(image)
+    else:  # decoded files: the count is known when the graph runs
+        depth = tf.shape(image)[-1]
+        image = tf.cond(tf.logical_or(tf.equal(depth, 2), tf.equal(depth, 4)), lambda: image[..., :-1], lambda: image)
+        depth = tf.shape(image)[-1]
         if channels == 3:
-            image = tf.repeat(image, 3, axis=-1)
-        else:
-            grey = tf.image.rgb_to_grayscale(tf.cast(image, tf.float32))
-            image = tf.cast(tf.clip_by_value(tf.round(grey), 0.0, 255.0), tf.uint8)
+            image = tf.cond(tf.equal(depth, 1), lambda: _grey_to_rgb(image), lambda: image)
+        elif channels == 1:
+            image = tf.cond(tf.equal(depth, 3), lambda: _rgb_to_grey(image), lambda: image)
+        if channels is not None:
+            image = tf.ensure_shape(image, [None, None, channels])
     if image_size is None:
         return image
     target = tuple(int(side) for side in image_size)
