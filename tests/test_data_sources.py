@@ -132,6 +132,13 @@ def test_other_tfds_datasets_load_through_the_real_code(mocked_tfds):
     assert data.load("oxford_flowers102", image_size=(8, 12)).image_shape == (8, 12, 3)
 
 
+def test_names_and_paths():
+    from tfgen.data.folders import is_path
+
+    assert not is_path("cifar10") and not is_path("celeb_a/align:2.0.1") and not is_path("mnist:3.0.1")
+    assert is_path("photos/cats") and is_path("./cifar10") and is_path("~/x")
+
+
 def test_tfds_split_rules():
     from types import SimpleNamespace
 

@@ -54,13 +54,34 @@ HOLD_OUT = 10
 _BATCH = 256
 
 
-def is_path(name_or_path):
-    """Whether `name_or_path` names a folder: an existing directory, or text with a path separator."""
-    if not isinstance(name_or_path, (str, os.PathLike)):
+def _tfds_name(text):
+    """Whether `text` reads as a TFDS "name/config[:version]" of a registered dataset (e.g. "celeb_a/align")."""
+    import tensorflow_datasets as tfds
+
+    base = text.split("/")[0].split(":")[0]
+    try:
+        tfds.builder_cls(base)
+    except Exception:  # noqa: BLE001 - any failure to find it: not a TFDS name
         return False
-    text = os.fspath(name_or_path)
+    return True
+
+
+def is_path(name_or_path):
+    """Whether `name_or_path` names a folder of images.
+
+    An existing directory, or text with a path separator or starting with
+    "." or "~"; except "name/config" of a registered TFDS dataset (when no
+    such folder exists).
+    """
+    if isinstance(name_or_path, os.PathLike):
+        return True
+    if not isinstance(name_or_path, str):
+        return False
+    text = name_or_path
+    if os.path.isdir(text) or text.startswith(("~", ".", os.sep)):
+        return True
     separators = [os.sep] + ([os.altsep] if os.altsep else [])
-    return os.path.isdir(text) or any(sep in text for sep in separators) or text.startswith(("~", "."))
+    return any(sep in text for sep in separators) and not _tfds_name(text)
 
 
 def _visible(names):

@@ -13,8 +13,8 @@
   without a "test" split tests on its "validation" split, and one with
   neither holds out its last 10% of "train" (`train[90%:]`, TFDS's
   deterministic slicing; "train" is then `train[:90%]`);
-* a path (an existing folder, or text with a path separator): a folder of
-  images, `tfgen.data.folders`.
+* a path (an existing folder, or text with a path separator, except a
+  registered TFDS "name/config"): a folder of images, `tfgen.data.folders`.
 
 Every source goes through the same crop, resize and channel conversion
 (`tfgen.data.transforms`, `image_size=` and `channels=`) and, when larger
