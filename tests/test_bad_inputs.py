@@ -430,7 +430,7 @@ CASES = [
     case("gaussian_mutual_information_loss-shapes-differ", ValueError, "mean",
          lambda: losses.gaussian_mutual_information_loss(zeros(2, 3), zeros(2, 4), 0.0)),
     # ------------------------------------------------------------ tfgen.data
-    case("load-dataset=unknown", ValueError, "dataset", lambda: data_lib.load("cifar10")),
+    case("load-dataset=unknown", ValueError, "dataset", lambda: data_lib.load("cifar100000")),
     case("load-split=unknown", ValueError, "split", lambda: data_lib.load("mnist", "validation")),
     case("load-examples=0", ValueError, "examples", lambda: data_lib.load("mnist", examples=0)),
     case("load-examples=-3", ValueError, "examples", lambda: data_lib.load("mnist", examples=-3)),

@@ -21,7 +21,7 @@ def _error(capsys, argv):
 
 
 def test_unknown_dataset(capsys):
-    assert "invalid choice: 'cifar'" in _error(capsys, ["train", "vae", "--dataset", "cifar", "--out", "x"])
+    assert "Unknown dataset 'cifar'" in _error(capsys, ["train", "vae", "--dataset", "cifar", "--out", "x"])
 
 
 def test_unknown_model(capsys):

@@ -99,8 +99,8 @@ def test_bad_pipeline_arguments():
 
 
 def test_unknown_dataset_name():
-    with pytest.raises(ValueError, match="Unknown dataset 'cifar10'"):
-        data.load("cifar10")
+    with pytest.raises(ValueError, match="Unknown dataset 'cifar100000'"):
+        data.load("cifar100000")
     with pytest.raises(ValueError, match="split"):
         data.load("mnist", "validation")
 

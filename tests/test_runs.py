@@ -69,8 +69,8 @@ def test_bad_run_options_name_the_problem(tmp_path):
         runs.train("vae", out=str(tmp_path / "run"), latnt_dim=3)
     with pytest.raises(ValueError, match="Unknown model 'pixelcnn'"):
         runs.train("pixelcnn", out=str(tmp_path / "run"))
-    with pytest.raises(ValueError, match="Unknown dataset 'cifar10'"):
-        runs.train("vae", out=str(tmp_path / "run"), dataset="cifar10")
+    with pytest.raises(ValueError, match="Unknown dataset 'cifar100000'"):
+        runs.train("vae", out=str(tmp_path / "run"), dataset="cifar100000")
     for learning_rate in (-1.0, 0):  # 0 is refused, not replaced by the recipe's rate
         with pytest.raises(ValueError, match="learning_rate must be a positive number"):
             runs.train("vae", out=str(tmp_path / "run"), learning_rate=learning_rate)

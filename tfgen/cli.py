@@ -58,6 +58,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _image_size(text):
+    from tfgen.data.transforms import parse_image_size
+
+    try:
+        return list(parse_image_size(text, argument="--image-size"))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error).split(". Received")[0] + f", received {text!r}") from None
+
+
 def _labels_per_class(text):
     return None if text == "all" else _positive_int(text)
 
@@ -152,7 +161,7 @@ def _add_model_options(parser, model_class):
 
 
 def _add_train_parser(commands):
-    from tfgen.data import BINARIZATIONS, DATASETS
+    from tfgen.data import BINARIZATIONS
     from tfgen.models import MODELS, AdversarialModel
 
     train = commands.add_parser("train", help="train a model end to end, as its paper does",
@@ -179,7 +188,14 @@ def _add_train_parser(commands):
         run.add_argument("--config", default=None, metavar="FILE",
                          help="a JSON file of options: run options by name (e.g. \"epochs\": 5) and \"model\": "
                               "{constructor arguments}; flags given on the command line win")
-        option("--dataset", recipe.dataset, choices=DATASETS)
+        option("--dataset", recipe.dataset, "a TFDS image dataset (mnist, fashion_mnist, cifar10, svhn_cropped, "
+               "celeb_a, name:version, name/config) or a folder of images (class sub-folders give labels)",
+               metavar="NAME_OR_FOLDER")
+        option("--image-size", "the data's own", "crop to the aspect ratio and resize every image to N x N or HxW",
+               type=_image_size, metavar="N|HxW")
+        option("--channels", "the data's own", "1 (grey) or 3 (RGB)", type=int, choices=(1, 3))
+        option("--streaming", "by size", "read the images batch by batch from a cache file on disk "
+               "(--no-streaming: in memory); the batches are the same", action=argparse.BooleanOptionalAction)
         option("--epochs", recipe.epochs, type=_positive_int)
         option("--batch-size", recipe.batch_size, type=_positive_int)
         adversarial = issubclass(model_class, AdversarialModel)

@@ -79,11 +79,65 @@ def model_defaults(model_class):
     return {**constructor_options(model_class), **model_class.recipe.model}
 
 
-def load_data(dataset, *, data_dir=None, source_dir=None, train_examples=None):
-    """(train, test) `ImageDataset`s of `dataset`; the first `train_examples` of each when given."""
-    train_data = data_lib.load(dataset, "train", data_dir=data_dir, source_dir=source_dir, examples=train_examples)
-    test_data = data_lib.load(dataset, "test", data_dir=data_dir, source_dir=source_dir, examples=train_examples)
-    return train_data, test_data
+def load_data(dataset, *, data_dir=None, source_dir=None, train_examples=None, image_size=None, channels=None,
+              streaming=None):
+    """(train, test) `ImageDataset`s of `dataset`; the first `train_examples` of each when given.
+
+    Args:
+        dataset: a TFDS name ("mnist", "cifar10", ...), a folder of images
+            (`tfgen.data.load`), an `ImageDataset` (trained on without a test
+            set), or a (train, test) pair of them (test may be None).
+        data_dir, source_dir: see `tfgen.data.load`.
+        train_examples: only the first N examples of each split.
+        image_size, channels: crop/resize and convert every image (see
+            `tfgen.data.load`); applied to `ImageDataset`s too.
+        streaming: see `tfgen.data.load` (names and folders only).
+
+    Returns:
+        (train, test); test is None for a single `ImageDataset`.
+    """
+    if isinstance(dataset, data_lib.ImageDataset) or (
+            isinstance(dataset, (tuple, list)) and len(dataset) == 2
+            and all(part is None or isinstance(part, data_lib.ImageDataset) for part in dataset)):
+        train_data, test_data = (dataset, None) if isinstance(dataset, data_lib.ImageDataset) else dataset
+        if train_data is None:
+            raise ValueError("dataset=(train, test) needs a training set. Received: train=None")
+        image_size = data_lib.transforms.parse_image_size(image_size)
+        channels = data_lib.transforms.check_channels(channels)
+
+        def prepared(data):
+            if data is None:
+                return None
+            if train_examples is not None:
+                data = data.take(train_examples)
+            if image_size is None and channels is None:
+                return data
+            return dataclasses.replace(data, images=data_lib.transforms.transform_images(data.images, image_size,
+                                                                                         channels))
+
+        return prepared(train_data), prepared(test_data)
+    options = dict(data_dir=data_dir, source_dir=source_dir, examples=train_examples, image_size=image_size,
+                   channels=channels, streaming=streaming)
+    return data_lib.load(dataset, "train", **options), data_lib.load(dataset, "test", **options)
+
+
+def _unconditional_models():
+    """The registered models that train on unlabelled data, for the message of those that cannot."""
+    from tfgen.models import MODELS
+
+    return sorted(name for name, cls in MODELS.items() if not (cls.requires_labels or cls.semi_supervised))
+
+
+def check_labelled(model_class, train_data):
+    """Raises a ValueError when `model_class` needs labels (conditional, semi-supervised, class sets) and the data has none."""
+    if train_data.labels is not None or not (model_class.requires_labels or model_class.semi_supervised):
+        return
+    name = getattr(model_class, "registered_name", model_class.__name__)
+    raise ValueError(
+        f"{name} needs labelled data; {train_data.name!r} has no labels (e.g. a flat folder, or a dataset without a "
+        f"class label). Put the images in one sub-folder per class, or train an unconditional model: "
+        f"{', '.join(_unconditional_models())}"
+    )
 
 
 def build_model_and_data(model_class, train_data, test_data, model_kwargs, *, batch_size, labels_per_class=None,
@@ -102,8 +156,11 @@ def build_model_and_data(model_class, train_data, test_data, model_kwargs, *, ba
     Returns:
         (model, train_data, test_data).
     """
+    check_labelled(model_class, train_data)
     options = constructor_options(model_class)
     model_kwargs = dict(model_kwargs)
+    if "image_shape" in options:
+        model_kwargs.setdefault("image_shape", tuple(train_data.image_shape))
     if "num_classes" in options:
         model_kwargs.setdefault("num_classes", train_data.num_classes)
     if "num_examples" in options:
@@ -121,12 +178,12 @@ def build_model_and_data(model_class, train_data, test_data, model_kwargs, *, ba
         if hasattr(model, "update_clusters"):
             # The first clustering, of the initial codes; `ReclusterCallback` re-clusters before every epoch.
             train_data = data_lib.ClassSetDataset(train_data.images, train_data.labels, train_data.num_classes,
-                                                  train_data.name, set_size=set_size,
+                                                  train_data.name, train_data.class_names, set_size=set_size,
                                                   set_labels=model.update_clusters(0))
             test_data = None
         else:
             wrap = lambda data: data_lib.ClassSetDataset(  # noqa: E731
-                data.images, data.labels, data.num_classes, data.name, set_size=set_size)
+                data.images, data.labels, data.num_classes, data.name, data.class_names, set_size=set_size)
             train_data = wrap(train_data)
             test_data = None if test_data is None else wrap(test_data)
     return model, train_data, test_data
@@ -174,6 +231,9 @@ def train(
     plot_every=None,
     data_dir=None,
     source_dir=None,
+    image_size=None,
+    channels=None,
+    streaming=None,
     max_steps=None,
     train_examples=None,
     steps_per_epoch=None,
@@ -198,7 +258,9 @@ def train(
     Args:
         model_name: a name from `tfgen.models.MODELS` ("vae", "dcgan", ...).
         out: the run directory.
-        dataset: "mnist" or "fashion_mnist".
+        dataset: a TFDS name ("mnist", "fashion_mnist", "cifar10", ...), a
+            folder of images, an `ImageDataset` or a (train, test) pair of
+            them (`load_data`); default: the recipe's.
         epochs, batch_size, seed, binarization, eager, steps_per_epoch,
             checkpoint_every_steps: see `tfgen.training.Trainer`.
         learning_rate, beta_1: Adam's (the generator's, for a GAN).
@@ -215,6 +277,13 @@ def train(
         plot_every: draw the model's figures every this many epochs (and at the end).
         data_dir: the TFDS data folder (TFDS's `data_dir`).
         source_dir: a folder with the original `.gz` files (offline build).
+        image_size: crop and resize every image to this size (an int,
+            (height, width) or "HxW"; default: the data's own). Recorded in
+            `config.json`: a resume refuses a change.
+        channels: 1 or 3 (default: the data's own); recorded likewise.
+        streaming: read the data from a cache file on disk batch by batch
+            (True), keep it in memory (False), or choose by size (None); the
+            batches are the same either way (`tfgen.data.streaming`).
         max_steps: stop after this many steps (smoke runs, interruption tests).
         train_examples: train (and test) on the first N examples only.
         labels_per_class: semi-supervised models: labels kept per class,
@@ -254,7 +323,11 @@ def train(
             f"Received: labels_per_class={labels_per_class!r}"
         )
     smoke_settings = SMOKE if smoke else {}
-    dataset = _checks.choice("dataset", _first(dataset, recipe.dataset), data_lib.DATASETS)
+    dataset = data_lib.check_dataset(_first(dataset, recipe.dataset))
+    image_size = data_lib.transforms.parse_image_size(image_size)
+    channels = data_lib.transforms.check_channels(channels)
+    if streaming is not None:
+        _checks.boolean("streaming", streaming)
     # A smoke run is a few steps whatever else is asked: the examples pass their full settings with --smoke.
     epochs = _checks.positive_int("epochs", _first(smoke_settings.get("epochs"), epochs, recipe.epochs))
     batch_size = _checks.positive_int("batch_size", _first(batch_size, recipe.batch_size))
@@ -270,6 +343,7 @@ def train(
     _checks.positive_int("max_steps", max_steps, allow_none=True)
     _checks.positive_int("checkpoint_every_steps", checkpoint_every_steps, allow_none=True)
     _checks.positive_int("max_nonfinite_steps", max_nonfinite_steps)
+    requested_scores = sample_scores is not None and bool(sample_scores)
     sample_scores = recipe.sample_scores if sample_scores is None else bool(sample_scores)
     classifier_epochs = _first(smoke_settings.get("classifier_epochs"), classifier_epochs, recipe.classifier_epochs)
     resume = bool(resume) or resume_from is not None
@@ -279,7 +353,16 @@ def train(
     model_class(**{key: value for key, value in {**recipe.model, **model_kwargs}.items()
                    if key not in ("num_classes", "num_examples")})
 
-    train_data, test_data = load_data(dataset, data_dir=data_dir, source_dir=source_dir, train_examples=train_examples)
+    train_data, test_data = load_data(dataset, data_dir=data_dir, source_dir=source_dir, train_examples=train_examples,
+                                      image_size=image_size, channels=channels, streaming=streaming)
+    check_labelled(model_class, train_data)  # before a classifier is trained or a model built
+    if sample_scores and train_data.labels is None:
+        if requested_scores:
+            raise ValueError(f"sample_scores needs labelled data (a classifier of the classes scores the samples); "
+                             f"{train_data.name!r} has no labels. Pass sample_scores=False (--no-sample-scores).")
+        sample_scores = False
+        if verbose:
+            print(f"{train_data.name!r} has no labels: the samples are not scored (no classifier to train).")
     if examples_per_class is not None:
         train_data = data_lib.labelled_split(train_data, examples_per_class, seed=split_seed).labelled_subset()
     evaluator = None
@@ -305,7 +388,10 @@ def train(
         )
     callbacks = run_callbacks(model, train_data, test_data, plot_every=plot_every, evaluator=evaluator,
                               reference_runs=reference_runs, few_shot_data=few_shot_data, smoke=smoke)
-    run_info = {"recipe": model_name}
+    # The images' size and channels are part of the recipe (a resume refuses a change); a run written before
+    # these options existed has neither key, and resumes with the defaults.
+    run_info = {"recipe": model_name, "image_size": None if image_size is None else list(image_size),
+                "channels": channels}
     if model_class.semi_supervised:
         run_info["labels_per_class"] = labels_per_class
     trainer = Trainer(
@@ -343,7 +429,9 @@ def run_callbacks(model, train_data, test_data, *, plot_every, evaluator=None, r
     """The callbacks of a run of `model`: re-clustering, scores, then the model's figures (which draw the scores)."""
     callbacks = []
     if hasattr(model, "update_clusters"):
-        callbacks += [ReclusterCallback(), ClusterScoresCallback()]
+        callbacks.append(ReclusterCallback())
+        if train_data.labels is not None:  # the clusters are scored against the true labels
+            callbacks.append(ClusterScoresCallback())
     if evaluator is not None:
         callbacks.append(GANDiagnosticsCallback(
             evaluator, test_data, num_samples=SMOKE["score_samples"] if smoke else SCORE_SAMPLES,
@@ -353,7 +441,8 @@ def run_callbacks(model, train_data, test_data, *, plot_every, evaluator=None, r
     if "few_shot" in model.figures:
         # Few-shot generation from `set_size` images of each class.
         source = few_shot_data if few_shot_data is not None else test_data if test_data is not None else train_data
-        support = few_shot_support(source, shots=model.set_size)
+        if source.labels is not None:  # unlabelled data has no classes to draw the shots from
+            support = few_shot_support(source, shots=model.set_size)
     references = {name: read_json(os.path.join(run, HISTORY_FILE)) for name, run in (reference_runs or {}).items()}
     callbacks.append(PlotCallback(every=plot_every, support=support, reference_histories=references,
                                   evaluator=evaluator))

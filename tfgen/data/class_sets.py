@@ -141,11 +141,16 @@ class ClassSetDataset(ImageDataset):
     def __post_init__(self):
         super().__post_init__()
         self.set_size = _checks.positive_int("set_size", self.set_size)
+        if self.set_labels is None and self.labels is None:
+            raise ValueError(
+                f"Class sets are sets of examples of one class: they need labels, or set_labels (e.g. pseudo-labels "
+                f"of a clustering); {self.name!r} has neither (unlabelled data)."
+            )
         if self.set_labels is not None:
             set_labels = np.asarray(self.set_labels)
-            if set_labels.shape != self.labels.shape or not np.issubdtype(set_labels.dtype, np.integer):
+            if set_labels.shape != (len(self),) or not np.issubdtype(set_labels.dtype, np.integer):
                 raise ValueError(
-                    f"set_labels must be integers of shape {self.labels.shape}. "
+                    f"set_labels must be integers of shape {(len(self),)}. "
                     f"Received: set_labels.shape={set_labels.shape}, dtype={set_labels.dtype}"
                 )
             if set_labels.min() < 0:

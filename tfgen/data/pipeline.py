@@ -86,26 +86,41 @@ class BatchFormat:
         return labels
 
 
+def memory_mapped(images):
+    """True when `images` is a view of a file on disk (`np.memmap`): the pipeline then gathers batches from it."""
+    while isinstance(images, np.ndarray):
+        if isinstance(images, np.memmap):
+            return True
+        images = images.base
+    return False
+
+
 @dataclasses.dataclass
 class ImageDataset:
-    """Images and labels held in memory, with a deterministic `tf.data` pipeline.
+    """Images and (optionally) labels, with a deterministic `tf.data` pipeline.
 
     Attributes:
-        images: uint8 array of shape (N, height, width, channels).
-        labels: int64 array of shape (N,), values in [0, num_classes).
-        num_classes: the number of classes.
-        name: a name for messages and plots.
+        images: uint8 array of shape (N, height, width, channels), in memory
+            or a read-only `np.memmap` of a cache file (`tfgen.data.streaming`:
+            batches are then gathered from the file, with exactly the same
+            order and draws).
+        labels: int64 array of shape (N,), values in [0, num_classes); or None
+            for unlabelled data (`labelled` is False, `num_classes` is 0 and
+            batches carry no "label").
+        num_classes: the number of classes (default: `len(class_names)` when
+            given, else 10; 0 for unlabelled data).
+        name: a name for messages, plots and a run's `config.json`.
+        class_names: one name per class, for plots (default: "0", "1", ...).
     """
 
     images: np.ndarray
-    labels: np.ndarray
-    num_classes: int = 10
+    labels: np.ndarray = None
+    num_classes: int = None
     name: str = "images"
+    class_names: list = None
 
     def __post_init__(self):
-        images = np.asarray(self.images)
-        labels = np.asarray(self.labels)
-        self.num_classes = _checks.positive_int("num_classes", self.num_classes)
+        images = self.images if memory_mapped(self.images) else np.asarray(self.images)
         if images.ndim != 4:
             raise ValueError(
                 f"images must have shape (N, height, width, channels). Received: images.shape={images.shape}"
@@ -117,6 +132,19 @@ class ImageDataset:
             images = np.round(images * 255).astype(np.uint8)
         if images.shape[0] == 0:
             raise ValueError(f"images must hold at least one example. Received: images.shape={images.shape}")
+        self.images = images
+        if self.labels is None:
+            if self.num_classes not in (None, 0) or self.class_names:
+                raise ValueError(
+                    f"Unlabelled data (labels=None) has no classes. Received: num_classes={self.num_classes!r}, "
+                    f"class_names={self.class_names!r}"
+                )
+            self.num_classes, self.class_names = 0, []
+            return
+        labels = np.asarray(self.labels)
+        if self.num_classes is None:
+            self.num_classes = len(self.class_names) if self.class_names else 10
+        self.num_classes = _checks.positive_int("num_classes", self.num_classes)
         if labels.shape != (images.shape[0],):
             raise ValueError(
                 f"labels must have shape ({images.shape[0]},), one integer per image. Received: labels.shape={labels.shape}"
@@ -127,22 +155,48 @@ class ImageDataset:
             raise ValueError(
                 f"labels must lie in [0, {self.num_classes}). Received: min={labels.min()}, max={labels.max()}"
             )
-        self.images = images
         self.labels = labels.astype(np.int64)
+        if self.class_names is None:
+            self.class_names = [str(i) for i in range(self.num_classes)]
+        names = list(self.class_names)
+        if len(names) != self.num_classes or not all(isinstance(n, str) for n in names):
+            raise ValueError(
+                f"class_names must be {self.num_classes} strings, one per class. Received: class_names={names!r}"
+            )
+        self.class_names = names
 
     def __len__(self):
-        return len(self.labels)
+        return len(self.images)
+
+    @property
+    def labelled(self):
+        """Whether the examples have labels (False for a flat folder, an unlabelled TFDS dataset...).
+
+        `SemiSupervisedDataset` (always labelled) replaces it with its
+        per-example mask; code that may see one tests `labels is not None`.
+        """
+        return self.labels is not None
+
+    @property
+    def streaming(self):
+        """Whether the images are read from a file on disk batch by batch (a memory-mapped cache)."""
+        return memory_mapped(self.images)
 
     @property
     def image_shape(self):
         return tuple(self.images.shape[1:])
+
+    def require_labels(self, purpose):
+        """Raises a ValueError saying that `purpose` needs labels, unless the data has them."""
+        if self.labels is None:
+            raise ValueError(f"{purpose} needs labelled data; {self.name!r} has no labels.")
 
     def num_batches(self, batch_size, drop_remainder=False):
         return len(self) // batch_size if drop_remainder else -(-len(self) // batch_size)
 
     def _sliced(self, index):
         """The fields of the examples at `index` (a slice or an index array), as replace() arguments."""
-        return {"images": self.images[index], "labels": self.labels[index]}
+        return {"images": self.images[index], "labels": None if self.labels is None else self.labels[index]}
 
     def take(self, count):
         """The first `count` examples (a positive integer; all of them when there are fewer), as a new dataset."""
@@ -176,10 +230,37 @@ class ImageDataset:
         return {}
 
     def batch_labels(self, index, batch_format):
-        """The "label" entry of a batch: the labels at `index`, formatted."""
+        """The "label" entry of a batch: the labels at `index`, formatted (None: no "label", unlabelled data)."""
+        if self.labels is None:
+            return None
         return batch_format.labels(tf.gather(tf.constant(self.labels), index))
 
     # ------------------------------------------------------------------ the pipeline
+
+    def _gather_images(self):
+        """`gather(index)`: the uint8 images at `index` (any shape of indices), as a tensor.
+
+        In memory, a `tf.gather` from one constant; from a memory-mapped
+        cache, a NumPy gather from the file (`tf.numpy_function`), which
+        reads only the batch's examples. Both give the same uint8 values, so
+        batches (and every draw made from them) are identical.
+        """
+        if not self.streaming:
+            images = tf.constant(self.images)
+            return lambda index: tf.gather(images, index)
+        source, shape = self.images, self.image_shape
+
+        def read(index):
+            return np.ascontiguousarray(source[index])
+
+        def gather(index):
+            index = tf.convert_to_tensor(index, tf.int64)
+            gathered = tf.numpy_function(read, [index], tf.uint8, stateful=False)
+            gathered = tf.reshape(gathered, tf.concat([tf.shape(index, out_type=tf.int32), shape], axis=0))
+            gathered.set_shape(index.shape.concatenate(shape))
+            return gathered
+
+        return gather
 
     def batches(
         self,
@@ -195,7 +276,7 @@ class ImageDataset:
         skip_batches=0,
         cache=True,
     ):
-        """One epoch of batches: dicts with "image" (float32), "label" and the dataset's own entries.
+        """One epoch of batches: dicts with "image" (float32), "label" (labelled data) and the dataset's own entries.
 
         Args:
             batch_size: examples per batch.
@@ -211,7 +292,8 @@ class ImageDataset:
             drop_remainder: drop the last, smaller batch.
             skip_batches: skip this many batches at the start (to resume
                 in the middle of an epoch).
-            cache: accepted for compatibility; the examples are in memory.
+            cache: accepted for compatibility (in memory, or gathered from
+                the memory-mapped cache file when `streaming`).
         """
         del cache
         _checks.choice("binarization", binarization, BINARIZATIONS)
@@ -232,14 +314,17 @@ class ImageDataset:
                 indices = indices.shuffle(len(self), seed=epoch_seed(seed, epoch), reshuffle_each_iteration=False)
         else:
             indices = tf.data.Dataset.from_tensor_slices(np.asarray(order, np.int64))
-        images = tf.constant(self.images)
+        gather = self._gather_images()
 
         def images_at(index, noise_seed):
-            return batch_format.images(tf.gather(images, index), noise_seed)
+            return batch_format.images(gather(index), noise_seed)
 
         def to_batch(batch_index, index):
             noise_seed = batch_seed(seed, epoch, batch_index)
-            batch = {"image": images_at(index, noise_seed), "label": self.batch_labels(index, batch_format)}
+            batch = {"image": images_at(index, noise_seed)}
+            labels = self.batch_labels(index, batch_format)
+            if labels is not None:
+                batch["label"] = labels
             batch.update(self.example_entries(index, noise_seed, images_at))
             return batch
 

@@ -1,6 +1,29 @@
-"""MNIST and Fashion-MNIST through TFDS, online or from the original files.
+"""The data sources: `load` a TFDS dataset by name, or a folder of images.
 
-Two ways to get the data:
+`load(name_or_path, split)` dispatches:
+
+* "mnist" / "fashion_mnist": through TFDS, online or built offline from the
+  original files (below);
+* any other TFDS image dataset by name ("cifar10", "svhn_cropped",
+  "celeb_a", "oxford_flowers102", "name:version", "name/config"): the image
+  feature is the top-level `Image` (the key "image" preferred), the label the
+  top-level `ClassLabel` "label", else the only top-level `ClassLabel`;
+  without one (e.g. celeb_a's attributes) the data is unlabelled. The class
+  names are the `ClassLabel`'s. Splits: "train" and "test"; a dataset
+  without a "test" split tests on its "validation" split, and one with
+  neither holds out its last 10% of "train" (`train[90%:]`, TFDS's
+  deterministic slicing; "train" is then `train[:90%]`);
+* a path (an existing folder, or text with a path separator, except a
+  registered TFDS "name/config"): a folder of images, `tfgen.data.folders`.
+
+Every source goes through the same crop, resize and channel conversion
+(`tfgen.data.transforms`, `image_size=` and `channels=`) and, when larger
+than memory, through the streaming cache (`tfgen.data.streaming`).
+Datasets other than MNIST download as TFDS does when online; offline
+(`TFGEN_OFFLINE=1`, or no network) a dataset that is not prepared fails at
+once with a `DataUnavailableError`.
+
+Two ways to get MNIST and Fashion-MNIST:
 
 * With network access, TFDS downloads and prepares the datasets as usual.
 * Offline, TFDS builds them from a folder holding the original ``.gz``
@@ -16,10 +39,14 @@ do; it never hangs on a download.
 batches through the one pipeline of :mod:`tfgen.data.pipeline`.
 """
 
+import logging
 import os
 import socket
 
 from tfgen import _checks
+from tfgen.data import folders
+from tfgen.data import streaming as streaming_lib
+from tfgen.data import transforms
 from tfgen.data.pipeline import ImageDataset
 
 DATASETS = ("mnist", "fashion_mnist")
@@ -49,6 +76,11 @@ _DOWNLOAD_HOSTS = {
     "mnist": ("storage.googleapis.com", 443),
     "fashion_mnist": ("fashion-mnist.s3-website.eu-central-1.amazonaws.com", 80),
 }
+#: The host probed before downloading any other TFDS dataset (TFDS's own storage).
+_DEFAULT_DOWNLOAD_HOST = ("storage.googleapis.com", 443)
+#: The share of "train" held out as "test" by a TFDS dataset with neither a "test" nor a "validation" split.
+HOLD_OUT_PERCENT = 10
+_BATCH = 256
 
 
 class DataUnavailableError(RuntimeError):
@@ -59,7 +91,7 @@ def _network_available(name, timeout=3.0):
     """True when the dataset's download host accepts a TCP connection within `timeout` seconds."""
     if os.environ.get(OFFLINE_ENV, "").strip() not in ("", "0"):
         return False
-    host, port = _DOWNLOAD_HOSTS[name]
+    host, port = _DOWNLOAD_HOSTS.get(name, _DEFAULT_DOWNLOAD_HOST)
     try:
         with socket.create_connection((host, port), timeout=timeout):
             return True
@@ -125,7 +157,7 @@ def prepare(name, data_dir=None, source_dir=None):
     return builder
 
 
-def load(name, split="train", *, data_dir=None, source_dir=None, examples=None):
+def _load_mnist(name, split="train", *, data_dir=None, source_dir=None, examples=None):
     """Loads a split of MNIST or Fashion-MNIST into memory.
 
     Args:
@@ -149,4 +181,204 @@ def load(name, split="train", *, data_dir=None, source_dir=None, examples=None):
     builder = prepare(name, data_dir=data_dir, source_dir=source_dir)
     selection = split if examples is None else f"{split}[:{examples}]"
     arrays = tfds.as_numpy(builder.as_dataset(split=selection, batch_size=-1, shuffle_files=False))
-    return ImageDataset(images=arrays["image"], labels=arrays["label"], num_classes=10, name=f"{name}/{split}")
+    return ImageDataset(images=arrays["image"], labels=arrays["label"], num_classes=10, name=f"{name}/{split}",
+                        class_names=list(CLASS_NAMES[name]))
+
+
+def load(name_or_path, split="train", *, image_size=None, channels=None, examples=None, data_dir=None,
+         source_dir=None, streaming=None):
+    """Loads a split of a TFDS image dataset or of a folder of images (module docstring).
+
+    Args:
+        name_or_path: a TFDS name ("mnist", "cifar10", "celeb_a",
+            "name:version", "name/config") or a folder of images (an existing
+            folder, or text with a path separator; `tfgen.data.folders`).
+        split: "train" or "test".
+        image_size: None (the data's own size) or an int / (height, width) /
+            "HxW": every image is centre-cropped to that aspect ratio and
+            resized to it (`tfgen.data.transforms`).
+        channels: None (the data's own; an alpha channel is dropped), 1 or 3.
+        examples: only the first N examples (nothing more is read or decoded).
+        data_dir: the TFDS data folder (also home of the streaming caches of
+            TFDS datasets).
+        source_dir: MNIST / Fashion-MNIST: a folder with the original `.gz`
+            files for an offline build (default: `TFGEN_DATA_DIR`).
+        streaming: True (decode once into a cache file on disk and read the
+            batches from it), False (in memory), None (streams when the decoded
+            images exceed `tfgen.data.streaming.memory_budget()`).
+
+    Returns:
+        An `ImageDataset` of uint8 images (N, height, width, channels), with
+        int64 labels and class names, or unlabelled (`labels` None).
+
+    Raises:
+        ValueError: an unknown dataset name, split, size or channel count; a
+            folder without images or with an unreadable file (named).
+        DataUnavailableError: a TFDS dataset that is not prepared and cannot
+            be downloaded (offline).
+    """
+    image_size = transforms.parse_image_size(image_size)
+    channels = transforms.check_channels(channels)
+    examples = _checks.positive_int("examples", examples, allow_none=True)
+    if streaming is not None:
+        streaming = _checks.boolean("streaming", streaming)
+    if isinstance(name_or_path, os.PathLike) or folders.is_path(name_or_path):
+        return folders.load_folder(name_or_path, split, image_size=image_size, channels=channels, examples=examples,
+                                   data_dir=data_dir, streaming=streaming)
+    if not isinstance(name_or_path, str) or not name_or_path:
+        raise ValueError(f"dataset must be a TFDS dataset name or a folder of images. Received: {name_or_path!r}")
+    _checks.choice("split", split, SPLITS)
+    if name_or_path in DATASETS:
+        dataset = _load_mnist(name_or_path, split, data_dir=data_dir, source_dir=source_dir, examples=examples)
+        if image_size is None and channels is None and not streaming:
+            return dataset  # today's exact arrays
+        images = transforms.transform_images(dataset.images, image_size, channels)
+        fingerprint = {"kind": "tfds", "dataset": name_or_path, "split": split, "examples": examples,
+                       "image_size": image_size, "channels": channels}
+        return streaming_lib.materialize(
+            lambda: [(images, dataset.labels)], name=dataset.name, num_bytes=images.nbytes, streaming=streaming,
+            cache_dir=os.path.join(streaming_lib.tfds_data_dir(data_dir), streaming_lib.TFDS_CACHE),
+            fingerprint=fingerprint, class_names=dataset.class_names)
+    return _load_tfds(name_or_path, split, image_size=image_size, channels=channels, examples=examples,
+                      data_dir=data_dir, streaming=streaming)
+
+
+def check_dataset(dataset):
+    """`dataset` if `tfgen.runs.load_data` can load it, else one clear ValueError (nothing is read or downloaded).
+
+    Accepted: "mnist" / "fashion_mnist", any TFDS name (checked against
+    TFDS's registry), an existing folder, an `ImageDataset`, or a (train,
+    test) pair of them.
+    """
+    if isinstance(dataset, ImageDataset):
+        return dataset
+    if isinstance(dataset, (tuple, list)):
+        if len(dataset) == 2 and isinstance(dataset[0], ImageDataset) and (
+                dataset[1] is None or isinstance(dataset[1], ImageDataset)):
+            return tuple(dataset)
+        raise ValueError(f"dataset must be a name, a folder, an ImageDataset or a (train, test) pair of them. "
+                         f"Received: a {type(dataset).__name__} of {len(dataset)}")
+    if isinstance(dataset, os.PathLike) or folders.is_path(dataset):
+        path = os.fspath(dataset)
+        if not os.path.isdir(os.path.expanduser(path)):
+            raise ValueError(f"No such folder of images: {path!r}. Received: dataset={path!r}")
+        return path
+    if not isinstance(dataset, str) or not dataset:
+        raise ValueError(f"dataset must be a TFDS dataset name or a folder of images. Received: dataset={dataset!r}")
+    if dataset not in DATASETS:
+        tfds_builder(dataset)
+    return dataset
+
+
+def tfds_builder(name, data_dir=None):
+    """`tfds.builder(name)`, with an unknown name a ValueError naming it."""
+    import tensorflow_datasets as tfds
+
+    try:
+        return tfds.builder(name, data_dir=data_dir)
+    except tfds.core.registered.DatasetNotFoundError:
+        raise ValueError(
+            f"Unknown dataset {name!r}: not a TensorFlow Datasets name (see tfds.list_builders()), and not a folder "
+            f"of images (a path needs a separator, e.g. ./{name}). Received: dataset={name!r}"
+        ) from None
+
+
+def image_features(builder):
+    """(image key, label key or None) of a TFDS builder's features (module docstring).
+
+    Raises:
+        ValueError: when the dataset has no top-level image feature.
+    """
+    import tensorflow_datasets as tfds
+
+    features = builder.info.features
+    keys = list(features.keys()) if hasattr(features, "keys") else []
+    images = [key for key in keys if isinstance(features[key], tfds.features.Image)]
+    if not images:
+        raise ValueError(f"The TFDS dataset {builder.name!r} has no top-level image feature. Its features: {keys}")
+    image = "image" if "image" in images else images[0]
+    labels = [key for key in keys if isinstance(features[key], tfds.features.ClassLabel)]
+    label = "label" if "label" in labels else labels[0] if len(labels) == 1 else None
+    return image, label
+
+
+def _prepare_tfds(builder, name, data_dir):
+    """Makes sure `builder` is prepared: TFDS's download online, a `DataUnavailableError` at once offline."""
+    if builder.is_prepared():
+        return
+    where = streaming_lib.tfds_data_dir(data_dir)
+    if os.environ.get(OFFLINE_ENV, "").strip() not in ("", "0"):
+        raise DataUnavailableError(
+            f"Cannot get the {name!r} dataset: it is not prepared in {where!r} and {OFFLINE_ENV} is set (no "
+            f"download). Prepare it once with network access (tfgen.data.load({name!r}) or tfds build {name}), "
+            f"or point --data-dir / data_dir at the TFDS folder that holds it."
+        )
+    if not _network_available(name):
+        raise DataUnavailableError(
+            f"Cannot get the {name!r} dataset: it is not prepared in {where!r} and the download host "
+            f"{_DEFAULT_DOWNLOAD_HOST[0]} cannot be reached. Connect to the network, or point --data-dir / "
+            f"data_dir at the TFDS folder that holds it."
+        )
+    builder.download_and_prepare()
+
+
+def tfds_splits(builder):
+    """{"train": selection, "test": selection} of a prepared builder (module docstring)."""
+    known = set(builder.info.splits.keys())
+    if not known or "test" in known:
+        return {"train": "train", "test": "test"}
+    if "validation" in known:
+        return {"train": "train", "test": "validation"}
+    keep = 100 - HOLD_OUT_PERCENT
+    return {"train": f"train[:{keep}%]", "test": f"train[{keep}%:]"}
+
+
+def _load_tfds(name, split, *, image_size, channels, examples, data_dir, streaming):
+    """A split of any TFDS image dataset (module docstring)."""
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    builder = tfds_builder(name, data_dir)
+    image_key, label_key = image_features(builder)
+    feature_shape = builder.info.features[image_key].shape
+    if image_size is None and (feature_shape[0] is None or feature_shape[1] is None):
+        raise ValueError(
+            f"The images of {name!r} have different sizes ({feature_shape}): pass image_size (--image-size N or "
+            f"HxW) to crop and resize them all to one."
+        )
+    _prepare_tfds(builder, name, data_dir)
+    selection = tfds_splits(builder)[split]
+    if selection != split:
+        logging.getLogger(__name__).info("%s: the %r split is %r (the dataset has no %r split)", name, split,
+                                         selection, split)
+    total = None
+    try:
+        total = builder.info.splits[selection].num_examples
+    except (KeyError, ValueError, TypeError, AttributeError):
+        pass
+    if examples is not None:
+        total = examples if total is None else min(total, examples)
+    label_feature = builder.info.features[label_key] if label_key else None
+    class_names = list(label_feature.names) if label_feature is not None else None
+
+    def example(features):
+        image = transforms.transform_image(features[image_key], image_size, channels)
+        return (image, features[label_key]) if label_key else (image, tf.zeros([], tf.int64))
+
+    def read_batches():
+        dataset = builder.as_dataset(split=selection, shuffle_files=False)
+        if examples is not None:
+            dataset = dataset.take(examples)
+        dataset = dataset.map(example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(_BATCH)
+        for images, labels in tfds.as_numpy(dataset.prefetch(2)):
+            yield images, labels if label_key else None
+
+    height, width = image_size or feature_shape[:2]
+    depth = transforms.output_channels(feature_shape[2] or 3, channels)
+    fingerprint = {"kind": "tfds", "dataset": builder.info.full_name, "split": selection, "examples": examples,
+                   "image_size": image_size, "channels": channels, "image": image_key, "label": label_key}
+    return streaming_lib.materialize(
+        read_batches, name=f"{name}/{split}", num_bytes=(total or 0) * height * width * depth, streaming=streaming,
+        cache_dir=os.path.join(streaming_lib.tfds_data_dir(data_dir), streaming_lib.TFDS_CACHE),
+        fingerprint=fingerprint, class_names=class_names,
+        num_classes=None if label_feature is None else label_feature.num_classes)

@@ -44,6 +44,7 @@ class SemiSupervisedDataset(ImageDataset):
 
     def __post_init__(self):
         super().__post_init__()
+        self.require_labels("A labelled/unlabelled split (SemiSupervisedDataset)")
         if self.labelled is None:
             self.labelled = np.ones(len(self.labels), dtype=bool)
         labelled = np.asarray(self.labelled)
@@ -69,7 +70,8 @@ class SemiSupervisedDataset(ImageDataset):
 
     def labelled_subset(self):
         """The labelled examples alone, as a plain `ImageDataset` (e.g. for a supervised CVAE baseline)."""
-        return ImageDataset(self.images[self.labelled], self.labels[self.labelled], self.num_classes, f"{self.name}/labelled")
+        return ImageDataset(self.images[self.labelled], self.labels[self.labelled], self.num_classes, f"{self.name}/labelled",
+                            class_names=self.class_names)
 
     def _sliced(self, index):
         return {**super()._sliced(index), "labelled": self.labelled[index]}
@@ -139,6 +141,7 @@ def labelled_split(dataset, labels_per_class=None, *, num_labels=None, seed=0, l
     """
     if not isinstance(dataset, ImageDataset):
         raise TypeError(f"dataset must be a tfgen.data.ImageDataset. Received: {type(dataset).__name__}")
+    dataset.require_labels("labelled_split")
     seed = _checks.seed("seed", seed)
     num_classes = dataset.num_classes
     if num_labels is not None:
@@ -174,6 +177,7 @@ def labelled_split(dataset, labels_per_class=None, *, num_labels=None, seed=0, l
         labels=dataset.labels,
         num_classes=num_classes,
         name=name,
+        class_names=dataset.class_names,
         labelled=mask,
         labelled_per_batch=labelled_per_batch,
     )

@@ -48,6 +48,9 @@ def _latent_space(callback, trainer, tag, folder):
     data = trainer.test_data.take(callback.num_points)
     codes = [model.encode(batch["image"]) for batch in trainer.batches(data, epoch=0, shuffle=False, training=False)]
     codes = np.concatenate([c[0] if isinstance(c, (tuple, list)) else c for c in codes])
+    if data.labels is None:  # unlabelled data: one colour
+        return plot_latent_space(codes, np.zeros(len(codes), np.int64), os.path.join(folder, f"latent_{tag}.png"),
+                                 title=f"{data.name} in latent space (means), {_words(tag)}", class_names=["unlabelled"])
     return plot_latent_space(codes, data.labels, os.path.join(folder, f"latent_{tag}.png"),
                              title=f"{data.name} in latent space (means), {_words(tag)}",
                              class_names=CLASS_NAMES.get(data.name.split("/")[0]))

@@ -1,0 +1,213 @@
+"""Datasets larger than memory: decoded once into a cache file, read batch by batch.
+
+A source (a TFDS dataset, a folder of images) is decoded, cropped and resized
+once into an uncompressed uint8 cache file on disk, which the dataset opens
+as a read-only `np.memmap`: `ImageDataset.batches` then gathers each batch's
+examples from the file (`tf.numpy_function`) instead of from one in-memory
+constant. The order of an epoch, every random draw of the pipeline and the
+mid-epoch resume are those of the in-memory path, bit for bit: only where
+the uint8 pixels come from differs.
+
+The cache of one source is three files in its cache folder, named after a
+hash of the source's fingerprint (what was read, and how: file names, sizes
+and modification times, or the TFDS dataset's name, version and split; the
+image size and channels; `CACHE_VERSION`):
+
+* `NAME-HASH.images`: the images, raw uint8, C order (N, height, width, channels);
+* `NAME-HASH.labels.npy`: the int64 labels (absent for unlabelled data);
+* `NAME-HASH.json`: the fingerprint, the shape and the class names, written
+  last: a cache without it, or whose JSON disagrees with the files (a partial
+  or stale write), is rebuilt.
+
+Every file is written to a temporary file in the same folder and moved into
+place with `os.replace` (atomic), the JSON last, so a reader never sees a
+partial cache and concurrent writers of the same source (which write the
+same bytes) cannot corrupt it. A reader that already opened the old file
+keeps reading it.
+
+Where the caches live: `DIR/.tfgen_cache/` for a folder of images `DIR`
+(when `DIR` is not writable: `DATA_DIR/tfgen_cache/`), and
+`DATA_DIR/tfgen_cache/` for TFDS datasets, where `DATA_DIR` is TFDS's data
+folder (`data_dir=`, `TFDS_DATA_DIR`, or `~/tensorflow_datasets`). A cache
+folder can be deleted at any time.
+
+`streaming=None` (the default of `tfgen.data.load`) streams when the
+decoded images would take more than `memory_budget()` bytes: the environment
+variable `TFGEN_MAX_IN_MEMORY_BYTES`, else a quarter of the machine's memory,
+at most 2 GiB.
+"""
+
+import hashlib
+import json
+import os
+import tempfile
+
+import numpy as np
+
+#: Bump when the cache's layout or the decoding changes: old caches are then rebuilt.
+CACHE_VERSION = 1
+#: The memory budget of the in-memory path, in bytes (see `memory_budget`).
+MAX_IN_MEMORY_ENV = "TFGEN_MAX_IN_MEMORY_BYTES"
+DEFAULT_MAX_IN_MEMORY_BYTES = 2 * 1024**3
+#: The cache folder's name inside a folder of images, and inside TFDS's data folder.
+FOLDER_CACHE = ".tfgen_cache"
+TFDS_CACHE = "tfgen_cache"
+
+
+def memory_budget():
+    """The most bytes of decoded images `load` keeps in memory (`TFGEN_MAX_IN_MEMORY_BYTES`, or min(RAM / 4, 2 GiB))."""
+    value = os.environ.get(MAX_IN_MEMORY_ENV, "").strip()
+    if value:
+        try:
+            budget = int(float(value))
+        except ValueError:
+            raise ValueError(f"{MAX_IN_MEMORY_ENV} must be a number of bytes. Received: {value!r}") from None
+        if budget < 0:
+            raise ValueError(f"{MAX_IN_MEMORY_ENV} must be a non-negative number of bytes. Received: {value!r}")
+        return budget
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return DEFAULT_MAX_IN_MEMORY_BYTES
+    return int(min(ram // 4, DEFAULT_MAX_IN_MEMORY_BYTES))
+
+
+def should_stream(num_bytes, streaming=None):
+    """Whether to stream `num_bytes` of decoded images: `streaming` when given, else more than the budget."""
+    if streaming is not None:
+        if not isinstance(streaming, (bool, np.bool_)):
+            raise ValueError(f"streaming must be True, False or None (automatic). Received: streaming={streaming!r}")
+        return bool(streaming)
+    return num_bytes > memory_budget()
+
+
+def _fingerprint_hash(fingerprint):
+    text = json.dumps({"cache_version": CACHE_VERSION, **fingerprint}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _paths(cache_dir, name, fingerprint):
+    slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:80] or "data"
+    stem = os.path.join(cache_dir, f"{slug}-{_fingerprint_hash(fingerprint)}")
+    return stem + ".images", stem + ".labels.npy", stem + ".json"
+
+
+def open_cache(cache_dir, name, fingerprint):
+    """(images memmap, labels or None, class_names) of a complete cache of `fingerprint`, or None if there is none."""
+    images_path, labels_path, meta_path = _paths(cache_dir, name, fingerprint)
+    try:
+        with open(meta_path, encoding="utf-8") as stream:
+            meta = json.load(stream)
+        shape = tuple(int(side) for side in meta["shape"])
+        if meta.get("fingerprint") != _fingerprint_hash(fingerprint) or len(shape) != 4:
+            return None
+        if os.path.getsize(images_path) != int(np.prod(shape)):
+            return None
+        labels = None
+        if meta.get("labelled"):
+            labels = np.load(labels_path)
+            if labels.shape != (shape[0],):
+                return None
+        images = np.memmap(images_path, dtype=np.uint8, mode="r", shape=shape)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return images, labels, meta.get("class_names")
+
+
+def _temporary(cache_dir, suffix):
+    handle, path = tempfile.mkstemp(dir=cache_dir, prefix=".tmp-", suffix=suffix)
+    return os.fdopen(handle, "wb"), path
+
+
+def write_cache(cache_dir, name, fingerprint, batches, class_names=None):
+    """Writes the cache of `fingerprint` from `batches`, an iterable of (uint8 images, labels or None); opens it.
+
+    Returns:
+        (images memmap, labels or None, class_names), as `open_cache`.
+    """
+    os.makedirs(cache_dir, exist_ok=True)
+    images_path, labels_path, meta_path = _paths(cache_dir, name, fingerprint)
+    stream, temporary = _temporary(cache_dir, ".images")
+    written = [temporary]
+    try:
+        shape, labels, count = None, [], 0
+        with stream:
+            for images, batch_labels in batches:
+                images = np.ascontiguousarray(images, dtype=np.uint8)
+                if shape is None:
+                    shape = images.shape[1:]
+                stream.write(images.tobytes())
+                count += len(images)
+                if batch_labels is not None:
+                    labels.append(np.asarray(batch_labels, np.int64))
+            stream.flush()
+            os.fsync(stream.fileno())
+        if shape is None:
+            raise ValueError(f"{name!r} holds no images")
+        labelled = bool(labels)
+        if labelled:
+            labels_stream, labels_temporary = _temporary(cache_dir, ".npy")
+            written.append(labels_temporary)
+            with labels_stream:
+                np.save(labels_stream, np.concatenate(labels))
+        meta_stream, meta_temporary = _temporary(cache_dir, ".json")
+        written.append(meta_temporary)
+        with meta_stream:
+            meta_stream.write(json.dumps({
+                "fingerprint": _fingerprint_hash(fingerprint), "shape": [count, *map(int, shape)],
+                "labelled": labelled, "class_names": class_names, "source": fingerprint,
+            }, indent=1, default=str).encode())
+        os.replace(temporary, images_path)
+        if labelled:
+            os.replace(labels_temporary, labels_path)
+        os.replace(meta_temporary, meta_path)  # last: the cache is complete
+    finally:
+        for path in written:
+            if os.path.exists(path):
+                os.remove(path)
+    opened = open_cache(cache_dir, name, fingerprint)
+    if opened is None:
+        raise OSError(f"The cache of {name!r} in {cache_dir!r} was written but cannot be read back")
+    return opened
+
+
+def tfds_data_dir(data_dir=None):
+    """TFDS's data folder: `data_dir`, else `TFDS_DATA_DIR`, else `~/tensorflow_datasets`."""
+    return data_dir or os.environ.get("TFDS_DATA_DIR") or os.path.join(os.path.expanduser("~"), "tensorflow_datasets")
+
+
+def materialize(read_batches, *, name, num_bytes, streaming, cache_dir, fingerprint, class_names=None,
+                num_classes=None):
+    """An `ImageDataset` of a source: in memory, or streamed from its cache (module docstring).
+
+    Args:
+        read_batches: a callable returning an iterable of (uint8 images
+            (batch, h, w, c), int labels (batch,) or None), every example once, in order.
+        name: the dataset's name.
+        num_bytes: the decoded size, for `streaming=None`.
+        streaming: True, False or None (automatic, `should_stream`).
+        cache_dir: the cache folder (streaming only).
+        fingerprint: a JSON-able dict identifying what is read and how.
+        class_names: the names of the classes (labelled data).
+        num_classes: the number of classes (default: len(class_names)).
+    """
+    from tfgen.data.pipeline import ImageDataset
+
+    if should_stream(num_bytes, streaming):
+        opened = open_cache(cache_dir, name, fingerprint)
+        if opened is None:
+            opened = write_cache(cache_dir, name, fingerprint, read_batches(), class_names)
+        images, labels, _ = opened
+    else:
+        chunks, label_chunks = [], []
+        for batch_images, batch_labels in read_batches():
+            chunks.append(np.asarray(batch_images, np.uint8))
+            if batch_labels is not None:
+                label_chunks.append(np.asarray(batch_labels, np.int64))
+        if not chunks:
+            raise ValueError(f"{name!r} holds no images")
+        images = np.concatenate(chunks)
+        labels = np.concatenate(label_chunks) if label_chunks else None
+    if labels is None:
+        return ImageDataset(images, None, name=name)
+    return ImageDataset(images, labels, num_classes or len(class_names), name=name, class_names=class_names)
