@@ -161,9 +161,13 @@ def feature_statistics(features):
 
 
 def _sqrtm(matrix):
+    import warnings
+
     from scipy import linalg
 
-    return linalg.sqrtm(matrix)
+    with warnings.catch_warnings():  # a singular product: handled by frechet_distance's offset
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        return linalg.sqrtm(matrix)
 
 
 def frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6):

@@ -47,7 +47,7 @@ def class_names(trainer, count=None):
     With `count`, a list of exactly `count` names (the default names when the data's do not fit).
     """
     names = None
-    for data in (trainer.test_data, trainer.train_data):
+    for data in (getattr(trainer, "test_data", None), getattr(trainer, "train_data", None)):
         if data is None:
             continue
         names = getattr(data, "class_names", None) or CLASS_NAMES.get(str(getattr(data, "name", "")).split("/")[0])
