@@ -27,18 +27,25 @@ def save_image_grid(images, path, rows=None, metadata=None):
     """Writes (N, H, W, 1 or 3) images in [0, 1] as one tiled PNG, pixel for pixel (no axes); returns the path.
 
     Grey images are written through matplotlib's gray colormap (as before
-    colour support), RGB ones with the same quantization, floor(256 x)
-    capped at 255, so a grey image and its 3-channel copy give equal pixels.
-    `metadata`: PNG text entries ({key: str}), e.g. the rows' class names.
+    colour support); each channel of RGB ones through the same 256-entry
+    lookup (`gray_levels`), so a grey image and its 3-channel copy give
+    equal pixels. `metadata`: PNG text entries ({key: str}), e.g. the rows'
+    class names.
     """
     grid = np.clip(image_grid(images, rows), 0.0, 1.0)
-    if grid.ndim == 3:  # RGB: quantized like the gray colormap's 256-entry lookup
-        grid = np.minimum(np.floor(grid * 256.0), 255.0).astype(np.uint8)
+    if grid.ndim == 3:
+        grid = gray_levels(grid)
         write = lambda temporary: plt.imsave(temporary, grid, format="png", metadata=metadata)  # noqa: E731
     else:
         write = lambda temporary: plt.imsave(temporary, grid, cmap="gray", vmin=0.0, vmax=1.0,  # noqa: E731
                                              format="png", metadata=metadata)
     return write_atomic(path, write, suffix=".png")
+
+
+def gray_levels(values):
+    """Intensities in [0, 1] -> the uint8 levels matplotlib's gray colormap gives them (256 bins of width 1/256)."""
+    levels = matplotlib.colormaps["gray"](np.arange(256), bytes=True)[:, 0]
+    return levels[np.minimum(np.floor(np.asarray(values) * 256.0), 255).astype(np.int64)]
 
 
 def image_grid(images, rows=None):
