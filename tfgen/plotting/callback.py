@@ -195,8 +195,8 @@ class PlotCallback(PeriodicCallback):
             class 0 when the data has fewer classes).
         tensorboard: also write every figure drawn as an image summary into
             the run's TensorBoard folder (`run_dir/tensorboard`), tag
-            "figures/<figure name>", at step = the epoch (after training:
-            the number of epochs), beside the trainer's scalars.
+            "figures/<figure name>" at step = the epoch, beside the
+            trainer's scalars ("figures_final/<figure name>" after training).
 
     Rows of class figures are named by the data's `class_names` (or the
     known dataset's names, or "0", "1", ...).
@@ -241,7 +241,8 @@ class PlotCallback(PeriodicCallback):
             for path in written:
                 stem = os.path.splitext(os.path.basename(path))[0]
                 part = stem.replace(f"_{tag}", "").replace(tag, "").strip("_")
-                summaries[f"figures/{name}" if len(written) == 1 else f"figures/{name}/{part}"] = path
+                prefix = "figures_final" if tag == "final" else "figures"  # not mixed with the last epoch's
+                summaries[f"{prefix}/{name}" if len(written) == 1 else f"{prefix}/{name}/{part}"] = path
         if self.tensorboard and summaries:
             self._images.write(trainer.run_dir, len(trainer.history) if epoch == "final" else epoch, summaries)
         return paths
