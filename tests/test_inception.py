@@ -224,3 +224,26 @@ def test_classifier_trains_and_loads_on_rgb_images_with_any_number_of_classes(tm
         load_classifier(path, num_classes=3)
     with pytest.raises(ValueError, match="labelled"):
         train_classifier((images, None), epochs=1, verbose=0)
+
+
+def test_sample_scores_on_unlabelled_real_data_use_the_classifiers_predictions():
+    from tfgen.evaluation.gan import sample_scores
+
+    class Unlabelled:  # what sample_scores reads of a dataset with labels=None
+        images = (np.random.default_rng(9).random((30, 12, 12, 1)) * 255).astype(np.uint8)
+        labels = None
+
+        def take(self, count):
+            return self
+
+    class Generator:
+        def sample(self, count, seed=None):
+            return tf.random.stateless_uniform([count, 12, 12, 1], seed=[3, 4])
+
+    keras.utils.set_random_seed(2)
+    evaluator = Evaluator(build_classifier(3, image_shape=(12, 12, 1)))
+    scores = sample_scores(Generator(), evaluator, Unlabelled(), num_samples=30)
+    predicted = evaluator.predict(Unlabelled.images.astype(np.float32) / 255.0)
+    assert scores["real_diversity"] == pytest.approx(np.mean(list(evaluator.diversity(
+        Unlabelled.images.astype(np.float32) / 255.0, predicted).values())))
+    assert "code_error" not in scores and 1 <= scores["predicted_classes"] <= 3
