@@ -38,6 +38,14 @@ def _positive_float(text):
     return value
 
 
+def _class_label(text):
+    """--label: an integer class id, or else a class name (looked up in the export's manifest)."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
 def _seed(text):
     from tfgen._checks import SEED_RANGE
 
@@ -261,12 +269,15 @@ def _parser():
 
     sample = commands.add_parser("sample", help="draw a grid of samples from an exported model (no training, no data)")
     sample.add_argument("--model", required=True, help="saved_models/<name> (its newest complete version) or a version folder")
-    sample.add_argument("--label", type=int, default=None,
-                        help="the class to draw (conditional models); default: one row per class")
+    sample.add_argument("--label", type=_class_label, default=None,
+                        help="the class to draw, an id or a class name of the export's manifest (conditional "
+                             "models); default: one row per class")
     sample.add_argument("--columns", type=_positive_int, default=8, help="samples per row")
     sample.add_argument("--rows", type=_positive_int, default=None, help="rows (default: one per class, or --columns)")
     sample.add_argument("--seed", type=_seed, default=0, help="the first seed; image i uses seed + i")
     sample.add_argument("--out", required=True, help="the PNG file to write")
+    sample.add_argument("--row-labels", action="store_true",
+                        help="name each row's class beside it (a figure; default: the samples pixel for pixel)")
     return parser
 
 
@@ -371,7 +382,7 @@ def _run(args):
         from tfgen.serving import sample_grid
 
         path, images = sample_grid(args.model, args.out, label=args.label, columns=args.columns,
-                                   rows=args.rows, seed=args.seed)
+                                   rows=args.rows, seed=args.seed, row_labels=args.row_labels)
         print(f"Wrote {len(images)} samples to {path}")
     return 0
 

@@ -165,8 +165,6 @@ def build_model_and_data(model_class, train_data, test_data, model_kwargs, *, ba
         model_kwargs.setdefault("num_classes", train_data.num_classes)
     if "num_examples" in options:
         model_kwargs.setdefault("num_examples", len(train_data))
-    if "image_shape" in options:
-        model_kwargs.setdefault("image_shape", train_data.image_shape)
     if model_class.semi_supervised:
         if labels_per_class is not None and labelled_per_batch is None:
             labelled_per_batch = max(1, batch_size // 10)

@@ -5,11 +5,16 @@ version, the manifest, argument checks and the picture:
 
     tfgen sample --model saved_models/mnist_cgan --label 3 --out three.png
     tfgen sample --model saved_models/mnist_cgan --out classes.png   # one row per class
+    tfgen sample --model saved_models/cifar_cgan --label cat --row-labels --out cats.png
 
 The `sample` signature takes one int64 seed per image (and, for conditional
 models, one int64 class id per image); the same seed gives the same image.
+Grids are grey or colour as the export's images are (`image_shape`: the
+manifest's, else the signature's output shape); one row per class follows
+the class ids, named by the manifest's `class_names` when it has them.
 """
 
+import json
 import os
 
 import numpy as np
@@ -48,6 +53,43 @@ class ExportedModel:
     @property
     def num_classes(self):
         return self.manifest.get("num_classes")
+
+    @property
+    def image_shape(self):
+        """(height, width, channels) of the images: the manifest's `image_shape`, else the `sample`
+        signature's output shape, else MNIST's (28, 28, 1)."""
+        shape = self.manifest.get("image_shape")
+        if not shape:
+            shape = self.manifest.get("signatures", {}).get("sample", {}).get("outputs", {}).get("images", {}).get("shape")
+            shape = shape[1:] if shape else None
+        if (not shape or None in shape) and "sample" in self.signatures:
+            output = self.signatures["sample"].structured_outputs.get("images")
+            shape = list(output.shape[1:]) if output is not None else None
+        if not shape or None in shape:
+            return (28, 28, 1)
+        return tuple(int(size) for size in shape)
+
+    @property
+    def class_names(self):
+        """The classes' names: the manifest's `class_names`, else "0", "1", ...; None without classes."""
+        names = self.manifest.get("class_names")
+        if names and (self.num_classes is None or len(names) == self.num_classes):
+            return [str(name) for name in names]
+        return None if self.num_classes is None else [str(index) for index in range(self.num_classes)]
+
+    def class_id(self, label):
+        """The class id of `label`: an integer id, or a class name (a str of the manifest's `class_names`,
+        or the decimal text of an id)."""
+        if isinstance(label, str):
+            names = self.class_names or []
+            if label in names:
+                return names.index(label)
+            try:
+                return int(label)
+            except ValueError:
+                raise ValueError(f"label must be a class id or one of the class names of {self.name!r} {names}. "
+                                 f"Received: label={label!r}") from None
+        return _checks.integer("label", label)
 
     def signature(self, name):
         if name not in self.signatures:
@@ -90,31 +132,50 @@ class ExportedModel:
         return images
 
 
-def sample_grid(model_dir, out, label=None, columns=8, rows=None, seed=0):
+def sample_grid(model_dir, out, label=None, columns=8, rows=None, seed=0, row_labels=False):
     """Writes a PNG grid of samples from an export; returns (path, images).
 
-    Conditional models: one row per class (`label=None`) or `rows` rows of
-    one class. Unconditional models: `rows` x `columns` samples. Seeds are
+    Conditional models: one row per class, in class-id order (`label=None`),
+    or `rows` rows of one class (`label`: an id or a class name).
+    Unconditional models: `rows` x `columns` samples. Seeds are
     `seed, seed + 1, ...`, so the same call draws the same grid.
+
+    The PNG holds the samples pixel for pixel, grey or RGB as the export's
+    images are; when the manifest names the classes, their names are in the
+    PNG's "Rows" text entry (JSON, one name per row). With `row_labels`, a
+    figure with each row's class name beside it is drawn instead.
     """
-    from tfgen.plotting import save_image_grid
+    from tfgen.plotting.common import plot_images, save_image_grid
 
     columns = _checks.positive_int("columns", columns)
     rows = _checks.positive_int("rows", rows, allow_none=True)
-    label = _checks.integer("label", label, allow_none=True)
+    if label is not None and not isinstance(label, str):
+        label = _checks.integer("label", label)
     seed = _checks.seed("seed", seed)
+    row_labels = _checks.boolean("row_labels", row_labels)
     check_output_file(out, "out")
     exported = ExportedModel(model_dir)
-    labels = None
+    labels, names = None, None
+    if label is not None and exported.is_conditional():
+        label = exported.class_id(label)
+    elif isinstance(label, str):
+        label = _checks.integer("label", int(label) if label.lstrip("-").isdigit() else label)
     if exported.is_conditional() and label is None:
         if exported.num_classes is None:
             raise ValueError(f"The export at {exported.path!r} has no manifest telling its classes: pass --label.")
         rows = exported.num_classes
         labels = np.repeat(np.arange(rows), columns)
+        names = exported.class_names
     else:
         rows = rows or columns
         if label is not None:
             labels = np.full(rows * columns, int(label))
+            known = exported.class_names or []
+            names = [known[label]] * rows if 0 <= label < len(known) else None
     seeds = np.arange(seed, seed + rows * columns)
     images = exported.sample(seeds, labels)
-    return save_image_grid(images, out, rows=rows), images
+    if row_labels:
+        return plot_images(images, out, rows=rows, row_labels=names, title=exported.name), images
+    named = "class_names" in exported.manifest and names is not None
+    metadata = {"Rows": json.dumps(names)} if named else None
+    return save_image_grid(images, out, rows=rows, metadata=metadata), images

@@ -1,10 +1,12 @@
-"""Evaluation: a project-trained classifier and the sample scores built on it, classification
-error, clustering scores and InfoGAN's code accuracy, and the callbacks that log them every epoch."""
+"""Evaluation: a project-trained classifier and the sample scores built on it, FID and KID on
+Inception-v3 features (`tfgen.evaluation.inception`), classification error, clustering scores and
+InfoGAN's code accuracy, and the callbacks that log them every epoch."""
 
 from tfgen.evaluation.classification import error_rate
 from tfgen.evaluation.classifier import (
     Evaluator,
     build_classifier,
+    classifier_stages,
     frechet_distance_from_features,
     load_classifier,
     save_classifier,
@@ -22,17 +24,34 @@ from tfgen.evaluation.clustering import (
 )
 from tfgen.evaluation.codes import categorical_code_accuracy, generated_code_accuracy
 from tfgen.evaluation.gan import GANDiagnosticsCallback, sample_scores
+from tfgen.evaluation.inception import (
+    InceptionScorer,
+    InceptionWeightsUnavailable,
+    fid,
+    frechet_distance,
+    inception_features,
+    inception_model,
+    kid,
+)
 
 __all__ = [
     "ClusterScoresCallback",
     "Evaluator",
     "GANDiagnosticsCallback",
+    "InceptionScorer",
+    "InceptionWeightsUnavailable",
     "build_classifier",
     "categorical_code_accuracy",
+    "classifier_stages",
     "clustering_scores",
     "error_rate",
+    "fid",
+    "frechet_distance",
     "frechet_distance_from_features",
     "generated_code_accuracy",
+    "inception_features",
+    "inception_model",
+    "kid",
     "kmeans",
     "kmeans_codes",
     "kmeans_pixels",

@@ -1,4 +1,4 @@
-"""A small CNN classifier for MNIST / Fashion-MNIST, used to score generated samples.
+"""A small CNN classifier trained on the data, used to score generated samples (any labelled image dataset).
 
 Trained by tfgen (`train_classifier`), saved and loaded as plain Keras
 weights (`save_classifier` / `load_classifier`), and wrapped by `Evaluator`:
@@ -11,11 +11,20 @@ weights (`save_classifier` / `load_classifier`), and wrapped by `Evaluator`:
   distance between feature vectors (a collapsed class scores near 0;
   compare with the same number on real images).
 * `frechet_distance(real_images, fake_images)`: the Fréchet distance between
-  Gaussians fitted to the two feature sets.
+  Gaussians fitted to the two feature sets. It is meant for MNIST-like data
+  and for comparing runs scored by one saved classifier; FID proper (on
+  Inception-v3's features, comparable with published numbers) is
+  `tfgen.evaluation.inception`.
 
-Architecture: Conv 32 3x3 ReLU, MaxPool 2, Conv 64 3x3 ReLU, MaxPool 2,
-Flatten, Dense 128 ReLU ("features"), Dropout 0.3, Dense num_classes (logits).
-Images are float in [0, 1], shape (N, 28, 28, 1).
+Architecture: conv stages, each a valid 3x3 convolution with ReLU and a 2x2
+max-pool; stage k (1-based) has 32 * 2^(k-1) filters, at most 256. There are
+at least two stages, and stages are added while the feature map's larger
+side is above 8 (`classifier_stages`): 2 stages at 28x28 and 32x32, 3 at
+64x64, 4 at 128x128. Then Flatten, Dense 128 ReLU ("features"), Dropout 0.3,
+Dense num_classes (logits). At 28x28x1 this is exactly the classifier of
+earlier versions (the same layers, names and weight shapes), so saved
+`classifier.weights.h5` files keep loading. Images are float in [0, 1],
+shape (N, height, width, channels), any channel count.
 
 This API is shared by the GAN and conditional-VAE work: keep it stable.
 """
@@ -29,16 +38,65 @@ import tensorflow as tf
 from tfgen import _checks
 
 FEATURES_LAYER = "features"
+#: Conv stages are added while the feature map's larger side is above this.
+MAX_FINAL_GRID = 8
+#: The smallest image side the two compulsory stages accept (10 -> 8 -> 4 -> 2 -> 1).
+MIN_IMAGE_SIDE = 10
+
+
+def _check_image_shape(image_shape):
+    try:
+        image_shape = tuple(int(size) for size in image_shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"image_shape must be (height, width, channels). Received: image_shape={image_shape!r}") from None
+    if len(image_shape) != 3 or min(image_shape) < 1:
+        raise ValueError(f"image_shape must be three positive integers (height, width, channels). "
+                         f"Received: image_shape={image_shape!r}")
+    if min(image_shape[:2]) < MIN_IMAGE_SIDE:
+        raise ValueError(f"image_shape must be at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} pixels for the classifier's "
+                         f"two conv stages. Received: image_shape={image_shape!r}")
+    return image_shape
+
+
+def classifier_stages(image_shape):
+    """The number of conv stages of the classifier for images of `image_shape` (module docstring).
+
+    Each stage maps a side s to (s - 2) // 2; there are at least 2 stages,
+    and one more while the larger side is above `MAX_FINAL_GRID` and the
+    smaller one can still be halved (>= 4).
+    """
+    height, width, _ = _check_image_shape(image_shape)
+    stages = 0
+    while stages < 2 or (max(height, width) > MAX_FINAL_GRID and min(height, width) >= 4):
+        height, width = (height - 2) // 2, (width - 2) // 2
+        stages += 1
+    return stages
 
 
 def build_classifier(num_classes=10, image_shape=(28, 28, 1), dropout=0.3):
-    """The (untrained) classifier: a Functional Keras model from images in [0, 1] to logits."""
+    """The (untrained) classifier: a Functional Keras model from images in [0, 1] to logits.
+
+    Args:
+        num_classes: the number of classes (>= 2).
+        image_shape: (height, width, channels) of the images, each side >= 10;
+            the depth follows from it (`classifier_stages`).
+        dropout: the dropout rate before the logits.
+
+    Returns:
+        A `keras.Model` named "sample_classifier" with a layer named "features".
+
+    Raises:
+        ValueError: `num_classes` below 2 or an `image_shape` that is not
+            three positive integers with sides of at least 10.
+    """
     num_classes = _checks.integer("num_classes", num_classes, minimum=2)
+    image_shape = _check_image_shape(image_shape)
     inputs = keras.Input(image_shape, name="images")
-    hidden = keras.layers.Conv2D(32, 3, activation="relu", name="conv1")(inputs)
-    hidden = keras.layers.MaxPooling2D(2, name="pool1")(hidden)
-    hidden = keras.layers.Conv2D(64, 3, activation="relu", name="conv2")(hidden)
-    hidden = keras.layers.MaxPooling2D(2, name="pool2")(hidden)
+    hidden = inputs
+    for stage in range(1, classifier_stages(image_shape) + 1):
+        filters = min(32 * 2 ** (stage - 1), 256)
+        hidden = keras.layers.Conv2D(filters, 3, activation="relu", name=f"conv{stage}")(hidden)
+        hidden = keras.layers.MaxPooling2D(2, name=f"pool{stage}")(hidden)
     hidden = keras.layers.Flatten(name="flatten")(hidden)
     features = keras.layers.Dense(128, activation="relu", name=FEATURES_LAYER)(hidden)
     hidden = keras.layers.Dropout(dropout, name="dropout")(features)
@@ -54,6 +112,9 @@ def image_arrays(data):
         images, labels = data
     else:
         raise TypeError(f"Expected a tfgen.data.ImageDataset or an (images, labels) pair. Received: {type(data).__name__}")
+    if labels is None:
+        raise ValueError(f"The sample classifier needs labelled data. Received: the unlabelled dataset "
+                         f"{getattr(data, 'name', 'images')!r} (labels=None)")
     images = np.asarray(images)
     images = images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images.astype(np.float32)
     return images, np.asarray(labels).astype(np.int64)
@@ -71,16 +132,22 @@ def train_classifier(train_data, test_data=None, epochs=3, batch_size=128, learn
         batch_size, learning_rate: Adam's settings.
         seed: fixes the initialization and the data order.
         verbose: Keras's fit verbosity.
-        num_classes: default: the dataset's `num_classes`, or 10.
+        num_classes: default: the dataset's `num_classes`, or 1 + the largest
+            label of a pair.
 
     Returns:
         (the trained `keras.Model` returning logits, test accuracy in [0, 1] or None).
+        The architecture follows the images' shape (`build_classifier`).
+
+    Raises:
+        TypeError: data that is neither an ImageDataset nor a pair.
+        ValueError: unlabelled data, or a bad setting.
     """
     epochs = _checks.positive_int("epochs", epochs)
     batch_size = _checks.positive_int("batch_size", batch_size)
     learning_rate = _checks.positive_number("learning_rate", learning_rate)
     images, labels = image_arrays(train_data)
-    num_classes = num_classes or getattr(train_data, "num_classes", 10)
+    num_classes = num_classes or getattr(train_data, "num_classes", None) or max(int(labels.max()) + 1, 2)
     keras.utils.set_random_seed(seed)
     model = build_classifier(num_classes, image_shape=images.shape[1:])
     model.compile(
@@ -104,12 +171,28 @@ def save_classifier(model, path):
     return path
 
 
-def load_classifier(path, num_classes=10):
-    """The classifier with the weights saved at `path` by `save_classifier`."""
+def load_classifier(path, num_classes=10, image_shape=(28, 28, 1)):
+    """The classifier with the weights saved at `path` by `save_classifier`.
+
+    Args:
+        path: the `.weights.h5` file.
+        num_classes: the classes it was trained on (the dataset's `num_classes`).
+        image_shape: the images' (height, width, channels) it was trained on
+            (the dataset's `image_shape`); the default is MNIST's.
+
+    Raises:
+        FileNotFoundError: no file at `path`.
+        ValueError: weights of another architecture (another image shape or
+            number of classes), with both named.
+    """
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No classifier weights at {path!r}; train one with tfgen.evaluation.train_classifier.")
-    model = build_classifier(num_classes)
-    model.load_weights(path)
+    model = build_classifier(num_classes, image_shape=image_shape)
+    try:
+        model.load_weights(path)
+    except ValueError as error:
+        raise ValueError(f"The classifier weights at {path!r} do not fit a classifier of num_classes={num_classes} "
+                         f"and image_shape={tuple(image_shape)} (trained on other data?): {error}") from error
     return model
 
 
@@ -151,8 +234,8 @@ class Evaluator:
             any Functional model with a layer named "features" and logits out).
         batch_size: images per forward pass.
 
-    All methods take float images in [0, 1], shape (N, 28, 28, 1) (NumPy or
-    tensors), and return NumPy / Python values.
+    All methods take float images in [0, 1] of the classifier's input shape
+    (N, height, width, channels) (NumPy or tensors), and return NumPy / Python values.
     """
 
     def __init__(self, classifier, batch_size=256):
@@ -165,12 +248,14 @@ class Evaluator:
         self.classifier = classifier
         self.batch_size = _checks.positive_int("batch_size", batch_size)
         self.num_classes = int(classifier.output.shape[-1])
+        self.num_features = int(features_output.shape[-1])
+        self.image_shape = tuple(int(size) for size in classifier.input.shape[1:])
         self._both = keras.Model(classifier.input, [features_output, classifier.output])
 
     @classmethod
-    def from_weights(cls, path, num_classes=10, batch_size=256):
-        """An Evaluator for the classifier weights saved at `path`."""
-        return cls(load_classifier(path, num_classes), batch_size=batch_size)
+    def from_weights(cls, path, num_classes=10, batch_size=256, image_shape=(28, 28, 1)):
+        """An Evaluator for the classifier weights saved at `path` (`load_classifier`)."""
+        return cls(load_classifier(path, num_classes, image_shape=image_shape), batch_size=batch_size)
 
     def _check_images(self, images, argument="images"):
         images = np.asarray(images, dtype=np.float32)
@@ -182,7 +267,7 @@ class Evaluator:
     def _features_and_logits(self, images):
         images = self._check_images(images)
         if len(images) == 0:
-            return np.zeros((0, 128), np.float32), np.zeros((0, self.num_classes), np.float32)
+            return np.zeros((0, self.num_features), np.float32), np.zeros((0, self.num_classes), np.float32)
         features, logits = [], []
         for start in range(0, len(images), self.batch_size):
             batch_features, batch_logits = self._both(images[start : start + self.batch_size], training=False)
@@ -213,7 +298,7 @@ class Evaluator:
         """Per class, the mean pairwise Euclidean distance between the images' features.
 
         Args:
-            images: (N, 28, 28, 1) in [0, 1].
+            images: (N, height, width, channels) in [0, 1].
             labels: the class of each image (the class a conditional model
                 was asked for, or `predict(images)` for unconditional ones).
 
@@ -241,9 +326,9 @@ class Evaluator:
         The formula of the Fréchet Inception Distance (Heusel, Ramsauer,
         Unterthiner, Nessler and Hochreiter, "GANs Trained by a Two
         Time-Scale Update Rule Converge to a Local Nash Equilibrium", NeurIPS
-        2017), but this is NOT FID: the features are this small MNIST
-        classifier's 128 penultimate units, not Inception-v3's 2048 pool
-        units trained on ImageNet. Its values are not comparable with
+        2017), but this is NOT FID: the features are this small classifier's
+        128 penultimate units, trained on the data, not Inception-v3's 2048
+        pool units trained on ImageNet (FID proper: `tfgen.evaluation.inception`). Its values are not comparable with
         published FIDs, nor across classifiers (retraining changes the
         scale); compare runs scored with the same saved classifier only. It
         is also biased upwards for small sets: use the same number of images

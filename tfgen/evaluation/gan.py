@@ -40,14 +40,21 @@ def _float_images(images):
     return images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images
 
 
+def _real_labels(evaluator, real, real_images):
+    """The real images' labels, or the classifier's predictions for unlabelled data (`labels=None`)."""
+    return real.labels if real.labels is not None else evaluator.predict(real_images)
+
+
 def sample_scores(model, evaluator, real_data, num_samples=1000, seed=1234, real_diversity=None):
     """The scores of `model`'s samples (module docstring), as a dict of floats (per-class ratios in a dict).
 
     Args:
         model: a tfgen GAN (conditional models are sampled class by class in turn).
         evaluator: a `tfgen.evaluation.Evaluator`.
-        real_data: a labelled `tfgen.data.ImageDataset` of real images; its
-            first `num_samples` are compared with as many samples.
+        real_data: a `tfgen.data.ImageDataset` of real images; its first
+            `num_samples` are compared with as many samples (unlabelled
+            data: the classifier's predictions stand for the labels of the
+            real diversity, and InfoGAN's `code_error` is left out).
         num_samples: how many samples (and real images) to score.
         seed: the samples' seed (the same seed gives the same samples).
         real_diversity: the real images' `evaluator.diversity`, when already known.
@@ -69,14 +76,14 @@ def sample_scores(model, evaluator, real_data, num_samples=1000, seed=1234, real
         entry["predicted_classes"] = int(np.sum(counts >= 0.01 * num_samples))
     fake_diversity = evaluator.diversity(images, labels)
     if real_diversity is None:
-        real_diversity = evaluator.diversity(real_images, real.labels)
+        real_diversity = evaluator.diversity(real_images, _real_labels(evaluator, real, real_images))
     ratios = {label: fake_diversity.get(label, 0.0) / value for label, value in real_diversity.items() if value > 0}
     entry["diversity"] = float(np.mean(list(fake_diversity.values()))) if fake_diversity else 0.0
     entry["real_diversity"] = float(np.mean(list(real_diversity.values())))
     entry["diversity_ratio"] = float(np.mean(list(ratios.values())))
     entry["per_class_diversity_ratio"] = {str(label): ratio for label, ratio in sorted(ratios.items())}
     entry["frechet_distance"] = evaluator.frechet_distance(real_images, images)
-    if _has_codes(model):
+    if _has_codes(model) and real.labels is not None:
         entry["code_error"] = categorical_code_accuracy(model, real)["error"]
     return entry
 
@@ -120,7 +127,8 @@ class GANDiagnosticsCallback(PeriodicCallback):
     def real_diversity(self):
         if self._real_diversity is None:
             real = self.real_data.take(self.num_samples)
-            self._real_diversity = self.evaluator.diversity(_float_images(real.images), real.labels)
+            images = _float_images(real.images)
+            self._real_diversity = self.evaluator.diversity(images, _real_labels(self.evaluator, real, images))
         return self._real_diversity
 
     def evaluate(self, model):
@@ -144,7 +152,7 @@ class GANDiagnosticsCallback(PeriodicCallback):
 
     def on_train_end(self, trainer, logs):
         model = trainer.model
-        if not _has_codes(model):
+        if not _has_codes(model) or self.real_data.labels is None:
             return
         scores = categorical_code_accuracy(model, self.real_data)
         drawn = generated_code_accuracy(model, self.evaluator, per_code=self.code_samples)

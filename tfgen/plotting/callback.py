@@ -16,7 +16,7 @@ from tfgen import _checks
 from tfgen import random as tfgen_random
 from tfgen.data import CLASS_NAMES
 from tfgen.evaluation.clustering import ClusterScoresCallback
-from tfgen.plotting.common import plot_history, plot_images
+from tfgen.plotting.common import class_names_for, plot_history, plot_images
 from tfgen.plotting.cvae import plot_accuracy, plot_class_grid
 from tfgen.plotting.gan import (
     generate_images,
@@ -28,7 +28,7 @@ from tfgen.plotting.gan import (
 )
 from tfgen.plotting.vae import plot_latent_grid, plot_latent_space
 from tfgen.plotting.vhe import plot_cluster_scores, plot_few_shot, plot_gradient_norms, plot_nats_per_epoch
-from tfgen.training import PeriodicCallback
+from tfgen.training import PeriodicCallback, TensorBoardImages
 from tfgen.training.run_dir import read_json
 
 
@@ -41,6 +41,23 @@ def _samples(callback, trainer, tag, folder):
     return plot_images(images, os.path.join(folder, f"samples_{tag}.png"), title=f"random samples, {_words(tag)}")
 
 
+def class_names(trainer, count=None):
+    """The class names of the trainer's data: its `class_names`, else the known dataset's, else "0", "1", ...
+
+    With `count`, a list of exactly `count` names (the default names when the data's do not fit).
+    """
+    names = None
+    for data in (getattr(trainer, "test_data", None), getattr(trainer, "train_data", None)):
+        if data is None:
+            continue
+        names = getattr(data, "class_names", None) or CLASS_NAMES.get(str(getattr(data, "name", "")).split("/")[0])
+        if names:
+            break
+    if count is None:
+        return list(names) if names else None
+    return class_names_for(count, names)
+
+
 def _latent_space(callback, trainer, tag, folder):
     if trainer.test_data is None:
         return None
@@ -48,12 +65,10 @@ def _latent_space(callback, trainer, tag, folder):
     data = trainer.test_data.take(callback.num_points)
     codes = [model.encode(batch["image"]) for batch in trainer.batches(data, epoch=0, shuffle=False, training=False)]
     codes = np.concatenate([c[0] if isinstance(c, (tuple, list)) else c for c in codes])
-    if data.labels is None:  # unlabelled data: one colour
-        return plot_latent_space(codes, np.zeros(len(codes), np.int64), os.path.join(folder, f"latent_{tag}.png"),
-                                 title=f"{data.name} in latent space (means), {_words(tag)}", class_names=["unlabelled"])
-    return plot_latent_space(codes, data.labels, os.path.join(folder, f"latent_{tag}.png"),
-                             title=f"{data.name} in latent space (means), {_words(tag)}",
-                             class_names=CLASS_NAMES.get(data.name.split("/")[0]))
+    labels = data.labels  # None for unlabelled data: one colour
+    names = class_names(trainer, data.num_classes) if labels is not None and data.num_classes else None
+    return plot_latent_space(codes, labels, os.path.join(folder, f"latent_{tag}.png"),
+                             title=f"{data.name} in latent space (means), {_words(tag)}", class_names=names)
 
 
 def _latent_grid(callback, trainer, tag, folder):
@@ -62,8 +77,9 @@ def _latent_grid(callback, trainer, tag, folder):
 
 
 def _class_grid(callback, trainer, tag, folder):
-    return plot_class_grid(trainer.model, os.path.join(folder, f"classes_{tag}.png"), 10, callback.seed,
-                           title=f"one row per class, {_words(tag)}")
+    model = trainer.model
+    return plot_class_grid(model, os.path.join(folder, f"classes_{tag}.png"), 10, callback.seed,
+                           title=f"one row per class, {_words(tag)}", class_names=class_names(trainer, model.num_classes))
 
 
 def _accuracy(callback, trainer, tag, folder):
@@ -73,16 +89,19 @@ def _accuracy(callback, trainer, tag, folder):
 
 
 def _class_rows(callback, trainer, tag, folder):
-    return plot_class_rows(trainer.model, os.path.join(folder, f"class_rows_{tag}.png"), seed=callback.seed,
-                           title=f"one row per class, {_words(tag)}")
+    model = trainer.model
+    return plot_class_rows(model, os.path.join(folder, f"class_rows_{tag}.png"), seed=callback.seed,
+                           title=f"one row per class, {_words(tag)}", class_names=class_names(trainer, model.num_classes))
 
 
 def _class_across_epochs(callback, trainer, tag, folder):
     model = trainer.model
-    label = callback.track_class
+    label = callback.track_class if callback.track_class < model.num_classes else 0  # fewer classes than usual
     z = tfgen_random.normal([10, model.latent_dim], tfgen_random.seed_tensor(callback.seed))
     callback.tracked[len(trainer.history)] = np.asarray(generate_images(model, z, labels=np.full(10, label)))
-    return plot_class_across_epochs(callback.tracked, os.path.join(folder, f"class{label}_across_epochs.png"), label)
+    name = class_names(trainer, model.num_classes)[label]
+    return plot_class_across_epochs(callback.tracked, os.path.join(folder, f"class{label}_across_epochs.png"),
+                                    name if name == str(label) else f"{label} ({name})")
 
 
 def _infogan_codes(callback, trainer, tag, folder):
@@ -165,18 +184,27 @@ class PlotCallback(PeriodicCallback):
         num_points: how many test images to place in the latent-space plot.
         seed: the seed of the samples (the same z every time, so the figures
             of successive epochs are comparable).
-        support: (classes, shots, 28, 28, 1) images for the VHE's few-shot
+        support: (classes, shots, H, W, C) images for the VHE's few-shot
             figure (`tfgen.plotting.vhe.few_shot_support`), or None.
         reference_histories: {name: per-epoch history} drawn beside the
             model's loss in the "nats_per_epoch" figure.
         evaluator: a `tfgen.evaluation.Evaluator` for the figures that read
             samples with a classifier (DCGAN latent arithmetic).
         arithmetic: the classes (a, b, c) of the latent arithmetic a - b + c.
-        track_class: the class drawn across epochs (conditional GANs).
+        track_class: the class drawn across epochs (conditional GANs;
+            class 0 when the data has fewer classes).
+        tensorboard: also write every figure drawn as an image summary into
+            the run's TensorBoard folder (`run_dir/tensorboard`), tag
+            "figures/<figure name>" at step = the epoch, beside the
+            trainer's scalars ("figures_final/<figure name>" after training).
+
+    Rows of class figures are named by the data's `class_names` (or the
+    known dataset's names, or "0", "1", ...).
     """
 
     def __init__(self, every=10, figures=None, final_figures=None, num_samples=64, num_points=5000, seed=1234,
-                 support=None, reference_histories=None, evaluator=None, arithmetic=(7, 1, 3), track_class=5):
+                 support=None, reference_histories=None, evaluator=None, arithmetic=(7, 1, 3), track_class=5,
+                 tensorboard=True):
         super().__init__(every)
         for names in (figures, final_figures):
             unknown = sorted(set(names or ()) - set(FIGURES))
@@ -191,8 +219,10 @@ class PlotCallback(PeriodicCallback):
         self.reference_histories = dict(reference_histories or {})
         self.evaluator = evaluator
         self.arithmetic = tuple(arithmetic)
-        self.track_class = track_class
+        self.track_class = _checks.non_negative_int("track_class", track_class)
         self.tracked = {}
+        self.tensorboard = _checks.boolean("tensorboard", tensorboard)
+        self._images = TensorBoardImages()
 
     def run(self, trainer, epoch, logs):
         self.plot(trainer, epoch)
@@ -203,13 +233,22 @@ class PlotCallback(PeriodicCallback):
         names = figures or self.figures or model.figures
         tag = "final" if epoch == "final" else f"epoch{epoch:03d}"
         folder = os.path.join(trainer.run_dir, "plots")
-        paths = []
+        paths, summaries = [], {}
         for name in names:
             written = FIGURES[name](self, trainer, tag, folder)
-            paths.extend(written if isinstance(written, list) else [written] if written else [])
+            written = written if isinstance(written, list) else [written] if written else []
+            paths.extend(written)
+            for path in written:
+                stem = os.path.splitext(os.path.basename(path))[0]
+                part = stem.replace(f"_{tag}", "").replace(tag, "").strip("_")
+                prefix = "figures_final" if tag == "final" else "figures"  # not mixed with the last epoch's
+                summaries[f"{prefix}/{name}" if len(written) == 1 else f"{prefix}/{name}/{part}"] = path
+        if self.tensorboard and summaries:
+            self._images.write(trainer.run_dir, len(trainer.history) if epoch == "final" else epoch, summaries)
         return paths
 
     def on_train_end(self, trainer, logs):
         names = self.final_figures if self.final_figures is not None else getattr(trainer.model, "final_figures", ())
         if names:
             self.plot(trainer, "final", figures=names)
+        self._images.close()

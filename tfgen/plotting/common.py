@@ -23,41 +23,98 @@ def save_figure(figure, path):
         plt.close(figure)
 
 
-def save_image_grid(images, path, rows=None):
-    """Writes (N, H, W, 1) images in [0, 1] as one tiled PNG, pixel for pixel (no axes); returns the path."""
+def save_image_grid(images, path, rows=None, metadata=None):
+    """Writes (N, H, W, 1 or 3) images in [0, 1] as one tiled PNG, pixel for pixel (no axes); returns the path.
+
+    Grey images are written through matplotlib's gray colormap (as before
+    colour support); each channel of RGB ones through the same 256-entry
+    lookup (`gray_levels`), so a grey image and its 3-channel copy give
+    equal pixels. `metadata`: PNG text entries ({key: str}), e.g. the rows'
+    class names.
+    """
     grid = np.clip(image_grid(images, rows), 0.0, 1.0)
-    return write_atomic(path, lambda temporary: plt.imsave(temporary, grid, cmap="gray", vmin=0.0, vmax=1.0, format="png"),
-                        suffix=".png")
+    if grid.ndim == 3:
+        grid = gray_levels(grid)
+        write = lambda temporary: plt.imsave(temporary, grid, format="png", metadata=metadata)  # noqa: E731
+    else:
+        write = lambda temporary: plt.imsave(temporary, grid, cmap="gray", vmin=0.0, vmax=1.0,  # noqa: E731
+                                             format="png", metadata=metadata)
+    return write_atomic(path, write, suffix=".png")
+
+
+def gray_levels(values):
+    """Intensities in [0, 1] -> the uint8 levels matplotlib's gray colormap gives them (256 bins of width 1/256)."""
+    levels = matplotlib.colormaps["gray"](np.arange(256), bytes=True)[:, 0]
+    return levels[np.minimum(np.floor(np.asarray(values) * 256.0), 255).astype(np.int64)]
 
 
 def image_grid(images, rows=None):
-    """Tiles (N, H, W, 1) images in [0, 1] (N >= 1) into one (rows*H, cols*W) array of `rows` rows."""
+    """Tiles (N, H, W, C) images in [0, 1] (N >= 1, C 1 or 3) into `rows` rows.
+
+    Returns:
+        (rows*H, cols*W) for grey images, (rows*H, cols*W, 3) for RGB ones;
+        unused cells are white.
+    """
     images = np.asarray(images)
-    _checks.shape("images", images, ("N", "height", "width", 1))
+    _checks.shape("images", images, ("N", "height", "width", "channels"))
+    if images.shape[-1] not in (1, 3):
+        raise ValueError(f"images must have 1 (grey) or 3 (RGB) channels. Received: images.shape={images.shape}")
     if len(images) == 0:
         raise ValueError(f"images must hold at least one image. Received: images.shape={images.shape}")
     if not np.issubdtype(images.dtype, np.floating):
         raise TypeError(f"images must be float pixel intensities in [0, 1]. Received: dtype={images.dtype}")
     _checks.pixel_values("images", images)
-    images = images[..., 0]
-    count, height, width = images.shape
+    if images.shape[-1] == 1:
+        images = images[..., 0]
+    count, height, width = images.shape[:3]
     rows = _checks.positive_int("rows", rows, allow_none=True) or int(np.ceil(np.sqrt(count)))
     cols = int(np.ceil(count / rows))
-    grid = np.ones((rows * height, cols * width), dtype=images.dtype)
+    grid = np.ones((rows * height, cols * width, *images.shape[3:]), dtype=images.dtype)
     for index, image in enumerate(images):
         row, col = divmod(index, cols)
         grid[row * height : (row + 1) * height, col * width : (col + 1) * width] = image
     return grid
 
 
-def plot_images(images, path, title=None, rows=None):
-    """A grid of images in [0, 1]."""
+def show_grid(axis, grid):
+    """Draws an `image_grid` on a matplotlib axis: grey with the gray colormap over [0, 1], RGB as is."""
+    if grid.ndim == 2:
+        return axis.imshow(grid, cmap="gray", vmin=0.0, vmax=1.0)
+    return axis.imshow(np.clip(grid, 0.0, 1.0))
+
+
+def label_rows(axis, row_labels, num_rows, row_height):
+    """Names the rows of a grid drawn on `axis` (ticks on the left, no frame); `row_labels`: one str per row."""
+    row_labels = [str(label) for label in row_labels]
+    if len(row_labels) != num_rows:
+        raise ValueError(f"row_labels must name each of the {num_rows} rows. Received: {len(row_labels)} labels")
+    axis.set_yticks([(row + 0.5) * row_height - 0.5 for row in range(num_rows)], row_labels)
+    axis.set_xticks([])
+    axis.tick_params(length=0)
+    for spine in axis.spines.values():
+        spine.set_visible(False)
+
+
+def plot_images(images, path, title=None, rows=None, row_labels=None):
+    """A grid of images in [0, 1] (grey or RGB), its rows optionally named (`row_labels`, one per row)."""
+    grid = image_grid(images, rows)
     figure, axis = plt.subplots(figsize=(6, 6))
-    axis.imshow(image_grid(images, rows), cmap="gray", vmin=0.0, vmax=1.0)
-    axis.axis("off")
+    show_grid(axis, grid)
+    if row_labels is not None:
+        count = len(np.asarray(images))
+        label_rows(axis, row_labels, rows or int(np.ceil(np.sqrt(count))), np.asarray(images).shape[1])
+    else:
+        axis.axis("off")
     if title:
         axis.set_title(title)
     return save_figure(figure, path)
+
+
+def class_names_for(count, class_names=None):
+    """`class_names` when it names `count` classes, else ["0", "1", ...] (the dataset contract's default)."""
+    if class_names is not None and len(class_names) == count:
+        return [str(name) for name in class_names]
+    return [str(index) for index in range(count)]
 
 
 def plot_history(history, path, title=None):

@@ -10,35 +10,40 @@
 import tensorflow as tf
 
 from tfgen import random as tfgen_random
-from tfgen.plotting.common import image_grid, plot_images, plt, save_figure
+from tfgen.plotting.common import class_names_for, image_grid, label_rows, plot_images, plt, save_figure, show_grid
 
 
 def class_grid_images(model, num_columns=10, seed=0):
-    """(num_classes * num_columns, 28, 28, 1) images: row c is class c, column j uses the j-th z."""
+    """(num_classes * num_columns, H, W, C) images: row c is class c, column j uses the j-th z."""
     z = tfgen_random.normal((num_columns, model.latent_dim), tfgen_random.seed_tensor(seed))
     z = tf.tile(z, [model.num_classes, 1])
     labels = tf.repeat(tf.range(model.num_classes, dtype=tf.int64), num_columns)
     return model.decode(z, labels).numpy()
 
 
-def plot_class_grid(model, path, num_columns=10, seed=0, title=None):
-    """One row per class, the same z down each column."""
+def plot_class_grid(model, path, num_columns=10, seed=0, title=None, class_names=None):
+    """One row per class, the same z down each column; rows named by `class_names` (default "0", "1", ...)."""
     images = class_grid_images(model, num_columns, seed)
-    return plot_images(images, path, title=title or "one row per class, same z per column", rows=model.num_classes)
+    return plot_images(images, path, title=title or "one row per class, same z per column", rows=model.num_classes,
+                       row_labels=class_names_for(model.num_classes, class_names))
 
 
-def plot_label_fractions(models, path, num_columns=8, seed=0):
+def plot_label_fractions(models, path, num_columns=8, seed=0, class_names=None):
     """The class grids of several models (e.g. one per label fraction), side by side, with the same z.
 
     Args:
         models: {title: model}, e.g. {"60 labels/class": cvae_60, ...}.
+        class_names: the rows' names (default "0", "1", ...), on the first grid.
     """
     figure, axes = plt.subplots(1, len(models), figsize=(3.2 * len(models), 4.2), squeeze=False)
-    for axis, (title, model) in zip(axes[0], models.items()):
-        axis.imshow(image_grid(class_grid_images(model, num_columns, seed), rows=model.num_classes),
-                    cmap="gray", vmin=0.0, vmax=1.0)
+    for index, (axis, (title, model)) in enumerate(zip(axes[0], models.items())):
+        images = class_grid_images(model, num_columns, seed)
+        show_grid(axis, image_grid(images, rows=model.num_classes))
         axis.set_title(title)
-        axis.axis("off")
+        if index == 0:
+            label_rows(axis, class_names_for(model.num_classes, class_names), model.num_classes, images.shape[1])
+        else:
+            axis.axis("off")
     figure.tight_layout()
     return save_figure(figure, path)
 

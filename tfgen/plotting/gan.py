@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from tfgen import _checks
 from tfgen import random as tfgen_random
-from tfgen.plotting.common import plot_images
+from tfgen.plotting.common import class_names_for, plot_images
 
 
 def _is_conditional(model):
@@ -45,8 +45,11 @@ def generate_images(model, z, labels=None, categorical=None, continuous=None):
     return model.generate(z)
 
 
-def plot_class_rows(model, path, per_class=10, seed=0, title=None):
-    """One row per class of a conditional model (each column one z, shared by the rows)."""
+def plot_class_rows(model, path, per_class=10, seed=0, title=None, class_names=None):
+    """One row per class of a conditional model (each column one z, shared by the rows).
+
+    The rows are named by `class_names` (the dataset's; default "0", "1", ...).
+    """
     if not _is_conditional(model):
         raise ValueError(f"plot_class_rows needs a conditional model (e.g. ConditionalGAN). Received: {type(model).__name__}")
     per_class = _checks.positive_int("per_class", per_class)
@@ -54,23 +57,25 @@ def plot_class_rows(model, path, per_class=10, seed=0, title=None):
     z = np.tile(_normal(per_class, model.latent_dim, seed).numpy(), (classes, 1))
     labels = np.repeat(np.arange(classes), per_class)
     images = generate_images(model, z, labels=labels)
-    return plot_images(images, path, title=title or "one row per class", rows=classes)
+    return plot_images(images, path, title=title or "one row per class", rows=classes,
+                       row_labels=class_names_for(classes, class_names))
 
 
 def plot_class_across_epochs(images_by_epoch, path, label=None):
     """One row per epoch of the same class (and the same z): how a class evolves, or collapses.
 
     Args:
-        images_by_epoch: {epoch: images (N, 28, 28, 1) in [0, 1]}, N the same for every epoch.
+        images_by_epoch: {epoch: images (N, H, W, 1 or 3) in [0, 1]}, N the same for every epoch.
         path: the PNG file.
-        label: the class shown, for the title.
+        label: the class shown (its id or name), for the title.
     """
     if not images_by_epoch:
         raise ValueError("images_by_epoch is empty: record at least one epoch.")
     epochs = sorted(images_by_epoch)
     images = np.concatenate([np.asarray(images_by_epoch[epoch]) for epoch in epochs])
     title = f"class {label}, " if label is not None else ""
-    return plot_images(images, path, title=f"{title}rows: epochs {epochs}", rows=len(epochs))
+    return plot_images(images, path, title=f"{title}rows: epochs", rows=len(epochs),
+                       row_labels=[f"epoch {epoch}" for epoch in epochs])
 
 
 def plot_infogan_codes(model, path_prefix, num_rows=10, num_columns=10, limit=2.0, seed=0):
@@ -101,7 +106,8 @@ def plot_infogan_codes(model, path_prefix, num_rows=10, num_columns=10, limit=2.
         continuous[:, code] = np.tile(values, categories)
         images = generate_images(model, z, categorical=categorical, continuous=continuous)
         paths.append(plot_images(images, f"{path_prefix}_continuous{code}.png",
-                                 title=f"rows: category; columns: c{code} from {-limit} to {limit}", rows=categories))
+                                 title=f"rows: category; columns: c{code} from {-limit} to {limit}", rows=categories,
+                                 row_labels=[f"category {category}" for category in range(categories)]))
     return paths
 
 
@@ -143,6 +149,9 @@ def plot_latent_arithmetic(model, evaluator, path, classes=(7, 1, 3), num_candid
     """
     if len(classes) != 3:
         raise ValueError(f"classes must be three class ids (a, b, c) for a - b + c. Received: classes={classes!r}")
+    if not all(0 <= int(label) < evaluator.num_classes for label in classes):
+        raise ValueError(f"classes must be class ids in [0, {evaluator.num_classes}) of the evaluator's classifier. "
+                         f"Received: classes={tuple(classes)!r}")
     z = _normal(num_candidates, model.latent_dim, seed).numpy()
     images = np.asarray(generate_images(model, z))
     probabilities = evaluator.class_probabilities(images)

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from tfgen import _checks
 from tfgen import random as tfgen_random
-from tfgen.plotting.common import image_grid, plt, save_figure
+from tfgen.plotting.common import image_grid, plt, save_figure, show_grid
 
 
 def _series(history, key):
@@ -69,8 +69,10 @@ def plot_cluster_scores(scores, path, baselines=None, title=None):
 
 
 def few_shot_support(data, shots=5, seed=0):
-    """`shots` images of each class of `data` (an ImageDataset), float32 in [0, 1]: (classes, shots, 28, 28, 1)."""
+    """`shots` images of each class of `data` (a labelled ImageDataset), float32 in [0, 1]: (classes, shots, H, W, C)."""
     shots = _checks.positive_int("shots", shots)
+    if data.labels is None:
+        raise ValueError(f"few_shot_support needs labelled data. Received: the unlabelled dataset {data.name!r}")
     rng = np.random.default_rng(seed)
     support = []
     for label in np.unique(data.labels):
@@ -89,7 +91,7 @@ def plot_few_shot(model, support, path, num_samples=10, seed=0, title=None):
     blank = np.ones((classes, 1, *support.shape[2:]), dtype=np.float32)
     rows = np.concatenate([support, blank, generated], axis=1)
     figure, axis = plt.subplots(figsize=(rows.shape[1] * 0.6, classes * 0.6 + 0.5))
-    axis.imshow(image_grid(rows.reshape(-1, *rows.shape[2:]), rows=classes), cmap="gray", vmin=0.0, vmax=1.0)
+    show_grid(axis, image_grid(rows.reshape(-1, *rows.shape[2:]), rows=classes))
     axis.axis("off")
     axis.set_title(title or f"few-shot: {shots} given images | {num_samples} generated")
     return save_figure(figure, path)

@@ -1,6 +1,6 @@
 """The one custom training loop (eager or `tf.function`), its callbacks, checkpoints and run directories."""
 
-from tfgen.training.callbacks import Callback, PeriodicCallback, ReclusterCallback
+from tfgen.training.callbacks import Callback, PeriodicCallback, ReclusterCallback, TensorBoardImages, tensorboard_dir
 from tfgen.training.run_dir import (
     RunDirectoryError,
     latest_checkpoint,
@@ -23,6 +23,7 @@ __all__ = [
     "PeriodicCallback",
     "ReclusterCallback",
     "RunDirectoryError",
+    "TensorBoardImages",
     "Trainer",
     "TrainingDiverged",
     "TrainingInterrupted",
@@ -32,6 +33,7 @@ __all__ = [
     "model_class",
     "model_name",
     "restore_model",
+    "tensorboard_dir",
     "write_epoch_log",
     "write_json_atomic",
 ]

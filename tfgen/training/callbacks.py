@@ -1,11 +1,73 @@
-"""Hooks into `Trainer.fit`: the base class, a periodic base, and the unsupervised VHE's re-clustering.
+"""Hooks into `Trainer.fit`: the base class, a periodic base, the unsupervised VHE's re-clustering,
+and `TensorBoardImages`, which puts figures beside the trainer's scalars in TensorBoard.
 
 Every callback sees the trainer (its model, data, run folder, history) and
 the epoch's number, 1-based, in both hooks: `on_epoch_begin(trainer, 3)`
 comes before the third epoch, `on_epoch_end(trainer, 3, logs)` after it.
 """
 
+import os
+
+import tensorflow as tf
+
 from tfgen import _checks
+
+#: The run folder's TensorBoard log folder (the trainer writes its scalars there at step = epoch).
+TENSORBOARD_DIR = "tensorboard"
+
+
+def tensorboard_dir(run_dir):
+    """The TensorBoard log folder of the run folder `run_dir`."""
+    return os.path.join(run_dir, TENSORBOARD_DIR)
+
+
+class TensorBoardImages:
+    """Writes images as `tf.summary.image` summaries into a run's TensorBoard folder.
+
+    The trainer writes its scalars there at step = the 1-based epoch; write
+    images at the same step and TensorBoard shows them side by side. The
+    writer is opened on first use (one more event file in the folder) and
+    flushed after every `write`.
+    """
+
+    def __init__(self):
+        self._writer = None
+        self._folder = None
+
+    def _writer_for(self, run_dir):
+        folder = os.path.abspath(tensorboard_dir(run_dir))
+        if self._writer is None or folder != self._folder:
+            self.close()
+            self._writer = tf.summary.create_file_writer(folder)
+            self._folder = folder
+        return self._writer
+
+    def write(self, run_dir, step, images):
+        """Writes `images` ({tag: a PNG file, or an image (H, W, C) / (N, H, W, C) in [0, 1] or uint8}) at `step`.
+
+        C is 1, 3 or 4 (PNG files decode to their own channels). Returns the tags written.
+        """
+        step = _checks.non_negative_int("step", step)
+        with self._writer_for(run_dir).as_default(step=step):
+            for tag, image in images.items():
+                if isinstance(image, (str, os.PathLike)):
+                    image = tf.io.decode_png(tf.io.read_file(os.fspath(image)))
+                image = tf.convert_to_tensor(image)
+                if image.shape.rank == 3:
+                    image = image[None]
+                if image.dtype != tf.uint8:
+                    image = tf.image.convert_image_dtype(tf.clip_by_value(tf.cast(image, tf.float32), 0.0, 1.0),
+                                                         tf.uint8, saturate=True)
+                tf.summary.image(tag, image, max_outputs=int(image.shape[0]))
+        self._writer.flush()
+        return list(images)
+
+    def close(self):
+        """Flushes and closes the writer (the next `write` opens a new one)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+            self._folder = None
 
 
 class Callback:
