@@ -157,7 +157,7 @@ def _add_model_options(parser, model_class):
         if name in _RUN_OPTION_NAMES:
             continue
         default = defaults[name]
-        shown = "from the data" if name in ("num_classes", "num_examples") else json.dumps(default)
+        shown = "from the data" if name in ("num_classes", "num_examples", "image_shape") else json.dumps(default)
         kind, nargs = _option_type(default)
         text = f"{described.get(name, '')} (default: {shown})".replace("%", "%%").strip()
         if kind is None:  # a bool: --name / --no-name

@@ -190,7 +190,8 @@ def build_model_and_data(model_class, train_data, test_data, model_kwargs, *, ba
 def sample_evaluator(train_data, test_data, path, epochs, verbose=1):
     """The sample classifier: loaded from `path`, or trained on `train_data` and saved there."""
     if os.path.isfile(path):
-        return Evaluator(load_classifier(path, num_classes=train_data.num_classes))
+        return Evaluator(load_classifier(path, num_classes=train_data.num_classes,
+                                         image_shape=train_data.image_shape))
     classifier, accuracy = train_classifier(train_data, test_data, epochs=epochs, verbose=2 if verbose else 0)
     if verbose:
         print(f"sample classifier: test accuracy {accuracy:.4f} after {epochs} epochs, saved to {path}")
