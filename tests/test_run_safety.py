@@ -449,7 +449,10 @@ def test_cli_runs_are_reproducible_survive_sigkill_and_export(tmp_path):
         deadline = time.monotonic() + 240
         while any(process.poll() is None for process in killed.values()):
             for name, process in killed.items():
-                if process.poll() is None and run_files.checkpoint_prefixes(str(tmp_path / f"{name}-c")):
+                # Killed once a checkpoint is whole: TensorFlow writes the index file in place, so a kill while
+                # it is written leaves that checkpoint unreadable (the case of
+                # test_a_damaged_latest_checkpoint_names_an_older_one_to_resume_from).
+                if process.poll() is None and run_files.newest_intact_checkpoint(str(tmp_path / f"{name}-c")):
                     process.kill()
             assert time.monotonic() < deadline, "a run wrote no checkpoint"
             time.sleep(0.002)
