@@ -226,3 +226,18 @@ def run_seed(argument, value):
     """A training run's seed: an integer in `SEED_RANGE` (so it and seed + 1 fit in an int64)."""
     return integer(argument, value, minimum=SEED_RANGE[0], maximum=SEED_RANGE[1])
 
+
+
+def float_images(argument, images, channels=(1, 3)):
+    """`images` as a NumPy array, checked to be a non-empty (N, height, width, C) batch of float pixel
+    intensities in [0, 1] with C in `channels` (grey or RGB by default)."""
+    images = np.asarray(images)
+    shape(argument, images, ("N", "height", "width", "channels"))
+    if images.shape[-1] not in channels:
+        raise ValueError(f"{argument} must have {' or '.join(map(str, channels))} channels (grey or RGB). "
+                         f"Received: {argument}.shape={images.shape}")
+    if len(images) == 0:
+        raise ValueError(f"{argument} must hold at least one image. Received: {argument}.shape={images.shape}")
+    if not np.issubdtype(images.dtype, np.floating):
+        raise TypeError(f"{argument} must be float pixel intensities in [0, 1]. Received: dtype={images.dtype}")
+    return pixel_values(argument, images)

@@ -88,15 +88,7 @@ def _model_input_size(model):
 
 
 def _check_images(images):
-    images = np.asarray(images)
-    _checks.shape("images", images, ("N", "height", "width", "channels"))
-    if images.shape[-1] not in (1, 3):
-        raise ValueError(f"images must have 1 (grey) or 3 (RGB) channels. Received: images.shape={images.shape}")
-    if len(images) == 0:
-        raise ValueError(f"images must hold at least one image. Received: images.shape={images.shape}")
-    if not np.issubdtype(images.dtype, np.floating):
-        raise TypeError(f"images must be float pixel intensities in [0, 1]. Received: dtype={images.dtype}")
-    return _checks.pixel_values("images", images)
+    return _checks.float_images("images", images)
 
 
 def preprocess(images, size=(INPUT_SIZE, INPUT_SIZE)):

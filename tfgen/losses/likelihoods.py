@@ -220,6 +220,11 @@ class Likelihood:
     learned_scale = False
     parameters_per_channel = 1
 
+    @property
+    def metric_names(self):
+        """The metrics an ELBO model adds with this likelihood: its scale's log sigma, bits per dimension."""
+        return (("decoder_log_sigma",) if self.has_scale else ()) + (("bits_per_dim",) if self.eight_bit else ())
+
     def output_channels(self, image_channels):
         """The decoder's output channels for images of `image_channels` channels."""
         return self.parameters_per_channel * _checks.positive_int("image_channels", image_channels)

@@ -152,8 +152,7 @@ class CVAE(GenerativeModel):
 
     def _likelihood_metric_names(self):
         """The metrics the likelihood adds: `decoder_log_sigma` (Gaussians), `bits_per_dim` (8-bit ones)."""
-        names = ("decoder_log_sigma",) if self.decoder_likelihood.has_scale else ()
-        return names + ("bits_per_dim",) if self.decoder_likelihood.eight_bit else names
+        return self.decoder_likelihood.metric_names
 
     def _add_likelihood_metrics(self, metrics, log_sigma):
         """`metrics` with `_likelihood_metric_names` added (from the batch means of the loss's terms)."""

@@ -83,10 +83,7 @@ class VAE(GenerativeModel):
 
     @property
     def metric_names(self):
-        names = ("loss", "logpx_z", "logpz", "logqz_x", "kl")
-        if self.decoder_likelihood.has_scale:
-            names += ("decoder_log_sigma",)
-        return names + ("bits_per_dim",) if self.decoder_likelihood.eight_bit else names
+        return ("loss", "logpx_z", "logpz", "logqz_x", "kl") + self.decoder_likelihood.metric_names
 
     @property
     def binarization(self):

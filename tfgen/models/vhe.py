@@ -145,10 +145,7 @@ class VHE(GenerativeModel):
 
     @property
     def metric_names(self):
-        names = ("loss", "reconstruction_loss", "kl_c", "kl_z", "grad_norm_c", "grad_norm_z")
-        if self.decoder_likelihood.has_scale:
-            names += ("decoder_log_sigma",)
-        return names + ("bits_per_dim",) if self.decoder_likelihood.eight_bit else names
+        return ("loss", "reconstruction_loss", "kl_c", "kl_z", "grad_norm_c", "grad_norm_z") + self.decoder_likelihood.metric_names
 
     @property
     def binarization(self):

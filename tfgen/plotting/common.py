@@ -55,15 +55,7 @@ def image_grid(images, rows=None):
         (rows*H, cols*W) for grey images, (rows*H, cols*W, 3) for RGB ones;
         unused cells are white.
     """
-    images = np.asarray(images)
-    _checks.shape("images", images, ("N", "height", "width", "channels"))
-    if images.shape[-1] not in (1, 3):
-        raise ValueError(f"images must have 1 (grey) or 3 (RGB) channels. Received: images.shape={images.shape}")
-    if len(images) == 0:
-        raise ValueError(f"images must hold at least one image. Received: images.shape={images.shape}")
-    if not np.issubdtype(images.dtype, np.floating):
-        raise TypeError(f"images must be float pixel intensities in [0, 1]. Received: dtype={images.dtype}")
-    _checks.pixel_values("images", images)
+    images = _checks.float_images("images", images)
     if images.shape[-1] == 1:
         images = images[..., 0]
     count, height, width = images.shape[:3]
