@@ -40,6 +40,7 @@ at most 2 GiB.
 import hashlib
 import json
 import os
+import tempfile
 
 import numpy as np
 
@@ -113,24 +114,24 @@ def open_cache(cache_dir, name, fingerprint):
     return images, labels, meta.get("class_names")
 
 
+def _temporary(cache_dir, suffix):
+    handle, path = tempfile.mkstemp(dir=cache_dir, prefix=".tmp-", suffix=suffix)
+    return os.fdopen(handle, "wb"), path
+
+
 def write_cache(cache_dir, name, fingerprint, batches, class_names=None):
     """Writes the cache of `fingerprint` from `batches`, an iterable of (uint8 images, labels or None); opens it.
-
-    Each file goes through `tfgen.training.run_dir.write_atomic` (a temporary
-    file beside it, then a rename), the JSON last.
 
     Returns:
         (images memmap, labels or None, class_names), as `open_cache`.
     """
-    from tfgen.training.run_dir import write_atomic, write_json_atomic  # tfgen.training imports tfgen.data
-
     os.makedirs(cache_dir, exist_ok=True)
     images_path, labels_path, meta_path = _paths(cache_dir, name, fingerprint)
-    shape, labels, count = None, [], 0
-
-    def write_images(temporary):
-        nonlocal shape, count
-        with open(temporary, "wb") as stream:
+    stream, temporary = _temporary(cache_dir, ".images")
+    written = [temporary]
+    try:
+        shape, labels, count = None, [], 0
+        with stream:
             for images, batch_labels in batches:
                 images = np.ascontiguousarray(images, dtype=np.uint8)
                 if shape is None:
@@ -143,15 +144,27 @@ def write_cache(cache_dir, name, fingerprint, batches, class_names=None):
             os.fsync(stream.fileno())
         if shape is None:
             raise ValueError(f"{name!r} holds no images")
-
-    write_atomic(images_path, write_images, suffix=".images")
-    labelled = bool(labels)
-    if labelled:
-        write_atomic(labels_path, lambda temporary: np.save(temporary, np.concatenate(labels)), suffix=".npy")
-    write_json_atomic(meta_path, {  # last: the cache is complete
-        "fingerprint": _fingerprint_hash(fingerprint), "shape": [count, *map(int, shape)],
-        "labelled": labelled, "class_names": class_names, "source": json.loads(json.dumps(fingerprint, default=str)),
-    })
+        labelled = bool(labels)
+        if labelled:
+            labels_stream, labels_temporary = _temporary(cache_dir, ".npy")
+            written.append(labels_temporary)
+            with labels_stream:
+                np.save(labels_stream, np.concatenate(labels))
+        meta_stream, meta_temporary = _temporary(cache_dir, ".json")
+        written.append(meta_temporary)
+        with meta_stream:
+            meta_stream.write(json.dumps({
+                "fingerprint": _fingerprint_hash(fingerprint), "shape": [count, *map(int, shape)],
+                "labelled": labelled, "class_names": class_names, "source": fingerprint,
+            }, indent=1, default=str).encode())
+        os.replace(temporary, images_path)
+        if labelled:
+            os.replace(labels_temporary, labels_path)
+        os.replace(meta_temporary, meta_path)  # last: the cache is complete
+    finally:
+        for path in written:
+            if os.path.exists(path):
+                os.remove(path)
     opened = open_cache(cache_dir, name, fingerprint)
     if opened is None:
         raise OSError(f"The cache of {name!r} in {cache_dir!r} was written but cannot be read back")
