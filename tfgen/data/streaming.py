@@ -40,9 +40,10 @@ at most 2 GiB.
 import hashlib
 import json
 import os
-import tempfile
 
 import numpy as np
+
+from tfgen._files import write_atomic
 
 #: Bump when the cache's layout or the decoding changes: old caches are then rebuilt.
 CACHE_VERSION = 1
@@ -114,57 +115,52 @@ def open_cache(cache_dir, name, fingerprint):
     return images, labels, meta.get("class_names")
 
 
-def _temporary(cache_dir, suffix):
-    handle, path = tempfile.mkstemp(dir=cache_dir, prefix=".tmp-", suffix=suffix)
-    return os.fdopen(handle, "wb"), path
-
-
 def write_cache(cache_dir, name, fingerprint, batches, class_names=None):
     """Writes the cache of `fingerprint` from `batches`, an iterable of (uint8 images, labels or None); opens it.
+
+    Each file is written through a temporary file and a rename
+    (`tfgen._files.write_atomic`), the description last: a cache whose
+    description is there is whole.
 
     Returns:
         (images memmap, labels or None, class_names), as `open_cache`.
     """
     os.makedirs(cache_dir, exist_ok=True)
     images_path, labels_path, meta_path = _paths(cache_dir, name, fingerprint)
-    stream, temporary = _temporary(cache_dir, ".images")
-    written = [temporary]
-    try:
-        shape, labels, count = None, [], 0
-        with stream:
+    written = {"shape": None, "count": 0, "labels": []}
+
+    def write_images(temporary):
+        with open(temporary, "wb") as stream:
             for images, batch_labels in batches:
                 images = np.ascontiguousarray(images, dtype=np.uint8)
-                if shape is None:
-                    shape = images.shape[1:]
+                if written["shape"] is None:
+                    written["shape"] = images.shape[1:]
                 stream.write(images.tobytes())
-                count += len(images)
+                written["count"] += len(images)
                 if batch_labels is not None:
-                    labels.append(np.asarray(batch_labels, np.int64))
+                    written["labels"].append(np.asarray(batch_labels, np.int64))
+            if written["shape"] is None:
+                raise ValueError(f"{name!r} holds no images")
             stream.flush()
             os.fsync(stream.fileno())
-        if shape is None:
-            raise ValueError(f"{name!r} holds no images")
-        labelled = bool(labels)
-        if labelled:
-            labels_stream, labels_temporary = _temporary(cache_dir, ".npy")
-            written.append(labels_temporary)
-            with labels_stream:
-                np.save(labels_stream, np.concatenate(labels))
-        meta_stream, meta_temporary = _temporary(cache_dir, ".json")
-        written.append(meta_temporary)
-        with meta_stream:
-            meta_stream.write(json.dumps({
-                "fingerprint": _fingerprint_hash(fingerprint), "shape": [count, *map(int, shape)],
-                "labelled": labelled, "class_names": class_names, "source": fingerprint,
-            }, indent=1, default=str).encode())
-        os.replace(temporary, images_path)
-        if labelled:
-            os.replace(labels_temporary, labels_path)
-        os.replace(meta_temporary, meta_path)  # last: the cache is complete
-    finally:
-        for path in written:
-            if os.path.exists(path):
-                os.remove(path)
+
+    write_atomic(images_path, write_images, suffix=".images")
+    labelled = bool(written["labels"])
+    if labelled:
+        labels = np.concatenate(written["labels"])
+        write_atomic(labels_path, lambda temporary: np.save(temporary, labels), suffix=".npy")
+    description = json.dumps({
+        "fingerprint": _fingerprint_hash(fingerprint), "shape": [written["count"], *map(int, written["shape"])],
+        "labelled": labelled, "class_names": class_names, "source": fingerprint,
+    }, indent=1, default=str)
+
+    def write_description(temporary):
+        with open(temporary, "w", encoding="utf-8") as stream:
+            stream.write(description)
+            stream.flush()
+            os.fsync(stream.fileno())
+
+    write_atomic(meta_path, write_description, suffix=".json")  # last: the cache is complete
     opened = open_cache(cache_dir, name, fingerprint)
     if opened is None:
         raise OSError(f"The cache of {name!r} in {cache_dir!r} was written but cannot be read back")

@@ -14,21 +14,20 @@ import os
 import re
 import shlex
 import sys
-import tempfile
 
 import numpy as np
 import tensorflow as tf
 
-def _umask():
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask
+# The atomic writes live on the lowest floor (the data package writes its cache with them); re-exported here.
+from tfgen._files import (  # noqa: F401
+    FILE_MODE,
+    FOLDER_MODE,
+    _existing_ancestor,
+    check_output_file,
+    write_atomic,
+    write_json_atomic,
+)
 
-
-#: The permissions of the files a run writes: those of a plain `open(path, "w")` (and of TF's checkpoints).
-FILE_MODE = 0o666 & ~_umask()
-#: The permissions of the folders written through a temporary folder (exports): those of `os.makedirs`.
-FOLDER_MODE = 0o777 & ~_umask()
 _CHECKPOINT_PATTERN = re.compile(r"^ckpt-(\d+)\.index$")
 
 CONFIG_FILE = "config.json"
@@ -38,64 +37,6 @@ CHECKPOINT_DIR = "checkpoints"
 
 class RunDirectoryError(ValueError):
     """A path that should be a tfgen run directory is not one, or does not fit the request."""
-
-
-def write_atomic(path, write, suffix=""):
-    """Calls `write(temporary_path)` on a file beside `path`, then renames it to `path`.
-
-    A crash leaves either the old file or the new one there, never half a
-    file. The folder is created when missing; `suffix` keeps the extension
-    for writers that read it (matplotlib).
-    """
-    check_output_file(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        os.makedirs(folder, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=suffix)
-    except OSError as error:  # name the user's path, not the temporary one
-        raise OSError(error.errno, f"Cannot write {path!r}: {error.strerror}") from None
-    os.close(handle)
-    try:
-        write(temporary)
-        os.chmod(temporary, FILE_MODE)  # mkstemp makes 0600 files
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-    return path
-
-
-def check_output_file(path, argument="path"):
-    """Raises a clear error when a file cannot be written at `path`: it names a folder, or a parent is a file."""
-    if not isinstance(path, (str, os.PathLike)) or not str(path):
-        raise ValueError(f"{argument} must be a file path. Received: {argument}={path!r}")
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"{argument} {str(path)!r} is a folder; name a file to write.")
-    parent = _existing_ancestor(os.path.dirname(os.path.abspath(path)))
-    if parent and not os.path.isdir(parent):
-        raise NotADirectoryError(f"{argument} {str(path)!r} cannot be written: {parent!r} is a file, not a folder.")
-    return path
-
-
-def _existing_ancestor(path):
-    """`path` or its nearest ancestor that exists ("" when none does)."""
-    while path and not os.path.exists(path):
-        parent = os.path.dirname(path)
-        path = "" if parent == path else parent
-    return path
-
-
-def write_json_atomic(path, value):
-    """Writes `value` as JSON to `path` through a temporary file and a rename."""
-
-    def write(temporary):
-        with open(temporary, "w", encoding="utf-8") as stream:
-            json.dump(value, stream, indent=2, sort_keys=True)
-            stream.flush()
-            os.fsync(stream.fileno())
-
-    return write_atomic(path, write, suffix=".json")
 
 
 def write_epoch_log(path, epoch, entry):
