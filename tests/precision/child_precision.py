@@ -1,11 +1,12 @@
 """Child process of tests/precision: every model trains a few steps in mixed bfloat16 and with XLA (--jit),
-and the VAE and DCGAN in mixed float16.
+the VAE and DCGAN in mixed float16, and the DCGAN in mixed float16 under MirroredStrategy on two logical CPUs.
 
-Usage: child_precision.py REPORT BFLOAT16_MODELS JIT_MODELS FLOAT16_MODELS (comma-separated names).
+Usage: child_precision.py REPORT BFLOAT16_MODELS JIT_MODELS FLOAT16_MODELS MIRRORED_MODELS (comma-separated).
 
 A process of its own so that its XLA compilations (8-40 s per model on two
-cores) run beside the in-process tests. Writes {model: {kind: {...}}} (or
-{model: {kind: {"error": traceback}}}) to REPORT.
+cores) run beside the in-process tests, and because the logical devices
+must be configured before TensorFlow initializes its devices. Writes
+{model: {kind: {...}}} (or {model: {kind: {"error": traceback}}}) to REPORT.
 """
 
 import json
@@ -15,6 +16,10 @@ import tempfile
 import traceback
 
 import numpy as np
+import tensorflow as tf
+
+CPU = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(CPU, [tf.config.LogicalDeviceConfiguration()] * 2)
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/, for conftest
 
@@ -27,11 +32,12 @@ from tfgen.training import Trainer  # noqa: E402
 STEPS = 2
 
 
-def train(name, folder, **options):
+def train(name, folder, strategy=None, **options):
     keras.utils.set_random_seed(0)
-    model = create_model(name)
+    with (strategy or tf.distribute.get_strategy()).scope():
+        model = create_model(name)
     trainer = Trainer(model, synthetic_dataset(32), os.path.join(folder, name), epochs=1, batch_size=8,
-                      steps_per_epoch=STEPS, learning_rate=1e-3, verbose=0, **options)
+                      steps_per_epoch=STEPS, learning_rate=1e-3, strategy=strategy, verbose=0, **options)
     before = [variable.numpy().copy() for variable in model.trainable_variables]
     history = trainer.fit()
     after = [variable.numpy() for variable in model.trainable_variables]
@@ -47,13 +53,24 @@ def train(name, folder, **options):
         "compute_dtypes": sorted({layer.compute_dtype for layer in model._flatten_layers(include_self=False)}),
         "loss_dtypes": sorted({value.dtype.name for value in losses.values()}),
         "optimizers": sorted({type(optimizer).__name__ for optimizer in trainer._optimizers()}),
+        "replicas": trainer.strategy.num_replicas_in_sync,
+        "out_of_sync": _out_of_sync(model),
     }
 
 
+def _out_of_sync(model):
+    """The trainable variables whose replicas hold different values (none outside MirroredStrategy)."""
+    mirrored = [v for v in model.trainable_variables if isinstance(v.value, tf.distribute.DistributedValues)]
+    return [v.path for v in mirrored if not all(bool(tf.reduce_all(part == v.value.values[0])) for part in v.value.values)]
+
+
 def main(report_path, *lists):
-    """`lists`: the comma-separated models to train in mixed bfloat16, with XLA and in mixed float16."""
+    """`lists`: the comma-separated models to train in mixed bfloat16, with XLA, in mixed float16, and in mixed
+    float16 under MirroredStrategy."""
     folder = tempfile.mkdtemp(prefix="tfgen-precision-")
-    kinds = {"bfloat16": {"precision": "mixed_bfloat16"}, "jit": {"jit": True}, "float16": {"precision": "mixed_float16"}}
+    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    kinds = {"bfloat16": {"precision": "mixed_bfloat16"}, "jit": {"jit": True}, "float16": {"precision": "mixed_float16"},
+             "mirrored_float16": {"precision": "mixed_float16", "strategy": mirrored}}
     report = {}
     for (kind, options), names in zip(kinds.items(), lists):
         for name in filter(None, names.split(",")):
@@ -66,4 +83,4 @@ def main(report_path, *lists):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    main(*sys.argv[1:6])

@@ -107,6 +107,13 @@ def test_gan_wraps_both_optimizers(tmp_path):
     assert g is not d and g.inner_optimizer is not d.inner_optimizer
     config = trainer._config()["training"]
     assert config["optimizer"]["class_name"] == config["discriminator_optimizer"]["class_name"] == "Adam"
+    # A discriminator optimizer passed to compile (as runs.train does) is wrapped too, its settings kept.
+    trainer = _trainer(tmp_path, name="dcgan", precision="mixed_float16",
+                       compile_kwargs={"d_optimizer": keras.optimizers.Adam(2e-4, beta_1=0.5)})
+    d_optimizer = trainer.model.d_optimizer
+    assert isinstance(d_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert trainer._config()["training"]["discriminator_optimizer"]["config"]["beta_1"] == 0.5
+    assert float(d_optimizer.learning_rate.numpy()) == pytest.approx(2e-4)
 
 
 def _fit(folder, **options):
@@ -278,3 +285,13 @@ def test_mixed_float16_trains(name):
     _check_run(entry, name)
     assert "float16" in entry["compute_dtypes"]
     assert entry["optimizers"] == ["LossScaleOptimizer"], "each optimizer (both of a GAN) scales the loss"
+
+
+@pytest.mark.parametrize("name", ("dcgan",))
+def test_mixed_float16_trains_under_mirrored_strategy(name):
+    # Two replicas (logical CPUs), both optimizers of a GAN loss-scaled: the guard and the LossScaleOptimizer
+    # decide alike on both replicas, which stay in sync.
+    entry = model_report(_child(), name, "mirrored_float16")
+    _check_run(entry, name)
+    assert entry["replicas"] == 2 and entry["out_of_sync"] == []
+    assert entry["optimizers"] == ["LossScaleOptimizer"]
