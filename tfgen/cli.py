@@ -171,6 +171,7 @@ def _add_model_options(parser, model_class):
 def _add_train_parser(commands):
     from tfgen.data import BINARIZATIONS
     from tfgen.models import MODELS, AdversarialModel
+    from tfgen.training.precision import PRECISIONS
 
     train = commands.add_parser("train", help="train a model end to end, as its paper does",
                                 description="Train a model end to end. `tfgen train MODEL --help` lists the "
@@ -231,6 +232,10 @@ def _add_train_parser(commands):
         option("--binarization", recipe.binarization or "the model's data contract", choices=BINARIZATIONS)
         option("--seed", recipe.seed, "the run's seed: initial weights, data order, every random draw", type=_seed)
         option("--eager", False, "run the steps eagerly (debugging)", action="store_true")
+        option("--precision", "float32", "mixed_bfloat16 / mixed_float16: layers compute in 16 bits, variables and "
+               "losses stay float32; float16 adds loss scaling (GPUs with tensor cores; slower on CPUs)",
+               choices=PRECISIONS)
+        option("--jit", False, "compile the training step with XLA (jit_compile)", action="store_true")
         option("--resume", False, "continue the run in --out", action="store_true")
         option("--resume-from", None, "continue the run in --out from this older checkpoint (e.g. ckpt-1200; "
                "the newer ones are moved to checkpoints/superseded-N/)", metavar="CKPT")

@@ -93,7 +93,18 @@ def categorical(logits, num_samples, seed=None, generator=None):
     num_samples = _count("num_samples", num_samples)
     if check_seed(seed) is None:
         return keras.random.categorical(logits, num_samples, seed=generator)
+    if _in_xla_context() and tf.convert_to_tensor(seed).dtype == tf.int64:
+        # XLA's StatelessMultinomial takes int32 seeds only: an int32 seed drawn from the int64 one (the draws
+        # under --jit differ from the uncompiled ones, as every XLA result may).
+        seed = tf.random.stateless_uniform([2], seed=seed, minval=None, maxval=None, dtype=tf.int32)
     return tf.random.stateless_categorical(logits, num_samples, seed=seed)
+
+
+def _in_xla_context():
+    """True while tracing a function that XLA compiles (`tf.function(jit_compile=True)`, or inside one)."""
+    from tensorflow.python.ops import control_flow_util  # no public API tells
+
+    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
 
 
 def normal_from_seeds(seeds, dim):

@@ -34,6 +34,7 @@ from tfgen.models import AdversarialModel, GenerativeModel, get_model_class
 from tfgen.plotting import PlotCallback
 from tfgen.plotting.vhe import few_shot_support
 from tfgen.training import ReclusterCallback, Trainer
+from tfgen.training.precision import check_precision
 from tfgen.training.run_dir import HISTORY_FILE, check_run_dir, read_json
 
 #: `train`'s smoke settings: a few steps on a few examples, for tests and a first look.
@@ -222,6 +223,8 @@ def train(
     seed=None,
     binarization=None,
     eager=False,
+    precision="float32",
+    jit=False,
     resume=False,
     resume_from=None,
     allow_changes=False,
@@ -262,6 +265,9 @@ def train(
             them (`load_data`); default: the recipe's.
         epochs, batch_size, seed, binarization, eager, steps_per_epoch,
             checkpoint_every_steps: see `tfgen.training.Trainer`.
+        precision: "float32" (default), "mixed_bfloat16" or "mixed_float16";
+            jit: compile the training step with XLA. See
+            `tfgen.training.Trainer` and `tfgen.training.precision`.
         learning_rate, beta_1: Adam's (the generator's, for a GAN).
         discriminator_learning_rate, discriminator_beta_1: a GAN's discriminator's.
         resume: continue the run in `out`.
@@ -342,6 +348,10 @@ def train(
     _checks.positive_int("max_steps", max_steps, allow_none=True)
     _checks.positive_int("checkpoint_every_steps", checkpoint_every_steps, allow_none=True)
     _checks.positive_int("max_nonfinite_steps", max_nonfinite_steps)
+    check_precision(precision)
+    if _checks.boolean("jit", jit) and eager:
+        raise ValueError("jit=True (--jit) compiles the steps with XLA and eager=True (--eager) runs them without "
+                         "tf.function: choose one. Received: eager=True, jit=True")
     requested_scores = sample_scores is not None and bool(sample_scores)
     sample_scores = recipe.sample_scores if sample_scores is None else bool(sample_scores)
     classifier_epochs = _first(smoke_settings.get("classifier_epochs"), classifier_epochs, recipe.classifier_epochs)
@@ -405,6 +415,8 @@ def train(
         seed=seed,
         binarization=_first(binarization, recipe.binarization, None),
         eager=eager,
+        precision=precision,
+        jit=jit,
         checkpoint_every_steps=checkpoint_every_steps,
         max_nonfinite_steps=max_nonfinite_steps,
         steps_per_epoch=steps_per_epoch,

@@ -100,7 +100,7 @@ def build_classifier(num_classes=10, image_shape=(28, 28, 1), dropout=0.3):
     hidden = keras.layers.Flatten(name="flatten")(hidden)
     features = keras.layers.Dense(128, activation="relu", name=FEATURES_LAYER)(hidden)
     hidden = keras.layers.Dropout(dropout, name="dropout")(features)
-    logits = keras.layers.Dense(num_classes, name="logits")(hidden)
+    logits = keras.layers.Dense(num_classes, name="logits", dtype="float32")(hidden)  # float32 under any policy
     return keras.Model(inputs, logits, name="sample_classifier")
 
 

@@ -74,7 +74,11 @@ class GumbelSoftmax(keras.layers.Layer):
             layer's `SeedGenerator`.
     """
 
+    #: Computes in float32 under mixed precision (`tfgen.layers.precision`), unless given another `dtype`.
+    keeps_float32 = True
+
     def __init__(self, temperature=1.0, hard=False, seed=None, **kwargs):
+        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.initial_temperature = _checks.positive_number("temperature", temperature)
         self.hard = _checks.boolean("hard", hard)

@@ -28,7 +28,11 @@ class GaussianSampling(keras.layers.Layer):
             omitted, eps comes from the layer's `SeedGenerator`.
     """
 
+    #: Computes in float32 under mixed precision (`tfgen.layers.precision`), unless given another `dtype`.
+    keeps_float32 = True
+
     def __init__(self, seed=None, **kwargs):
+        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.seed = _checks.optional_seed("seed", seed)
         self.seed_generator = keras.random.SeedGenerator(seed)

@@ -173,14 +173,16 @@ class GenerativeModel(keras.Model):
         stateless `seed` (an int tensor of shape (2,)). Under a
         `tf.distribute` strategy it runs once per replica; the loss is
         divided by the number of replicas because the optimizer sums the
-        replicas' gradients. A non-finite loss or gradient skips the update
-        (`apply_gradients_if_finite`).
+        replicas' gradients, and multiplied by the optimizer's loss scale
+        (`optimizer.scale_loss`: a `keras.optimizers.LossScaleOptimizer`'s
+        dynamic scale under mixed float16, else nothing). A non-finite loss
+        or gradient skips the update (`apply_gradients_if_finite`).
         """
         state = self.state_snapshot()
         with tf.GradientTape() as tape:
             metrics = self.compute_losses(batch, seed=seed, training=True)
             replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            scaled_loss = metrics["loss"] / tf.cast(replicas, metrics["loss"].dtype)
+            scaled_loss = self.optimizer.scale_loss(metrics["loss"] / tf.cast(replicas, metrics["loss"].dtype))
         variables = self.trainable_variables
         gradients = tape.gradient(scaled_loss, variables)
         skipped = self.apply_gradients_if_finite(self.optimizer, metrics["loss"], gradients, variables, state)
@@ -203,7 +205,16 @@ class GenerativeModel(keras.Model):
         `tf.distribute` strategy every replica takes the same decision: a
         non-finite value on any replica skips the update on all of them.
         Works eagerly and under `tf.function`.
+
+        With a `keras.optimizers.LossScaleOptimizer` (mixed float16) the
+        gradients are those of the scaled loss, and a non-finite one with a
+        finite objective is an overflow of the scale: the optimizer lowers
+        the scale and skips that update, and it is not counted (0.0 is
+        returned), unless the scale was already at most 1 (the gradient is
+        then not finite in itself). A non-finite objective is always counted.
         """
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            return self._apply_scaled_gradients_if_finite(optimizer, objective, gradients, variables, state)
         finite = tf.reduce_all(tf.math.is_finite(objective))
         for gradient in gradients:
             if gradient is None:
@@ -223,6 +234,42 @@ class GenerativeModel(keras.Model):
             run_if(tf.greater(skipped, 0.0),
                    lambda values: [target.assign(value) for target, value in zip(targets, values)], state)
         return skipped
+
+    def _apply_scaled_gradients_if_finite(self, optimizer, objective, gradients, variables, state):
+        """`apply_gradients_if_finite` for a `LossScaleOptimizer` (see there)."""
+        def any_replica(flag):  # 1.0 when `flag` (0.0 or 1.0) is 1.0 on some replica
+            context = tf.distribute.get_replica_context()
+            if context is not None and context.num_replicas_in_sync > 1:
+                return tf.minimum(context.all_reduce(tf.distribute.ReduceOp.SUM, flag), 1.0)
+            return flag
+
+        kept = [(gradient, variable) for gradient, variable in zip(gradients, variables) if gradient is not None]
+        finite_gradients = tf.constant(True)
+        for gradient, _ in kept:
+            values = gradient.values if isinstance(gradient, tf.IndexedSlices) else gradient
+            finite_gradients = tf.logical_and(finite_gradients, tf.reduce_all(tf.math.is_finite(values)))
+        bad_objective = any_replica(1.0 - tf.cast(tf.reduce_all(tf.math.is_finite(objective)), tf.float32))
+        overflow = any_replica(1.0 - tf.cast(finite_gradients, tf.float32))
+        at_floor = tf.cast(tf.less_equal(tf.cast(optimizer.dynamic_scale, tf.float32), 1.0), tf.float32)
+        counted = tf.maximum(bad_objective, overflow * at_floor)
+        # Every replica gives the optimizer the same verdict: an overflow anywhere is a NaN gradient everywhere, so
+        # the optimizer lowers the scale and skips the update on all replicas (it only looks at its own gradients).
+        verdict = tf.where(tf.equal(overflow, 0.0), 1.0, float("nan"))
+        kept_variables = [variable for _, variable in kept]
+
+        def judged(gradient):
+            if isinstance(gradient, tf.IndexedSlices):
+                return tf.IndexedSlices(judged(gradient.values), gradient.indices, gradient.dense_shape)
+            return gradient * tf.cast(verdict, gradient.dtype)
+
+        run_if(tf.equal(bad_objective, 0.0),
+               lambda grads: optimizer.apply_gradients(zip(grads, kept_variables)),
+               [judged(gradient) for gradient, _ in kept])
+        if state:
+            targets = self._non_trainable_state()
+            run_if(tf.greater(tf.maximum(bad_objective, overflow), 0.0),
+                   lambda values: [target.assign(value) for target, value in zip(targets, values)], state)
+        return counted
 
     def test_step(self, batch, seed=None):
         """The batch's metrics without training."""

@@ -29,6 +29,7 @@ from tfgen import _checks, losses
 from tfgen import labels as labels_lib
 from tfgen import random as tfgen_random
 from tfgen.layers import GaussianSampling, LabelProjection
+from tfgen.layers.precision import float32_layer
 from tfgen.losses import likelihoods
 from tfgen.models.base import GenerativeModel, Recipe
 from tfgen.models.registry import register_model
@@ -131,11 +132,12 @@ class CVAE(GenerativeModel):
         self.seed = _checks.optional_seed("seed", seed)
         if self.encoder_sees_label:
             self.encoder = ConvEncoder(encoder_units, gaussian=False, image_shape=self.image_shape, name="encoder")
-            self.encoder_head = keras.layers.Dense(2 * latent_dim, name="encoder_head")
+            self.encoder_head = float32_layer(keras.layers.Dense(2 * latent_dim, name="encoder_head"))
         else:
             self.encoder = ConvEncoder(latent_dim, gaussian=True, image_shape=self.image_shape, name="encoder")
         mode = "add" if conditioning == "projection" else "concat"
-        self.label_projection = LabelProjection(num_classes, mode=mode, name="label_projection")
+        # float32 under mixed precision, as the encoder's outputs: it joins the label to z.
+        self.label_projection = float32_layer(LabelProjection(num_classes, mode=mode, name="label_projection"))
         decoder_input_dim = latent_dim if mode == "add" else latent_dim + num_classes
         self.decoder = ConvDecoder(decoder_input_dim, output_activation=None,
                                    image_shape=self.image_shape,

@@ -253,7 +253,7 @@ class AdversarialModel(GenerativeModel):
         state = self.state_snapshot()
         with tf.GradientTape() as tape:
             objective, metrics = self.discriminator_objective(batch, seed, training=True)
-            scaled = objective / self._replicas()
+            scaled = self.d_optimizer.scale_loss(objective / self._replicas())
         gradients = tape.gradient(scaled, variables)
         skipped = self.apply_gradients_if_finite(self.d_optimizer, objective, gradients, variables, state)
         return {**metrics, "skipped_updates": skipped}
@@ -264,7 +264,7 @@ class AdversarialModel(GenerativeModel):
         state = self.state_snapshot()
         with tf.GradientTape() as tape:
             objective, metrics = self.generator_objective(batch, seed, training=True)
-            scaled = objective / self._replicas()
+            scaled = self.g_optimizer.scale_loss(objective / self._replicas())
         gradients = tape.gradient(scaled, variables)
         skipped = self.apply_gradients_if_finite(self.g_optimizer, objective, gradients, variables, state)
         return {**metrics, "skipped_updates": skipped}

@@ -14,6 +14,7 @@ transposed convolutions); the decoder's start grid is the rule's s_h x s_w.
 import keras
 
 from tfgen import _checks
+from tfgen.layers.precision import float32_layer
 from tfgen.networks.shapes import IMAGE_SHAPE, check_image_shape, upsampling_plan
 
 #: The filters of the first encoder convolution and of the last decoder transposed convolution.
@@ -74,7 +75,8 @@ class ConvEncoder(keras.Model):
         self.num_layers = upsampling_plan(self.image_shape)[2]
         add_convolutions(self, self.num_layers)
         self.flatten = keras.layers.Flatten(name="flatten")
-        self.dense = keras.layers.Dense(2 * latent_dim if gaussian else latent_dim, name="dense")
+        # float32 under mixed precision: the posterior's parameters (or the logits of a classifier).
+        self.dense = float32_layer(keras.layers.Dense(2 * latent_dim if gaussian else latent_dim, name="dense"))
 
     def call(self, inputs):
         outputs = self.dense(self.flatten(apply_convolutions(self, inputs)))
@@ -127,9 +129,10 @@ class ConvDecoder(keras.Model):
             setattr(self, f"deconv{index}", keras.layers.Conv2DTranspose(
                 filters, 3, strides=2, padding="same", activation="relu", name=f"deconv{index}"))
         last = f"deconv{self.num_layers + 1}"
-        setattr(self, last, keras.layers.Conv2DTranspose(output_channels_of(output_channels, self.image_shape), 3,
-                                                         strides=1, padding="same", activation=output_activation,
-                                                         name=last))
+        # float32 under mixed precision: the likelihood's parameters.
+        setattr(self, last, float32_layer(keras.layers.Conv2DTranspose(
+            output_channels_of(output_channels, self.image_shape), 3, strides=1, padding="same",
+            activation=output_activation, name=last)))
 
     def call(self, inputs):
         hidden = self.reshape(self.dense(inputs))

@@ -24,6 +24,7 @@ import keras
 from tfgen import _checks
 from tfgen import labels as labels_lib
 from tfgen.layers.conditioning import LabelPlanes
+from tfgen.layers.precision import float32_layer
 from tfgen.networks.shapes import IMAGE_SHAPE, check_image_shape, upsampling_plan
 
 LABEL_INPUTS = (None, "planes", "vector")
@@ -69,8 +70,9 @@ class DCGANGenerator(keras.Model):
                 filters, 4, strides=2, padding="same", use_bias=False, name=f"deconv{index}"))
             setattr(self, f"deconv{index}_bn", keras.layers.BatchNormalization(name=f"deconv{index}_bn"))
         last = f"deconv{self.num_layers}"
-        setattr(self, last, keras.layers.Conv2DTranspose(self.image_shape[-1], 4, strides=2, padding="same",
-                                                         activation="tanh", name=last))
+        # float32 under mixed precision: the images.
+        setattr(self, last, float32_layer(keras.layers.Conv2DTranspose(self.image_shape[-1], 4, strides=2, padding="same",
+                                                                       activation="tanh", name=last)))
 
     def call(self, inputs, training=False):
         if isinstance(inputs, (list, tuple)):
@@ -154,7 +156,7 @@ class DCGANDiscriminator(keras.Model):
             setattr(self, f"dense{index}", keras.layers.Dense(units, use_bias=not self.batch_norm, name=f"dense{index}"))
             if self.batch_norm:
                 setattr(self, f"dense{index}_bn", keras.layers.BatchNormalization(name=f"dense{index}_bn"))
-        self.logit = keras.layers.Dense(1, name="logit")
+        self.logit = float32_layer(keras.layers.Dense(1, name="logit"))  # float32 under mixed precision
 
     def call(self, inputs, training=False, return_features=False):
         if self.label_input is None:
@@ -237,7 +239,7 @@ class InfoGANQHead(keras.Model):
         self.dense = keras.layers.Dense(self.hidden_units, use_bias=False, name="dense")
         self.dense_bn = keras.layers.BatchNormalization(name="dense_bn")
         outputs = self.num_categories + self.num_continuous * (2 if self.learn_std else 1)
-        self.outputs_layer = keras.layers.Dense(outputs, name="codes")
+        self.outputs_layer = float32_layer(keras.layers.Dense(outputs, name="codes"))  # float32 under mixed precision
 
     def call(self, inputs, training=False):
         hidden = keras.ops.leaky_relu(self.dense_bn(self.dense(inputs), training=training), self.leaky_slope)

@@ -12,6 +12,7 @@ import math
 import keras
 
 from tfgen import _checks
+from tfgen.layers.precision import float32_layer
 from tfgen.networks.conv import add_convolutions, apply_convolutions, output_channels_of
 from tfgen.networks.shapes import IMAGE_SHAPE, check_image_shape, upsampling_plan
 
@@ -40,7 +41,7 @@ class GaussianMLP(keras.Model):
         self.output_dim = _checks.positive_int("output_dim", output_dim)
         self.hidden_units = _checks.positive_int("hidden_units", hidden_units)
         self.hidden = keras.layers.Dense(hidden_units, activation="relu", name="hidden")
-        self.out = keras.layers.Dense(2 * output_dim, name="out")
+        self.out = float32_layer(keras.layers.Dense(2 * output_dim, name="out"))  # float32 under mixed precision
 
     def call(self, inputs):
         inputs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
@@ -78,7 +79,7 @@ class ConvConditionalEncoder(keras.Model):
         self.num_layers = upsampling_plan(self.image_shape)[2]
         add_convolutions(self, self.num_layers)
         self.flatten = keras.layers.Flatten(name="flatten")
-        self.dense = keras.layers.Dense(2 * output_dim, name="dense")
+        self.dense = float32_layer(keras.layers.Dense(2 * output_dim, name="dense"))  # float32 under mixed precision
 
     def call(self, inputs):
         images, condition = inputs
@@ -116,8 +117,9 @@ class MLPDecoder(keras.Model):
         self.output_channels = None if output_channels is None else output_channels_of(output_channels, self.image_shape)
         output_shape = (*self.image_shape[:2], output_channels_of(output_channels, self.image_shape))
         self.hidden = keras.layers.Dense(hidden_units, activation="relu", name="hidden")
-        self.out = keras.layers.Dense(math.prod(output_shape), name="out")
-        self.reshape = keras.layers.Reshape(output_shape, name="reshape")
+        # float32 under mixed precision: the likelihood's parameters (the reshape too, or it would cast them back).
+        self.out = float32_layer(keras.layers.Dense(math.prod(output_shape), name="out"))
+        self.reshape = float32_layer(keras.layers.Reshape(output_shape, name="reshape"))
 
     def call(self, inputs):
         return self.reshape(self.out(self.hidden(inputs)))

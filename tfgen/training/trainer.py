@@ -15,7 +15,11 @@ Design, for runs that must scale and resume:
 * Everything runs under a `tf.distribute` strategy (the default strategy
   when none is given): the batch is split over the replicas, each replica's
   loss is divided by their number and the optimizer sums their gradients.
-* `eager=True` runs the same functions without `tf.function`, for debugging.
+* `eager=True` runs the same functions without `tf.function`, for debugging;
+  `jit=True` compiles each replica's step with XLA (`jit_compile=True`).
+* `precision="mixed_bfloat16"` or `"mixed_float16"` trains in mixed
+  precision (`tfgen.training.precision`: the layers' policy, the float32
+  outputs, the loss-scale optimizers of float16).
 
 And for runs that must survive every fault:
 
@@ -36,6 +40,7 @@ And for runs that must survive every fault:
 """
 
 import os
+import re
 import signal
 import threading
 import time
@@ -50,12 +55,13 @@ from tfgen.data import BINARIZATIONS, LABEL_FORMATS, ImageDataset
 from tfgen.models import MODELS, GenerativeModel
 from tfgen.training.callbacks import Callback
 from tfgen.locks import FolderLock
+from tfgen.training import precision as precision_lib
 from tfgen.training import run_dir as run_dir_lib
 
 # The replica id is folded into the step's seed as step * _MAX_REPLICAS + id.
 _MAX_REPLICAS = 1024
 #: Keys of config.json's "training" that a resume may change without being a change of recipe.
-_FREE_TRAINING_KEYS = ("epochs", "eager", "replicas")
+_FREE_TRAINING_KEYS = ("epochs", "eager", "replicas", "jit")
 
 
 class TrainingDiverged(FloatingPointError):
@@ -103,6 +109,15 @@ class Trainer:
         binarization: "dynamic", "threshold" or "none" (default: the
             model's own, `model.binarization`).
         eager: run the steps eagerly instead of under `tf.function`.
+        precision: "float32" (default), "mixed_bfloat16" or "mixed_float16"
+            (`tfgen.training.precision`): the layers compute in 16 bits, the
+            variables and the losses stay float32; float16 also wraps each
+            optimizer in a `keras.optimizers.LossScaleOptimizer`. A resume
+            may change it only with `allow_changes`, and never to or from
+            "mixed_float16" (its checkpoints hold the loss scale).
+        jit: compile each replica's training step with XLA
+            (`tf.function(jit_compile=True)`); a step XLA cannot compile
+            raises a ValueError that says so. Not with `eager`.
         strategy: a `tf.distribute.Strategy` (default: the current one).
         checkpoint_every_steps: also checkpoint every this many steps inside
             an epoch (checkpoints are always written at the end of an epoch).
@@ -133,6 +148,8 @@ class Trainer:
         seed=0,
         binarization=None,
         eager=False,
+        precision="float32",
+        jit=False,
         strategy=None,
         checkpoint_every_steps=None,
         max_checkpoints=3,
@@ -167,7 +184,14 @@ class Trainer:
         self.binarization = _checks.choice("binarization", binarization or model.binarization, BINARIZATIONS)
         self.label_format = _checks.choice("label_format", model.label_format, LABEL_FORMATS)
         self.eager = bool(eager)
+        self.precision = precision_lib.check_precision(precision)
+        self.jit = _checks.boolean("jit", jit)
+        if self.jit and self.eager:
+            raise ValueError("jit=True compiles the steps with XLA and eager=True runs them without tf.function: "
+                             "choose one. Received: eager=True, jit=True")
         self.strategy = strategy or tf.distribute.get_strategy()
+        if self.jit:
+            _check_jit_strategy(self.strategy)
         self.callbacks = list(callbacks)
         for callback in self.callbacks:
             if not isinstance(callback, Callback):
@@ -188,9 +212,14 @@ class Trainer:
             # re-seeding them from the run's seed makes the initial weights a function of the seed alone.
             tfgen_random.seed_initializers(model, self.seed)
         with self.strategy.scope():
-            self.optimizer = optimizer or keras.optimizers.Adam(learning_rate)
-            self.model.compile(optimizer=self.optimizer, **dict(compile_kwargs or {}))
+            wrap = lambda value: precision_lib.wrap_optimizer(value, self.precision)  # noqa: E731
+            self.optimizer = wrap(optimizer or keras.optimizers.Adam(learning_rate))
+            compile_kwargs = {key: wrap(value) if isinstance(value, keras.optimizers.Optimizer) else value
+                              for key, value in dict(compile_kwargs or {}).items()}
+            precision_lib.apply_policy(self.model, self.precision)
+            self.model.compile(optimizer=self.optimizer, **compile_kwargs)
             self.model.build_from_batch(self._example_batch())
+            precision_lib.apply_policy(self.model, self.precision)  # the layers made while building
         # Run state: plain variables, updated in cross-replica context.
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch")
@@ -258,6 +287,12 @@ class Trainer:
             skipped = tf.cast(metrics.get("skipped_updates", 0.0), tf.float64)
             return {name: tf.cast(metrics[name], tf.float64) * size for name in model.metric_names}, size, skipped
 
+        if training and self.jit:
+            # Each replica's step is one XLA computation; strategy.run and the cross-replica sums around it are not
+            # (a function that calls strategy.run cannot be compiled under MirroredStrategy). Given a jit-compiled
+            # tf.function, MirroredStrategy on GPUs runs it per replica without merge_call (`_check_jit_strategy`).
+            replica_step = tf.function(replica_step, jit_compile=True)
+
         def batch_function(batch, offset):
             sums, size, skipped = strategy.run(replica_step, args=(batch, offset))
             reduce = lambda value: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)  # noqa: E731
@@ -284,7 +319,24 @@ class Trainer:
             self.step_in_epoch.assign_add(1)
             return sums, size
 
-        return train_function if self.eager else tf.function(train_function)
+        if self.eager:
+            return train_function
+        compiled = tf.function(train_function)
+        if not self.jit:
+            return compiled
+
+        def xla_train_function(batch):
+            try:
+                return compiled(batch)
+            except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError, tf.errors.InternalError) as error:
+                if not _is_xla_error(error):
+                    raise
+                raise ValueError(
+                    f"jit=True (--jit): XLA cannot compile the training step of {type(self.model).__name__}: "
+                    f"{_xla_problem(error)}. Train without --jit (jit=False)."
+                ) from error
+
+        return xla_train_function
 
     def _make_test_function(self):
         batch_function = self._make_batch_function(training=False)
@@ -317,6 +369,13 @@ class Trainer:
                 f"Cannot resume {self.run_dir!r}: it holds a {stored['model']!r} model with configuration "
                 f"{stored['model_config']}, not {name!r} with {_json_config(self.model)}."
             )
+        trained = stored.get("training", {}).get("precision", precision_lib.DEFAULT)
+        if precision_lib.loss_scaled(trained) != precision_lib.loss_scaled(self.precision):
+            raise run_dir_lib.RunDirectoryError(
+                f"Cannot resume {self.run_dir!r} with precision={self.precision!r}: it was trained with "
+                f"precision={trained!r}, and the loss scaling of mixed_float16 changes the optimizers in its "
+                f"checkpoints (even with --allow-changes). Resume with --precision {trained} (precision={trained!r})."
+            )
         return stored
 
     def _stored_model_config(self, stored):
@@ -339,10 +398,14 @@ class Trainer:
                 "batch_size": self.batch_size,
                 "seed": self.seed,
                 "binarization": self.binarization,
-                "optimizer": keras.optimizers.serialize(self.optimizer),
-                **({"discriminator_optimizer": keras.optimizers.serialize(self.model.d_optimizer)}
+                # The optimizers' own settings: a LossScaleOptimizer (mixed float16) is recorded as "precision".
+                "optimizer": keras.optimizers.serialize(precision_lib.inner_optimizer(self.optimizer)),
+                **({"discriminator_optimizer": keras.optimizers.serialize(
+                    precision_lib.inner_optimizer(self.model.d_optimizer))}
                    if getattr(self.model, "d_optimizer", None) is not None else {}),
                 "eager": self.eager,
+                "precision": self.precision,
+                "jit": self.jit,
                 "replicas": self.strategy.num_replicas_in_sync,
             },
             "dataset": self.train_data.name,
@@ -355,9 +418,10 @@ class Trainer:
         """{what: (stored value, requested value)} for every part of the recipe a resume would change.
 
         Compared: the model's options, the seed, batch size, binarization,
-        both optimizers' settings (learning rate, beta_1, ...), the dataset
-        and the run facts the caller recorded (`run_info`). Only keys both
-        sides have are compared, so runs written by older versions resume.
+        the precision, both optimizers' settings (learning rate, beta_1,
+        ...), the dataset and the run facts the caller recorded
+        (`run_info`). Only keys both sides have are compared, so runs written
+        by older versions resume (a run without "precision" trained in float32).
         """
         current = self._config()
         changes = {}
@@ -369,7 +433,8 @@ class Trainer:
 
         unnamed = ("name",)  # instance names carry a per-process counter
         compare("model.", self._stored_model_config(stored), current["model_config"], ignore=unnamed)
-        old_training, new_training = stored.get("training", {}), current["training"]
+        old_training = {"precision": precision_lib.DEFAULT, **stored.get("training", {})}
+        new_training = current["training"]
         compare("", old_training, new_training, ignore=(*_FREE_TRAINING_KEYS, "optimizer", "discriminator_optimizer"))
         for key in ("optimizer", "discriminator_optimizer"):
             old, new = old_training.get(key), new_training.get(key)
@@ -548,7 +613,8 @@ class Trainer:
                         f"settings, or allow the changes explicitly (--allow-changes, fit(allow_changes=True)); "
                         f"nothing was changed."
                     )
-                learning_rates = [optimizer.get_config().get("learning_rate") for optimizer in self._optimizers()]
+                learning_rates = [precision_lib.inner_optimizer(optimizer).get_config().get("learning_rate")
+                                  for optimizer in self._optimizers()]
                 self._restore(resume_from)
                 self._restore_learning_rates(learning_rates)
                 run_dir_lib.write_json_atomic(os.path.join(self.run_dir, run_dir_lib.CONFIG_FILE),
@@ -736,6 +802,43 @@ class _StopSignals:
             signal.signal(number, handler)
         self.previous = {}
         self.trainer._stop_signal = None
+
+
+def _check_jit_strategy(strategy):
+    """Raises a ValueError when `strategy` cannot run an XLA-compiled replica step.
+
+    TensorFlow compiles a step that `strategy.run` gives to several
+    replicas only when every replica is a GPU (then no replica needs
+    `merge_call`, which cannot sit inside a compiled function); the default
+    strategy (one device, any kind) always can.
+    """
+    if not tf.distribute.has_strategy() and strategy is tf.distribute.get_strategy():
+        return
+    devices = list(getattr(strategy.extended, "worker_devices", ()))
+    other = [device for device in devices if tf.DeviceSpec.from_string(device).device_type != "GPU"]
+    if other:
+        raise ValueError(
+            f"jit=True (--jit) under {type(strategy).__name__} needs every replica on a GPU (TensorFlow compiles a "
+            f"replica's step with XLA only then); this strategy has {other}. Train without --jit, or with the "
+            f"default strategy. Received: jit=True"
+        )
+
+
+def _is_xla_error(error):
+    """True when a TensorFlow error says XLA could not compile a function (e.g. an op without an XLA kernel)."""
+    message = str(getattr(error, "message", error))
+    return any(words in message for words in ("XLA", "unsupported operations", "must be a compile-time constant"))
+
+
+def _xla_problem(error):
+    """What XLA could not compile, in a few words, from a TensorFlow error's message."""
+    message = str(getattr(error, "message", error))
+    missing = sorted(set(re.findall(r"No registered '(\w+)' OpKernel for (\w+) devices", message)))
+    if missing:
+        return "; ".join(f"the op {op} has no XLA kernel on {device}" for op, device in missing)
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    useful = [line for line in lines if "XLA" in line or "compile" in line] or lines or [type(error).__name__]
+    return useful[0].rstrip(".")
 
 
 def _older_checkpoint_hint(run_dir, path):

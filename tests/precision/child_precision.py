@@ -1,0 +1,86 @@
+"""Child process of tests/precision: every model trains a few steps in mixed bfloat16 and with XLA (--jit),
+the VAE and DCGAN in mixed float16, and the DCGAN in mixed float16 under MirroredStrategy on two logical CPUs.
+
+Usage: child_precision.py REPORT BFLOAT16_MODELS JIT_MODELS FLOAT16_MODELS MIRRORED_MODELS (comma-separated).
+
+A process of its own so that its XLA compilations (8-40 s per model on two
+cores) run beside the in-process tests, and because the logical devices
+must be configured before TensorFlow initializes its devices. Writes
+{model: {kind: {...}}} (or {model: {kind: {"error": traceback}}}) to REPORT.
+"""
+
+import json
+import os
+import sys
+import tempfile
+import traceback
+
+import numpy as np
+import tensorflow as tf
+
+CPU = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(CPU, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/, for conftest
+
+import keras  # noqa: E402
+
+from conftest import create_model, synthetic_dataset  # noqa: E402
+from tfgen.training import Trainer  # noqa: E402
+
+#: Steps of each run: 32 examples, batch 8, two steps.
+STEPS = 2
+
+
+def train(name, folder, strategy=None, **options):
+    keras.utils.set_random_seed(0)
+    with (strategy or tf.distribute.get_strategy()).scope():
+        model = create_model(name)
+    trainer = Trainer(model, synthetic_dataset(32), os.path.join(folder, name), epochs=1, batch_size=8,
+                      steps_per_epoch=STEPS, learning_rate=1e-3, strategy=strategy, verbose=0, **options)
+    before = [variable.numpy().copy() for variable in model.trainable_variables]
+    history = trainer.fit()
+    after = [variable.numpy() for variable in model.trainable_variables]
+    batch = next(iter(trainer.batches(trainer.train_data, epoch=0)))
+    losses = model.compute_losses(batch, seed=np.array([1, 2], np.int64), training=False)
+    return {
+        "steps": int(trainer.global_step.numpy()),
+        "metrics": {key: value for key, value in history[-1].items() if key.startswith("train/")},
+        "moved": sum(not np.array_equal(old, new) for old, new in zip(before, after)),
+        "variables": len(before),
+        "finite_variables": all(bool(np.all(np.isfinite(value))) for value in after),
+        "variable_dtypes": sorted({variable.dtype for variable in model.variables if "float" in variable.dtype}),
+        "compute_dtypes": sorted({layer.compute_dtype for layer in model._flatten_layers(include_self=False)}),
+        "loss_dtypes": sorted({value.dtype.name for value in losses.values()}),
+        "optimizers": sorted({type(optimizer).__name__ for optimizer in trainer._optimizers()}),
+        "replicas": trainer.strategy.num_replicas_in_sync,
+        "out_of_sync": _out_of_sync(model),
+    }
+
+
+def _out_of_sync(model):
+    """The trainable variables whose replicas hold different values (none outside MirroredStrategy)."""
+    mirrored = [v for v in model.trainable_variables if isinstance(v.value, tf.distribute.DistributedValues)]
+    return [v.path for v in mirrored if not all(bool(tf.reduce_all(part == v.value.values[0])) for part in v.value.values)]
+
+
+def main(report_path, *lists):
+    """`lists`: the comma-separated models to train in mixed bfloat16, with XLA, in mixed float16, and in mixed
+    float16 under MirroredStrategy."""
+    folder = tempfile.mkdtemp(prefix="tfgen-precision-")
+    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    kinds = {"bfloat16": {"precision": "mixed_bfloat16"}, "jit": {"jit": True}, "float16": {"precision": "mixed_float16"},
+             "mirrored_float16": {"precision": "mixed_float16", "strategy": mirrored}}
+    report = {}
+    for (kind, options), names in zip(kinds.items(), lists):
+        for name in filter(None, names.split(",")):
+            try:
+                report.setdefault(name, {})[kind] = train(name, os.path.join(folder, kind), **options)
+            except Exception:  # noqa: BLE001 - reported against the model
+                report.setdefault(name, {})[kind] = {"error": traceback.format_exc()}
+    with open(report_path, "w") as stream:
+        json.dump(report, stream)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:6])
