@@ -17,7 +17,7 @@ def pytest_collection_finish(session):
         return
     module = os.path.join("precision", "test_precision.py")
     lists = [selected_models(session, module, {test}) for test in (
-        "test_every_model_trains_in_mixed_bfloat16", "test_every_model_trains_with_xla", "test_mixed_float16_trains",
+        "test_every_model_trains_in_mixed_bfloat16", "test_every_model_family_trains_with_xla", "test_mixed_float16_trains",
         "test_mixed_float16_trains_under_mirrored_strategy")]
     if any(lists):
         folder = STATE["workdir"] = tempfile.mkdtemp(prefix="tfgen-precision-tests-")
