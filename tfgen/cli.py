@@ -171,6 +171,7 @@ def _add_model_options(parser, model_class):
 def _add_train_parser(commands):
     from tfgen.data import BINARIZATIONS
     from tfgen.models import MODELS, AdversarialModel
+    from tfgen.training.distribute import STRATEGIES
 
     train = commands.add_parser("train", help="train a model end to end, as its paper does",
                                 description="Train a model end to end. `tfgen train MODEL --help` lists the "
@@ -231,6 +232,9 @@ def _add_train_parser(commands):
         option("--binarization", recipe.binarization or "the model's data contract", choices=BINARIZATIONS)
         option("--seed", recipe.seed, "the run's seed: initial weights, data order, every random draw", type=_seed)
         option("--eager", False, "run the steps eagerly (debugging)", action="store_true")
+        option("--strategy", "default", "spread the steps over this host's GPUs (mirrored) or over the hosts "
+               "of the TF_CONFIG cluster (multiworker; the run folder on a shared file system)",
+               choices=STRATEGIES)
         option("--resume", False, "continue the run in --out", action="store_true")
         option("--resume-from", None, "continue the run in --out from this older checkpoint (e.g. ckpt-1200; "
                "the newer ones are moved to checkpoints/superseded-N/)", metavar="CKPT")
@@ -391,12 +395,13 @@ def _describe_error(error):
     """(exit status, one line) for an exception that reached the command line."""
     from tfgen.data import DataUnavailableError
     from tfgen.locks import FolderLockedError
+    from tfgen.training.distribute import WorkerLost
     from tfgen.training.trainer import TrainingDiverged, TrainingInterrupted
 
     first_line = lambda text: (str(text).strip().splitlines() or [""])[0]  # noqa: E731
     if isinstance(error, TrainingInterrupted):
         return 128 + int(error.signal_number), first_line(error)
-    if isinstance(error, TrainingDiverged):
+    if isinstance(error, (TrainingDiverged, WorkerLost)):
         return 1, first_line(error)
     if isinstance(error, OSError) and error.strerror:  # the system's words, without "[Errno N]"
         where = f": {error.filename!r}" if error.filename else ""
