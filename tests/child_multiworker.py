@@ -3,25 +3,28 @@
 Usage: child_multiworker.py REPORT MODE FOLDER
 
 * MODE "reference": one process, MirroredStrategy on two logical CPUs (the
-  replica ids and so the step seeds of a two-worker job);
-* MODE "job": a worker of the job in TF_CONFIG, which trains the same runs;
-* MODE "preempt": a worker of another job in which worker 1 sends itself
-  SIGTERM during the VAE's run (every worker must stop at the same step,
-  after one checkpoint), then, resumed in the same process, SIGKILLs itself
-  (the chief must stop with WorkerLost);
+  replica ids and so the step seeds of a two-worker job), trains `RUNS`;
+* MODE "job": a worker of the job in TF_CONFIG: trains `RUNS`, then the
+  VAE once more in FOLDER/preempt-vae, where worker 1 sends itself SIGTERM
+  (every worker must stop at the same step, after one checkpoint) and then,
+  resumed in the same process, SIGKILLs itself (the chief must stop with
+  WorkerLost);
 * MODE "restart": that job restarted with resume, to the end.
 
-Every run trains `RUNS` (tiny models of tests/conftest.py on the same
-synthetic data) in FOLDER/<mode>-<run>/ and saves the final weights to
-FOLDER/<mode>-<task>-<run>.npz; the report (JSON) says what each worker saw.
+Every run trains a tiny model of tests/conftest.py on the same synthetic
+data in FOLDER/<mode>-<run>/ and saves the final values of its variables to
+FOLDER/<mode>-<replica>-<run>.npz; the report (JSON) says what each worker saw.
 """
 
-import json
-import os
-import signal
-import sys
 import time
-import traceback
+
+STARTED = time.time()
+
+import json  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+import traceback  # noqa: E402
 
 import numpy as np
 import tensorflow as tf
@@ -40,14 +43,18 @@ else:
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tests/, for conftest
 
 from conftest import create_model, synthetic_dataset  # noqa: E402
-from tfgen.training import Trainer, TrainingInterrupted, restore_model  # noqa: E402
+from tfgen.data import ClassSetDataset  # noqa: E402
+from tfgen.training import ReclusterCallback, Trainer, TrainingInterrupted, restore_model  # noqa: E402
 from tfgen.training.distribute import WorkerLost  # noqa: E402
 
-#: {run: (model, Trainer options)}: 32 examples in global batches of 8, 2 epochs = 8 steps.
+#: {run: (model, Trainer options)}: 32 examples in global batches of 8, 2 epochs = 8 steps. The unsupervised
+#: VHE re-clusters its codes before epoch 2 (on the chief, in a job).
 RUNS = {
     "vae": ("vae", {"checkpoint_every_steps": 2}),
     "dcgan": ("dcgan", {}),
+    "vhe_unsupervised": ("vhe_unsupervised", {}),
 }
+EXAMPLES = 32
 
 
 def task_index():
@@ -61,10 +68,17 @@ def make_trainer(run, folder):
 
     name, options = RUNS[run]
     keras.utils.set_random_seed(0)  # the seed generators' states (the weights follow the run's seed)
+    data = synthetic_dataset(EXAMPLES)
     with STRATEGY.scope():
-        model = create_model(name)
-    return Trainer(model, synthetic_dataset(32), folder, epochs=2, batch_size=8, learning_rate=1e-3,
-                   strategy=STRATEGY, verbose=0, **options)
+        if name == "vhe_unsupervised":  # as tfgen.runs assembles it
+            model = create_model(name, num_examples=EXAMPLES)
+            data = ClassSetDataset(data.images, data.labels, data.num_classes, set_size=model.set_size,
+                                   set_labels=model.update_clusters(0))
+            options = {**options, "callbacks": [ReclusterCallback()]}
+        else:
+            model = create_model(name)
+    return Trainer(model, data, folder, epochs=2, batch_size=8, learning_rate=1e-3, strategy=STRATEGY, verbose=0,
+                   **options)
 
 
 def weights(trainer, replica):
@@ -110,8 +124,10 @@ def run_files(folder):
 
 def train_run(run, folder, index, resume=False):
     trainer = make_trainer(run, os.path.join(folder, f"{MODE if MODE != 'restart' else 'preempt'}-{run}"))
+    started = time.time(), time.process_time()
     trainer.fit(resume=resume)
-    entry = {"steps": int(trainer.global_step.numpy()), "chief": trainer.chief, "workers": trainer.workers}
+    entry = {"steps": int(trainer.global_step.numpy()), "chief": trainer.chief, "workers": trainer.workers,
+             "seconds": time.time() - started[0], "cpu": time.process_time() - started[1]}
     save_weights(trainer, folder, run, index)
     if trainer.chief:
         restored, _ = restore_model(trainer.run_dir)
@@ -153,17 +169,22 @@ def write_report(report, path):
 
 def main(report_path, mode, folder):
     index = task_index()
-    report = {"index": index}
+    report = {"index": index, "started": {"cpu": time.process_time(), "wall": time.time() - STARTED}}
     try:
         if mode in ("reference", "job"):
             for run in RUNS:
-                report[run] = train_run(run, folder, index)
-        elif mode == "preempt":
+                try:
+                    report[run] = train_run(run, folder, index)
+                except Exception:  # noqa: BLE001 - reported against the run
+                    report[run] = {"error": traceback.format_exc()}
+                    raise
+        if mode == "job":
             preempt(folder, index, report, report_path)
         elif mode == "restart":
             report["vae"] = train_run("vae", folder, index, resume=True)
     except Exception:  # noqa: BLE001 - reported to the test
         report["error"] = traceback.format_exc()
+    report["ended"] = {"cpu": time.process_time(), "wall": time.time() - STARTED}
     write_report(report, report_path)
     sys.stdout.flush()
     os._exit(0)  # a job whose peer is gone may hang in TensorFlow's shutdown

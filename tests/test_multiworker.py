@@ -8,11 +8,13 @@ the session starts (`start_jobs`, from conftest.py's
 `pytest_collection_finish`), run while the other tests do, and are killed
 when the session ends or their deadline passes, whatever happens:
 
-* job "job": a VAE and a DCGAN (two optimizers, k discriminator steps);
-* job "preempt": worker 1 sends itself SIGTERM (every worker must stop at
-  the same step, after one checkpoint), then, resumed, SIGKILLs itself (the
-  chief must stop with a clear error); then job "restart" resumes it to the
-  end (it must reach the uninterrupted job's weights);
+* job "job": a VAE, a DCGAN (two optimizers, k discriminator steps) and the
+  unsupervised VHE (clustered on the chief, the pseudo-labels sent to the
+  other worker); then the VAE again, where worker 1 sends itself SIGTERM
+  (every worker must stop at the same step, after one checkpoint) and then,
+  resumed, SIGKILLs itself (the chief must stop with a clear error);
+* job "restart", once the job's processes are gone: resumes that VAE to the
+  end (it must reach the uninterrupted VAE's weights);
 * "reference": the single process.
 
 The in-process tests check TF_CONFIG, the sharding of every kind of dataset,
@@ -41,7 +43,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 #: The longest a job may run (its processes are killed then); they take well under a minute on an idle machine.
 JOB_TIMEOUT_S = 400
 #: The runs the children train (child_multiworker.RUNS).
-RUNS = ("vae", "dcgan")
+RUNS = ("vae", "dcgan", "vhe_unsupervised")
 _JOBS = {}
 
 
@@ -111,11 +113,10 @@ def start_jobs(session):
     folder = _JOBS["folder"] = tempfile.mkdtemp(prefix="tfgen-multiworker-")
     _JOBS["job"] = Job("job", folder)
     _JOBS["reference"] = Job("reference", folder, workers=1)
-    _JOBS["preempt"] = Job("preempt", folder)
     _JOBS["restart"] = None
 
     def restart_when_preempted():  # the restart needs the preempted job's processes gone
-        _JOBS["preempt_reports"] = _JOBS["preempt"].wait()
+        _JOBS["reports_job"] = _JOBS["job"].wait()
         if not _JOBS.get("stopped"):
             _JOBS["restart"] = Job("restart", folder)
 
@@ -127,7 +128,7 @@ def stop_jobs():
     """Kills every process still running and removes the jobs' folder (session end)."""
     _JOBS["stopped"] = True
     thread = _JOBS.pop("thread", None)
-    for key in ("job", "reference", "preempt"):
+    for key in ("job", "reference"):
         if _JOBS.get(key) is not None:
             _JOBS[key].stop()
     if thread is not None:
@@ -140,15 +141,18 @@ def stop_jobs():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _reports(mode):
+def _reports(mode, run=None):
+    """The reports of `mode`'s processes; fails with a process's error (that of `run`, when it failed there)."""
     if "folder" not in _JOBS:
         pytest.fail("the multi-worker jobs were not started (start_jobs, from conftest.py's pytest_collection_finish)")
-    if mode == "preempt":
+    if mode in ("job", "restart"):
         _JOBS["thread"].join(timeout=JOB_TIMEOUT_S)
-        reports = _JOBS["preempt_reports"]
-    elif mode == "restart":
-        _JOBS["thread"].join(timeout=JOB_TIMEOUT_S)
-        reports = _JOBS["restart"].wait()
+        if mode == "job":
+            reports = _JOBS["reports_job"]
+        else:
+            if _JOBS["restart"] is None:
+                pytest.fail("the restarted job did not start")
+            reports = _JOBS.setdefault("reports_restart", _JOBS["restart"].wait())
     else:
         key = f"reports_{mode}"
         if key not in _JOBS:
@@ -158,6 +162,9 @@ def _reports(mode):
     for index in range(len(job.processes)):
         if index not in reports:
             pytest.fail(f"{mode} worker {index} wrote no report:\n{job.log(index)}")
+        failed = reports[index].get(run, {}) if run is not None else {}
+        if "error" in failed:
+            pytest.fail(f"{run} failed on {mode} worker {index}:\n{failed['error']}")
         if "error" in reports[index]:
             pytest.fail(f"{mode} worker {index} failed:\n{reports[index]['error']}")
     return reports
@@ -187,7 +194,7 @@ DISTRIBUTED_TESTS = (
 
 @pytest.mark.parametrize("run", RUNS)
 def test_two_workers_end_equal_to_one_process_on_the_same_global_batches(run):
-    job, reference = _reports("job"), _reports("reference")
+    job, reference = _reports("job", run), _reports("reference", run)
     assert [job[index][run]["chief"] for index in (0, 1)] == [True, False]
     assert job[0][run]["workers"] == 2 and reference[0][run]["workers"] == 1
     assert job[0][run]["steps"] == job[1][run]["steps"] == reference[0][run]["steps"] == 8
@@ -216,7 +223,7 @@ def test_only_the_chief_writes_the_run_folder():
 
 
 def test_a_signal_on_one_worker_stops_every_worker_at_the_same_step():
-    reports = _reports("preempt")
+    reports = _reports("job")
     chief, worker = reports[0]["preempt"]["interrupted"], reports[1]["preempt"]["interrupted"]
     # Worker 1 got SIGTERM before step 4 ran: voted on at step 5, every worker stops after it, one checkpoint.
     assert chief["step"] == worker["step"] == 5
@@ -226,7 +233,7 @@ def test_a_signal_on_one_worker_stops_every_worker_at_the_same_step():
 
 
 def test_a_killed_worker_stops_the_others_and_the_restarted_job_ends_as_if_uninterrupted():
-    lost = _reports("preempt")[0]["preempt"]["lost"]
+    lost = _reports("job")[0]["preempt"]["lost"]
     assert lost is not None, "the chief went on without worker 1"
     assert "Restart every worker with --resume" in lost["message"] and "ckpt-6" in lost["message"]
     restart = _reports("restart")
@@ -280,7 +287,9 @@ def test_the_cli_names_a_missing_tf_config_in_one_line(capsys, tmp_path, monkeyp
     error = capsys.readouterr().err
     assert status == 2 and error.count("\n") == 1 and "TF_CONFIG" in error
     assert not os.path.exists(tmp_path / "run")
-    assert cli.main(["train", "vae", "--out", str(tmp_path / "run"), "--strategy", "bogus"]) == 2
+    with pytest.raises(SystemExit) as raised:
+        cli.main(["train", "vae", "--out", str(tmp_path / "run"), "--strategy", "bogus"])
+    assert raised.value.code == 2 and "--strategy: invalid choice" in capsys.readouterr().err
 
 
 def _sharded_datasets():
