@@ -388,19 +388,22 @@ def train(
         tf.config.experimental.enable_op_determinism()
     # The weights' initialisation follows the run's seed, as the data order and every draw of the steps do.
     keras.utils.set_random_seed(seed % 2**32)  # Keras takes [0, 2**32); the run seed is any int64
-    with strategy.scope():  # variables made by the constructor (the VHE's codes) are the strategy's too
+    # Under the strategy's scope: the variables the constructor makes (the VHE's codes), and the optimizers
+    # (Keras binds an optimizer to the strategy current when it is made).
+    with strategy.scope():
         model, train_data, test_data = build_model_and_data(
             model_class, train_data, test_data, {**recipe.model, **model_kwargs}, batch_size=batch_size,
             labels_per_class=labels_per_class,
             labelled_per_batch=_first(labelled_per_batch, recipe.labelled_per_batch, None),
             split_seed=split_seed,
         )
-    compile_kwargs = {}
-    if isinstance(model, AdversarialModel):
-        compile_kwargs["d_optimizer"] = _optimizer(
-            _first(discriminator_learning_rate, recipe.discriminator_learning_rate, learning_rate),
-            _first(discriminator_beta_1, recipe.discriminator_beta_1, beta_1),
-        )
+        optimizer = _optimizer(learning_rate, beta_1)
+        compile_kwargs = {}
+        if isinstance(model, AdversarialModel):
+            compile_kwargs["d_optimizer"] = _optimizer(
+                _first(discriminator_learning_rate, recipe.discriminator_learning_rate, learning_rate),
+                _first(discriminator_beta_1, recipe.discriminator_beta_1, beta_1),
+            )
     callbacks = run_callbacks(model, train_data, test_data, plot_every=plot_every, evaluator=evaluator,
                               reference_runs=reference_runs, few_shot_data=few_shot_data, smoke=smoke)
     # The images' size and channels are part of the recipe (a resume refuses a change); a run written before
@@ -416,7 +419,7 @@ def train(
         test_data=test_data,
         epochs=epochs,
         batch_size=batch_size,
-        optimizer=_optimizer(learning_rate, beta_1),
+        optimizer=optimizer,
         compile_kwargs=compile_kwargs,
         seed=seed,
         binarization=_first(binarization, recipe.binarization, None),
