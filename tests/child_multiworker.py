@@ -48,11 +48,13 @@ from tfgen.training import ReclusterCallback, Trainer, TrainingInterrupted, rest
 from tfgen.training.distribute import WorkerLost  # noqa: E402
 
 #: {run: (model, Trainer options)}: 32 examples in global batches of 8, 2 epochs = 8 steps. The unsupervised
-#: VHE re-clusters its codes before epoch 2 (on the chief, in a job).
+#: VHE re-clusters its codes before epoch 2 (on the chief, in a job). "runs_vae" is assembled by
+#: tfgen.runs.train (the paper's VAE, its figures drawn by the chief), not by `make_trainer`.
 RUNS = {
     "vae": ("vae", {"checkpoint_every_steps": 2}),
     "dcgan": ("dcgan", {}),
     "vhe_unsupervised": ("vhe_unsupervised", {}),
+    "runs_vae": ("vae", {}),
 }
 EXAMPLES = 32
 
@@ -123,9 +125,16 @@ def run_files(folder):
 
 
 def train_run(run, folder, index, resume=False):
-    trainer = make_trainer(run, os.path.join(folder, f"{MODE if MODE != 'restart' else 'preempt'}-{run}"))
+    run_dir = os.path.join(folder, f"{MODE if MODE != 'restart' else 'preempt'}-{run}")
     started = time.time(), time.process_time()
-    trainer.fit(resume=resume)
+    if run == "runs_vae":
+        from tfgen import runs
+
+        trainer = runs.train("vae", out=run_dir, dataset=(synthetic_dataset(EXAMPLES), synthetic_dataset(16)),
+                             epochs=1, batch_size=8, plot_every=1, strategy=STRATEGY, verbose=0, latent_dim=2)
+    else:
+        trainer = make_trainer(run, run_dir)
+        trainer.fit(resume=resume)
     entry = {"steps": int(trainer.global_step.numpy()), "chief": trainer.chief, "workers": trainer.workers,
              "seconds": time.time() - started[0], "cpu": time.process_time() - started[1]}
     save_weights(trainer, folder, run, index)
