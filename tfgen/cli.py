@@ -375,8 +375,9 @@ def _run(args):
             options, model_options = _train_options(args)
         for warning in caught:
             print(f"tfgen train: warning: {warning.message}", file=sys.stderr)
-        runs.train(args.model_name, model_options=model_options, **options)
-        print(f"Run written to {args.out}")
+        trainer = runs.train(args.model_name, model_options=model_options, **options)
+        if getattr(trainer, "chief", True):  # the other workers of a multi-worker job write nothing
+            print(f"Run written to {args.out}")
     elif args.command == "export":
         from tfgen.export import export_run
 
