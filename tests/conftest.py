@@ -71,6 +71,19 @@ requires_real_data = pytest.mark.skipif(
 )
 
 
+def pytest_collection_finish(session):
+    """Starts test_multiworker.py's multi-worker jobs in the background, to run beside the other tests."""
+    module = sys.modules.get("test_multiworker")
+    if module is not None:
+        module.start_jobs(session)
+
+
+def pytest_sessionfinish(session):
+    module = sys.modules.get("test_multiworker")
+    if module is not None:
+        module.stop_jobs()
+
+
 @pytest.fixture
 def seed():
     return tf.constant([7, 11], tf.int64)

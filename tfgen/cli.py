@@ -172,6 +172,7 @@ def _add_train_parser(commands):
     from tfgen.data import BINARIZATIONS
     from tfgen.models import MODELS, AdversarialModel
     from tfgen.training.precision import PRECISIONS
+    from tfgen.training.distribute import STRATEGIES
 
     train = commands.add_parser("train", help="train a model end to end, as its paper does",
                                 description="Train a model end to end. `tfgen train MODEL --help` lists the "
@@ -236,6 +237,9 @@ def _add_train_parser(commands):
                "losses stay float32; float16 adds loss scaling (GPUs with tensor cores; slower on CPUs)",
                choices=PRECISIONS)
         option("--jit", False, "compile the training step with XLA (jit_compile)", action="store_true")
+        option("--strategy", "default", "spread the steps over this host's GPUs (mirrored) or over the hosts "
+               "of the TF_CONFIG cluster (multiworker; the run folder on a shared file system)",
+               choices=STRATEGIES)
         option("--resume", False, "continue the run in --out", action="store_true")
         option("--resume-from", None, "continue the run in --out from this older checkpoint (e.g. ckpt-1200; "
                "the newer ones are moved to checkpoints/superseded-N/)", metavar="CKPT")
@@ -376,8 +380,9 @@ def _run(args):
             options, model_options = _train_options(args)
         for warning in caught:
             print(f"tfgen train: warning: {warning.message}", file=sys.stderr)
-        runs.train(args.model_name, model_options=model_options, **options)
-        print(f"Run written to {args.out}")
+        trainer = runs.train(args.model_name, model_options=model_options, **options)
+        if getattr(trainer, "chief", True):  # the other workers of a multi-worker job write nothing
+            print(f"Run written to {args.out}")
     elif args.command == "export":
         from tfgen.export import export_run
 
@@ -396,12 +401,13 @@ def _describe_error(error):
     """(exit status, one line) for an exception that reached the command line."""
     from tfgen.data import DataUnavailableError
     from tfgen.locks import FolderLockedError
+    from tfgen.training.distribute import WorkerLost
     from tfgen.training.trainer import TrainingDiverged, TrainingInterrupted
 
     first_line = lambda text: (str(text).strip().splitlines() or [""])[0]  # noqa: E731
     if isinstance(error, TrainingInterrupted):
         return 128 + int(error.signal_number), first_line(error)
-    if isinstance(error, TrainingDiverged):
+    if isinstance(error, (TrainingDiverged, WorkerLost)):
         return 1, first_line(error)
     if isinstance(error, OSError) and error.strerror:  # the system's words, without "[Errno N]"
         where = f": {error.filename!r}" if error.filename else ""

@@ -35,6 +35,7 @@ from tfgen.plotting import PlotCallback
 from tfgen.plotting.vhe import few_shot_support
 from tfgen.training import ReclusterCallback, Trainer
 from tfgen.training.precision import check_precision
+from tfgen.training import distribute
 from tfgen.training.run_dir import HISTORY_FILE, check_run_dir, read_json
 
 #: `train`'s smoke settings: a few steps on a few examples, for tests and a first look.
@@ -225,6 +226,7 @@ def train(
     eager=False,
     precision="float32",
     jit=False,
+    strategy=None,
     resume=False,
     resume_from=None,
     allow_changes=False,
@@ -265,9 +267,19 @@ def train(
             them (`load_data`); default: the recipe's.
         epochs, batch_size, seed, binarization, eager, steps_per_epoch,
             checkpoint_every_steps: see `tfgen.training.Trainer`.
-        precision: "float32" (default), "mixed_bfloat16" or "mixed_float16";
-            jit: compile the training step with XLA. See
-            `tfgen.training.Trainer` and `tfgen.training.precision`.
+        precision: "float32" (default), "mixed_bfloat16" or "mixed_float16"
+            (see `tfgen.training.Trainer` and `tfgen.training.precision`).
+        jit: compile the training step with XLA.
+        strategy: how to spread the steps over devices and hosts: None or
+            "default" (the current strategy), "mirrored" (every GPU of this
+            host), "multiworker" (every worker of the `TF_CONFIG` cluster,
+            each with its GPUs; the run folder must be on a file system every
+            worker sees, and only the chief writes it), or a
+            `tf.distribute.Strategy` (`tfgen.training.distribute`). A
+            multi-worker strategy must exist before TensorFlow runs any
+            operation: `train` makes it first, before loading data or
+            building anything, so call `train` at the start of the program
+            (or make the strategy there and pass it).
         learning_rate, beta_1: Adam's (the generator's, for a GAN).
         discriminator_learning_rate, discriminator_beta_1: a GAN's discriminator's.
         resume: continue the run in `out`.
@@ -356,6 +368,9 @@ def train(
     sample_scores = recipe.sample_scores if sample_scores is None else bool(sample_scores)
     classifier_epochs = _first(smoke_settings.get("classifier_epochs"), classifier_epochs, recipe.classifier_epochs)
     resume = bool(resume) or resume_from is not None
+    # Before any TensorFlow operation (a multi-worker strategy configures the process's collectives).
+    strategy = distribute.make_strategy(strategy)
+    chief = distribute.is_chief(strategy)
     check_run_dir(out, resume, argument="out")  # fail before loading any data
     # Bad constructor arguments fail here too, before any data is loaded (a throwaway model; the run's
     # seed is set below, so building it changes nothing of the run).
@@ -375,7 +390,7 @@ def train(
     if examples_per_class is not None:
         train_data = data_lib.labelled_split(train_data, examples_per_class, seed=split_seed).labelled_subset()
     evaluator = None
-    if sample_scores:
+    if sample_scores and chief:  # only the chief scores samples (and writes the classifier)
         evaluator = sample_evaluator(train_data, test_data, classifier or os.path.join(out, CLASSIFIER_FILE),
                                      classifier_epochs, verbose)
     few_shot_data = test_data  # the VHE's few-shot figure draws from the test split, even when it trains without one
@@ -383,18 +398,22 @@ def train(
         tf.config.experimental.enable_op_determinism()
     # The weights' initialisation follows the run's seed, as the data order and every draw of the steps do.
     keras.utils.set_random_seed(seed % 2**32)  # Keras takes [0, 2**32); the run seed is any int64
-    model, train_data, test_data = build_model_and_data(
-        model_class, train_data, test_data, {**recipe.model, **model_kwargs}, batch_size=batch_size,
-        labels_per_class=labels_per_class,
-        labelled_per_batch=_first(labelled_per_batch, recipe.labelled_per_batch, None),
-        split_seed=split_seed,
-    )
-    compile_kwargs = {}
-    if isinstance(model, AdversarialModel):
-        compile_kwargs["d_optimizer"] = _optimizer(
-            _first(discriminator_learning_rate, recipe.discriminator_learning_rate, learning_rate),
-            _first(discriminator_beta_1, recipe.discriminator_beta_1, beta_1),
+    # Under the strategy's scope: the variables the constructor makes (the VHE's codes), and the optimizers
+    # (Keras binds an optimizer to the strategy current when it is made).
+    with strategy.scope():
+        model, train_data, test_data = build_model_and_data(
+            model_class, train_data, test_data, {**recipe.model, **model_kwargs}, batch_size=batch_size,
+            labels_per_class=labels_per_class,
+            labelled_per_batch=_first(labelled_per_batch, recipe.labelled_per_batch, None),
+            split_seed=split_seed,
         )
+        optimizer = _optimizer(learning_rate, beta_1)
+        compile_kwargs = {}
+        if isinstance(model, AdversarialModel):
+            compile_kwargs["d_optimizer"] = _optimizer(
+                _first(discriminator_learning_rate, recipe.discriminator_learning_rate, learning_rate),
+                _first(discriminator_beta_1, recipe.discriminator_beta_1, beta_1),
+            )
     callbacks = run_callbacks(model, train_data, test_data, plot_every=plot_every, evaluator=evaluator,
                               reference_runs=reference_runs, few_shot_data=few_shot_data, smoke=smoke)
     # The images' size and channels are part of the recipe (a resume refuses a change); a run written before
@@ -410,13 +429,14 @@ def train(
         test_data=test_data,
         epochs=epochs,
         batch_size=batch_size,
-        optimizer=_optimizer(learning_rate, beta_1),
+        optimizer=optimizer,
         compile_kwargs=compile_kwargs,
         seed=seed,
         binarization=_first(binarization, recipe.binarization, None),
         eager=eager,
         precision=precision,
         jit=jit,
+        strategy=strategy,
         checkpoint_every_steps=checkpoint_every_steps,
         max_nonfinite_steps=max_nonfinite_steps,
         steps_per_epoch=steps_per_epoch,

@@ -88,7 +88,7 @@ class ClassStructure:
         return cls(order, starts.astype(np.int64), counts.astype(np.int64), positions.astype(np.int64), set_labels)
 
 
-def sample_set_positions(positions, counts, set_size, seed):
+def sample_set_positions(positions, counts, set_size, seed, rows=None):
     """`set_size` distinct positions in [0, count) per row, each row's own position excluded.
 
     Vectorised sequential sampling without replacement: draw t picks the
@@ -101,13 +101,18 @@ def sample_set_positions(positions, counts, set_size, seed):
         counts: (batch,) int64, the size of x's class (> set_size).
         set_size: how many positions to draw.
         seed: a stateless seed, int tensor of shape (2,).
+        rows: a `tfgen.data.pipeline.BatchRows` when the rows are a shard of
+            a batch: they draw what the same rows of the whole batch draw.
 
     Returns:
         (batch, set_size) int64 positions.
     """
     positions = tf.cast(positions, tf.int64)
     counts = tf.cast(counts, tf.int64)
-    uniforms = tf.random.stateless_uniform([tf.shape(positions)[0], set_size], seed=seed, dtype=tf.float64)
+    if rows is None:
+        uniforms = tf.random.stateless_uniform([tf.shape(positions)[0], set_size], seed=seed, dtype=tf.float64)
+    else:
+        uniforms = rows.uniform([set_size], seed, dtype=tf.float64)
     taken = positions[:, None]
     picks = []
     for draw in range(set_size):
@@ -177,7 +182,7 @@ class ClassSetDataset(ImageDataset):
         labels = self.class_labels
         return np.bincount(labels)[labels]
 
-    def example_entries(self, index, noise_seed, images_at):
+    def example_entries(self, index, noise_seed, images_at, rows=None):
         """"class_set", "class_size" and "index" of the batch's examples (module docstring)."""
         structure = ClassStructure.from_labels(self.class_labels)
         order, starts = tf.constant(structure.order), tf.constant(structure.starts)
@@ -186,7 +191,7 @@ class ClassSetDataset(ImageDataset):
         class_counts = tf.gather(counts, classes)
         picks = sample_set_positions(
             tf.gather(positions, index), class_counts, self.set_size,
-            tf.random.experimental.stateless_fold_in(noise_seed, 2),
+            tf.random.experimental.stateless_fold_in(noise_seed, 2), rows=rows,
         )
         members = tf.gather(order, tf.gather(starts, classes)[:, None] + picks)
         return {

@@ -16,6 +16,12 @@ Every dataset of tfgen (plain, labelled/unlabelled split, class sets) is an
 so the order of an epoch and every random draw in it are a function of
 (seed, epoch) alone, and a run resumed in the middle of an epoch sees
 exactly the batches it would have seen.
+
+`shard=(index, count)` keeps only rows [index * m // count, (index + 1) *
+m // count) of every batch of m examples (one worker's, or one replica's,
+part of a global batch under `tf.distribute`): only those examples are
+gathered, and every random draw is that of the same rows of the whole batch
+(`BatchRows`), so the shards of a batch concatenate to exactly the batch.
 """
 
 import dataclasses
@@ -63,6 +69,39 @@ def binarize(images, binarization, threshold=0.5, seed=None):
 
 
 @dataclasses.dataclass(frozen=True)
+class BatchRows:
+    """Where a shard's rows lie in its whole batch: rows [start, stop) of a batch of `size` examples.
+
+    A draw of the shard is the same rows of the draw of the whole batch, so
+    a shard gets exactly the values its examples get in the unsharded batch
+    (the rows are drawn for the whole batch, which costs random numbers,
+    not reads).
+
+    Attributes:
+        start, stop, size: int64 scalar tensors.
+    """
+
+    start: tf.Tensor
+    stop: tf.Tensor
+    size: tf.Tensor
+
+    @classmethod
+    def of_shard(cls, size, index, count):
+        """Shard `index` of `count` of a batch of `size` rows: balanced, contiguous, in order."""
+        size = tf.cast(size, tf.int64)
+        return cls(size * index // count, size * (index + 1) // count, size)
+
+    def take(self, values):
+        """The shard's rows of `values`, a tensor whose first dimension is the whole batch."""
+        return values[self.start:self.stop]
+
+    def uniform(self, shape, seed, dtype=tf.float32):
+        """The shard's rows of `tf.random.stateless_uniform([size, *shape], seed)`."""
+        full_shape = tf.concat([[self.size], tf.cast(shape, tf.int64)], axis=0)
+        return self.take(tf.random.stateless_uniform(full_shape, seed=seed, dtype=dtype))
+
+
+@dataclasses.dataclass(frozen=True)
 class BatchFormat:
     """How the pipeline turns gathered examples into a batch.
 
@@ -77,8 +116,14 @@ class BatchFormat:
     label_format: str
     num_classes: int
 
-    def images(self, images, seed):
-        return binarize(images, self.binarization, self.threshold, seed)
+    def images(self, images, seed, rows=None):
+        """`images` (uint8) formatted; `rows`: the images are these rows of a batch (`BatchRows`), whose
+        dynamic binarization they take."""
+        if rows is None or self.binarization != "dynamic":
+            return binarize(images, self.binarization, self.threshold, seed)
+        # binarize()'s formula, with the noise of the whole batch's rows.
+        pixels = tf.cast(images, tf.float32) / 255.0
+        return tf.cast(rows.uniform(tf.shape(images)[1:], seed) < pixels, tf.float32)
 
     def labels(self, labels):
         if self.label_format == "one_hot":
@@ -93,6 +138,20 @@ def memory_mapped(images):
             return True
         images = images.base
     return False
+
+
+def check_shard(shard):
+    """`shard` as None or a pair of Python ints (index, count) with 0 <= index < count."""
+    if shard is None:
+        return None
+    try:
+        index, count = shard
+        index, count = _checks.non_negative_int("shard index", index), _checks.positive_int("shard count", count)
+    except (TypeError, ValueError):
+        raise ValueError(f"shard must be None or (index, count) with 0 <= index < count. Received: shard={shard!r}") from None
+    if index >= count:
+        raise ValueError(f"shard must be None or (index, count) with 0 <= index < count. Received: shard={shard!r}")
+    return index, count
 
 
 @dataclasses.dataclass
@@ -215,7 +274,7 @@ class ImageDataset:
         del batch_size, epoch, seed, shuffle
         return None
 
-    def example_entries(self, index, noise_seed, images_at):
+    def example_entries(self, index, noise_seed, images_at, rows=None):
         """Entries added to every batch, a dict of tensors (batch, ...); the base dataset adds none.
 
         Args:
@@ -223,10 +282,15 @@ class ImageDataset:
             noise_seed: the batch's stateless seed; fold it in with a salt of
                 your own for draws other than the images' binarization.
             images_at: `images_at(index, seed)`, the images at `index` (any
-                shape of indices) formatted as the batch's "image" is, with
-                the stateless `seed` for dynamic binarization.
+                shape of indices whose first dimension is the batch's)
+                formatted as the batch's "image" is, with the stateless `seed`
+                for dynamic binarization.
+            rows: a `BatchRows` when the batch is a shard of a whole batch
+                (`batches(shard=...)`, passed only then): draw per-example
+                values with `rows.uniform`, so that a shard gets the values
+                its examples get in the whole batch.
         """
-        del index, noise_seed, images_at
+        del index, noise_seed, images_at, rows
         return {}
 
     def batch_labels(self, index, batch_format):
@@ -274,6 +338,7 @@ class ImageDataset:
         label_format="int",
         drop_remainder=False,
         skip_batches=0,
+        shard=None,
         cache=True,
     ):
         """One epoch of batches: dicts with "image" (float32), "label" (labelled data) and the dataset's own entries.
@@ -292,6 +357,10 @@ class ImageDataset:
             drop_remainder: drop the last, smaller batch.
             skip_batches: skip this many batches at the start (to resume
                 in the middle of an epoch).
+            shard: None, or (index, count): only rows [index * m // count,
+                (index + 1) * m // count) of every batch of m examples, with
+                the values they have in the whole batch (one worker's or
+                replica's part of a global batch; see the module docstring).
             cache: accepted for compatibility (in memory, or gathered from
                 the memory-mapped cache file when `streaming`).
         """
@@ -305,6 +374,7 @@ class ImageDataset:
         epoch = _checks.non_negative_int("epoch", epoch)
         shuffle = _checks.boolean("shuffle", shuffle)
         drop_remainder = _checks.boolean("drop_remainder", drop_remainder)
+        shard = check_shard(shard)
         batch_format = BatchFormat(binarization, threshold, label_format, self.num_classes)
         order = self.epoch_order(batch_size, epoch=epoch, seed=seed, shuffle=shuffle)
         if order is None:
@@ -316,16 +386,22 @@ class ImageDataset:
             indices = tf.data.Dataset.from_tensor_slices(np.asarray(order, np.int64))
         gather = self._gather_images()
 
-        def images_at(index, noise_seed):
-            return batch_format.images(gather(index), noise_seed)
-
         def to_batch(batch_index, index):
+            rows = None
+            if shard is not None:
+                rows = BatchRows.of_shard(tf.shape(index, out_type=tf.int64)[0], *shard)
+                index = rows.take(index)  # only this shard's examples are gathered
+
+            def images_at(index, noise_seed):
+                return batch_format.images(gather(index), noise_seed, rows)
+
             noise_seed = batch_seed(seed, epoch, batch_index)
             batch = {"image": images_at(index, noise_seed)}
             labels = self.batch_labels(index, batch_format)
             if labels is not None:
                 batch["label"] = labels
-            batch.update(self.example_entries(index, noise_seed, images_at))
+            batch.update(self.example_entries(index, noise_seed, images_at,
+                                              **({} if rows is None else {"rows": rows})))
             return batch
 
         dataset = indices.batch(batch_size, drop_remainder=drop_remainder).enumerate()

@@ -116,7 +116,7 @@ class SemiSupervisedDataset(ImageDataset):
         hidden_labels = np.where(self.labelled, self.labels, 0)
         return batch_format.labels(tf.gather(tf.constant(hidden_labels), index))
 
-    def example_entries(self, index, noise_seed, images_at):
+    def example_entries(self, index, noise_seed, images_at, rows=None):
         """The "labelled" mask (float32 0/1) of the batch's examples."""
         return {"labelled": tf.gather(tf.constant(self.labelled.astype(np.float32)), index)}
 

@@ -404,12 +404,13 @@ class UnsupervisedVHE(VHE):
         super().__init__(**kwargs)
         self.num_examples = _checks.positive_int("num_examples", num_examples)
         self.num_clusters = _checks.positive_int("num_clusters", num_clusters)
-        # Every replica writes the same all-gathered update, so the first replica's is the value.
+        # Every replica writes the same all-gathered update into its own copy ("none": no cross-replica
+        # aggregation; "only_first_replica" fails on the workers of a multi-worker job without replica 0).
         self.codes = keras.Variable(
             keras.initializers.RandomNormal(seed=self.seed),
             shape=(num_examples, self.class_dim + self.latent_dim),
             trainable=False,
-            aggregation="only_first_replica",
+            aggregation="none",
             name="codes",
         )
         self.pseudo_labels = keras.Variable(
@@ -427,7 +428,9 @@ class UnsupervisedVHE(VHE):
         if "index" not in batch:
             return
         context = tf.distribute.get_replica_context()
-        index = tf.cast(batch["index"], tf.int64)
+        # tf.identity: a tensor placed on this replica's device (the input's may have none, which a
+        # multi-worker all_gather refuses; a cast to the same dtype would return the input itself).
+        index = tf.identity(tf.cast(batch["index"], tf.int64))
         codes = tf.stop_gradient(tf.concat([terms["c_mean"], terms["z_mean"]], axis=-1))
         if context is not None:
             index = context.all_gather(index, axis=0)

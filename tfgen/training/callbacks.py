@@ -8,6 +8,7 @@ comes before the third epoch, `on_epoch_end(trainer, 3, logs)` after it.
 
 import os
 
+import numpy as np
 import tensorflow as tf
 
 from tfgen import _checks
@@ -71,7 +72,15 @@ class TensorBoardImages:
 
 
 class Callback:
-    """Hooks called by `Trainer.fit`; subclass and override what you need."""
+    """Hooks called by `Trainer.fit`; subclass and override what you need.
+
+    In a multi-worker job only the chief runs a callback (the figures, the
+    scores and the files are the chief's), unless its class sets
+    `all_workers = True` (it must then do the same on every worker, e.g.
+    `ReclusterCallback`).
+    """
+
+    all_workers = False
 
     def on_epoch_begin(self, trainer, epoch, start_step=0):
         """Before epoch `epoch` (1-based) runs, its batches not yet built.
@@ -124,9 +133,15 @@ class ReclusterCallback(Callback):
     resumed in the middle of an epoch gets the clustering of that epoch's
     start back from its checkpoint.
 
+    In a multi-worker job the chief clusters and every worker gets its
+    pseudo-labels (`tfgen.training.distribute.broadcast_from_chief`), so all
+    build the same class sets.
+
     Args:
         random_state: KMeans's seed.
     """
+
+    all_workers = True
 
     def __init__(self, random_state=0):
         self.random_state = _checks.integer("random_state", random_state)
@@ -139,5 +154,16 @@ class ReclusterCallback(Callback):
                 f"The model keeps codes for {count} examples but the training data holds {len(data)}. "
                 f"Create the model with num_examples={len(data)}."
             )
-        pseudo_labels = model.update_clusters(epoch - 1, random_state=self.random_state)
+        workers = getattr(trainer, "workers", 1)
+        if workers <= 1 or trainer.chief:
+            pseudo_labels = model.update_clusters(epoch - 1, random_state=self.random_state)
+        if workers > 1:
+            from tfgen.training import distribute
+
+            if not trainer.chief:
+                pseudo_labels = np.zeros([count], np.int64)
+            pseudo_labels = distribute.broadcast_from_chief(trainer.strategy, pseudo_labels)
+            clustered = distribute.broadcast_from_chief(trainer.strategy, np.int64(model.clustered_epoch.numpy()))
+            model.pseudo_labels.assign(pseudo_labels)
+            model.clustered_epoch.assign(clustered)
         trainer.train_data = data.with_set_labels(pseudo_labels)

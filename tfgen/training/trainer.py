@@ -20,6 +20,12 @@ Design, for runs that must scale and resume:
 * `precision="mixed_bfloat16"` or `"mixed_float16"` trains in mixed
   precision (`tfgen.training.precision`: the layers' policy, the float32
   outputs, the loss-scale optimizers of float16).
+* Under a multi-worker strategy (`tfgen.training.distribute`) each worker
+  builds only its part of every global batch, the chief alone writes the
+  run folder (the others write their checkpoints to a temporary folder and
+  delete them), every worker resumes from the chief's checkpoints, a stop
+  signal on any worker stops them all at the same step (an all-reduced vote
+  every step), and a lost worker stops the others with `WorkerLost`.
 
 And for runs that must survive every fault:
 
@@ -41,7 +47,9 @@ And for runs that must survive every fault:
 
 import os
 import re
+import shutil
 import signal
+import tempfile
 import threading
 import time
 
@@ -56,12 +64,13 @@ from tfgen.models import MODELS, GenerativeModel
 from tfgen.training.callbacks import Callback
 from tfgen.locks import FolderLock
 from tfgen.training import precision as precision_lib
+from tfgen.training import distribute as distribute_lib
 from tfgen.training import run_dir as run_dir_lib
 
 # The replica id is folded into the step's seed as step * _MAX_REPLICAS + id.
 _MAX_REPLICAS = 1024
 #: Keys of config.json's "training" that a resume may change without being a change of recipe.
-_FREE_TRAINING_KEYS = ("epochs", "eager", "replicas", "jit")
+_FREE_TRAINING_KEYS = ("epochs", "eager", "replicas", "workers", "jit")
 
 
 class TrainingDiverged(FloatingPointError):
@@ -118,7 +127,10 @@ class Trainer:
         jit: compile each replica's training step with XLA
             (`tf.function(jit_compile=True)`); a step XLA cannot compile
             raises a ValueError that says so. Not with `eager`.
-        strategy: a `tf.distribute.Strategy` (default: the current one).
+        strategy: a `tf.distribute.Strategy`, or its name ("default",
+            "mirrored", "multiworker": `tfgen.training.distribute.make_strategy`;
+            a multi-worker strategy must be made at the program's start);
+            default: the current one.
         checkpoint_every_steps: also checkpoint every this many steps inside
             an epoch (checkpoints are always written at the end of an epoch).
         max_checkpoints: how many checkpoints to keep, plus the one before
@@ -189,7 +201,10 @@ class Trainer:
         if self.jit and self.eager:
             raise ValueError("jit=True compiles the steps with XLA and eager=True runs them without tf.function: "
                              "choose one. Received: eager=True, jit=True")
-        self.strategy = strategy or tf.distribute.get_strategy()
+        self.strategy = distribute_lib.make_strategy(strategy)
+        #: The processes of the job, and whether this one writes the run folder (multi-worker: the chief only).
+        self.workers = distribute_lib.worker_count(self.strategy)
+        self.chief = distribute_lib.is_chief(self.strategy)
         if self.jit:
             _check_jit_strategy(self.strategy)
         self.callbacks = list(callbacks)
@@ -234,6 +249,12 @@ class Trainer:
         self._skipped_updates = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="skipped_updates")
         self._nonfinite_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="nonfinite_steps")
         self._stop_signal = None
+        # Several workers: this worker's stop request (its signal's number) and, after each step, the sum of
+        # every replica's request, so that all stop at the same step.
+        self._stop_request = tf.Variable(0, dtype=tf.int64, trainable=False, name="stop_request")
+        self._stop_votes = tf.Variable(0, dtype=tf.int64, trainable=False, name="stop_votes")
+        self._worker_checkpoints = None  # a worker other than the chief: its temporary checkpoint folder
+        self._steps_done = 0  # the last step that ran in this process (for messages)
         self.checkpoint = make_checkpoint(
             self.model,
             self.optimizer,
@@ -253,9 +274,10 @@ class Trainer:
         batch = next(iter(self.batches(self.train_data, epoch=0, shuffle=False)))
         return {key: value[: max(1, self.batch_size // self.strategy.num_replicas_in_sync)] for key, value in batch.items()}
 
-    def batches(self, data, *, epoch, shuffle=True, skip_batches=0, training=True):
+    def batches(self, data, *, epoch, shuffle=True, skip_batches=0, training=True, shard=None):
         """The batches this trainer feeds from `data` in `epoch`: its batch size, binarization,
-        label format and seed (the run's seed for training, seed + 1 for evaluation)."""
+        label format and seed (the run's seed for training, seed + 1 for evaluation); `shard`:
+        only that part of each (`ImageDataset.batches`)."""
         return data.batches(
             self.batch_size,
             epoch=epoch,
@@ -265,6 +287,7 @@ class Trainer:
             label_format=self.label_format,
             drop_remainder=training,
             skip_batches=skip_batches,
+            shard=shard,
         )
 
     def _make_batch_function(self, training):
@@ -285,7 +308,9 @@ class Trainer:
             metrics = model.train_step(batch, seed) if training else model.test_step(batch, seed)
             size = tf.cast(tf.shape(batch["image"])[0], tf.float64)
             skipped = tf.cast(metrics.get("skipped_updates", 0.0), tf.float64)
-            return {name: tf.cast(metrics[name], tf.float64) * size for name in model.metric_names}, size, skipped
+            # multiply_no_nan: a replica with no example (the end of a test set) adds 0, not 0 * NaN.
+            return ({name: tf.math.multiply_no_nan(tf.cast(metrics[name], tf.float64), size)
+                     for name in model.metric_names}, size, skipped)
 
         if training and self.jit:
             # Each replica's step is one XLA computation; strategy.run and the cross-replica sums around it are not
@@ -317,6 +342,9 @@ class Trainer:
             self._nonfinite_steps.assign(tf.where(finite, tf.constant(0, tf.int64), self._nonfinite_steps + 1))
             self.global_step.assign_add(1)
             self.step_in_epoch.assign_add(1)
+            if self.workers > 1:  # any worker's stop request, known to all after the same step
+                requests = self.strategy.run(lambda: tf.identity(self._stop_request))
+                self._stop_votes.assign(self.strategy.reduce(tf.distribute.ReduceOp.SUM, requests, axis=None))
             return sums, size
 
         if self.eager:
@@ -351,6 +379,21 @@ class Trainer:
         if not tf.distribute.has_strategy() and self.strategy is tf.distribute.get_strategy():
             return dataset  # the default strategy: nothing to split
         return self.strategy.experimental_distribute_dataset(dataset)
+
+    def _distributed_batches(self, data, *, take=None, **options):
+        """`batches(data, **options)` (their first `take`) as the replicas get them.
+
+        Under a multi-worker strategy each worker builds only its replicas'
+        shards of every global batch (`distribute.distribute_batches`);
+        otherwise the global batches are split by `_distribute`.
+        """
+        def make(shard=None):
+            dataset = self.batches(data, shard=shard, **options)
+            return dataset if take is None else dataset.take(take)
+
+        if distribute_lib.is_multi_worker(self.strategy):
+            return distribute_lib.distribute_batches(self.strategy, make)
+        return self._distribute(make())
 
     # ------------------------------------------------------------------- state
 
@@ -407,6 +450,7 @@ class Trainer:
                 "precision": self.precision,
                 "jit": self.jit,
                 "replicas": self.strategy.num_replicas_in_sync,
+                "workers": self.workers,
             },
             "dataset": self.train_data.name,
             "data": data_facts(self.train_data),
@@ -461,8 +505,10 @@ class Trainer:
         return config
 
     def _restore(self, resume_from=None):
-        """Restores the run's latest checkpoint (or `resume_from`), after checking it is whole and finite."""
-        run_dir_lib.rebuild_checkpoint_index(self.run_dir)
+        """Restores the run's latest checkpoint (or `resume_from`), after checking it is whole and finite;
+        returns its path (every worker of a job reads the chief's)."""
+        if self.chief:
+            run_dir_lib.rebuild_checkpoint_index(self.run_dir)
         latest = run_dir_lib.latest_checkpoint(self.run_dir)
         path = latest if resume_from is None else run_dir_lib.find_checkpoint(self.run_dir, resume_from)
         problem = run_dir_lib.checkpoint_problem(path)
@@ -477,12 +523,11 @@ class Trainer:
                 f"Cannot restore the checkpoint {path!r}: it is corrupt or belongs to another model "
                 f"({str(error).splitlines()[0]}). " + _older_checkpoint_hint(self.run_dir, path)
             ) from error
-        if resume_from is not None:
-            self._set_aside_newer_checkpoints(path)
         history_path = os.path.join(self.run_dir, run_dir_lib.HISTORY_FILE)
         history = run_dir_lib.read_json(history_path) if os.path.isfile(history_path) else []
         # The history may be ahead of the checkpoint (a crash between the two writes, or an older checkpoint).
         self.history = [entry for entry in history if entry["epoch"] <= int(self.epoch.numpy())]
+        return path
 
     def _set_aside_newer_checkpoints(self, path):
         """After resuming from an older checkpoint, moves the newer ones to `checkpoints/superseded-<step>/`.
@@ -549,7 +594,12 @@ class Trainer:
             return None
         if not checked:
             self._check_finite_variables()
-        return self.manager.save(checkpoint_number=self.global_step)
+        path = self.manager.save(checkpoint_number=self.global_step)
+        if not self.chief:
+            # Every worker saves (TensorFlow's collectives may run in a save); only the chief's is kept.
+            shutil.rmtree(self._worker_checkpoints, ignore_errors=True)
+            path = os.path.join(run_dir_lib.checkpoint_dir(self.run_dir), os.path.basename(path))
+        return path
 
     def _last_checkpoint_text(self):
         latest = run_dir_lib.latest_checkpoint(self.run_dir)
@@ -563,7 +613,7 @@ class Trainer:
         data = data or self.test_data
         sums = {name: 0.0 for name in self.model.metric_names}
         count = 0.0
-        for index, batch in enumerate(self._distribute(self.batches(data, epoch=0, shuffle=False, training=False))):
+        for index, batch in enumerate(self._distributed_batches(data, epoch=0, shuffle=False, training=False)):
             batch_sums, size = self._test_batch(batch, tf.constant(index, tf.int64))
             for name, value in batch_sums.items():
                 sums[name] += float(value)
@@ -597,45 +647,92 @@ class Trainer:
         max_steps = _checks.positive_int("max_steps", max_steps, allow_none=True)
         resume = bool(resume) or resume_from is not None
         allow_changes = _checks.boolean("allow_changes", allow_changes)
-        run_dir_lib.check_run_dir(self.run_dir, resume)  # a refused request creates no folder and no lock
         created = not os.path.exists(self.run_dir)
-        lock = FolderLock(self.run_dir, "run folder")
-        lock.acquire()
+        # Only the chief of a multi-worker job writes (and locks) the run folder.
+        lock = FolderLock(self.run_dir, "run folder") if self.chief else None
         wrote = False
         try:
-            stored = self._check_run_dir(resume)
-            if resume:
-                changes = self._recipe_changes(stored)
-                if changes and not allow_changes:
-                    listed = "; ".join(f"{key}: {old!r} -> {new!r}" for key, (old, new) in changes.items())
-                    raise run_dir_lib.RunDirectoryError(
-                        f"Cannot resume {self.run_dir!r} with another recipe ({listed}). Resume with the run's "
-                        f"settings, or allow the changes explicitly (--allow-changes, fit(allow_changes=True)); "
-                        f"nothing was changed."
-                    )
-                learning_rates = [precision_lib.inner_optimizer(optimizer).get_config().get("learning_rate")
-                                  for optimizer in self._optimizers()]
-                self._restore(resume_from)
-                self._restore_learning_rates(learning_rates)
-                run_dir_lib.write_json_atomic(os.path.join(self.run_dir, run_dir_lib.CONFIG_FILE),
-                                              _jsonable(self._resume_config(stored, changes)))
-            else:
-                run_dir_lib.write_json_atomic(os.path.join(self.run_dir, run_dir_lib.CONFIG_FILE), self._config())
+            try:
+                stored, changes, path = self._start_run(resume, resume_from, allow_changes, lock)
+                problem = None
+            except Exception as error:  # noqa: BLE001 - raised below, once every worker has voted
+                problem = error
+            # Every worker checks the request before anything is written; one refusal stops them all.
+            if not distribute_lib.agree(self.strategy, problem is None):
+                if problem is not None:
+                    raise problem
+                raise run_dir_lib.RunDirectoryError(
+                    f"Another worker of the job refused to train in {self.run_dir!r} (its message says why); "
+                    f"nothing was changed.")
+            if self.chief:
+                if resume_from is not None:
+                    self._set_aside_newer_checkpoints(path)
+                config = _jsonable(self._resume_config(stored, changes)) if resume else self._config()
+                run_dir_lib.write_json_atomic(os.path.join(self.run_dir, run_dir_lib.CONFIG_FILE), config)
             wrote = True
             # One more than asked: the newest checkpoint is only known to be good once a finite step has
             # followed it, and a run that diverges right after it must still have the one before.
-            self.manager = tf.train.CheckpointManager(
-                self.checkpoint, run_dir_lib.checkpoint_dir(self.run_dir), max_to_keep=self.max_checkpoints + 1
-            )
+            if self.chief:
+                self.manager = tf.train.CheckpointManager(
+                    self.checkpoint, run_dir_lib.checkpoint_dir(self.run_dir), max_to_keep=self.max_checkpoints + 1
+                )
+            else:  # TensorFlow's way: the other workers save too, to a temporary folder deleted after each save
+                self._worker_checkpoints = tempfile.mkdtemp(prefix="tfgen-worker-checkpoints-")
+                self.manager = tf.train.CheckpointManager(self.checkpoint, self._worker_checkpoints, max_to_keep=1)
             with _StopSignals(self):
-                return self._loop(max_steps)
+                try:
+                    return self._loop(max_steps)
+                except distribute_lib.COLLECTIVE_ERRORS as error:
+                    if self.workers <= 1:
+                        raise
+                    raise distribute_lib.WorkerLost(
+                        f"A worker of the job stopped or cannot be reached ({type(error).__name__}: "
+                        f"{_collective_problem(error.message)}); training stopped after step {self._steps_done}. "
+                        f"Restart every worker with --resume (fit(resume=True)): they continue from the chief's last "
+                        f"checkpoint, {run_dir_lib.latest_checkpoint(self.run_dir)!r}."
+                    ) from error
         finally:
-            lock.release()
-            if created and not wrote:  # a refused new run leaves nothing behind
+            if lock is not None and lock.held:
+                lock.release()
+            if created and not wrote and self.chief:  # a refused new run leaves nothing behind
                 _remove_if_only_lock(self.run_dir)
+            if self._worker_checkpoints is not None:
+                shutil.rmtree(self._worker_checkpoints, ignore_errors=True)
+                self._worker_checkpoints = None
+
+    def _start_run(self, resume, resume_from, allow_changes, lock):
+        """Checks the request against the run folder, locks it (`lock`: the chief's) and restores the run
+        when resuming; returns (stored config.json, recipe changes, the checkpoint restored), nothing written."""
+        run_dir_lib.check_run_dir(self.run_dir, resume)  # a refused request creates no folder and no lock
+        if lock is not None:
+            lock.acquire()
+        stored = self._check_run_dir(resume)
+        if not resume:
+            return stored, {}, None
+        changes = self._recipe_changes(stored)
+        if changes and not allow_changes:
+            listed = "; ".join(f"{key}: {old!r} -> {new!r}" for key, (old, new) in changes.items())
+            raise run_dir_lib.RunDirectoryError(
+                f"Cannot resume {self.run_dir!r} with another recipe ({listed}). Resume with the run's "
+                f"settings, or allow the changes explicitly (--allow-changes, fit(allow_changes=True)); "
+                f"nothing was changed."
+            )
+        learning_rates = [precision_lib.inner_optimizer(optimizer).get_config().get("learning_rate")
+                          for optimizer in self._optimizers()]
+        path = self._restore(resume_from)
+        self._restore_learning_rates(learning_rates)
+        return stored, changes, path
+
+    def _callbacks(self):
+        """The callbacks this worker runs: all of them on the chief (or a single process), on the other
+        workers of a job only those that keep the workers in step (`Callback.all_workers`)."""
+        return [callback for callback in self.callbacks if self.chief or getattr(callback, "all_workers", False)]
 
     def _loop(self, max_steps):
-        writer = tf.summary.create_file_writer(os.path.join(self.run_dir, "tensorboard"))
+        writer = (tf.summary.create_file_writer(os.path.join(self.run_dir, "tensorboard")) if self.chief
+                  else tf.summary.create_noop_writer())
+        callbacks = self._callbacks()
+        self._steps_done = int(self.global_step.numpy())
         steps_this_call = 0
         full_steps = self.train_data.num_batches(self.batch_size, drop_remainder=True)
         steps_per_epoch = min(full_steps, self.steps_per_epoch or full_steps)
@@ -647,26 +744,32 @@ class Trainer:
             start_step = int(self.step_in_epoch.numpy())
             if start_step == 0:
                 self._reset_metrics()
-            for callback in self.callbacks:
+            for callback in callbacks:
                 callback.on_epoch_begin(self, epoch + 1, start_step=start_step)
             progress = keras.utils.Progbar(steps_per_epoch, stateful_metrics=names, verbose=self.verbose)
             if self.verbose:
                 print(f"Epoch {epoch + 1}/{self.epochs}" + (f" (resuming at step {start_step})" if start_step else ""))
-            dataset = self.batches(self.train_data, epoch=epoch, skip_batches=start_step).take(steps_per_epoch - start_step)
+            dataset = self._distributed_batches(self.train_data, epoch=epoch, skip_batches=start_step,
+                                                take=steps_per_epoch - start_step)
             update_every = max(1, steps_per_epoch // 50)
             step, global_step = start_step, int(self.global_step.numpy())
             started = time.perf_counter()
-            for batch in self._distribute(dataset):
+            for batch in dataset:
+                if self.workers > 1:
+                    self._stop_request.assign(0 if self._stop_signal is None else int(self._stop_signal))
                 sums, size = self._train_batch(batch)
                 steps_this_call += 1
                 step += 1
                 global_step += 1
+                self._steps_done = global_step
                 nonfinite = int(self._nonfinite_steps.numpy())
                 if nonfinite:
                     self._report_nonfinite(sums, size, nonfinite, global_step, epoch, step, steps_per_epoch)
                 if self.verbose and (step % update_every == 0 or step == steps_per_epoch):
                     progress.update(step, values=list(self._metric_averages().items()))
-                if self._stop_signal is not None:
+                # Several workers stop on the vote of the step, which every worker knows (a signal that came
+                # during the step is voted on at the next one).
+                if (self._stop_signal is not None if self.workers <= 1 else int(self._stop_votes.numpy()) > 0):
                     self._stop_for_signal(epoch, step, steps_per_epoch)
                 if self.checkpoint_every_steps and global_step % self.checkpoint_every_steps == 0:
                     self._save()
@@ -676,13 +779,13 @@ class Trainer:
             elapsed = time.perf_counter() - started
             logs = self._end_epoch(epoch, steps_per_epoch - start_step, elapsed, writer)
             written = dict(logs)
-            for callback in self.callbacks:
+            for callback in callbacks:
                 callback.on_epoch_end(self, epoch + 1, logs)
-            if logs != written:  # callbacks logged more (e.g. sample scores): keep it in history.json too
+            if logs != written and self.chief:  # callbacks logged more (e.g. sample scores): keep it in history.json too
                 run_dir_lib.write_json_atomic(os.path.join(self.run_dir, run_dir_lib.HISTORY_FILE), self.history)
             if max_steps is not None and steps_this_call >= max_steps:
                 return self.history
-        for callback in self.callbacks:
+        for callback in callbacks:
             callback.on_train_end(self, self.history[-1] if self.history else {})
         return self.history
 
@@ -695,7 +798,7 @@ class Trainer:
                 else "a non-finite gradient of a finite loss")
         where = f"step {global_step} (epoch {epoch + 1}, step {step} of {steps_per_epoch})"
         if nonfinite >= self.max_nonfinite_steps:
-            set_aside = self._set_aside_diverged(global_step - nonfinite)
+            set_aside = self._set_aside_diverged(global_step - nonfinite) if self.chief else ""
             raise TrainingDiverged(
                 f"Training stopped at {where}: {nonfinite} steps in a row had non-finite values (last: {what}); "
                 f"their updates were skipped. {set_aside}{self._last_checkpoint_text()} Or check the data for NaNs."
@@ -721,8 +824,9 @@ class Trainer:
         return f"The checkpoint {names} holds the weights that gave them: it was moved to {folder!r}. "
 
     def _stop_for_signal(self, epoch, step, steps_per_epoch):
-        number = self._stop_signal
-        name = signal.Signals(number).name
+        # A worker of a job stopped by another's signal reports SIGTERM (the job is being stopped).
+        number = self._stop_signal if self._stop_signal is not None else int(signal.SIGTERM)
+        name = signal.Signals(number).name + ("" if self._stop_signal is not None else " (by another worker of the job)")
         path = self._save()
         command = run_dir_lib.command_line()
         if "--resume" not in command.split():
@@ -764,7 +868,8 @@ class Trainer:
         self.epoch.assign_add(1)
         self.step_in_epoch.assign(0)
         self._reset_metrics()
-        run_dir_lib.write_json_atomic(os.path.join(self.run_dir, run_dir_lib.HISTORY_FILE), self.history)
+        if self.chief:
+            run_dir_lib.write_json_atomic(os.path.join(self.run_dir, run_dir_lib.HISTORY_FILE), self.history)
         if not streak:
             self._save(checked=True)
         if self.verbose:
@@ -839,6 +944,16 @@ def _xla_problem(error):
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     useful = [line for line in lines if "XLA" in line or "compile" in line] or lines or [type(error).__name__]
     return useful[0].rstrip(".")
+
+
+def _collective_problem(message):
+    """The line of a failed collective's error message that says what happened (TensorFlow's first line is
+    often "Graph execution error:")."""
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+    for line in lines:
+        if any(word in line for word in ("unhealthy", "aborted", "Deadline", "timed out", "heartbeat")):
+            return line
+    return lines[0] if lines else ""
 
 
 def _older_checkpoint_hint(run_dir, path):
