@@ -26,8 +26,11 @@ when the session starts, for the models whose tests are selected, and run
 while the in-process tests do; each model's test reads its part of the
 shared report, so a failure still names the model. The checks at other
 image shapes than 28x28x1 (test_image_shapes.py, and the exports at those
-shapes) run in a child too: CPU work that runs while the in-process tests
-do, instead of after them.
+shapes) run in a child too, and so do the runs interrupted and resumed
+(test_checkpoint.py, three Trainers a model): CPU work that runs while the
+in-process tests do, instead of after them. The tests that read the
+children's reports run last (tests/conftest.py), and the children run at a
+low priority (`nice`), so that the in-process tests are never slowed by them.
 """
 
 import os
@@ -64,9 +67,14 @@ def pytest_collection_finish(session):
     cases, exports = ([shape_key(name, image_shape) for image_shape in IMAGE_SHAPES
                        for name in selected_models(session, module, tests, image_shape=image_shape)]
                       for module, tests in shapes.items())
+    # The exports at 28x28x1 are made there too, and the TensorFlow-only child loads them all from there.
+    exports += selected_models(session, "test_saved_model.py", {"test_export_reloads_without_tfgen_and_matches_the_model"})
     if cases or exports:
         folder = os.path.join(workdir, "shapes")
         CHILDREN["image_shapes"] = Child("child_image_shapes.py", [",".join(cases), ",".join(exports), folder], folder)
+    resumed = selected_models(session, "test_checkpoint.py", {"test_run_killed_mid_epoch_resumes_to_the_uninterrupted_result"})
+    if resumed:
+        CHILDREN["checkpoint"] = Child("child_checkpoint.py", [",".join(resumed)], os.path.join(workdir, "checkpoint"))
     distributed = selected_models(session, "test_distribute.py", {"test_trains_under_mirrored_strategy"})
     if distributed:
         CHILDREN["distribute"] = Child("child_distribute.py", [",".join(distributed)],
