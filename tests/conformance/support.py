@@ -93,6 +93,8 @@ def model_report(child, name, part=None):
 
 #: The started children by kind, and "workdir": their folder (conftest.py fills it).
 CHILDREN = {}
+#: {model: kind} where a check runs in one of several children (test_checkpoint.py's resumed runs).
+CHILD_OF = {}
 
 
 def started_child(kind):

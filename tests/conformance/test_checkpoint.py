@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import MODEL_NAMES, built_model, create_model, synthetic_dataset
-from conformance.support import model_report, started_child
+from conformance.support import CHILD_OF, model_report, started_child
 from tfgen.models import MODELS
 from tfgen.training import RunDirectoryError, Trainer, make_checkpoint
 
@@ -50,14 +50,14 @@ def test_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(name):
     A run of 2 epochs of 6 steps, stopped after 4 steps and resumed by a new
     Trainer (as a new process would), ends with the same variables, optimizer
     state and per-epoch train and test metrics as the same run never
-    stopped. The three runs of every model train in one child process
-    (conformance/child_checkpoint.py, started when the session starts), with
+    stopped. The three runs of every model train in a child process
+    (conformance/child_checkpoint.py: two share the models, started when the session starts), with
     Grappler off: with it on, the CVAE's compiled gradients were seen to
     differ in the last bits from one call to the next on the same inputs
     (under CPU load), which no resumption logic can be blamed for; without
     it, they never did.
     """
-    report = model_report(started_child("checkpoint"), name)
+    report = model_report(started_child(CHILD_OF.get(name, "checkpoint0")), name)
     assert report["stopped_at"] == [0, 4]  # inside epoch 1
     assert report["global_steps"] == [12, 12]
     counts = report["variable_counts"]
