@@ -1,10 +1,8 @@
 """Shared fixtures: tiny synthetic data, the model registry, the real data when present."""
 
-import glob
 import os
-import subprocess
-import sys
-import time
+import shutil
+import tempfile
 
 import numpy as np
 import pytest
@@ -89,86 +87,97 @@ def seed():
     return tf.constant([7, 11], tf.int64)
 
 
-# ---------------------------------------------------------------- the example scripts' smoke runs
+# ---------------------------------------------------------------- work started when the session starts
 
-EXAMPLES = sorted(glob.glob(os.path.join(REPO_ROOT, "examples", "*.py")))
-#: The longest one example's smoke run may take.
-TIMEOUT_S = 600
-#: Example runs are mostly single-threaded Python (~1.1 cores each): as many at once as there are cores, at most 4.
-PARALLEL = max(1, min(4, os.cpu_count() or 1))
+import background  # noqa: E402
+from background import BACKGROUND, EXAMPLES, WAITS  # noqa: E402,F401  (EXAMPLES: test_examples.py)
+
+CLI_DCGAN_TEST = ("test_cli.py", "test_the_cli_trains_a_gan_as_its_paper_and_its_example_do")
+SHIPPED_TEST = ("test_serving.py", "test_shipped_model_samples_in_a_fresh_process_without_data")
+CLI_KILL_TEST = ("test_run_safety.py", "test_cli_runs_are_reproducible_survive_sigkill_and_export")
 
 
-class ExampleRuns:
-    """The selected example scripts, run at most PARALLEL at a time, in order."""
+def _selected(session, module, name):
+    return [item for item in session.items
+            if item.nodeid.split("::")[0].endswith(module) and getattr(item, "originalname", None) == name]
 
-    def __init__(self, scripts, folder):
-        self.pending = list(scripts)
-        self.folder = folder
-        self.running = {}  # script -> (process, out, log file, start time)
-        self.done = {}  # script -> (returncode or "timeout", out, log text)
 
-    def _start_more(self):
-        while self.pending and len(self.running) < PARALLEL:
-            self._start(self.pending.pop(0))
+def _waits(item):
+    """True for a test that reads the results of background work (it runs last)."""
+    module = os.path.basename(item.nodeid.split("::")[0])
+    return ("example_runs" in getattr(item, "fixturenames", ()) or item.get_closest_marker("background") is not None
+            or getattr(item, "originalname", None) in WAITS.get(module, ()))
 
-    def _start(self, script):
-        name = os.path.splitext(os.path.basename(script))[0]
-        out = os.path.join(self.folder, name, "run")
-        log = open(os.path.join(self.folder, f"{name}.log"), "w+")
-        process = subprocess.Popen([sys.executable, script, "--smoke", "--out", out], stdout=subprocess.DEVNULL,
-                                   stderr=log, env={**os.environ, "PYTHONPATH": REPO_ROOT})
-        self.running[script] = (process, out, log, time.monotonic())
 
-    def _collect(self):
-        for script, (process, out, log, started) in list(self.running.items()):
-            returncode = process.poll()
-            if returncode is None and time.monotonic() - started > TIMEOUT_S:
-                process.kill()
-                returncode = f"killed after {TIMEOUT_S} s"
-                process.wait()
-            if returncode is not None:
-                log.seek(0)
-                self.done[script] = (returncode, out, log.read())
-                log.close()
-                del self.running[script]
+def pytest_collection_modifyitems(session, config, items):
+    """The tests of tests/*.py first, then tests/conformance/, then those that read background results
+    (the example runs, the CLI runs, the conformance children's reports): by then the background work,
+    started when the session starts, is done, instead of being waited for between in-process tests.
+    A test file keeps its tests' order."""
+    def group(item):
+        return 2 if _waits(item) else 1 if f"{os.sep}conformance{os.sep}" in str(item.path) else 0
 
-    def result(self, script, start_others=True):
-        """(returncode, the --out folder, stderr) of `script`, waiting for it.
+    order = {id(item): index for index, item in enumerate(items)}
+    items.sort(key=lambda item: (group(item), order[id(item)]))
 
-        With `start_others`, the next scripts start meanwhile (the example
-        tests); without, only `script` runs (a test elsewhere that needs one
-        run should not load the machine with the others).
-        """
-        if script not in self.done and script not in self.running:
-            if script in self.pending:
-                self.pending.remove(script)
-            self.pending.insert(0, script)
-        while script not in self.done:
-            if start_others:
-                self._start_more()
-            elif script in self.pending and len(self.running) < PARALLEL:
-                self._start(self.pending.pop(0))
-            self._collect()
-            if script not in self.done:
-                time.sleep(0.2)
-        if start_others:
-            self._start_more()  # keep the next ones going while the test asserts
-        return self.done[script]
 
-    def stop(self):
-        for process, _, log, _ in self.running.values():
-            process.kill()
-            process.wait()
-            log.close()
+def pytest_collection_finish(session):
+    """Starts the example runs and the CLI runs of the selected tests (tests/background.py)."""
+    if session.config.option.collectonly:
+        return
+    scripts = [item.callspec.params["script"] for item in _selected(session, "test_examples.py", "test_example_smoke")]
+    cli_dcgan = bool(_selected(session, *CLI_DCGAN_TEST))
+    if cli_dcgan and os.path.join(REPO_ROOT, "examples", "dcgan.py") not in scripts:
+        scripts.append(os.path.join(REPO_ROOT, "examples", "dcgan.py"))
+    cli_kill = bool(_selected(session, *CLI_KILL_TEST))
+    if _selected(session, *SHIPPED_TEST):  # no data needed
+        BACKGROUND["shipped"] = background.ShippedSamples(tempfile.mkdtemp(prefix="tfgen-shipped-"))
+    if not (scripts or cli_kill) or not real_data_available():
+        return
+    # The datasets are built (in a fresh clone: from the source files, into TFDS_DATA_DIR) here, once,
+    # before any process that reads them starts: two processes must never build one at the same time.
+    from tfgen.data.sources import DATASETS, prepare
+
+    try:
+        for name in DATASETS:
+            prepare(name)
+    except Exception as error:  # noqa: BLE001 - every test that needed the runs names it
+        BACKGROUND["not_started"] = f"the datasets could not be prepared: {type(error).__name__}: {error}"
+        return
+    folder = tempfile.mkdtemp(prefix="tfgen-background-")
+    BACKGROUND["folder"] = folder
+    if scripts:
+        jobs = background.example_jobs(sorted(scripts), cli_dcgan, os.path.join(folder, "examples"))
+        BACKGROUND["examples"] = background.ExampleRuns(jobs, os.path.join(folder, "examples"))
+    if cli_kill:
+        os.makedirs(os.path.join(folder, "cli_kill"))
+        BACKGROUND["cli_kill"] = background.CliKillRuns(os.path.join(folder, "cli_kill"))
+
+
+def pytest_sessionfinish(session):
+    for kind in ("cli_kill", "examples", "shipped"):
+        if kind in BACKGROUND:
+            work = BACKGROUND.pop(kind)
+            work.stop()
+            if kind == "shipped":
+                shutil.rmtree(work.folder, ignore_errors=True)
+    BACKGROUND.pop("not_started", None)
+    folder = BACKGROUND.pop("folder", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def started(kind):
+    """The background work `kind` ("examples", "cli_kill", "shipped"); fails the calling test if it was not started."""
+    work = BACKGROUND.get(kind)
+    if work is None:
+        pytest.fail(f"the background work {kind!r} was not started (see pytest_collection_finish in tests/conftest.py)"
+                    + (f": {BACKGROUND['not_started']}" if "not_started" in BACKGROUND else ""))
+    return work
 
 
 @pytest.fixture(scope="session")
-def example_runs(request, tmp_path_factory):
-    """Every example script's smoke run, each run once per session (test_examples.py and test_cli.py read them)."""
-    selected = [item.callspec.params["script"] for item in request.session.items
-                if getattr(item, "originalname", None) == "test_example_smoke"]
-    runs = ExampleRuns(selected, str(tmp_path_factory.mktemp("examples")))
-    yield runs
-    runs.stop()
-
-
+def example_runs():
+    """The example scripts' smoke runs (and `tfgen train dcgan --smoke`), started when the session started:
+    `example_runs.result(name)` gives (returncode, the --out folder, stderr)."""
+    return started("examples")

@@ -1,8 +1,6 @@
 """GumbelSoftmax: shapes, simplex, straight-through gradients, temperature, seeding,
-serialization, reuse in a user's Functional Keras model, and the annealing schedule."""
-
-import subprocess
-import sys
+serialization and the annealing schedule (its reuse in a user's Keras model, fitted, saved
+with an annealed temperature and reloaded in a fresh process: tests/test_keras_reuse.py)."""
 
 import keras
 import numpy as np
@@ -114,41 +112,5 @@ def test_annealing_schedule_matches_jang_et_al():
     np.testing.assert_allclose(actual, expected, rtol=1e-6)
 
 
-_RELOAD = """
-import sys, numpy as np, keras
-import tfgen.layers  # registers the layer
-model = keras.saving.load_model(sys.argv[1])
-layer = next(layer for layer in model.layers if type(layer).__name__ == "GumbelSoftmax")
-assert layer.hard and abs(float(layer.temperature.numpy()) - 0.25) < 1e-6, float(layer.temperature.numpy())
-x = np.load(sys.argv[2])
-logits_model = keras.Model(model.inputs, model.get_layer("logits").output)
-np.save(sys.argv[3], logits_model.predict(x, verbose=0))
-"""
-
-
-def test_inside_a_functional_model_fit_save_and_reload_in_fresh_process(tmp_path):
-    inputs = keras.Input((8,))
-    hidden = keras.layers.Dense(16, activation="relu")(inputs)
-    logits = keras.layers.Dense(4, name="logits")(hidden)
-    code = GumbelSoftmax(temperature=1.0, hard=True, seed=0, name="gumbel")(logits)
-    outputs = keras.layers.Dense(8)(code)
-    model = keras.Model(inputs, outputs)
-    model.compile(optimizer="adam", loss="mse")
-    x = np.random.default_rng(0).normal(size=(64, 8)).astype(np.float32)
-    before = model.get_layer("logits").get_weights()[0].copy()
-    model.fit(x, x, epochs=2, batch_size=16, verbose=0)
-    # Straight-through gradients reach the layers before the one-hot samples.
-    assert not np.allclose(before, model.get_layer("logits").get_weights()[0])
-    model.get_layer("gumbel").set_temperature(0.25)  # an annealed value is saved with the weights
-    path = tmp_path / "model.keras"
-    model.save(path)
-    np.save(tmp_path / "x.npy", x)
-    script = tmp_path / "reload.py"
-    script.write_text(_RELOAD)
-    result = subprocess.run(
-        [sys.executable, str(script), str(path), str(tmp_path / "x.npy"), str(tmp_path / "out.npy")],
-        capture_output=True, text=True,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    expected = keras.Model(model.inputs, model.get_layer("logits").output).predict(x, verbose=0)
-    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, rtol=1e-5, atol=1e-6)
+# GumbelSoftmax (hard, with an annealed temperature) inside a user's Functional and Sequential models, fitted,
+# saved and reloaded in a fresh process: tests/test_keras_reuse.py.

@@ -172,14 +172,16 @@ def _labelled_images():
 
 
 def functional_label_planes():
-    # A tiny conditional discriminator fed float one-hot labels: image + planes -> conv -> logit.
+    # A tiny conditional discriminator fed integer class ids: image + planes -> conv -> logit (the
+    # Sequential model below feeds one-hot labels).
     images_input = keras.Input((6, 6, 1))
-    labels_input = keras.Input((3,))
+    labels_input = keras.Input((), dtype="int32")
     joined = LabelPlanes(3, name="planes")([images_input, labels_input])
+    assert joined.shape == (None, 6, 6, 4)  # the image's channel and one plane per class
     hidden = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(joined)
     outputs = keras.layers.Dense(1)(keras.layers.Flatten()(hidden))
     images, labels, targets = _labelled_images()
-    return keras.Model([images_input, labels_input], outputs), [images, _one_hot(labels)], targets, "conv"
+    return keras.Model([images_input, labels_input], outputs), [images, labels.astype(np.int32)], targets, "conv"
 
 
 def sequential_gaussian_sampling():

@@ -1,7 +1,6 @@
-"""LabelPlanes: shapes, values, errors, serialization, inside a Functional model (fit, .keras save, reload)."""
-
-import subprocess
-import sys
+"""LabelPlanes: shapes, values, errors, serialization (inside a user's Functional
+model with integer labels and a Sequential one with one-hot labels, fitted, saved and reloaded in a fresh
+process: tests/test_keras_reuse.py)."""
 
 import keras
 import numpy as np
@@ -71,38 +70,5 @@ def test_get_config_round_trip():
     assert isinstance(restored, LabelPlanes) and restored.num_classes == 7
 
 
-_RELOAD = """
-import sys, numpy as np, keras
-import tfgen.layers  # registers LabelPlanes
-model = keras.saving.load_model(sys.argv[1])
-assert any(type(layer).__name__ == "LabelPlanes" for layer in model.layers)
-data = np.load(sys.argv[2])
-np.save(sys.argv[3], model.predict([data["images"], data["labels"]], verbose=0))
-"""
-
-
-def test_inside_a_functional_model_fit_save_and_reload_in_fresh_process(tmp_path):
-    # A tiny conditional discriminator: image + planes -> conv -> logit.
-    images_input = keras.Input((8, 8, 1))
-    labels_input = keras.Input((), dtype="int32")
-    joined = LabelPlanes(3, name="planes")([images_input, labels_input])
-    hidden = keras.layers.Conv2D(4, 3, strides=2, activation="relu")(joined)
-    outputs = keras.layers.Dense(1)(keras.layers.Flatten()(hidden))
-    model = keras.Model([images_input, labels_input], outputs)
-    assert model.get_layer("planes").output.shape == (None, 8, 8, 4)
-    model.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True))
-    rng = np.random.default_rng(0)
-    images = rng.uniform(size=(32, 8, 8, 1)).astype(np.float32)
-    labels = rng.integers(0, 3, size=32).astype(np.int32)
-    targets = (labels == 1).astype(np.float32)[:, None]  # learnable only from the planes
-    first_loss = model.evaluate([images, labels], targets, verbose=0)
-    model.fit([images, labels], targets, epochs=20, batch_size=8, verbose=0)
-    assert model.evaluate([images, labels], targets, verbose=0) < first_loss
-    path = tmp_path / "model.keras"
-    model.save(path)
-    np.savez(tmp_path / "data.npz", images=images, labels=labels)
-    script = tmp_path / "reload.py"
-    script.write_text(_RELOAD)
-    subprocess.run([sys.executable, str(script), str(path), str(tmp_path / "data.npz"), str(tmp_path / "out.npy")],
-                   check=True, capture_output=True)
-    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), model.predict([images, labels], verbose=0), rtol=1e-5, atol=1e-6)
+# LabelPlanes inside a user's Functional model (integer labels) and Sequential model (one-hot labels), fitted,
+# saved and reloaded in a fresh process: tests/test_keras_reuse.py.

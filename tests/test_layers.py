@@ -1,7 +1,5 @@
-"""GaussianSampling: shapes, seeding, gradients, serialization, reuse in a user's Keras model."""
-
-import subprocess
-import sys
+"""GaussianSampling: shapes, seeding, gradients, serialization (its reuse in a user's Keras
+model, fitted, saved and reloaded in a fresh process: tests/test_keras_reuse.py)."""
 
 import keras
 import numpy as np
@@ -61,37 +59,5 @@ def test_get_config_round_trip():
     assert isinstance(restored, GaussianSampling) and restored.seed == 5
 
 
-_RELOAD = """
-import sys, numpy as np, keras
-import tfgen.layers  # registers the layer
-model = keras.saving.load_model(sys.argv[1])
-assert any(type(layer).__name__ == "GaussianSampling" for layer in model.layers)
-x = np.load(sys.argv[2])
-# The sampling layer is random: compare the deterministic mean head.
-mean_model = keras.Model(model.inputs, model.get_layer("z_mean").output)
-np.save(sys.argv[3], mean_model.predict(x, verbose=0))
-"""
-
-
-def test_inside_a_functional_model_fit_save_and_reload_in_fresh_process(tmp_path):
-    inputs = keras.Input((8,))
-    hidden = keras.layers.Dense(16, activation="relu")(inputs)
-    z_mean = keras.layers.Dense(2, name="z_mean")(hidden)
-    z_log_var = keras.layers.Dense(2, name="z_log_var")(hidden)
-    z = GaussianSampling(seed=0)([z_mean, z_log_var])
-    outputs = keras.layers.Dense(8)(z)
-    model = keras.Model(inputs, outputs)
-    model.compile(optimizer="adam", loss="mse")
-    x = np.random.default_rng(0).normal(size=(64, 8)).astype(np.float32)
-    before = model.get_layer("z_mean").get_weights()[0].copy()
-    model.fit(x, x, epochs=2, batch_size=16, verbose=0)
-    assert not np.allclose(before, model.get_layer("z_mean").get_weights()[0])
-    path = tmp_path / "model.keras"
-    model.save(path)
-    np.save(tmp_path / "x.npy", x)
-    script = tmp_path / "reload.py"
-    script.write_text(_RELOAD)
-    subprocess.run([sys.executable, str(script), str(path), str(tmp_path / "x.npy"), str(tmp_path / "out.npy")],
-                   check=True, capture_output=True)
-    expected = keras.Model(model.inputs, model.get_layer("z_mean").output).predict(x, verbose=0)
-    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, rtol=1e-5, atol=1e-6)
+# GaussianSampling inside a user's Functional and Sequential models, fitted, saved and reloaded in a fresh
+# process: tests/test_keras_reuse.py (one process reloads every layer's models).

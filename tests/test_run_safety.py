@@ -8,14 +8,14 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO_ROOT, built_model, create_model, requires_real_data, synthetic_dataset
+from background import KILL_NAMES
+from conftest import REPO_ROOT, built_model, create_model, requires_real_data, started, synthetic_dataset
 from tfgen import cli, locks
 from tfgen.export import export_model, export_run
 from tfgen.serving import ExportedModel
@@ -402,18 +402,6 @@ def test_cli_reports_divergence_and_signals_as_one_line():
 
 # ------------------------------------------------- reproducible CLI runs
 
-_RUN = ["--dataset", "mnist", "--train-examples", "80", "--batch-size", "8", "--checkpoint-every-steps", "2",
-        "--plot-every", "100", "--seed", "3"]  # 10 steps an epoch
-_MODEL_FLAGS = {"vae": ["--latent-dim", "2"], "dcgan": ["--latent-dim", "8", "--generator-filters", "4",
-                                                          "--discriminator-filters", "4", "--no-sample-scores"]}
-
-
-def _cli_process(name, out, epochs, *more):
-    env = {**os.environ, "TF_NUM_INTEROP_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "tfgen.cli", "train", name, "--out", str(out), "--epochs",
-                             str(epochs), *_RUN, *_MODEL_FLAGS[name], *more],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT, env=env)
-
 
 def _checkpoint_values(run):
     reader = tf.train.load_checkpoint(run_files.latest_checkpoint(str(run)))
@@ -427,12 +415,8 @@ def _assert_same_checkpoints(first, second):
         np.testing.assert_array_equal(first[key], second[key], err_msg=key)
 
 
-def _finished(process):
-    assert process.wait(timeout=300) == 0, process.stderr.read()
-
-
 @requires_real_data
-def test_cli_runs_are_reproducible_survive_sigkill_and_export(tmp_path):
+def test_cli_runs_are_reproducible_survive_sigkill_and_export():
     """The console script end to end on real MNIST, in fresh processes.
 
     For the VAE and DCGAN, the same `tfgen train` command runs twice: once to its end, once killed with
@@ -440,52 +424,36 @@ def test_cli_runs_are_reproducible_survive_sigkill_and_export(tmp_path):
     bit-identical: the same command gives the same initial weights and steps, and the kill loses nothing
     (one thread, the same ops in the same order: exact on any CPU). The run has its figures and
     TensorBoard logs, and `tfgen export` of the resumed run serves and tells its training in the manifest.
+
+    The processes start when the session starts and run beside the other tests (tests/background.py
+    `CliKillRuns`: the commands, the kill once a checkpoint is whole, the resumes, the export); this test
+    runs last and checks what they left.
     """
-    names = ("vae", "dcgan")
-    # All at once (the machine's cores are shared); each run to kill is killed once it has a checkpoint.
-    uninterrupted = [_cli_process(name, tmp_path / f"{name}-a", 2) for name in names]
-    killed = {name: _cli_process(name, tmp_path / f"{name}-c", 2) for name in names}
-    try:
-        deadline = time.monotonic() + 240
-        while any(process.poll() is None for process in killed.values()):
-            for name, process in killed.items():
-                # Killed once a checkpoint is whole: TensorFlow writes the index file in place, so a kill while
-                # it is written leaves that checkpoint unreadable (the case of
-                # test_a_damaged_latest_checkpoint_names_an_older_one_to_resume_from).
-                if process.poll() is None and run_files.newest_intact_checkpoint(str(tmp_path / f"{name}-c")):
-                    process.kill()
-            assert time.monotonic() < deadline, "a run wrote no checkpoint"
-            time.sleep(0.002)
-    finally:
-        for process in killed.values():
-            process.kill()
-            process.wait()
-    for name in names:
-        steps = max(run_files.checkpoint_prefixes(str(tmp_path / f"{name}-c")))
-        assert steps < 10, f"{name}: not killed mid-epoch 1 (checkpoint at step {steps} of 20)"
-    resumed = {name: _cli_process(name, tmp_path / f"{name}-c", 2, "--resume") for name in names}
-    for name in names:
-        _finished(resumed[name])
-        assert "Took over the stale lock" in resumed[name].stderr.read()  # the killed run's lock
-    exporting = subprocess.Popen([sys.executable, "-m", "tfgen.cli", "export", str(tmp_path / "vae-c"), "--name",
-                                  "vae", "--saved-models-dir", str(tmp_path / "sm")],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT)
-    for process in uninterrupted:
-        _finished(process)
-    for name in names:
-        _assert_same_checkpoints(_checkpoint_values(tmp_path / f"{name}-a"), _checkpoint_values(tmp_path / f"{name}-c"))
+    outcome = started("cli_kill").result()
+    assert outcome["error"] is None, outcome["error"]
+    folder = outcome["folder"]
+    for name in KILL_NAMES:
+        steps = outcome["killed_at"][name]
+        assert steps is not None and steps < 10, f"{name}: not killed mid-epoch 1 (checkpoint at step {steps} of 20)"
+        returncode, stderr = outcome["resumed"][name]
+        assert returncode == 0, stderr[-3000:]
+        assert "Took over the stale lock" in stderr  # the killed run's lock
+        returncode, stderr = outcome["uninterrupted"][name]
+        assert returncode == 0, stderr[-3000:]
+        _assert_same_checkpoints(_checkpoint_values(os.path.join(folder, f"{name}-a")),
+                                 _checkpoint_values(os.path.join(folder, f"{name}-c")))
 
     for figure in ("samples_epoch002.png", "latent_epoch002.png", "grid_epoch002.png", "losses.png"):
-        assert os.path.getsize(tmp_path / "vae-c" / "plots" / figure) > 1000
-    assert os.listdir(tmp_path / "vae-c" / "tensorboard")
-    stdout, stderr = exporting.communicate(timeout=300)
-    assert exporting.returncode == 0 and "Exported to" in stdout, stderr
-    loaded = tf.saved_model.load(str(tmp_path / "sm" / "vae" / "1"))
+        assert os.path.getsize(os.path.join(folder, "vae-c", "plots", figure)) > 1000
+    assert os.listdir(os.path.join(folder, "vae-c", "tensorboard"))
+    returncode, stdout, stderr = outcome["export"]
+    assert returncode == 0 and "Exported to" in stdout, stderr
+    loaded = tf.saved_model.load(os.path.join(folder, "sm", "vae", "1"))
     decoded = loaded.signatures["decode"](z=tf.zeros([2, 2]))["images"].numpy()
     assert decoded.shape == (2, 28, 28, 1) and np.all((decoded >= 0) & (decoded <= 1))
     from tfgen.export import read_manifest
 
-    training = read_manifest(str(tmp_path / "sm" / "vae" / "1"))["training"]
+    training = read_manifest(os.path.join(folder, "sm", "vae", "1"))["training"]
     assert training["dataset"] == "mnist/train" and training["epochs"] == 2 and training["batch_size"] == 8
     assert training["command"].startswith("tfgen train vae --out ")  # the first command; no interpreter path
     assert np.isfinite(training["final_metrics"]["test/loss"])

@@ -7,16 +7,17 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import matplotlib.image
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT, built_model
+from background import SHIPPED, shipped_models
+from conftest import built_model, started
 from tfgen import cli
 from tfgen.export import MANIFEST_FILE, export_model, latest_version, read_manifest
 
-SHIPPED = os.path.join(REPO_ROOT, "saved_models")
 REQUIRED_PRETRAINED = ("fashion_vae_latent2", "mnist_cvae", "mnist_cgan")
 
 
@@ -112,74 +113,84 @@ def test_manifest_describes_every_signature(exports):
     assert manifest["signatures"]["sample"]["outputs"] == {"images": {"shape": [None, 28, 28, 1], "dtype": "float32"}}
 
 
-def _saved_model_cli(*arguments):
+#: Runs `saved_model_cli` commands one after another in one process (one TensorFlow start): each is the
+#: tool's own `main` with its command line in sys.argv and its flags back at their defaults; prints
+#: [[exit status, stdout, stderr], ...] as JSON. An exception (what would end the tool with its traceback)
+#: is exit status 1 with the traceback in stderr.
+_SAVED_MODEL_CLI = """
+import contextlib, io, json, sys, traceback
+from absl import flags
+from tensorflow.python.tools import saved_model_cli
+results = []
+for arguments in json.loads(sys.argv[1]):
+    flags.FLAGS.unparse_flags()
+    sys.argv = ["saved_model_cli", *arguments]
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            saved_model_cli.main()
+            status = 0
+        except SystemExit as exit_:
+            status = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        except BaseException:
+            traceback.print_exc()
+            status = 1
+    results.append([status, stdout.getvalue(), stderr.getvalue()])
+print(json.dumps(results))
+"""
+
+
+def _saved_model_cli(*commands):
+    """[(exit status, stdout, stderr)] of the `saved_model_cli` commands, run in one fresh process."""
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([sys.executable, "-m", "tensorflow.python.tools.saved_model_cli", *arguments],
-                          capture_output=True, text=True, env=environment)
+    result = subprocess.run([sys.executable, "-c", _SAVED_MODEL_CLI, json.dumps(commands)],
+                            capture_output=True, text=True, env=environment, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_saved_model_cli_lists_and_runs_signatures(exports, tmp_path):
     _, paths = exports
-    shown = _saved_model_cli("show", "--dir", paths["cgan"], "--all")
-    assert shown.returncode == 0, shown.stderr[-2000:]
+    shown, ran, refused = _saved_model_cli(
+        ["show", "--dir", paths["cgan"], "--all"],
+        ["run", "--dir", paths["cgan"], "--tag_set", "serve", "--signature_def", "sample",
+         "--input_exprs", "seed=[1, 2];label=[3, 7]", "--outdir", str(tmp_path)],
+        ["run", "--dir", paths["cgan"], "--tag_set", "serve", "--signature_def", "sample",
+         "--input_exprs", "seed=[1];label=[12]"])
+    status, stdout, stderr = shown
+    assert status == 0, stderr[-2000:]
     for signature in ("generate", "sample"):
-        assert f"signature_def['{signature}']" in shown.stdout
-    assert "inputs['label'] tensor_info:\n        dtype: DT_INT64" in shown.stdout
+        assert f"signature_def['{signature}']" in stdout
+    assert "inputs['label'] tensor_info:\n        dtype: DT_INT64" in stdout
 
-    ran = _saved_model_cli("run", "--dir", paths["cgan"], "--tag_set", "serve", "--signature_def", "sample",
-                           "--input_exprs", "seed=[1, 2];label=[3, 7]", "--outdir", str(tmp_path))
-    assert ran.returncode == 0, ran.stderr[-2000:]
+    status, _, stderr = ran
+    assert status == 0, stderr[-2000:]
     import tensorflow as tf
 
     expected = tf.saved_model.load(paths["cgan"]).signatures["sample"](
         seed=tf.constant([1, 2], tf.int64), label=tf.constant([3, 7], tf.int64))["images"].numpy()
     np.testing.assert_allclose(np.load(tmp_path / "images.npy"), expected, rtol=1e-5, atol=1e-6)
 
-    refused = _saved_model_cli("run", "--dir", paths["cgan"], "--tag_set", "serve", "--signature_def", "sample",
-                               "--input_exprs", "seed=[1];label=[12]")
-    assert refused.returncode != 0 and "labels must be a class id in [0, 10)" in refused.stderr
-
-
-def _shipped_models():
-    if not os.path.isdir(SHIPPED):
-        return []
-    return sorted(entry for entry in os.listdir(SHIPPED) if os.path.isdir(os.path.join(SHIPPED, entry)))
+    status, _, stderr = refused
+    assert status != 0 and "labels must be a class id in [0, 10)" in stderr
 
 
 def test_the_required_pretrained_models_are_shipped():
-    assert set(REQUIRED_PRETRAINED) <= set(_shipped_models())
-
-
-_SAMPLE_EVERY_SHIPPED_MODEL = """
-import json, sys
-from tfgen import cli
-requests = json.loads(sys.argv[1])
-print(json.dumps({name: cli.main(argv) for name, argv in requests.items()}))
-"""
+    assert set(REQUIRED_PRETRAINED) <= set(shipped_models())
 
 
 @pytest.fixture(scope="module")
-def shipped_samples(tmp_path_factory):
-    """`tfgen sample` of every shipped model, in ONE fresh process with no data folder, run from elsewhere.
+def shipped_samples():
+    """`tfgen sample` of every shipped model, in ONE fresh process with no data folder, run from elsewhere:
+    started when the session started (tests/background.py `ShippedSamples`).
 
     Gives (folder of the grids, {name: exit status}, the child's stderr).
     """
-    folder = tmp_path_factory.mktemp("shipped")
-    requests = {}
-    for name in _shipped_models():
-        manifest = read_manifest(latest_version(os.path.join(SHIPPED, name)))
-        arguments = ["--label", "3"] if manifest.get("num_classes") else []
-        requests[name] = ["sample", "--model", os.path.join(SHIPPED, name), *arguments,
-                          "--out", str(folder / f"{name}.png")]
-    environment = {key: value for key, value in os.environ.items() if key not in ("TFGEN_DATA_DIR", "TFDS_DATA_DIR")}
-    environment.update(TF_CPP_MIN_LOG_LEVEL="2", TFDS_DATA_DIR=str(folder / "no_tfds"), PYTHONPATH=REPO_ROOT)
-    result = subprocess.run([sys.executable, "-c", _SAMPLE_EVERY_SHIPPED_MODEL, json.dumps(requests)],
-                            capture_output=True, text=True, env=environment, cwd=str(folder))
-    statuses = json.loads(result.stdout.strip().splitlines()[-1]) if result.returncode == 0 else {}
-    return folder, statuses, result.stderr
+    folder, statuses, stderr = started("shipped").result()
+    return Path(folder), statuses, stderr
 
 
-@pytest.mark.parametrize("name", _shipped_models())
+@pytest.mark.parametrize("name", shipped_models())
 def test_shipped_model_samples_in_a_fresh_process_without_data(name, shipped_samples):
     version = latest_version(os.path.join(SHIPPED, name))
     manifest = read_manifest(version)

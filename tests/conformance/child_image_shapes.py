@@ -2,11 +2,12 @@
 
 Usage: child_image_shapes.py REPORT CASES EXPORTS FOLDER
 
-CASES and EXPORTS are comma-separated keys "name-HxWxC" (`support.shape_key`):
-every case is built (its tiny descriptor with SHAPE_KWARGS, at that shape),
-trained one step and checked; every export case is then exported into
-FOLDER with its signatures' inputs and outputs (`support.export_for_child`),
-for the TensorFlow-only child of test_saved_model.py.
+CASES and EXPORTS are comma-separated keys "name-HxWxC" (`support.shape_key`),
+and EXPORTS also plain model names (28x28x1): every case is built (its tiny
+descriptor with SHAPE_KWARGS, at that shape), trained one step and checked;
+every export case is then exported into FOLDER with its signatures' inputs
+and outputs (`support.export_for_child`), and the TensorFlow-only child of
+test_saved_model.py (child_saved_model.py) is run on them all from here.
 
 Started by tests/conformance/conftest.py when the session starts, beside the
 other children: these checks are CPU work of their own, which would
@@ -17,6 +18,7 @@ test_image_shapes.py and test_saved_model.py assert on it.
 
 import json
 import os
+import subprocess
 import sys
 import traceback
 
@@ -26,7 +28,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from conformance.descriptors import EXPORT_SHAPES, IMAGE_SHAPES  # noqa: E402
-from conformance.support import built_model_at, export_for_child, serving_input, shape_key  # noqa: E402
+from conformance.support import (CHILD_TIMEOUT_S, built_model_at, export_for_child, serving_input,  # noqa: E402
+                                 shape_key)
 from tfgen.models import MODELS  # noqa: E402
 from tfgen.training import make_checkpoint  # noqa: E402
 
@@ -113,14 +116,57 @@ def main(report_path, cases, exports, folder):
                 try:
                     if model is None:
                         raise RuntimeError("the model failed its checks (see its image-shapes test)")
-                    export = export_for_child(model, folder, key, batch_sizes=(1, 2))
-                    export["expected_path"] = os.path.join(folder, f"{key}-expected.npz")
-                    np.savez(export["expected_path"], **export.pop("expected"))
-                    entry["export"] = export
+                    entry["export"] = saved_export(model, folder, key, batch_sizes=(1, 2))
                 except Exception:  # noqa: BLE001 - reported by the export's test
                     entry["export"] = traceback.format_exc()
+    # The exports at 28x28x1 (test_saved_model.py), trained one step as in test_train_step.py.
+    for name in sorted(key for key in exports if key in MODELS):
+        entry = report[name] = {}
+        try:
+            model, batch = built_model_at(name)
+            model.train_step(batch, tf.constant(SEED, tf.int64))
+            entry["export"] = saved_export(model, folder, name, batch_sizes=(1, 64))  # one request, and a batch
+        except Exception:  # noqa: BLE001 - reported by the export's test
+            entry["export"] = traceback.format_exc()
+    if exports:
+        load_exports(report, folder)
     with open(report_path, "w") as stream:
         json.dump(report, stream)
+
+
+def saved_export(model, folder, key, batch_sizes):
+    """`export_for_child`, its expected outputs saved to an .npz file (named in the report)."""
+    export = export_for_child(model, folder, key, batch_sizes=batch_sizes)
+    export["expected_path"] = os.path.join(folder, f"{key}-expected.npz")
+    np.savez(export["expected_path"], **export.pop("expected"))
+    return export
+
+
+def load_exports(report, folder):
+    """Runs child_saved_model.py (TensorFlow alone, from `folder`, no PYTHONPATH) on every export of `report`.
+
+    Its report and log are in `folder`/saved_model/ (test_saved_model.py reads them): started from here,
+    it runs when the exports are made, beside the in-process tests, not when the first export test asks.
+    """
+    manifest = [{key: entry["export"][key] for key in ("name", "export_dir", "inputs", "outputs")}
+                for entry in report.values() if isinstance(entry.get("export"), dict)]
+    workdir = os.path.join(folder, "saved_model")
+    os.makedirs(workdir, exist_ok=True)
+    with open(os.path.join(folder, "manifest.json"), "w") as stream:
+        json.dump(manifest, stream)
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "child_saved_model.py")
+    with open(os.path.join(workdir, "child.log"), "w") as log:
+        process = subprocess.Popen([sys.executable, script, os.path.join(workdir, "report.json"),
+                                    os.path.join(folder, "manifest.json")], stdout=log, stderr=subprocess.STDOUT,
+                                   env=env, cwd=folder)
+        try:
+            process.wait(timeout=CHILD_TIMEOUT_S)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
 
 if __name__ == "__main__":

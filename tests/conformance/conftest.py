@@ -26,8 +26,11 @@ when the session starts, for the models whose tests are selected, and run
 while the in-process tests do; each model's test reads its part of the
 shared report, so a failure still names the model. The checks at other
 image shapes than 28x28x1 (test_image_shapes.py, and the exports at those
-shapes) run in a child too: CPU work that runs while the in-process tests
-do, instead of after them.
+shapes) run in a child too, and so do the runs interrupted and resumed
+(test_checkpoint.py, three Trainers a model): CPU work that runs while the
+in-process tests do, instead of after them. The tests that read the
+children's reports run last (tests/conftest.py), and the children run at a
+low priority (`nice`), so that the in-process tests are never slowed by them.
 """
 
 import os
@@ -37,7 +40,7 @@ import tempfile
 import pytest
 
 from conformance.descriptors import IMAGE_SHAPES
-from conformance.support import CHILDREN, Child, child_env, grappler_off, selected_models, shape_key
+from conformance.support import CHILD_OF, CHILDREN, Child, child_env, grappler_off, selected_models, shape_key
 
 
 @pytest.fixture
@@ -64,13 +67,30 @@ def pytest_collection_finish(session):
     cases, exports = ([shape_key(name, image_shape) for image_shape in IMAGE_SHAPES
                        for name in selected_models(session, module, tests, image_shape=image_shape)]
                       for module, tests in shapes.items())
+    # The exports at 28x28x1 are made there too, and the TensorFlow-only child loads them all from there.
+    exports += selected_models(session, "test_saved_model.py", {"test_export_reloads_without_tfgen_and_matches_the_model"})
     if cases or exports:
         folder = os.path.join(workdir, "shapes")
         CHILDREN["image_shapes"] = Child("child_image_shapes.py", [",".join(cases), ",".join(exports), folder], folder)
+    resumed = selected_models(session, "test_checkpoint.py", {"test_run_killed_mid_epoch_resumes_to_the_uninterrupted_result"})
+    # Two children share those runs (the longest child otherwise ends last, alone on one core), the
+    # costliest models first, each to the child with the least work so far.
+    shares = [[], []]
+    for name in sorted(resumed, key=lambda name: -RESUME_COST.get(name, 1)):
+        min(shares, key=lambda share: sum(RESUME_COST.get(other, 1) for other in share)).append(name)
+    for index, share in enumerate(filter(None, shares)):
+        kind = f"checkpoint{index}"
+        CHILDREN[kind] = Child("child_checkpoint.py", [",".join(share)], os.path.join(workdir, kind))
+        CHILD_OF.update({name: kind for name in share})
     distributed = selected_models(session, "test_distribute.py", {"test_trains_under_mirrored_strategy"})
     if distributed:
         CHILDREN["distribute"] = Child("child_distribute.py", [",".join(distributed)],
                                         os.path.join(workdir, "distribute"))
+
+
+#: Rough relative CPU cost of a model's three runs in child_checkpoint.py (measured on two cores; only
+#: used to split the models between two children).
+RESUME_COST = {"cgan": 4, "infogan": 3, "gumbel_ssvae": 2, "cvae": 2, "dcgan": 2}
 
 
 def pytest_sessionfinish(session):
@@ -78,5 +98,6 @@ def pytest_sessionfinish(session):
     for child in CHILDREN.values():
         child.stop()
     CHILDREN.clear()
+    CHILD_OF.clear()
     if workdir:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from background import low_priority
 from conftest import REPO_ROOT, built_model, create_model
 from conformance.descriptors import SHAPE_KWARGS
 from tfgen.data import ImageDataset
@@ -41,7 +42,7 @@ class Child:
         self.log_path = os.path.join(workdir, "child.log")
         self._log = open(self.log_path, "w")
         self.command = [sys.executable, os.path.join(HERE, script), self.report_path, *map(str, args)]
-        self.process = subprocess.Popen(self.command, stdout=self._log, stderr=subprocess.STDOUT,
+        self.process = subprocess.Popen(low_priority(self.command), stdout=self._log, stderr=subprocess.STDOUT,
                                         env=env if env is not None else child_env(), cwd=cwd or workdir)
         self._deadline = time.monotonic() + CHILD_TIMEOUT_S
         self._report = None
@@ -92,6 +93,8 @@ def model_report(child, name, part=None):
 
 #: The started children by kind, and "workdir": their folder (conftest.py fills it).
 CHILDREN = {}
+#: {model: kind} where a check runs in one of several children (test_checkpoint.py's resumed runs).
+CHILD_OF = {}
 
 
 def started_child(kind):

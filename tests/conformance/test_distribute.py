@@ -15,6 +15,7 @@ from conformance.support import model_report, started_child
 from tfgen.models import MODELS, AdversarialModel
 
 
+@pytest.mark.background
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_trains_under_mirrored_strategy(name):
     report = model_report(started_child("distribute"), name)

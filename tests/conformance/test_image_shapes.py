@@ -23,6 +23,7 @@ from conformance.support import model_report, shape_id, shape_key, started_child
 from tfgen.models import MODELS
 
 
+@pytest.mark.background
 @pytest.mark.parametrize("image_shape", IMAGE_SHAPES, ids=shape_id)
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_trains_samples_and_restores_at_other_image_shapes(name, image_shape):

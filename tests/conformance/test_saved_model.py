@@ -4,14 +4,15 @@ TensorFlow and gives the in-memory model's outputs at batch sizes 1 and 64;
 pinned to a device. The same at 64x64x3 (descriptors.EXPORT_SHAPES), at
 batch sizes 1 and 2.
 
-The exports, of every shape, are loaded in one child process for all models
-(tests/conformance/child_saved_model.py); each model's test asserts on its
+The exports, of every shape, are made in the image-shapes child process
+(tests/conformance/child_image_shapes.py) and loaded in one child process for
+all models (tests/conformance/child_saved_model.py, run by that child), in
+the background from the session's start; each model's test asserts on its
 part of the report.
 """
 
 import json
 import os
-import traceback
 
 import numpy as np
 import pytest
@@ -19,8 +20,7 @@ import tensorflow as tf
 
 from conftest import MODEL_NAMES, built_model
 from conformance.descriptors import EXPORT_SHAPES
-from conformance.support import (CHILDREN, Child, export_for_child, model_report, selected_models,
-                                serving_input, shape_id, shape_key, started_child)
+from conformance.support import CHILDREN, model_report, serving_input, shape_id, shape_key, started_child
 from tfgen.export import export_model
 
 def _device_fields(export_dir):
@@ -49,53 +49,51 @@ def _export_key(name, image_shape=None):
     return name if image_shape is None else shape_key(name, image_shape)
 
 
-def _export(name, folder):
-    """Trains `name` one step, exports it, and saves inputs and the in-memory model's outputs for the child."""
-    model, batch = built_model(name)
-    model.train_step(batch, tf.constant([7, 11], tf.int64))
-    return export_for_child(model, folder, name, batch_sizes=(1, 64))  # one request, and a batch as a server makes
+class _SavedModelChild:
+    """The report of child_saved_model.py, which the image-shapes child runs on the exports it made."""
+
+    def __init__(self, folder):
+        self.report_path = os.path.join(folder, "saved_model", "report.json")
+        self.log_path = os.path.join(folder, "saved_model", "child.log")
+        self.command = ["python", "child_saved_model.py"]  # named in model_report's messages
+        self._report = None
+
+    def report(self):
+        if self._report is None:
+            if not os.path.isfile(self.report_path):
+                log = open(self.log_path).read()[-4000:] if os.path.isfile(self.log_path) else "(no log)"
+                pytest.fail(f"child_saved_model.py wrote no report:\n{log}")
+            with open(self.report_path) as stream:
+                self._report = json.load(stream)
+        return self._report
 
 
 @pytest.fixture(scope="module")
-def exports(request, tmp_path_factory):
-    """Every selected model exported (at every selected shape), and loaded back in ONE child process that
-    imports TensorFlow alone.
+def exports():
+    """Every selected model exported (at 28x28x1 after one training step, and at every selected shape) by
+    the image-shapes child, which then loaded them all back in ONE child process that imports TensorFlow
+    alone (conformance/child_image_shapes.py): both run in the background from the session's start.
 
-    Gives ({export key: the export's description, or the traceback of its failure}, the child).
+    Gives ({export key: the export's description, or the traceback of its failure}, that child's report).
     """
-    folder = str(tmp_path_factory.mktemp("exports"))
-    names = selected_models(request.session, "test_saved_model.py", {"test_export_reloads_without_tfgen_and_matches_the_model"})
     exported = {}
-    for name in names:
-        try:
-            exported[name] = _export(name, folder)
-        except Exception:  # noqa: BLE001 - reported by that model's test
-            exported[name] = traceback.format_exc()
-    if "image_shapes" in CHILDREN:  # the exports at EXPORT_SHAPES, written by the image-shapes child
-        for key, entry in started_child("image_shapes").report().items():
-            if "export" in entry:
-                export = entry["export"]
-                if isinstance(export, dict):
-                    expected = np.load(export.pop("expected_path"))
-                    export = {**export, "expected": {output: expected[output] for output in expected.files}}
-                exported[key] = export
-    manifest = [{key: entry[key] for key in ("name", "export_dir", "inputs", "outputs")}
-                for entry in exported.values() if isinstance(entry, dict)]
-    with open(os.path.join(folder, "manifest.json"), "w") as stream:
-        json.dump(manifest, stream)
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    child = Child("child_saved_model.py", [os.path.join(folder, "manifest.json")], os.path.join(folder, "child"),
-                  env=env, cwd=folder)
-    yield exported, child
-    child.stop()
+    for key, entry in started_child("image_shapes").report().items():
+        if "export" in entry:
+            export = entry["export"]
+            if isinstance(export, dict):
+                expected = np.load(export.pop("expected_path"))
+                export = {**export, "expected": {output: expected[output] for output in expected.files}}
+            exported[key] = export
+    return exported, _SavedModelChild(os.path.join(CHILDREN["workdir"], "shapes"))
 
 
+@pytest.mark.background
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_export_reloads_without_tfgen_and_matches_the_model(name, exports):
     _check_export(name, None, exports)
 
 
+@pytest.mark.background
 @pytest.mark.parametrize("image_shape", EXPORT_SHAPES, ids=shape_id)
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_export_at_other_image_shapes_reloads_without_tfgen_and_matches_the_model(name, image_shape, exports):

@@ -27,6 +27,7 @@ def test_one_step_changes_weights_and_gives_finite_named_metrics(name, seed):
     assert all(changed), f"{name}: {changed.count(False)} of {len(changed)} variables did not change"
 
 
+@pytest.mark.background
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_eager_and_tf_function_steps_agree(name):
     """Two steps (two batches, two seeds) eagerly and through one tf.function give bit-identical results.
