@@ -3,6 +3,7 @@
 import os
 import shutil
 import tempfile
+import sys
 
 import numpy as np
 import pytest
@@ -69,19 +70,6 @@ requires_real_data = pytest.mark.skipif(
 )
 
 
-def pytest_collection_finish(session):
-    """Starts test_multiworker.py's multi-worker jobs in the background, to run beside the other tests."""
-    module = sys.modules.get("test_multiworker")
-    if module is not None:
-        module.start_jobs(session)
-
-
-def pytest_sessionfinish(session):
-    module = sys.modules.get("test_multiworker")
-    if module is not None:
-        module.stop_jobs()
-
-
 @pytest.fixture
 def seed():
     return tf.constant([7, 11], tf.int64)
@@ -122,9 +110,14 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 def pytest_collection_finish(session):
-    """Starts the example runs and the CLI runs of the selected tests (tests/background.py)."""
+    """Starts the multi-worker jobs of test_multiworker.py, the example runs and the CLI runs of the selected
+    tests (tests/background.py), to run beside the in-process tests. (One hook: a second function of the same
+    name in this module would silently replace this one.)"""
     if session.config.option.collectonly:
         return
+    multiworker = sys.modules.get("test_multiworker")
+    if multiworker is not None:
+        multiworker.start_jobs(session)
     scripts = [item.callspec.params["script"] for item in _selected(session, "test_examples.py", "test_example_smoke")]
     cli_dcgan = bool(_selected(session, *CLI_DCGAN_TEST))
     if cli_dcgan and os.path.join(REPO_ROOT, "examples", "dcgan.py") not in scripts:
@@ -155,6 +148,9 @@ def pytest_collection_finish(session):
 
 
 def pytest_sessionfinish(session):
+    multiworker = sys.modules.get("test_multiworker")
+    if multiworker is not None:
+        multiworker.stop_jobs()
     for kind in ("cli_kill", "examples", "shipped"):
         if kind in BACKGROUND:
             work = BACKGROUND.pop(kind)

@@ -195,6 +195,7 @@ DISTRIBUTED_TESTS = (
 )
 
 
+@pytest.mark.background  # reads the jobs started with the session (tests/conftest.py)
 @pytest.mark.parametrize("run", RUNS)
 def test_two_workers_end_equal_to_one_process_on_the_same_global_batches(run):
     job, reference = _reports("job", run), _reports("reference", run)
@@ -211,6 +212,7 @@ def test_two_workers_end_equal_to_one_process_on_the_same_global_batches(run):
     assert job[0][run]["restored_equal"], "the chief's last checkpoint does not hold the trained weights"
 
 
+@pytest.mark.background  # reads the jobs started with the session (tests/conftest.py)
 def test_only_the_chief_writes_the_run_folder():
     job, reference = _reports("job"), _reports("reference")
     for run in RUNS:
@@ -229,6 +231,7 @@ def test_only_the_chief_writes_the_run_folder():
         assert not [name for name in left if name.startswith("tfgen-worker-checkpoints-")]
 
 
+@pytest.mark.background  # reads the jobs started with the session (tests/conftest.py)
 def test_a_signal_on_one_worker_stops_every_worker_at_the_same_step():
     reports = _reports("job")
     chief, worker = reports[0]["preempt"]["interrupted"], reports[1]["preempt"]["interrupted"]
@@ -239,6 +242,7 @@ def test_a_signal_on_one_worker_stops_every_worker_at_the_same_step():
     assert "by another worker" in chief["message"] and "by another worker" not in worker["message"]
 
 
+@pytest.mark.background  # reads the jobs started with the session (tests/conftest.py)
 def test_a_killed_worker_stops_the_others_and_the_restarted_job_ends_as_if_uninterrupted():
     lost = _reports("job")[0]["preempt"]["lost"]
     assert lost is not None, "the chief went on without worker 1"
@@ -283,6 +287,9 @@ def test_strategy_names(monkeypatch):
     assert distribute.make_strategy("default") is tf.distribute.get_strategy()
     with pytest.raises(ValueError, match="strategy must be one of"):
         distribute.make_strategy("tpu")
+    # One object per name and process: a second MirroredStrategy over the same devices would collide with the
+    # first in its collective ops.
+    assert distribute.make_strategy("mirrored") is distribute.make_strategy("mirrored")
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(ValueError, match="TF_CONFIG"):
         distribute.make_strategy("multiworker")

@@ -271,6 +271,7 @@ def _check_run(entry, name):
     assert entry["loss_dtypes"] == ["float32"], "every metric (loss, log-density, KL...) is float32"
 
 
+@pytest.mark.background  # reads the child started with the session (tests/precision/conftest.py)
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_every_model_trains_in_mixed_bfloat16(name):
     entry = model_report(_child(), name, "bfloat16")
@@ -279,6 +280,7 @@ def test_every_model_trains_in_mixed_bfloat16(name):
     assert "LossScaleOptimizer" not in entry["optimizers"], "bfloat16 needs no loss scale"
 
 
+@pytest.mark.background  # reads the child started with the session (tests/precision/conftest.py)
 @pytest.mark.parametrize("name", XLA_MODELS)
 def test_every_model_family_trains_with_xla(name):
     entry = model_report(_child(), name, "jit")
@@ -286,6 +288,7 @@ def test_every_model_family_trains_with_xla(name):
     assert entry["compute_dtypes"] == ["float32"]
 
 
+@pytest.mark.background  # reads the child started with the session (tests/precision/conftest.py)
 @pytest.mark.parametrize("name", FLOAT16_MODELS)
 def test_mixed_float16_trains(name):
     entry = model_report(_child(), name, "float16")
@@ -294,6 +297,7 @@ def test_mixed_float16_trains(name):
     assert entry["optimizers"] == ["LossScaleOptimizer"], "each optimizer (both of a GAN) scales the loss"
 
 
+@pytest.mark.background  # reads the child started with the session (tests/precision/conftest.py)
 @pytest.mark.parametrize("name", ("dcgan",))
 def test_mixed_float16_trains_under_mirrored_strategy(name):
     # Two replicas (logical CPUs), both optimizers of a GAN loss-scaled: the guard and the LossScaleOptimizer
