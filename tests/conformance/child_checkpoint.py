@@ -14,11 +14,9 @@ Writes {model: {...}} (or {model: {"error": traceback}}) to REPORT;
 test_checkpoint.py asserts on it.
 """
 
-import json
 import os
 import sys
 import tempfile
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/, for conftest
 
@@ -27,6 +25,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from conftest import create_model, synthetic_dataset  # noqa: E402
+from child_report import check_each, write_report  # noqa: E402
 from tfgen.training import Trainer  # noqa: E402
 
 
@@ -71,14 +70,7 @@ def kill_and_resume(name, folder):
 def main(report_path, names):
     tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
     folder = tempfile.mkdtemp(dir=os.getcwd())
-    report = {}
-    for name in filter(None, names.split(",")):
-        try:
-            report[name] = kill_and_resume(name, folder)
-        except Exception:  # noqa: BLE001 - reported against the model
-            report[name] = {"error": traceback.format_exc()}
-    with open(report_path, "w") as stream:
-        json.dump(report, stream)
+    write_report(report_path, check_each({}, names, lambda name: kill_and_resume(name, folder)))
 
 
 if __name__ == "__main__":

@@ -7,10 +7,8 @@ TensorFlow initializes its devices. Writes {model: {...}} (or
 {model: {"error": traceback}}) to REPORT.
 """
 
-import json
 import os
 import sys
-import traceback
 
 import numpy as np
 import tensorflow as tf
@@ -21,6 +19,7 @@ tf.config.set_logical_device_configuration(CPU, [tf.config.LogicalDeviceConfigur
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/, for conftest
 
 from conftest import create_model, synthetic_dataset  # noqa: E402
+from child_report import check_each, write_report  # noqa: E402
 from tfgen.training import Trainer  # noqa: E402
 
 
@@ -85,14 +84,7 @@ def main(report_path, names):
     # collective ops from the same start, and a process's collective executor
     # refuses an instance number already used with another shape.
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    report = {}
-    for name in filter(None, names.split(",")):
-        try:
-            report[name] = train(name, strategy)
-        except Exception:  # noqa: BLE001 - reported against the model
-            report[name] = {"error": traceback.format_exc()}
-    with open(report_path, "w") as stream:
-        json.dump(report, stream)
+    write_report(report_path, check_each({}, names, lambda name: train(name, strategy)))
 
 
 if __name__ == "__main__":

@@ -12,11 +12,9 @@ created or read once at trace time), which neither switch changes.
 Writes {model: {"step": {...}, "loop": {...}}} (or {"error": traceback}) to REPORT.
 """
 
-import json
 import os
 import sys
 import tempfile
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/, for conftest
 
@@ -25,6 +23,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from conftest import built_model, create_model, example_batch, synthetic_dataset  # noqa: E402
+from child_report import check_each, write_report  # noqa: E402
 from tfgen.training import Trainer  # noqa: E402
 
 SEED_STATE = "seed_generator_state"
@@ -108,13 +107,8 @@ def main(report_path, step_models, loop_models):
     folder = tempfile.mkdtemp(dir=os.getcwd())
     report = {}
     for kind, names, check in (("step", step_models, compare_steps), ("loop", loop_models, lambda n: compare_loops(n, folder))):
-        for name in filter(None, names.split(",")):
-            try:
-                report.setdefault(name, {})[kind] = check(name)
-            except Exception:  # noqa: BLE001 - reported against the model
-                report.setdefault(name, {})[kind] = {"error": traceback.format_exc()}
-    with open(report_path, "w") as stream:
-        json.dump(report, stream)
+        check_each(report, names, check, kind)
+    write_report(report_path, report)
 
 
 if __name__ == "__main__":

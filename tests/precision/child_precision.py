@@ -9,11 +9,9 @@ must be configured before TensorFlow initializes its devices. Writes
 {model: {kind: {...}}} (or {model: {kind: {"error": traceback}}}) to REPORT.
 """
 
-import json
 import os
 import sys
 import tempfile
-import traceback
 
 import numpy as np
 import tensorflow as tf
@@ -26,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 import keras  # noqa: E402
 
 from conftest import create_model, synthetic_dataset  # noqa: E402
+from child_report import check_each, write_report  # noqa: E402
 from tfgen.training import Trainer  # noqa: E402
 
 #: Steps of each run: 32 examples, batch 8, two steps.
@@ -73,13 +72,8 @@ def main(report_path, *lists):
              "mirrored_float16": {"precision": "mixed_float16", "strategy": mirrored}}
     report = {}
     for (kind, options), names in zip(kinds.items(), lists):
-        for name in filter(None, names.split(",")):
-            try:
-                report.setdefault(name, {})[kind] = train(name, os.path.join(folder, kind), **options)
-            except Exception:  # noqa: BLE001 - reported against the model
-                report.setdefault(name, {})[kind] = {"error": traceback.format_exc()}
-    with open(report_path, "w") as stream:
-        json.dump(report, stream)
+        check_each(report, names, lambda name: train(name, os.path.join(folder, kind), **options), kind)
+    write_report(report_path, report)
 
 
 if __name__ == "__main__":
