@@ -40,7 +40,7 @@ from tfgen import _checks
 from tfgen.locks import FolderLock
 from tfgen.models import GenerativeModel
 from tfgen.training import restore_model
-from tfgen.training.trainer import nonfinite_variable
+from tfgen.training.trainer import image_facts, nonfinite_variable
 from tfgen.training import run_dir as run_files
 
 MANIFEST_FILE = "tfgen_manifest.json"
@@ -131,14 +131,9 @@ def _manifest(model, jit_compile, run_info=None):
     }
     run_info = dict(run_info or {})
     class_names = run_info.pop("class_names", None)
-    image_shape = getattr(model, "image_shape", None)
-    if image_shape is not None:
-        manifest["image_shape"] = [int(size) for size in image_shape]
-    num_classes = getattr(model, "num_classes", None)
-    if num_classes is not None:
-        manifest["num_classes"] = int(num_classes)
-        if class_names is not None and len(class_names) == int(num_classes):
-            manifest["class_names"] = list(class_names)
+    manifest.update(image_facts(model))
+    if class_names is not None and len(class_names) == manifest.get("num_classes"):
+        manifest["class_names"] = list(class_names)
     if run_info:
         manifest["training"] = run_info
     return manifest

@@ -46,7 +46,7 @@ def batch_seed(seed, epoch, batch_index):
     return tf.stack([tf.constant(seed, tf.int64), tf.constant(epoch, tf.int64) * (1 << 32) + batch_index])
 
 
-def binarize(images, binarization, threshold=0.5, seed=None):
+def binarize(images, binarization, threshold=0.5, seed=None, rows=None):
     """uint8 images to float32 in [0, 1], binarized.
 
     Args:
@@ -56,13 +56,17 @@ def binarize(images, binarization, threshold=0.5, seed=None):
             `threshold`) or "none".
         threshold: the cut for "threshold".
         seed: an int64 (2,) stateless seed, needed for "dynamic".
+        rows: a `BatchRows` when `images` are these rows of a batch: they
+            take the dynamic-binarization noise of those rows of the batch.
     """
     _checks.choice("binarization", binarization, BINARIZATIONS)
     if binarization == "dynamic" and seed is None:
         raise ValueError("binarization='dynamic' draws the pixels from a stateless seed: pass seed. Received: seed=None")
     images = tf.cast(images, tf.float32) / 255.0
     if binarization == "dynamic":
-        return tf.cast(tf.random.stateless_uniform(tf.shape(images), seed=seed) < images, tf.float32)
+        noise = (tf.random.stateless_uniform(tf.shape(images), seed=seed) if rows is None
+                 else rows.uniform(tf.shape(images)[1:], seed))
+        return tf.cast(noise < images, tf.float32)
     if binarization == "threshold":
         return tf.cast(images > threshold, tf.float32)
     return images
@@ -119,11 +123,7 @@ class BatchFormat:
     def images(self, images, seed, rows=None):
         """`images` (uint8) formatted; `rows`: the images are these rows of a batch (`BatchRows`), whose
         dynamic binarization they take."""
-        if rows is None or self.binarization != "dynamic":
-            return binarize(images, self.binarization, self.threshold, seed)
-        # binarize()'s formula, with the noise of the whole batch's rows.
-        pixels = tf.cast(images, tf.float32) / 255.0
-        return tf.cast(rows.uniform(tf.shape(images)[1:], seed) < pixels, tf.float32)
+        return binarize(images, self.binarization, self.threshold, seed, rows)
 
     def labels(self, labels):
         if self.label_format == "one_hot":

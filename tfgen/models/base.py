@@ -215,41 +215,25 @@ class GenerativeModel(keras.Model):
         """
         if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
             return self._apply_scaled_gradients_if_finite(optimizer, objective, gradients, variables, state)
-        finite = tf.reduce_all(tf.math.is_finite(objective))
-        for gradient in gradients:
-            if gradient is None:
-                continue
-            values = gradient.values if isinstance(gradient, tf.IndexedSlices) else gradient
-            finite = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(values)))
-        skipped = 1.0 - tf.cast(finite, tf.float32)
-        context = tf.distribute.get_replica_context()
-        if context is not None and context.num_replicas_in_sync > 1:
-            skipped = tf.minimum(context.all_reduce(tf.distribute.ReduceOp.SUM, skipped), 1.0)
+        skipped = _on_any_replica(1.0 - tf.cast(_all_finite([objective, *gradients]), tf.float32))
         kept = [(gradient, variable) for gradient, variable in zip(gradients, variables) if gradient is not None]
         kept_variables = [variable for _, variable in kept]
         run_if(tf.equal(skipped, 0.0), lambda grads: optimizer.apply_gradients(zip(grads, kept_variables)),
                [gradient for gradient, _ in kept])
+        self._put_back_state_if(tf.greater(skipped, 0.0), state)
+        return skipped
+
+    def _put_back_state_if(self, condition, state):
+        """Puts back the non-trainable variables from `state` (`state_snapshot()`) when `condition` holds."""
         if state:
             targets = self._non_trainable_state()
-            run_if(tf.greater(skipped, 0.0),
-                   lambda values: [target.assign(value) for target, value in zip(targets, values)], state)
-        return skipped
+            run_if(condition, lambda values: [target.assign(value) for target, value in zip(targets, values)], state)
 
     def _apply_scaled_gradients_if_finite(self, optimizer, objective, gradients, variables, state):
         """`apply_gradients_if_finite` for a `LossScaleOptimizer` (see there)."""
-        def any_replica(flag):  # 1.0 when `flag` (0.0 or 1.0) is 1.0 on some replica
-            context = tf.distribute.get_replica_context()
-            if context is not None and context.num_replicas_in_sync > 1:
-                return tf.minimum(context.all_reduce(tf.distribute.ReduceOp.SUM, flag), 1.0)
-            return flag
-
         kept = [(gradient, variable) for gradient, variable in zip(gradients, variables) if gradient is not None]
-        finite_gradients = tf.constant(True)
-        for gradient, _ in kept:
-            values = gradient.values if isinstance(gradient, tf.IndexedSlices) else gradient
-            finite_gradients = tf.logical_and(finite_gradients, tf.reduce_all(tf.math.is_finite(values)))
-        bad_objective = any_replica(1.0 - tf.cast(tf.reduce_all(tf.math.is_finite(objective)), tf.float32))
-        overflow = any_replica(1.0 - tf.cast(finite_gradients, tf.float32))
+        bad_objective = _on_any_replica(1.0 - tf.cast(_all_finite([objective]), tf.float32))
+        overflow = _on_any_replica(1.0 - tf.cast(_all_finite(gradients), tf.float32))
         at_floor = tf.cast(tf.less_equal(tf.cast(optimizer.dynamic_scale, tf.float32), 1.0), tf.float32)
         counted = tf.maximum(bad_objective, overflow * at_floor)
         # Every replica gives the optimizer the same verdict: an overflow anywhere is a NaN gradient everywhere, so
@@ -265,10 +249,7 @@ class GenerativeModel(keras.Model):
         run_if(tf.equal(bad_objective, 0.0),
                lambda grads: optimizer.apply_gradients(zip(grads, kept_variables)),
                [judged(gradient) for gradient, _ in kept])
-        if state:
-            targets = self._non_trainable_state()
-            run_if(tf.greater(tf.maximum(bad_objective, overflow), 0.0),
-                   lambda values: [target.assign(value) for target, value in zip(targets, values)], state)
+        self._put_back_state_if(tf.greater(tf.maximum(bad_objective, overflow), 0.0), state)
         return counted
 
     def test_step(self, batch, seed=None):
@@ -307,6 +288,26 @@ class GenerativeModel(keras.Model):
     def serving_endpoints(self):
         """{name: (function, input_signature)} for the SavedModel export."""
         raise NotImplementedError
+
+
+def _all_finite(tensors):
+    """A scalar bool tensor: every value of `tensors` is finite (tensors or `tf.IndexedSlices`; None is skipped)."""
+    finite = tf.constant(True)
+    for tensor in tensors:
+        if tensor is None:
+            continue
+        values = tensor.values if isinstance(tensor, tf.IndexedSlices) else tensor
+        finite = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(values)))
+    return finite
+
+
+def _on_any_replica(flag):
+    """1.0 when the float32 `flag` (0.0 or 1.0) is 1.0 on some replica of the current strategy, else 0.0: the
+    same on every replica (an all-reduce); `flag` itself outside a strategy with several replicas."""
+    context = tf.distribute.get_replica_context()
+    if context is not None and context.num_replicas_in_sync > 1:
+        return tf.minimum(context.all_reduce(tf.distribute.ReduceOp.SUM, flag), 1.0)
+    return flag
 
 
 def run_if(condition, function, values):

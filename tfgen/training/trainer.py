@@ -941,19 +941,19 @@ def _xla_problem(error):
     missing = sorted(set(re.findall(r"No registered '(\w+)' OpKernel for (\w+) devices", message)))
     if missing:
         return "; ".join(f"the op {op} has no XLA kernel on {device}" for op, device in missing)
-    lines = [line.strip() for line in message.splitlines() if line.strip()]
-    useful = [line for line in lines if "XLA" in line or "compile" in line] or lines or [type(error).__name__]
-    return useful[0].rstrip(".")
+    return (_telling_line(message, ("XLA", "compile")) or type(error).__name__).rstrip(".")
 
 
 def _collective_problem(message):
-    """The line of a failed collective's error message that says what happened (TensorFlow's first line is
-    often "Graph execution error:")."""
+    """The line of a failed collective's error message that says what happened."""
+    return _telling_line(message, ("unhealthy", "aborted", "Deadline", "timed out", "heartbeat"))
+
+
+def _telling_line(message, words):
+    """The first line of a TensorFlow error `message` with one of `words` (its first line is often just "Graph
+    execution error:"), else its first non-empty line, else ""."""
     lines = [line.strip() for line in str(message).splitlines() if line.strip()]
-    for line in lines:
-        if any(word in line for word in ("unhealthy", "aborted", "Deadline", "timed out", "heartbeat")):
-            return line
-    return lines[0] if lines else ""
+    return next((line for line in lines if any(word in line for word in words)), lines[0] if lines else "")
 
 
 def _older_checkpoint_hint(run_dir, path):
@@ -1018,19 +1018,26 @@ def make_checkpoint(model, optimizer=None, **extra):
     return tf.train.Checkpoint(**objects)
 
 
+def image_facts(source):
+    """{"image_shape": [h, w, c], "num_classes": n} of a dataset or a model, those it has, as JSON values:
+    what a run's `config.json` ("data") and an export's manifest record of the images."""
+    facts = {}
+    image_shape = getattr(source, "image_shape", None)
+    if image_shape is not None:
+        facts["image_shape"] = [int(size) for size in image_shape]
+    num_classes = getattr(source, "num_classes", None)
+    if num_classes is not None:
+        facts["num_classes"] = int(num_classes)
+    return facts
+
+
 def data_facts(dataset):
     """What a run records of its training data: its name, image shape, number of classes and class names.
 
     `config.json` keeps them so that exports (their manifest) and figures
     can name the classes and know the images without the data.
     """
-    facts = {"name": getattr(dataset, "name", None)}
-    image_shape = getattr(dataset, "image_shape", None)
-    if image_shape is not None:
-        facts["image_shape"] = [int(size) for size in image_shape]
-    num_classes = getattr(dataset, "num_classes", None)
-    if num_classes is not None:
-        facts["num_classes"] = int(num_classes)
+    facts = {"name": getattr(dataset, "name", None), **image_facts(dataset)}
     class_names = getattr(dataset, "class_names", None)
     if class_names is not None:
         facts["class_names"] = [str(name) for name in class_names]
