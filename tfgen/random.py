@@ -28,6 +28,7 @@ from tfgen import _checks
 _NORMAL_SALT = 0x7F4A7C15
 _LABEL_SALT = 0x2545F491
 _CONTINUOUS_SALT = 0x5851F42D
+_IMPORTANCE_SALT = 0x1B873593
 
 
 def check_seed(seed, argument="seed"):
@@ -115,6 +116,24 @@ def normal_from_seeds(seeds, dim):
         lambda s: tf.random.stateless_normal([dim], seed=tf.stack([s, tf.constant(_NORMAL_SALT, tf.int64)])),
         seeds,
         fn_output_signature=tf.TensorSpec([dim], tf.float32),
+    )
+
+
+def normal_codes_from_seeds(seeds, num_codes, dim):
+    """num_codes N(0, I) vectors of size `dim` per int64 seed, (N, num_codes, dim): row i depends on seeds[i] alone.
+
+    The importance samples of `tfgen.evaluation.likelihood` (and the models'
+    `log_importance_weights` signatures): a salt of their own keeps them
+    apart from `normal_from_seeds`'s draws of the same seed.
+    """
+    num_codes = _count("num_codes", num_codes)
+    dim = _count("dim", dim)
+    seeds = tf.cast(seeds, tf.int64)
+    return tf.map_fn(
+        lambda s: tf.random.stateless_normal(tf.stack([num_codes, dim]),
+                                             seed=tf.stack([s, tf.constant(_IMPORTANCE_SALT, tf.int64)])),
+        seeds,
+        fn_output_signature=tf.TensorSpec([None, dim if isinstance(dim, int) else None], tf.float32),
     )
 
 

@@ -177,15 +177,11 @@ def build_model_and_data(model_class, train_data, test_data, model_kwargs, *, ba
         set_size = model.set_size
         if hasattr(model, "update_clusters"):
             # The first clustering, of the initial codes; `ReclusterCallback` re-clusters before every epoch.
-            train_data = data_lib.ClassSetDataset(train_data.images, train_data.labels, train_data.num_classes,
-                                                  train_data.name, train_data.class_names, set_size=set_size,
-                                                  set_labels=model.update_clusters(0))
+            train_data = data_lib.ClassSetDataset.of(train_data, set_size, set_labels=model.update_clusters(0))
             test_data = None
         else:
-            wrap = lambda data: data_lib.ClassSetDataset(  # noqa: E731
-                data.images, data.labels, data.num_classes, data.name, data.class_names, set_size=set_size)
-            train_data = wrap(train_data)
-            test_data = None if test_data is None else wrap(test_data)
+            train_data = data_lib.ClassSetDataset.of(train_data, set_size)
+            test_data = None if test_data is None else data_lib.ClassSetDataset.of(test_data, set_size)
     return model, train_data, test_data
 
 

@@ -169,6 +169,12 @@ class ClassSetDataset(ImageDataset):
         """The labels defining the classes of the sets: `set_labels`, or the labels."""
         return self.labels if self.set_labels is None else self.set_labels
 
+    @classmethod
+    def of(cls, data, set_size, set_labels=None):
+        """`data` (an `ImageDataset`) with a class set for every example."""
+        return cls(data.images, data.labels, data.num_classes, data.name, data.class_names, set_size=set_size,
+                   set_labels=set_labels)
+
     def with_set_labels(self, set_labels):
         """The same examples with other set labels (e.g. this epoch's pseudo-labels)."""
         return dataclasses.replace(self, set_labels=np.asarray(set_labels))

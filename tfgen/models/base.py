@@ -12,6 +12,10 @@ import tensorflow as tf
 from tfgen import _checks
 from tfgen.networks import IMAGE_SHAPE, check_image_shape
 
+#: The `num_samples` input of the VAE family's `log_importance_weights` serving signatures: the codes
+#: drawn per image (a scalar, so one request asks for any number).
+NUM_SAMPLES_SPEC = tf.TensorSpec([], tf.int32, name="num_samples")
+
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:

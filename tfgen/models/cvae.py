@@ -30,8 +30,8 @@ from tfgen import labels as labels_lib
 from tfgen import random as tfgen_random
 from tfgen.layers import GaussianSampling, LabelProjection
 from tfgen.layers.precision import float32_layer
-from tfgen.losses import likelihoods
-from tfgen.models.base import GenerativeModel, Recipe
+from tfgen.losses import importance, likelihoods
+from tfgen.models.base import NUM_SAMPLES_SPEC, GenerativeModel, Recipe
 from tfgen.models.registry import register_model
 from tfgen.networks import ConvDecoder, ConvEncoder
 
@@ -255,6 +255,26 @@ class CVAE(GenerativeModel):
         terms = {"loss": -logpx_z + self.beta * kl, "reconstruction_loss": -logpx_z, "kl_loss": kl}
         return terms, log_sigma
 
+    def log_importance_weights(self, images, seeds, num_samples, labels):
+        """log w = log p(x|y,z) + log p(z) - log q(z|x[,y]) for `num_samples` codes per image, (batch, num_samples).
+
+        The weights of log p(x | y), the likelihood of the image given its
+        label (the label prior p(y) is not in them). Image i's codes are
+        drawn from seeds[i] (int64) alone; see `VAE.log_importance_weights`.
+        """
+        images = self.check_images(images)
+        one_hot = self.check_labels(labels, batch_size=tf.shape(images)[0])
+        z_mean, z_log_var = self.posterior(self.encoder_features(images), one_hot)
+        eps = tfgen_random.normal_codes_from_seeds(seeds, num_samples, self.latent_dim)
+        z = importance.reparameterize(z_mean, z_log_var, eps)
+        tiled_images = importance.repeat_rows(images, tf.shape(eps)[1])
+        tiled_labels = importance.repeat_rows(one_hot, tf.shape(eps)[1])
+
+        def log_likelihood(codes):
+            return self.log_likelihood(tiled_images, self.decoder_logits(codes, tiled_labels))[0]
+
+        return importance.gaussian_log_weights(z, z_mean, z_log_var, log_likelihood)["log_weight"]
+
     def compute_losses(self, batch, seed=None, training=False):
         images = self.check_images(batch["image"])
         batch_size = tf.shape(images)[0]
@@ -318,10 +338,15 @@ class CVAE(GenerativeModel):
             z_mean, _ = self.encode(images, label if self.encoder_sees_label else None)
             return {"images": self.decode(z_mean, label)}
 
+        def log_importance_weights(images, label, seed, num_samples):
+            return {"log_weights": self.log_importance_weights(images, seed, num_samples, label)}
+
         endpoints = {
             "decode": (decode, [z_spec, label_spec]),
             "sample": (sample, [seed_spec, label_spec]),
             "reconstruct": (reconstruct, [images_spec, label_spec]),
+            "log_importance_weights": (log_importance_weights,
+                                       [images_spec, label_spec, seed_spec, NUM_SAMPLES_SPEC]),
         }
         if self.encoder_sees_label:
             endpoints["encode"] = (lambda images, label: posterior_outputs(*self.encode(images, label)),

@@ -59,8 +59,8 @@ from tfgen import _checks, losses
 from tfgen import random as tfgen_random
 from tfgen.data.class_sets import cluster_codes
 from tfgen.layers import GaussianSampling
-from tfgen.losses import likelihoods
-from tfgen.models.base import GenerativeModel, Recipe
+from tfgen.losses import importance, likelihoods
+from tfgen.models.base import NUM_SAMPLES_SPEC, GenerativeModel, Recipe
 from tfgen.models.registry import register_model
 from tfgen.random import split_seed
 from tfgen.networks import ConvConditionalEncoder, ConvDecoder, ConvEncoder, GaussianMLP, MLPDecoder
@@ -319,6 +319,42 @@ class VHE(GenerativeModel):
         images = self.generate(c, self._prior_sample(c, eps))
         return tf.reshape(images, tf.concat([[sets, num_samples], tf.shape(images)[1:]], axis=0))
 
+    def log_importance_weights(self, images, seeds, num_samples, class_set=None):
+        """Log importance weights of `num_samples` codes (c, z) per image, (batch, num_samples).
+
+        With a class set D: c ~ q(c|D), z ~ q(z|c, x) and
+
+            log w = log p(x|c, z) + log p(z|c) - log q(z|c, x),
+
+        the weights of log p(x | D) = log E_{q(c|D)} p(x|c), the likelihood
+        of x given other examples of its class (the few-shot likelihood the
+        VHE is trained for). Without one, D = {x} is only the proposal of c:
+        the weights gain log p(c) - log q(c|{x}) and estimate the marginal
+        log p(x) of the generative model c ~ N(0, I), z ~ p(z|c), x ~ p(x|c, z).
+        Image i's codes are drawn from seeds[i] (int64) alone.
+        """
+        images = self.check_images(images)
+        marginal = class_set is None
+        c_mean, c_log_var = self.encode_set(images[:, None] if marginal else class_set)
+        eps = tfgen_random.normal_codes_from_seeds(seeds, num_samples, self.class_dim + self.latent_dim)
+        shape = tf.shape(eps)
+        c = importance.reparameterize(c_mean, c_log_var, eps[..., : self.class_dim])
+        flat_c = tf.reshape(c, [-1, self.class_dim])
+        tiled = importance.repeat_rows(images, shape[1])
+        z_mean, z_log_var = self.encode_example(tiled, flat_c)
+        z = z_mean + tf.exp(0.5 * z_log_var) * tf.reshape(eps[..., self.class_dim :], [-1, self.latent_dim])
+        prior_mean, prior_log_var = self.prior_z(flat_c)
+        learned = self.decoder_log_sigma if self.decoder_likelihood.learned_scale else None
+        logpx, _ = self.decoder_likelihood.evaluate(tiled, self.generate(flat_c, z, apply_sigmoid=False),
+                                                    log_sigma=learned)
+        log_weights = logpx + losses.normal_log_density(z, prior_mean, prior_log_var) \
+            - losses.normal_log_density(z, z_mean, z_log_var)
+        log_weights = tf.reshape(log_weights, shape[:2])
+        if marginal:
+            log_weights += losses.normal_log_density(c, 0.0, 0.0) \
+                - losses.normal_log_density(c, c_mean[:, None], c_log_var[:, None])
+        return log_weights
+
     def serving_endpoints(self):
         set_spec = tf.TensorSpec([None, None, *self.image_shape], tf.float32, name="class_set")
         c_spec = tf.TensorSpec([None, self.class_dim], tf.float32, name="c")
@@ -342,11 +378,22 @@ class VHE(GenerativeModel):
             c_mean, _ = self.encode_set(class_set)
             return {"images": self.generate(c_mean, self._prior_sample(c_mean, tfgen_random.normal_from_seeds(seed, self.latent_dim)))}
 
+        images_spec = tf.TensorSpec([None, *self.image_shape], tf.float32, name="images")
+
+        def log_importance_weights(images, class_set, seed, num_samples):
+            return {"log_weights": self.log_importance_weights(images, seed, num_samples, class_set)}
+
+        def marginal_log_importance_weights(images, seed, num_samples):
+            return {"log_weights": self.log_importance_weights(images, seed, num_samples)}
+
         return {
             "encode_set": (encode_set, [set_spec]),
             "generate": (generate, [c_spec, z_spec]),
             "sample": (sample, [seed_spec]),
             "few_shot": (few_shot, [set_spec, seed_spec]),
+            "log_importance_weights": (log_importance_weights, [images_spec, set_spec, seed_spec, NUM_SAMPLES_SPEC]),
+            "marginal_log_importance_weights": (marginal_log_importance_weights,
+                                                [images_spec, seed_spec, NUM_SAMPLES_SPEC]),
         }
 
     def zeros_batch(self, size=1):

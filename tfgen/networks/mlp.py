@@ -1,10 +1,16 @@
-"""Small fully connected networks (the Variational Homoencoder post's) and a conditional conv encoder.
+"""Small fully connected networks (the Variational Homoencoder post's, Burda et al.'s) and a conditional conv encoder.
 
-GaussianMLP: Dense hidden ReLU, Dense 2 * dim -> (mean, log_var).
+GaussianMLP: Dense hidden ReLU (or several, of any activation), Dense 2 * dim -> (mean, log_var).
 ConvConditionalEncoder: the seed VAE's strided convolutions (two at 28x28,
 `tfgen.networks.shapes`), then the condition joined before the Dense layer
 -> (mean, log_var).
-MLPDecoder: Dense hidden ReLU, Dense H*W*C -> (H, W, C) logits (784 -> 28x28x1).
+MLPDecoder: Dense hidden ReLU (or several), Dense H*W*C -> (H, W, C) logits (784 -> 28x28x1).
+
+`hidden_units` is one width (one hidden layer, the post's) or a sequence of
+widths: Burda, Grosse and Salakhutdinov's one-stochastic-layer networks
+("Importance Weighted Autoencoders", ICLR 2016) are `hidden_units=(200, 200),
+activation="tanh"`. The first hidden layer is always named "hidden", so
+checkpoints of one-layer networks keep loading.
 """
 
 import math
@@ -17,16 +23,59 @@ from tfgen.networks.conv import add_convolutions, apply_convolutions, output_cha
 from tfgen.networks.shapes import IMAGE_SHAPE, check_image_shape, upsampling_plan
 
 
+def add_hidden_layers(model, hidden_units, activation):
+    """Gives `model` its hidden Dense layers: `hidden`, then `hidden_2`, `hidden_3`, ...
+
+    Args:
+        model: the network being built.
+        hidden_units: one width, or a non-empty sequence of widths.
+        activation: a Keras activation name.
+
+    Returns:
+        (hidden_units, activation) as checked, for `get_config`: one width
+        stays an int (the configs of one-layer networks are unchanged), a
+        sequence becomes a list.
+    """
+    if isinstance(hidden_units, (list, tuple)):
+        if not hidden_units:
+            raise ValueError("hidden_units must be a positive int or a non-empty sequence of them. Received: []")
+        widths = [_checks.positive_int("hidden_units", units) for units in hidden_units]
+        checked = list(widths)
+    else:
+        widths = [_checks.positive_int("hidden_units", hidden_units)]
+        checked = widths[0]
+    try:
+        keras.activations.get(activation)
+    except (ValueError, TypeError):
+        raise ValueError(f"activation must name a Keras activation such as 'relu' or 'tanh'. "
+                         f"Received: activation={activation!r}") from None
+    for index, units in enumerate(widths):
+        name = "hidden" if index == 0 else f"hidden_{index + 1}"
+        setattr(model, name, keras.layers.Dense(units, activation=activation, name=name))
+    model.num_hidden_layers = len(widths)
+    return checked, activation
+
+
+def apply_hidden_layers(model, inputs):
+    """`inputs` through the layers `add_hidden_layers` gave `model`."""
+    outputs = inputs
+    for index in range(model.num_hidden_layers):
+        outputs = getattr(model, "hidden" if index == 0 else f"hidden_{index + 1}")(outputs)
+    return outputs
+
+
 @keras.saving.register_keras_serializable(package="tfgen")
 class GaussianMLP(keras.Model):
-    """One hidden ReLU layer from its (flattened, concatenated) inputs to a diagonal Gaussian.
+    """Hidden layers from its (flattened, concatenated) inputs to a diagonal Gaussian.
 
     The networks of the post: Linear(inputs, 512), ReLU, Linear(512, dim),
     with the mean and the log-variance from one output layer of 2 * dim units.
 
     Args:
         output_dim: the size of the Gaussian.
-        hidden_units: the width of the hidden layer (512 in the post).
+        hidden_units: the width of the hidden layer (512 in the post), or a
+            sequence of widths, one hidden layer each.
+        activation: the hidden layers' activation.
         **kwargs: base model arguments.
 
     Call arguments:
@@ -36,22 +85,22 @@ class GaussianMLP(keras.Model):
         (mean, log_var), each (batch, output_dim).
     """
 
-    def __init__(self, output_dim, hidden_units=512, **kwargs):
+    def __init__(self, output_dim, hidden_units=512, activation="relu", **kwargs):
         super().__init__(**kwargs)
         self.output_dim = _checks.positive_int("output_dim", output_dim)
-        self.hidden_units = _checks.positive_int("hidden_units", hidden_units)
-        self.hidden = keras.layers.Dense(hidden_units, activation="relu", name="hidden")
+        self.hidden_units, self.activation = add_hidden_layers(self, hidden_units, activation)
         self.out = float32_layer(keras.layers.Dense(2 * output_dim, name="out"))  # float32 under mixed precision
 
     def call(self, inputs):
         inputs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
         flat = [keras.ops.reshape(tensor, (keras.ops.shape(tensor)[0], -1)) for tensor in inputs]
-        outputs = self.out(self.hidden(keras.ops.concatenate(flat, axis=-1) if len(flat) > 1 else flat[0]))
+        outputs = self.out(apply_hidden_layers(self, keras.ops.concatenate(flat, axis=-1) if len(flat) > 1 else flat[0]))
         mean, log_var = keras.ops.split(outputs, 2, axis=-1)
         return mean, log_var
 
     def get_config(self):
-        return {**super().get_config(), "output_dim": self.output_dim, "hidden_units": self.hidden_units}
+        return {**super().get_config(), "output_dim": self.output_dim, "hidden_units": self.hidden_units,
+                "activation": self.activation}
 
 
 @keras.saving.register_keras_serializable(package="tfgen")
@@ -93,12 +142,13 @@ class ConvConditionalEncoder(keras.Model):
 
 @keras.saving.register_keras_serializable(package="tfgen")
 class MLPDecoder(keras.Model):
-    """Codes to image logits through one hidden ReLU layer (the post's decoder, before its sigmoid).
+    """Codes to image logits through hidden layers (the post's decoder, before its sigmoid).
 
-    Dense hidden ReLU, Dense H*W*output_channels, Reshape (H, W, output_channels).
+    Dense hidden ReLU (one or more), Dense H*W*output_channels, Reshape (H, W, output_channels).
 
     Args:
-        hidden_units: the width of the hidden layer.
+        hidden_units: the width of the hidden layer, or a sequence of widths.
+        activation: the hidden layers' activation.
         image_shape: (height, width, channels) of the images.
         output_channels: the channels of the output, None for the image's.
         **kwargs: base model arguments.
@@ -110,20 +160,19 @@ class MLPDecoder(keras.Model):
         (batch, height, width, output_channels).
     """
 
-    def __init__(self, hidden_units=512, image_shape=IMAGE_SHAPE, output_channels=None, **kwargs):
+    def __init__(self, hidden_units=512, image_shape=IMAGE_SHAPE, output_channels=None, activation="relu", **kwargs):
         super().__init__(**kwargs)
-        self.hidden_units = _checks.positive_int("hidden_units", hidden_units)
+        self.hidden_units, self.activation = add_hidden_layers(self, hidden_units, activation)
         self.image_shape = check_image_shape(image_shape)
         self.output_channels = None if output_channels is None else output_channels_of(output_channels, self.image_shape)
         output_shape = (*self.image_shape[:2], output_channels_of(output_channels, self.image_shape))
-        self.hidden = keras.layers.Dense(hidden_units, activation="relu", name="hidden")
         # float32 under mixed precision: the likelihood's parameters (the reshape too, or it would cast them back).
         self.out = float32_layer(keras.layers.Dense(math.prod(output_shape), name="out"))
         self.reshape = float32_layer(keras.layers.Reshape(output_shape, name="reshape"))
 
     def call(self, inputs):
-        return self.reshape(self.out(self.hidden(inputs)))
+        return self.reshape(self.out(apply_hidden_layers(self, inputs)))
 
     def get_config(self):
         return {**super().get_config(), "hidden_units": self.hidden_units, "image_shape": list(self.image_shape),
-                "output_channels": self.output_channels}
+                "output_channels": self.output_channels, "activation": self.activation}

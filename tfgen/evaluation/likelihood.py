@@ -1,0 +1,351 @@
+"""Test log-likelihoods of the VAE family by importance sampling, and the MMD-VAE's scores.
+
+A VAE is judged by its test negative log-likelihood, estimated as Burda,
+Grosse and Salakhutdinov ("Importance Weighted Autoencoders", ICLR 2016)
+do: with K codes z_1..z_K drawn from the encoder's q(z|x),
+
+    log p(x) >= L_K(x) = log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x),
+
+a lower bound that rises with K towards log p(x) (L_1 is the ELBO). K =
+5000 is the papers' setting. The models give the log-weights
+(`log_importance_weights(images, seeds, num_samples, ...)`, the export's
+signature of the same name); this module draws them in chunks, so memory
+stays bounded whatever K is, and accumulates the log-sum-exp of each image
+in float64 (`LogMeanExp`).
+
+What each model is scored on (`likelihood_scores`):
+
+* `vae`, `mmd_vae` with a likelihood: log p(x);
+* `cvae`: log p(x | y) given the test label;
+* `ssvae`, `gumbel_ssvae`: log p(x | y) given the label, and log p(x) with
+  the label marginalised, log sum_y p(y) p(x|y) under the uniform p(y): every
+  class is enumerated with K codes each (the same codes for every class), so
+  this costs num_classes times as much;
+* `vhe`: log p(x | D) given a class set D of `set_size` other test images of
+  x's class; `vhe_unsupervised` (no labels): the marginal log p(x).
+
+Every number is the mean over the test images, with its standard error
+(the standard deviation over images / sqrt(images)). Nats; `bits_per_dim`
+(-log p / (D ln 2), D = height x width x channels) only for the 8-bit
+likelihoods (`tfgen.losses.likelihoods`). The estimate is a function of the
+seed: image i of the test split, chunk j of its codes, draws its codes from
+the int64 seed `importance_seeds(seed, i, j)` alone, and the binarization
+of dynamically binarized data is fixed by the seed and the batch size, so
+the same seed, K, batch size and rows per call give the same numbers.
+"""
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgen import _checks
+from tfgen import random as tfgen_random
+from tfgen.data import ClassSetDataset
+from tfgen.losses import mmd
+
+#: Burda et al.'s number of importance samples for a test log-likelihood.
+DEFAULT_IW_SAMPLES = 5000
+#: The decoder rows (images x codes) of one call: bounds the memory of an estimate whatever K is.
+DEFAULT_ROWS_PER_CALL = 20_000
+_INDEX_BITS = 24
+_CHUNK_BITS = 16
+_SEED_BITS = 63 - _INDEX_BITS - _CHUNK_BITS
+_LN2 = math.log(2.0)
+
+
+def check_num_samples(num_samples, argument="iw_samples"):
+    """A positive int number of importance samples, or one line naming what was wrong."""
+    if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
+        raise ValueError(f"{argument} must be a positive integer: the codes drawn per image "
+                         f"(1 gives the ELBO, {DEFAULT_IW_SAMPLES} the papers' estimate). Received: {num_samples!r}")
+    return int(num_samples)
+
+
+def importance_seeds(seed, indices, chunk):
+    """The int64 seeds of the codes of images `indices` (their places in the test split), chunk `chunk`.
+
+    One seed per (seed, image, chunk): the bits are seed | image | chunk, so
+    no two images or chunks share a seed.
+    """
+    seed = _checks.seed("seed", seed)
+    indices = np.asarray(indices, np.int64)
+    if seed >= 2 ** _SEED_BITS:
+        raise ValueError(f"seed must be below 2**{_SEED_BITS}. Received: seed={seed}")
+    if indices.size and (indices.min() < 0 or indices.max() >= 2 ** _INDEX_BITS):
+        raise ValueError(f"Image indices must lie in [0, 2**{_INDEX_BITS}). Received: {indices.min()}..{indices.max()}")
+    if not 0 <= chunk < 2 ** _CHUNK_BITS:
+        raise ValueError(f"At most 2**{_CHUNK_BITS} chunks of codes per image: raise the rows per call. "
+                         f"Received: chunk={chunk}")
+    return (np.int64(seed) << (_INDEX_BITS + _CHUNK_BITS)) | (indices << _CHUNK_BITS) | np.int64(chunk)
+
+
+class LogMeanExp:
+    """The running log (1/n) sum exp(a) of each row, over chunks of columns, in float64.
+
+    Each chunk rescales the running sum by its new maximum, so no exp
+    overflows or underflows to a wrong answer whatever the range of the
+    log-weights; `mean` is the plain mean of the values (the ELBO estimate
+    when they are log-weights).
+    """
+
+    def __init__(self, rows):
+        self.max = np.full(rows, -np.inf)
+        self.sum = np.zeros(rows)
+        self.total = np.zeros(rows)
+        self.count = 0
+
+    def add(self, values):
+        """Adds a (rows, n) chunk."""
+        values = np.asarray(values, np.float64)
+        if values.ndim != 2 or values.shape[0] != self.max.shape[0]:
+            raise ValueError(f"Expected a chunk of shape ({self.max.shape[0]}, n). Received: {values.shape}")
+        if not np.all(np.isfinite(values)):
+            raise FloatingPointError("A log importance weight is not finite (the model's weights or the images "
+                                     "hold NaN or infinity).")
+        new_max = np.maximum(self.max, values.max(axis=1))
+        self.sum = self.sum * np.exp(self.max - new_max) + np.exp(values - new_max[:, None]).sum(axis=1)
+        self.max = new_max
+        self.total += values.sum(axis=1)
+        self.count += values.shape[1]
+
+    def log_mean_exp(self):
+        return np.log(self.sum) + self.max - math.log(self.count)
+
+    def mean(self):
+        return self.total / self.count
+
+
+def importance_weighted_bound(log_weights_fn, images, num_samples, seed=0, first_index=0,
+                              rows_per_call=DEFAULT_ROWS_PER_CALL):
+    """L_K and the mean log-weight (the ELBO estimate) of each image, float64 arrays (batch,).
+
+    Args:
+        log_weights_fn: (images, seeds (batch,) int64, num_samples) -> (batch, num_samples) log-weights.
+        images: (batch, ...) the images (as the model scores them: binarized if it was trained so).
+        num_samples: K, the codes per image.
+        seed: the estimate's seed.
+        first_index: the place of images[0] in the test split (the images' seeds follow from it).
+        rows_per_call: at most this many images x codes per call.
+    """
+    num_samples = check_num_samples(num_samples)
+    batch = int(images.shape[0])
+    chunk = max(1, min(num_samples, rows_per_call // max(batch, 1)))
+    indices = np.arange(first_index, first_index + batch)
+    accumulator = LogMeanExp(batch)
+    for number, start in enumerate(range(0, num_samples, chunk)):
+        count = min(chunk, num_samples - start)
+        accumulator.add(log_weights_fn(images, importance_seeds(seed, indices, number), count))
+    return accumulator.log_mean_exp(), accumulator.mean()
+
+
+# ------------------------------------------------------------------ the models' scores
+
+
+def _compiled(model, name):
+    """`model.<name>` as a reusable graph: a `tf.function` for Keras models, the method itself otherwise (exports)."""
+    method = getattr(model, name)
+    if isinstance(model, keras.Model):
+        return tf.function(method, reduce_retracing=True)
+    return method
+
+
+def likelihood_kind(model):
+    """How `likelihood_scores` scores `model`: "vae", "conditional", "semi_supervised", "class_set",
+    "marginal_vhe", or None for a model without log-weights (the GANs, the MMD-VAE's squared error)."""
+    if not hasattr(model, "log_importance_weights"):
+        return None
+    if getattr(model, "class_sets", False):
+        return "class_set" if getattr(model, "requires_labels", False) else "marginal_vhe"
+    if getattr(model, "semi_supervised", False):
+        return "semi_supervised"
+    if getattr(model, "conditional", False):
+        return "conditional"
+    return "vae"
+
+
+def _summary(values):
+    values = np.asarray(values, np.float64)
+    stderr = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else float("nan")
+    return float(values.mean()), stderr
+
+
+def _estimate_entry(bounds, elbos, num_dims, eight_bit):
+    log_likelihood, log_likelihood_stderr = _summary(bounds)
+    elbo, elbo_stderr = _summary(elbos)
+    entry = {
+        "log_likelihood": log_likelihood,
+        "log_likelihood_stderr": log_likelihood_stderr,
+        "nll": -log_likelihood,
+        "elbo": elbo,
+        "elbo_stderr": elbo_stderr,
+        "gap": log_likelihood - elbo,
+    }
+    if eight_bit:
+        entry["bits_per_dim"] = -log_likelihood / (num_dims * _LN2)
+        entry["elbo_bits_per_dim"] = -elbo / (num_dims * _LN2)
+    return entry
+
+
+def _evaluation_batches(model, data, batch_size, seed, kind):
+    """The test batches as `likelihood_scores` scores them: binarized as the model was trained, fixed seed."""
+    if kind in ("conditional", "semi_supervised", "class_set"):
+        data.require_labels(f"{type(model).__name__}'s likelihood given the label")
+    if kind == "class_set":
+        if not isinstance(data, ClassSetDataset):
+            data = ClassSetDataset.of(data, model.set_size)
+    return data.batches(batch_size, seed=seed, shuffle=False, binarization=model.binarization)
+
+
+def likelihood_scores(model, data, num_samples=DEFAULT_IW_SAMPLES, seed=0, batch_size=100, max_images=None,
+                      rows_per_call=DEFAULT_ROWS_PER_CALL, progress=True):
+    """The importance-weighted test log-likelihood of a VAE-family model (module docstring).
+
+    Args:
+        model: a tfgen model with `log_importance_weights`, or an export
+            wrapped to look like one (`tfgen.serving.ExportedModel`).
+        data: the test `tfgen.data.ImageDataset`.
+        num_samples: K, the codes per image (`DEFAULT_IW_SAMPLES`).
+        seed: the seed of the binarization and of every code.
+        batch_size: test images per batch.
+        max_images: score only the first this many test images.
+        rows_per_call: at most this many images x codes per call of the model.
+        progress: show a progress bar.
+
+    Returns:
+        A dict: `images`, `iw_samples`, `seed`, and per estimate (`given_label`,
+        `marginal` for the semi-supervised models; `given_label` for the
+        CVAE; `given_class_set` for the VHE; `marginal` otherwise) a dict of
+        `log_likelihood`, its `log_likelihood_stderr`, `nll`, `elbo` (the
+        mean log-weight), `elbo_stderr`, `gap` (L_K - ELBO), and for 8-bit
+        likelihoods `bits_per_dim` and `elbo_bits_per_dim`.
+    """
+    kind = likelihood_kind(model)
+    if kind is None:
+        raise ValueError(f"{type(model).__name__} has no likelihood to estimate (a GAN, or an MMD-VAE trained on the "
+                         "squared error): score its samples instead.")
+    num_samples = check_num_samples(num_samples)
+    batch_size = _checks.positive_int("batch_size", batch_size)
+    max_images = _checks.positive_int("max_images", max_images, allow_none=True)
+    if max_images is not None and max_images < len(data):
+        data = data.take(max_images)
+    log_weights = _compiled(model, "log_importance_weights")
+    classify = _compiled(model, "classify") if kind == "semi_supervised" else None
+    num_classes = getattr(model, "num_classes", None)
+    estimates = {"given_label": [[], []], "marginal": [[], []], "given_class_set": [[], []]}
+    bar = keras.utils.Progbar(len(data), unit_name="image") if progress else None
+    first = 0
+    for batch in _evaluation_batches(model, data, batch_size, seed, kind):
+        images = batch["image"]
+        count = int(images.shape[0])
+
+        def bound(fn, name):
+            values = importance_weighted_bound(fn, images, num_samples, seed=seed, first_index=first,
+                                               rows_per_call=rows_per_call)
+            estimates[name][0].append(values[0])
+            estimates[name][1].append(values[1])
+            return values
+
+        if kind == "vae" or kind == "marginal_vhe":
+            bound(lambda x, s, n: log_weights(x, s, n), "marginal")
+        elif kind == "class_set":
+            bound(lambda x, s, n: log_weights(x, s, n, class_set=batch["class_set"]), "given_class_set")
+        else:
+            bound(lambda x, s, n: log_weights(x, s, n, batch["label"]), "given_label")
+        if kind == "semi_supervised":
+            _marginal_bound(model, log_weights, classify, images, num_classes, num_samples, seed, first,
+                            rows_per_call, estimates["marginal"])
+        first += count
+        if bar is not None:
+            bar.update(first)
+    shape = model.image_shape
+    num_dims = int(shape[0]) * int(shape[1]) * int(shape[2])
+    eight_bit = bool(getattr(getattr(model, "decoder_likelihood", None), "eight_bit", False))
+    report = {"images": first, "iw_samples": num_samples, "seed": seed}
+    for name, (bounds, elbos) in estimates.items():
+        if bounds:
+            report[name] = _estimate_entry(np.concatenate(bounds), np.concatenate(elbos), num_dims, eight_bit)
+    return report
+
+
+def _marginal_bound(model, log_weights, classify, images, num_classes, num_samples, seed, first, rows_per_call,
+                    into):
+    """log p(x) = log sum_y p(y) p(x|y), p(y) uniform, every class with the same K codes; and the ELBO with q(y|x).
+
+    Stratified over the classes: L = log (1/(C K)) sum_{y,k} w_{y,k}, whose
+    expectation is at most log p(x) by Jensen, as L_K's. The ELBO is
+    sum_y q(y|x) E[log w_y] + H(q(y|x)) - log C, Kingma et al.'s -U(x) with
+    the constant log p(y) put back.
+    """
+    batch = int(images.shape[0])
+    accumulators = [LogMeanExp(batch) for _ in range(num_classes)]
+    chunk = max(1, min(num_samples, rows_per_call // max(batch, 1)))
+    indices = np.arange(first, first + batch)
+    for number, start in enumerate(range(0, num_samples, chunk)):
+        count = min(chunk, num_samples - start)
+        seeds = importance_seeds(seed, indices, number)
+        for label, accumulator in enumerate(accumulators):
+            accumulator.add(log_weights(images, seeds, count, tf.fill([batch], tf.constant(label, tf.int64))))
+    per_class = np.stack([accumulator.log_mean_exp() for accumulator in accumulators], axis=1)
+    means = np.stack([accumulator.mean() for accumulator in accumulators], axis=1)
+    bound = _log_sum_exp(per_class) - math.log(num_classes)
+    logits = np.asarray(classify(images), np.float64)  # q(y|x) logits (an export's wrapper gives log-probabilities)
+    probabilities = np.exp(logits - _log_sum_exp(logits)[:, None])
+    entropy = -np.sum(probabilities * np.log(np.maximum(probabilities, 1e-300)), axis=1)
+    elbo = np.sum(probabilities * means, axis=1) + entropy - math.log(num_classes)
+    into[0].append(bound)
+    into[1].append(elbo)
+
+
+def _log_sum_exp(values):
+    top = values.max(axis=1)
+    return top + np.log(np.exp(values - top[:, None]).sum(axis=1))
+
+
+def mmd_scores(model, data, seed=0, batch_size=100, max_images=None, progress=True):
+    """The MMD-VAE's test scores: reconstruction error and the MMD of its codes to N(0, I).
+
+    Args:
+        model: an MMD-VAE (or an export of one): `encode(images)` -> codes,
+            `reconstruct(images)` -> images.
+        data: the test `tfgen.data.ImageDataset`.
+        seed: the seed of the prior draws (and of the binarization, for a Bernoulli decoder).
+        batch_size: the MMD is computed batch by batch (codes against as many
+            prior draws), as in training; this is its size.
+        max_images: score only the first this many test images.
+
+    Returns:
+        {`images`, `squared_error` (per image, summed over pixels),
+        `mean_squared_error` (per pixel), `mmd` (the mean over batches), `mmd_batch_size`}.
+    """
+    batch_size = _checks.integer("batch_size", batch_size, minimum=2)
+    max_images = _checks.positive_int("max_images", max_images, allow_none=True)
+    if max_images is not None and max_images < len(data):
+        data = data.take(max_images)
+    encode, reconstruct = _compiled(model, "encode"), _compiled(model, "reconstruct")
+    errors, mmds, weights = [], [], []
+    bar = keras.utils.Progbar(len(data), unit_name="image") if progress else None
+    seen = 0
+    for index, batch in enumerate(data.batches(batch_size, seed=seed, shuffle=False,
+                                               binarization=model.binarization)):
+        images = batch["image"]
+        codes = encode(images)
+        errors.append(np.sum(np.square(np.asarray(reconstruct(images)) - np.asarray(images)), axis=(1, 2, 3)))
+        count = int(images.shape[0])
+        if count >= 2:
+            prior = tfgen_random.normal(tf.shape(codes), tfgen_random.seed_tensor(seed) + [0, index + 1])
+            mmds.append(float(mmd(prior, codes)))
+            weights.append(count)
+        seen += count
+        if bar is not None:
+            bar.update(seen)
+    errors = np.concatenate(errors)
+    shape = model.image_shape
+    return {
+        "images": seen,
+        "squared_error": float(errors.mean()),
+        "mean_squared_error": float(errors.mean() / (int(shape[0]) * int(shape[1]) * int(shape[2]))),
+        "mmd": float(np.average(mmds, weights=weights)),
+        "mmd_batch_size": batch_size,
+    }
