@@ -60,13 +60,27 @@ NON_DEFAULT_KWARGS = {
     "mmd_vae": {"latent_dim": 3, "mmd_weight": 2.0, "seed": 5, "likelihood": "logistic", "num_mixtures": 2, "image_shape": (48, 64, 2)},
     "ssvae": {"latent_dim": 3, "num_classes": 7, "alpha": 2.0, "conditioning": "projection", "encoder_units": 12,
               "beta": 0.5, "likelihood": "gaussian_learned", "analytic_kl": False, "seed": 5, "num_mixtures": 4, "image_shape": (48, 64, 2)},
-    "vae": {"latent_dim": 3, "analytic_kl": True, "seed": 5, "likelihood": "logistic_mixture", "num_mixtures": 3, "image_shape": (48, 64, 2)},
+    # The analytic KL and the IWAE bound exclude each other: two sets, each option non-default in one.
+    "vae": [{"latent_dim": 3, "analytic_kl": True, "seed": 5, "likelihood": "logistic_mixture", "num_mixtures": 3,
+             "image_shape": (48, 64, 2), "num_importance_samples": 1, "networks": "conv", "hidden_units": [200, 200],
+             "activation": "tanh"},
+            {"latent_dim": 3, "analytic_kl": False, "seed": 5, "likelihood": "bernoulli", "num_mixtures": 5,
+             "image_shape": (48, 64, 2), "num_importance_samples": 3, "networks": "mlp", "hidden_units": [7, 5],
+             "activation": "relu"}],
     "vhe": {"class_dim": 3, "latent_dim": 2, "networks": "conv", "hidden_units": 12, "class_size": 100, "set_size": 3,
             "seed": 5, "likelihood": "logistic_mixture", "num_mixtures": 2, "image_shape": (48, 64, 2)},
     "vhe_unsupervised": {"num_examples": 50, "num_clusters": 4, "class_dim": 3, "latent_dim": 2, "networks": "conv",
                          "hidden_units": 12, "class_size": 100, "set_size": 3, "seed": 5,
                          "likelihood": "gaussian_learned", "num_mixtures": 4, "image_shape": (48, 64, 2)},
 }
+
+
+
+def non_default_sets(name):
+    """NON_DEFAULT_KWARGS[name] as a list of option sets (most models have one)."""
+    sets = NON_DEFAULT_KWARGS[name]
+    return sets if isinstance(sets, list) else [sets]
+
 
 #: Options a model class fixes whatever is passed (so its config need not
 #: carry them), by model: {option: the value the class always uses}.

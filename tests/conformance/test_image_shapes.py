@@ -18,7 +18,7 @@ of the report.
 import pytest
 
 from conftest import MODEL_NAMES
-from conformance.descriptors import IMAGE_SHAPES, NON_DEFAULT_KWARGS
+from conformance.descriptors import IMAGE_SHAPES, non_default_sets
 from conformance.support import model_report, shape_id, shape_key, started_child
 from tfgen.models import MODELS
 
@@ -61,8 +61,9 @@ def test_trains_samples_and_restores_at_other_image_shapes(name, image_shape):
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_a_config_without_image_shape_is_28x28x1_and_bad_shapes_are_refused(name):
     """A config written before `image_shape` existed loads as MNIST's; an impossible shape names the argument."""
-    config = MODELS[name](**NON_DEFAULT_KWARGS[name]).get_config()
-    assert config["image_shape"] == list(NON_DEFAULT_KWARGS[name]["image_shape"])
+    kwargs = non_default_sets(name)[0]
+    config = MODELS[name](**kwargs).get_config()
+    assert config["image_shape"] == list(kwargs["image_shape"])
     del config["image_shape"]
     assert MODELS[name].from_config(config).image_shape == (28, 28, 1)
     with pytest.raises(ValueError, match=r"cannot build 30x30 images.*Received: image_shape=\(30, 30, 3\)"):

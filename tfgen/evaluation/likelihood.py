@@ -144,11 +144,19 @@ def importance_weighted_bound(log_weights_fn, images, num_samples, seed=0, first
 
 
 def _compiled(model, name):
-    """`model.<name>` as a reusable graph: a `tf.function` for Keras models, the method itself otherwise (exports)."""
+    """`model.<name>` as a reusable graph: a `tf.function` for Keras models, the method itself otherwise (exports).
+
+    The number of codes of `log_importance_weights` goes in as a tensor, so
+    chunks of any size share one graph.
+    """
     method = getattr(model, name)
-    if isinstance(model, keras.Model):
-        return tf.function(method, reduce_retracing=True)
-    return method
+    if not isinstance(model, keras.Model):
+        return method
+    function = tf.function(method, reduce_retracing=True)
+    if name != "log_importance_weights":
+        return function
+    return lambda images, seeds, num_samples, *args, **kwargs: function(
+        images, seeds, tf.constant(num_samples, tf.int32), *args, **kwargs)
 
 
 def likelihood_kind(model):
