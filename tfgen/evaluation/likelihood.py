@@ -196,18 +196,18 @@ def _estimate_entry(bounds, elbos, num_dims, eight_bit):
     return entry
 
 
-def _evaluation_batches(model, data, batch_size, seed, kind):
+def _evaluation_batches(model, data, batch_size, seed, kind, binarization):
     """The test batches as `likelihood_scores` scores them: binarized as the model was trained, fixed seed."""
     if kind in ("conditional", "semi_supervised", "class_set"):
         data.require_labels(f"{type(model).__name__}'s likelihood given the label")
     if kind == "class_set":
         if not isinstance(data, ClassSetDataset):
             data = ClassSetDataset.of(data, model.set_size)
-    return data.batches(batch_size, seed=seed, shuffle=False, binarization=model.binarization)
+    return data.batches(batch_size, seed=seed, shuffle=False, binarization=binarization or model.binarization)
 
 
 def likelihood_scores(model, data, num_samples=DEFAULT_IW_SAMPLES, seed=0, batch_size=100, max_images=None,
-                      rows_per_call=DEFAULT_ROWS_PER_CALL, progress=True):
+                      rows_per_call=DEFAULT_ROWS_PER_CALL, binarization=None, progress=True):
     """The importance-weighted test log-likelihood of a VAE-family model (module docstring).
 
     Args:
@@ -219,6 +219,9 @@ def likelihood_scores(model, data, num_samples=DEFAULT_IW_SAMPLES, seed=0, batch
         batch_size: test images per batch.
         max_images: score only the first this many test images.
         rows_per_call: at most this many images x codes per call of the model.
+        binarization: the test images' binarization, as the model was
+            trained ("dynamic", "threshold", "none"; a run's config.json
+            records it); default the model's likelihood's contract.
         progress: show a progress bar.
 
     Returns:
@@ -244,7 +247,7 @@ def likelihood_scores(model, data, num_samples=DEFAULT_IW_SAMPLES, seed=0, batch
     estimates = {"given_label": [[], []], "marginal": [[], []], "given_class_set": [[], []]}
     bar = keras.utils.Progbar(len(data), unit_name="image") if progress else None
     first = 0
-    for batch in _evaluation_batches(model, data, batch_size, seed, kind):
+    for batch in _evaluation_batches(model, data, batch_size, seed, kind, binarization):
         images = batch["image"]
         count = int(images.shape[0])
 
@@ -270,7 +273,8 @@ def likelihood_scores(model, data, num_samples=DEFAULT_IW_SAMPLES, seed=0, batch
     shape = model.image_shape
     num_dims = int(shape[0]) * int(shape[1]) * int(shape[2])
     eight_bit = bool(getattr(getattr(model, "decoder_likelihood", None), "eight_bit", False))
-    report = {"images": first, "iw_samples": num_samples, "seed": seed}
+    report = {"images": first, "iw_samples": num_samples, "seed": seed,
+              "binarization": binarization or model.binarization}
     for name, (bounds, elbos) in estimates.items():
         if bounds:
             report[name] = _estimate_entry(np.concatenate(bounds), np.concatenate(elbos), num_dims, eight_bit)
@@ -311,7 +315,7 @@ def _log_sum_exp(values):
     return top + np.log(np.exp(values - top[:, None]).sum(axis=1))
 
 
-def mmd_scores(model, data, seed=0, batch_size=100, max_images=None, progress=True):
+def mmd_scores(model, data, seed=0, batch_size=100, max_images=None, binarization=None, progress=True):
     """The MMD-VAE's test scores: reconstruction error and the MMD of its codes to N(0, I).
 
     Args:
@@ -322,6 +326,7 @@ def mmd_scores(model, data, seed=0, batch_size=100, max_images=None, progress=Tr
         batch_size: the MMD is computed batch by batch (codes against as many
             prior draws), as in training; this is its size.
         max_images: score only the first this many test images.
+        binarization: the test images' binarization (default the model's contract).
 
     Returns:
         {`images`, `squared_error` (per image, summed over pixels),
@@ -336,7 +341,7 @@ def mmd_scores(model, data, seed=0, batch_size=100, max_images=None, progress=Tr
     bar = keras.utils.Progbar(len(data), unit_name="image") if progress else None
     seen = 0
     for index, batch in enumerate(data.batches(batch_size, seed=seed, shuffle=False,
-                                               binarization=model.binarization)):
+                                               binarization=binarization or model.binarization)):
         images = batch["image"]
         codes = encode(images)
         errors.append(np.sum(np.square(np.asarray(reconstruct(images)) - np.asarray(images)), axis=(1, 2, 3)))
