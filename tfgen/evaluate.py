@@ -47,7 +47,14 @@ import tensorflow as tf
 
 from tfgen import _checks
 from tfgen import data as data_lib
-from tfgen.evaluation import Evaluator, InceptionScorer, error_rate, load_classifier, sample_scores
+from tfgen.evaluation import (
+    Evaluator,
+    InceptionScorer,
+    error_rate,
+    inception_model,
+    load_classifier,
+    sample_scores,
+)
 from tfgen.evaluation import likelihood as likelihood_lib
 from tfgen.export import is_complete_version, latest_version
 from tfgen.models import AdversarialModel, GenerativeModel
@@ -330,7 +337,15 @@ def samples_classifier(model, facts, test, train_data, dataset_name, classifier=
     train = train_data()
     train.require_labels("Training the classifier of the sample scores")
     epochs = getattr(model, "model_class", type(model)).recipe.classifier_epochs
-    return runs.sample_evaluator(train, test, path, epochs, verbose=1 if progress else 0), path
+    # Saved beside its place and renamed into it: a cache file is whole or absent, whoever else trains one.
+    temporary = f"{path[:-len('.weights.h5')]}.tmp-{os.getpid()}.weights.h5"
+    try:
+        evaluator = runs.sample_evaluator(train, test, temporary, epochs, verbose=1 if progress else 0)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+    return evaluator, path
 
 
 # ------------------------------------------------------------------ the report
@@ -417,6 +432,8 @@ def evaluate(target, dataset=None, iw_samples=None, seed=0, batch_size=100, max_
             notes.append(reason)
     if not sections:
         raise ValueError(f"Nothing to score: {notes[0] if notes else _missing_likelihood(model)}.")
+    # Inception-v3 before any long computation: offline without its weights, the one line comes at once.
+    inception_net = inception_model() if fid else None
     test, train_data, dataset_name = load_test_data(model, facts, dataset, data_dir, source_dir)
     report = {"model": _name(model), "kind": facts["kind"], "target": facts["path"], "dataset": dataset_name,
               "split": "test", "seed": seed}
@@ -450,8 +467,8 @@ def evaluate(target, dataset=None, iw_samples=None, seed=0, batch_size=100, max_
             report["samples"] = {**sample_scores(model, evaluator, test, samples=samples), "num_samples": num_samples,
                                  "classifier": source}
     if fid:
-        scorer = InceptionScorer(test, num_real=num_samples, verbose=progress)
-        report.update(scorer.scores(samples[0], subset_size=min(1000, num_samples, len(test))))
+        inception = InceptionScorer(test, num_real=num_samples, model=inception_net, verbose=progress)
+        report.update(inception.scores(samples[0], subset_size=min(1000, num_samples, len(test))))
     if notes:
         report["notes"] = notes
     return report
