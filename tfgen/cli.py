@@ -316,7 +316,8 @@ def _add_evaluate_parser(commands):
                           help="samples drawn for the sample scores, class-major (default: 10000)")
     evaluate.add_argument("--classifier", default=None, metavar="FILE",
                           help="the sample scores' classifier (.weights.h5; default: the run's own, else one trained "
-                               "once per dataset and kept in $TFGEN_CACHE_DIR or ~/.cache/tfgen/classifiers)")
+                               "once per dataset and image shape and kept in $TFGEN_CACHE_DIR/classifiers, default "
+                               "~/.cache/tfgen/classifiers)")
     evaluate.add_argument("--fid", action="store_true", help="also FID and KID of the samples (Inception-v3)")
     evaluate.add_argument("--out", default=None, metavar="FILE.json",
                           help="the JSON report (default: RUN_DIR/evaluation.json for a run; an export's report is "

@@ -142,11 +142,11 @@ class ExportScorer:
         wanted = "marginal_log_importance_weights" if self.class_sets and not self.requires_labels \
             else "log_importance_weights"
         self.likelihood_signature = wanted
-        if wanted in signatures and issubclass(self.model_class, GenerativeModel):
+        if wanted in signatures:
             self.log_importance_weights = self._log_importance_weights
         if "classify" in signatures:
             self.classify = self._classify
-        if "encode" in signatures and "reconstruct" in signatures and not self._takes("encode", "label"):
+        if _is_mmd_vae(self) and "encode" in signatures and "reconstruct" in signatures:
             self.encode = lambda images: self._call("encode", images=images)["z"]
             self.reconstruct = lambda images: self._call("reconstruct", images=images)["images"]
         if "sample" in signatures:
