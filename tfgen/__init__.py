@@ -3,8 +3,8 @@
 The package's floors, lowest first (a module imports only from its own floor
 and those below; tests/test_layout.py checks it): `_checks`, `random`,
 `labels` -> `data`, `layers`, `losses` -> `networks` -> `models` ->
-`training` -> `evaluation` -> `plotting` -> `export`, `serving` -> `runs`
--> `cli`.
+`training` -> `evaluation` -> `plotting` -> `export`, `serving` -> `runs`,
+`evaluate` -> `cli`.
 """
 
 __version__ = "0.2.0"

@@ -266,7 +266,7 @@ def _add_train_parser(commands):
 
 
 def _parser():
-    parser = _Parser(prog="tfgen", description="Train, export and sample tfgen models.")
+    parser = _Parser(prog="tfgen", description="Train, export, sample and evaluate tfgen models.")
     commands = parser.add_subparsers(dest="command", required=True)
     _add_train_parser(commands)
 
@@ -287,7 +287,44 @@ def _parser():
     sample.add_argument("--out", required=True, help="the PNG file to write")
     sample.add_argument("--row-labels", action="store_true",
                         help="name each row's class beside it (a figure; default: the samples pixel for pixel)")
+    _add_evaluate_parser(commands)
     return parser
+
+
+def _add_evaluate_parser(commands):
+    evaluate = commands.add_parser(
+        "evaluate", help="score a run or an export on its test data (likelihood, classification error, samples)",
+        description="Score a training run (its latest checkpoint) or an export on the test split of its dataset: "
+                    "the importance-weighted log-likelihood, ELBO and bits/dim of the VAE family, the MMD-VAE's "
+                    "reconstruction error and MMD, the semi-supervised models' test error, and the sample scores "
+                    "of the GANs and conditional models. Prints a short table and writes the whole report as JSON.")
+    evaluate.add_argument("target", metavar="RUN_DIR_OR_EXPORT",
+                          help="a `tfgen train` run folder, or saved_models/<name> (its newest complete version) or "
+                               "a version folder")
+    evaluate.add_argument("--dataset", default=None, metavar="NAME_OR_FOLDER",
+                          help="the data whose test split is scored (default: the one the run or export records; "
+                               "it must be that one)")
+    evaluate.add_argument("--iw-samples", type=_positive_int, default=None, metavar="K",
+                          help="importance samples per test image (default: 5000, Burda et al.'s; models "
+                               "without a likelihood refuse it)")
+    evaluate.add_argument("--seed", type=_seed, default=0, help="the seed of every draw: codes, binarization, "
+                          "samples (sample i uses seed + i) (default: 0)")
+    evaluate.add_argument("--batch-size", type=_positive_int, default=100, help="test images per batch (default: 100)")
+    evaluate.add_argument("--max-images", type=_positive_int, default=None, metavar="N",
+                          help="score only the first N test images (default: all)")
+    evaluate.add_argument("--samples", type=_positive_int, default=None, metavar="N",
+                          help="samples drawn for the sample scores, class-major (default: 10000)")
+    evaluate.add_argument("--classifier", default=None, metavar="FILE",
+                          help="the sample scores' classifier (.weights.h5; default: the run's own, else one trained "
+                               "once per dataset and image shape and kept in $TFGEN_CACHE_DIR/classifiers, default "
+                               "~/.cache/tfgen/classifiers)")
+    evaluate.add_argument("--fid", action="store_true", help="also FID and KID of the samples (Inception-v3)")
+    evaluate.add_argument("--out", default=None, metavar="FILE.json",
+                          help="the JSON report (default: RUN_DIR/evaluation.json for a run; an export's report is "
+                               "written only with --out, never into the export)")
+    evaluate.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
+    evaluate.add_argument("--source-dir", default=None, help=SOURCE_DIR_HELP)
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def _holds_source_files(folder):
@@ -394,12 +431,37 @@ def _run(args):
         path, images = sample_grid(args.model, args.out, label=args.label, columns=args.columns,
                                    rows=args.rows, seed=args.seed, row_labels=args.row_labels)
         print(f"Wrote {len(images)} samples to {path}")
+    elif args.command == "evaluate":
+        _evaluate(args)
     return 0
+
+
+def _evaluate(args):
+    from tfgen import evaluate
+    from tfgen._files import write_json_atomic
+
+    out = args.out if args.out is not None else evaluate.default_report_path(args.target)
+    if out is not None:
+        evaluate.check_report_path(out)  # before any work
+    report = evaluate.evaluate(
+        args.target, dataset=args.dataset, iw_samples=args.iw_samples, seed=args.seed, batch_size=args.batch_size,
+        max_images=args.max_images, num_samples=args.samples or evaluate.DEFAULT_SAMPLES,
+        classifier=args.classifier, fid=args.fid, progress=not args.quiet, data_dir=args.data_dir,
+        source_dir=args.source_dir)
+    for note in report.get("notes", []):
+        print(f"tfgen evaluate: note: {note}", file=sys.stderr)
+    print(evaluate.format_summary(report))
+    if out is not None:
+        write_json_atomic(out, report)
+        print(f"Report written to {out}")
+    else:
+        print("No --out given: the JSON report was not written.")
 
 
 def _describe_error(error):
     """(exit status, one line) for an exception that reached the command line."""
     from tfgen.data import DataUnavailableError
+    from tfgen.evaluation import InceptionWeightsUnavailable
     from tfgen.locks import FolderLockedError
     from tfgen.training.distribute import WorkerLost
     from tfgen.training.trainer import TrainingDiverged, TrainingInterrupted
@@ -412,7 +474,8 @@ def _describe_error(error):
     if isinstance(error, OSError) and error.strerror:  # the system's words, without "[Errno N]"
         where = f": {error.filename!r}" if error.filename else ""
         return 2, first_line(error.strerror) + where
-    if isinstance(error, (ValueError, TypeError, LookupError, OSError, FolderLockedError, DataUnavailableError)):
+    if isinstance(error, (ValueError, TypeError, LookupError, OSError, FolderLockedError, DataUnavailableError,
+                          InceptionWeightsUnavailable)):
         return 2, first_line(error) or type(error).__name__
     import tensorflow as tf
 

@@ -1,6 +1,7 @@
 """Evaluation: a project-trained classifier and the sample scores built on it, FID and KID on
-Inception-v3 features (`tfgen.evaluation.inception`), classification error, clustering scores and
-InfoGAN's code accuracy, and the callbacks that log them every epoch."""
+Inception-v3 features (`tfgen.evaluation.inception`), importance-weighted test log-likelihoods
+(`tfgen.evaluation.likelihood`), classification error, clustering scores and InfoGAN's code accuracy,
+and the callbacks that log them every epoch."""
 
 from tfgen.evaluation.classification import error_rate
 from tfgen.evaluation.classifier import (
@@ -33,6 +34,7 @@ from tfgen.evaluation.inception import (
     inception_model,
     kid,
 )
+from tfgen.evaluation.likelihood import likelihood_kind, likelihood_scores, mmd_scores
 
 __all__ = [
     "ClusterScoresCallback",
@@ -55,8 +57,11 @@ __all__ = [
     "kmeans",
     "kmeans_codes",
     "kmeans_pixels",
+    "likelihood_kind",
+    "likelihood_scores",
     "load_classifier",
     "matched_accuracy",
+    "mmd_scores",
     "nmi",
     "purity",
     "sample_scores",

@@ -45,7 +45,7 @@ def _real_labels(evaluator, real, real_images):
     return real.labels if real.labels is not None else evaluator.predict(real_images)
 
 
-def sample_scores(model, evaluator, real_data, num_samples=1000, seed=1234, real_diversity=None):
+def sample_scores(model, evaluator, real_data, num_samples=1000, seed=1234, real_diversity=None, samples=None):
     """The scores of `model`'s samples (module docstring), as a dict of floats (per-class ratios in a dict).
 
     Args:
@@ -58,19 +58,28 @@ def sample_scores(model, evaluator, real_data, num_samples=1000, seed=1234, real
         num_samples: how many samples (and real images) to score.
         seed: the samples' seed (the same seed gives the same samples).
         real_diversity: the real images' `evaluator.diversity`, when already known.
+        samples: (images, labels) already drawn from `model` instead of
+            `model.sample(num_samples, seed)` (labels: the requested class of
+            each image for a conditional model, else None); `num_samples` and
+            `seed` are then not used (`tfgen.evaluate` draws them one seed per
+            image, the same through a model and through its export).
     """
+    if samples is not None:
+        images, labels = np.asarray(samples[0]), samples[1]
+        num_samples = len(images)
     num_samples = _checks.integer("num_samples", num_samples, minimum=2)
     real = real_data.take(num_samples)
     real_images = _float_images(real.images)
-    seed_tensor = tfgen_random.seed_tensor(seed)
     num_classes = evaluator.num_classes
     entry = {}
     if getattr(model, "conditional", False):
-        labels = np.arange(num_samples) % num_classes
-        images = np.asarray(model.sample(num_samples, seed=seed_tensor, labels=labels))
-        entry["label_accuracy"] = evaluator.label_accuracy(images, labels)
+        if samples is None:
+            labels = np.arange(num_samples) % num_classes
+            images = np.asarray(model.sample(num_samples, seed=tfgen_random.seed_tensor(seed), labels=labels))
+        entry["label_accuracy"] = evaluator.label_accuracy(images, np.asarray(labels))
     else:
-        images = np.asarray(model.sample(num_samples, seed=seed_tensor))
+        if samples is None:
+            images = np.asarray(model.sample(num_samples, seed=tfgen_random.seed_tensor(seed)))
         labels = evaluator.predict(images)
         counts = np.bincount(labels, minlength=num_classes)
         entry["predicted_classes"] = int(np.sum(counts >= 0.01 * num_samples))

@@ -320,7 +320,8 @@ def mmd_scores(model, data, seed=0, batch_size=100, max_images=None, binarizatio
 
     Args:
         model: an MMD-VAE (or an export of one): `encode(images)` -> codes,
-            `reconstruct(images)` -> images.
+            and `reconstruct(images)` -> images, or without it (a Keras
+            `MMDVAE`) `decode(codes)` -> images.
         data: the test `tfgen.data.ImageDataset`.
         seed: the seed of the prior draws (and of the binarization, for a Bernoulli decoder).
         batch_size: the MMD is computed batch by batch (codes against as many
@@ -336,7 +337,14 @@ def mmd_scores(model, data, seed=0, batch_size=100, max_images=None, binarizatio
     max_images = _checks.positive_int("max_images", max_images, allow_none=True)
     if max_images is not None and max_images < len(data):
         data = data.take(max_images)
-    encode, reconstruct = _compiled(model, "encode"), _compiled(model, "reconstruct")
+    encode = _compiled(model, "encode")
+    if hasattr(model, "reconstruct"):
+        reconstruct = _compiled(model, "reconstruct")
+    else:
+        decode = _compiled(model, "decode")
+
+        def reconstruct(images):
+            return decode(encode(images))
     errors, mmds, weights = [], [], []
     bar = keras.utils.Progbar(len(data), unit_name="image") if progress else None
     seen = 0
