@@ -80,10 +80,11 @@ def test_an_export_scores_as_its_model(tmp_path):
     ("ssvae", {"likelihood", "classification_error", "samples"}),
     ("mmd_vae", {"mmd"}),
     ("dcgan", {"samples"}),
+    ("vhe", {"likelihood"}),
 ])
 def test_each_model_gets_the_scores_it_has(name, sections):
     model = _trained(name, steps=1, **({"num_classes": 10} if name == "ssvae" else {}))
-    data = synthetic_dataset(16, seed=5)
+    data = synthetic_dataset(64, seed=5, num_classes=4) if name == "vhe" else synthetic_dataset(16, seed=5)
     report = evaluate(model, dataset=data, iw_samples=3 if "likelihood" in sections else None, max_images=16,
                       batch_size=8, num_samples=20, classifier=_untrained_evaluator(), progress=False)
     assert sections == set(report) - {"model", "kind", "target", "dataset", "split", "seed"}
@@ -95,6 +96,8 @@ def test_each_model_gets_the_scores_it_has(name, sections):
         assert report["mmd"]["images"] == 16 and report["mmd"]["squared_error"] > 0
         with pytest.raises(ValueError, match="mmd_vae has no likelihood"):
             evaluate(model, dataset=data, iw_samples=3, progress=False)
+    elif name == "vhe":  # the class sets come from the whole split; only the first 16 images are scored
+        assert report["likelihood"]["images"] == 16 and "given_class_set" in report["likelihood"]
     else:
         assert 1 <= report["samples"]["predicted_classes"] <= 10
 

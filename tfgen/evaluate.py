@@ -251,11 +251,12 @@ def load_target(target):
         model, config = restore_model(path)
         return model, {"kind": "run", "path": path, "dataset": recorded_dataset(config.get("dataset")),
                        "image_size": config.get("image_size"), "channels": config.get("channels"),
-                       "config": config}
+                       "binarization": (config.get("training") or {}).get("binarization"), "config": config}
     if is_complete_version(path) or any(entry.isdigit() for entry in os.listdir(path)):
         scorer = ExportScorer(latest_version(path))
         training = scorer.exported.manifest.get("training") or {}
-        return scorer, {"kind": "export", "path": scorer.path, "dataset": recorded_dataset(training.get("dataset"))}
+        return scorer, {"kind": "export", "path": scorer.path, "dataset": recorded_dataset(training.get("dataset")),
+                        "binarization": training.get("binarization")}
     raise ValueError(f"{path!r} is neither a tfgen run folder (no {CONFIG_FILE}) nor an export (no numbered version "
                      f"folder with saved_model.pb).")
 
@@ -441,9 +442,11 @@ def evaluate(target, dataset=None, iw_samples=None, seed=0, batch_size=100, max_
     if "likelihood" in sections:
         if progress:
             print(f"Importance-weighted log-likelihood, K = {iw_samples or likelihood_lib.DEFAULT_IW_SAMPLES}:")
+        # The whole split with max_images: the VHE draws its class sets from all of it.
         report["likelihood"] = likelihood_lib.likelihood_scores(
-            model, scored, num_samples=iw_samples or likelihood_lib.DEFAULT_IW_SAMPLES, seed=seed,
-            batch_size=batch_size, rows_per_call=rows_per_call, progress=progress)
+            model, test, num_samples=iw_samples or likelihood_lib.DEFAULT_IW_SAMPLES, seed=seed,
+            batch_size=batch_size, max_images=max_images, rows_per_call=rows_per_call,
+            binarization=facts.get("binarization"), progress=progress)
     if "classification_error" in sections:
         report["classification_error"] = {"error": float(error_rate(model, scored, batch_size=batch_size)),
                                           "images": len(scored)}
@@ -451,7 +454,7 @@ def evaluate(target, dataset=None, iw_samples=None, seed=0, batch_size=100, max_
         if progress:
             print("Reconstruction error and MMD:")
         report["mmd"] = likelihood_lib.mmd_scores(model, scored, seed=seed, batch_size=max(batch_size, 2),
-                                                   progress=progress)
+                                                   binarization=facts.get("binarization"), progress=progress)
     samples = None
     if "samples" in sections or fid:
         if progress:

@@ -176,7 +176,9 @@ def export_for_child(model, folder, key, batch_sizes):
         for batch_size in batch_sizes:
             for endpoint, (function, signature) in endpoints.items():
                 for input_spec in signature:
-                    assert input_spec.shape[0] is None, f"{endpoint}: the batch dimension must be None"
+                    # Every input has a free batch dimension, but a scalar (`num_samples`, the codes per image).
+                    assert input_spec.shape.rank == 0 or input_spec.shape[0] is None, \
+                        f"{endpoint}: the batch dimension must be None"
                 arguments = {s.name: serving_input(s, rng, batch_size, getattr(model, "num_classes", 10)) for s in signature}
                 inputs.update({f"{batch_size}/{endpoint}/{name}": value for name, value in arguments.items()})
                 tensors = [tf.constant(arguments[s.name]) for s in signature]
@@ -195,10 +197,12 @@ def serving_input(spec, rng, batch, num_classes):
     """An input of `batch` rows for the serving signature input `spec` (a `tf.TensorSpec`).
 
     Integer inputs are distinct seeds (1, 2, ...), or valid class ids for a
-    "label"; float inputs are uniform in [0, 1) (valid pixels, codes). Every
+    "label", and a scalar (`num_samples`) is 3; float inputs are uniform in [0, 1) (valid pixels, codes). Every
     unknown dimension (the batch, a VHE class set's size) gets `batch`.
     """
     shape = [batch if dim is None else dim for dim in spec.shape]
+    if spec.shape.rank == 0:  # a scalar: the codes per image of the `log_importance_weights` signatures
+        return np.array(3, spec.dtype.as_numpy_dtype)
     if spec.dtype == tf.int64 or spec.dtype == tf.int32:
         values = np.arange(batch) + 1  # distinct seeds
         if spec.name == "label":

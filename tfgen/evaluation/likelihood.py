@@ -212,7 +212,7 @@ def likelihood_scores(model, data, num_samples=DEFAULT_IW_SAMPLES, seed=0, batch
 
     Args:
         model: a tfgen model with `log_importance_weights`, or an export
-            wrapped to look like one (`tfgen.serving.ExportedModel`).
+            wrapped to look like one (`tfgen.evaluate.ExportScorer`).
         data: the test `tfgen.data.ImageDataset`.
         num_samples: K, the codes per image (`DEFAULT_IW_SAMPLES`).
         seed: the seed of the binarization and of every code.
@@ -239,15 +239,20 @@ def likelihood_scores(model, data, num_samples=DEFAULT_IW_SAMPLES, seed=0, batch
     num_samples = check_num_samples(num_samples)
     batch_size = _checks.positive_int("batch_size", batch_size)
     max_images = _checks.positive_int("max_images", max_images, allow_none=True)
-    if max_images is not None and max_images < len(data):
-        data = data.take(max_images)
+    limit = len(data) if max_images is None else min(max_images, len(data))
+    if kind != "class_set" and limit < len(data):
+        data = data.take(limit)  # (the VHE's class sets are drawn from the whole split; its batches are cut below)
     log_weights = _compiled(model, "log_importance_weights")
     classify = _compiled(model, "classify") if kind == "semi_supervised" else None
     num_classes = getattr(model, "num_classes", None)
     estimates = {"given_label": [[], []], "marginal": [[], []], "given_class_set": [[], []]}
-    bar = keras.utils.Progbar(len(data), unit_name="image") if progress else None
+    bar = keras.utils.Progbar(limit, unit_name="image") if progress else None
     first = 0
     for batch in _evaluation_batches(model, data, batch_size, seed, kind, binarization):
+        if first >= limit:
+            break
+        if int(batch["image"].shape[0]) > limit - first:
+            batch = {name: value[: limit - first] for name, value in batch.items()}
         images = batch["image"]
         count = int(images.shape[0])
 
