@@ -19,10 +19,10 @@ the per-epoch test objective against cumulative training time.
 """
 
 import argparse
-import json
 import time
 
 from tfgen import data
+from tfgen._files import write_json_atomic
 from tfgen.evaluation.likelihood import likelihood_scores
 from tfgen.training.run_dir import read_json
 from tfgen.training.trainer import restore_model
@@ -90,8 +90,7 @@ def main():
         for epoch, elapsed, objective in entry.get("curve", []):
             print(f"  epoch {epoch}: {elapsed} s, test objective {objective:.2f}")
     if args.out_json:
-        with open(args.out_json, "w", encoding="utf-8") as file:
-            json.dump(results, file, indent=2)
+        write_json_atomic(args.out_json, results)
 
 
 if __name__ == "__main__":

@@ -165,16 +165,24 @@ def test_the_iwae_trains_in_the_loop_and_resumes_exactly(tmp_path):
         np.testing.assert_array_equal(actual, expected)
 
 
-def test_the_bound_of_a_trained_vae_is_above_its_elbo_and_rises_with_k(tmp_path):
+def test_the_bound_of_a_trained_vae_is_above_its_elbo_and_rises_with_k():
+    import keras
+
     data = synthetic_dataset(32)
-    trainer = Trainer(_tiny_iwae(1, seed=0), data, str(tmp_path / "run"), epochs=2, batch_size=16,
-                      learning_rate=3e-3, verbose=0)
-    trainer.fit()
+    keras.utils.set_random_seed(0)
+    model = _tiny_iwae(1, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    batches = list(data.batches(16, shuffle=False))
+    model.build_from_batch(batches[0])
+    train_step = tf.function(model.train_step)
+    for step in range(12):
+        train_step(batches[step % 2], tf.constant([step, 1], tf.int64))
     bounds = []
     for k in (1, 10, 100, 1000):
-        report = likelihood_scores(trainer.model, data, num_samples=k, seed=0, batch_size=32, progress=False)
+        report = likelihood_scores(model, data, num_samples=k, seed=0, batch_size=32, progress=False)
         bounds.append(report["marginal"]["log_likelihood"])
         # The mean log-weight is the ELBO estimate: never above the bound (Jensen, image by image).
         assert report["marginal"]["elbo"] <= report["marginal"]["log_likelihood"] + 1e-9
-    print(bounds)
+    # In expectation L_K rises with K; over 32 images each step (0.1 to 1 nats here) is several times the
+    # Monte Carlo error of the differences.
     assert np.all(np.diff(bounds) > 0), bounds
