@@ -16,7 +16,8 @@ import pytest
 from background import SHIPPED, shipped_models
 from conftest import built_model, started
 from tfgen import cli
-from tfgen.export import MANIFEST_FILE, export_model, latest_version, read_manifest
+from tfgen.export import (MANIFEST_FILE, existing_versions, export_model, is_complete_version, latest_version,
+                          read_manifest)
 
 REQUIRED_PRETRAINED = ("fashion_vae_latent2", "mnist_cvae", "mnist_cgan")
 
@@ -202,6 +203,32 @@ def test_shipped_model_samples_in_a_fresh_process_without_data(name, shipped_sam
     grid = _png(folder / f"{name}.png")
     assert grid.shape[:2] == (8 * 28, 8 * 28) and grid[..., 0].std() > 0.05  # not a blank picture
     assert os.path.isfile(os.path.join(version, MANIFEST_FILE))
+
+
+def _older_shipped_versions():
+    """(name, version folder) of every complete shipped version that a newer one has replaced."""
+    older = []
+    for name in shipped_models():
+        folder = os.path.join(SHIPPED, name)
+        newest = latest_version(folder)
+        older += [(name, os.path.join(folder, str(version))) for version in existing_versions(folder)
+                  if is_complete_version(os.path.join(folder, str(version)))
+                  and os.path.join(folder, str(version)) != newest]
+    return older
+
+
+@pytest.mark.parametrize("name, version", _older_shipped_versions(),
+                         ids=lambda value: os.path.basename(value) if os.sep in str(value) else value)
+def test_older_shipped_versions_still_load_and_sample(name, version):
+    """A retrained model ships as a new version beside the old one; the old one stays usable by its folder."""
+    from tfgen.serving import ExportedModel
+
+    exported = ExportedModel(version)
+    assert exported.path == version
+    labels = np.array([1, 3], np.int64) if exported.is_conditional() else None
+    images = np.asarray(exported.sample(np.array([0, 1], np.int64), labels))
+    assert images.shape == (2, *exported.image_shape)
+    assert np.all((images >= 0) & (images <= 1)) and images.std() > 0.05  # finite, in range, not blank
 
 
 def _stored_values(version_dir):
