@@ -131,9 +131,11 @@ def test_serving_endpoints_take_int64_labels_with_a_none_batch_dimension():
     model = _model(encoder_sees_label=True)
     model.build_from_batch(_batch())
     endpoints = model.serving_endpoints()
-    assert set(endpoints) == {"encode", "decode", "sample", "reconstruct"}
+    assert set(endpoints) == {"encode", "decode", "sample", "reconstruct", "log_importance_weights"}
     for _, signature in endpoints.values():
-        assert all(spec.shape[0] is None for spec in signature)
+        # A free batch dimension on every input but the scalar number of codes of log_importance_weights.
+        assert all(spec.shape[0] is None for spec in signature if spec.name != "num_samples")
+    assert [spec.name for spec in endpoints["log_importance_weights"][1]] == ["images", "label", "seed", "num_samples"]
     sample, signature = endpoints["sample"]
     assert [spec.name for spec in signature] == ["seed", "label"]
     images = sample(tf.constant([1, 2], tf.int64), tf.constant([4, 4], tf.int64))["images"]
