@@ -131,13 +131,18 @@ def importance_weighted_bound(log_weights_fn, images, num_samples, seed=0, first
     """
     num_samples = check_num_samples(num_samples)
     batch = int(images.shape[0])
+    accumulator = LogMeanExp(batch)
+    for seeds, count in _chunks(num_samples, seed, first_index, batch, rows_per_call):
+        accumulator.add(log_weights_fn(images, seeds, count))
+    return accumulator.log_mean_exp(), accumulator.mean()
+
+
+def _chunks(num_samples, seed, first_index, batch, rows_per_call):
+    """(seeds of the batch's images for the chunk, codes in it) for each chunk of at most rows_per_call rows."""
     chunk = max(1, min(num_samples, rows_per_call // max(batch, 1)))
     indices = np.arange(first_index, first_index + batch)
-    accumulator = LogMeanExp(batch)
     for number, start in enumerate(range(0, num_samples, chunk)):
-        count = min(chunk, num_samples - start)
-        accumulator.add(log_weights_fn(images, importance_seeds(seed, indices, number), count))
-    return accumulator.log_mean_exp(), accumulator.mean()
+        yield importance_seeds(seed, indices, number), min(chunk, num_samples - start)
 
 
 # ------------------------------------------------------------------ the models' scores
@@ -297,11 +302,7 @@ def _marginal_bound(model, log_weights, classify, images, num_classes, num_sampl
     """
     batch = int(images.shape[0])
     accumulators = [LogMeanExp(batch) for _ in range(num_classes)]
-    chunk = max(1, min(num_samples, rows_per_call // max(batch, 1)))
-    indices = np.arange(first, first + batch)
-    for number, start in enumerate(range(0, num_samples, chunk)):
-        count = min(chunk, num_samples - start)
-        seeds = importance_seeds(seed, indices, number)
+    for seeds, count in _chunks(num_samples, seed, first, batch, rows_per_call):
         for label, accumulator in enumerate(accumulators):
             accumulator.add(log_weights(images, seeds, count, tf.fill([batch], tf.constant(label, tf.int64))))
     per_class = np.stack([accumulator.log_mean_exp() for accumulator in accumulators], axis=1)
