@@ -187,7 +187,7 @@ def _seeded_sampler(model):
     if "sample" not in endpoints:
         return None
     function, signature = endpoints["sample"]
-    compiled = tf.function(function, input_signature=signature)
+    compiled = tf.function(function, input_signature=signature, autograph=False)  # traced as the export traces it
     conditional = len(signature) > 1
 
     def sample(seeds, labels=None):

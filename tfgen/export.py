@@ -102,11 +102,16 @@ def _spec_description(spec):
     return {"shape": [None if dim is None else int(dim) for dim in spec.shape], "dtype": spec.dtype.name}
 
 
-def describe_signatures(model):
-    """{signature: {"inputs": {name: {shape, dtype}}, "outputs": {...}}} of `model`'s serving endpoints."""
+def describe_signatures(model, functions=None):
+    """{signature: {"inputs": {name: {shape, dtype}}, "outputs": {...}}} of `model`'s serving endpoints.
+
+    `functions`: {name: tf.function with its input signature}, the export archive's own endpoints, so
+    each is traced once (by default each endpoint is traced here, as the export traces it: no autograph).
+    """
     described = {}
     for name, (function, input_signature) in model.serving_endpoints().items():
-        concrete = tf.function(function).get_concrete_function(*input_signature)
+        traced = (functions or {}).get(name) or tf.function(function, input_signature=input_signature, autograph=False)
+        concrete = traced.get_concrete_function()
         outputs = tf.nest.map_structure(lambda tensor: tf.TensorSpec(tensor.shape, tensor.dtype), concrete.structured_outputs)
         described[name] = {
             "inputs": {spec.name: _spec_description(spec) for spec in input_signature},
@@ -115,14 +120,14 @@ def describe_signatures(model):
     return described
 
 
-def _manifest(model, jit_compile, run_info=None):
+def _manifest(model, jit_compile, run_info=None, functions=None):
     from tfgen import __version__
 
     manifest = {
         "model": getattr(model, "registered_name", type(model).__name__),
         "class": f"{type(model).__module__}.{type(model).__name__}",
         "model_config": json.loads(json.dumps(model.get_config(), default=str)),
-        "signatures": describe_signatures(model),
+        "signatures": describe_signatures(model, functions),
         "xla": bool(jit_compile),
         "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "tfgen_version": __version__,
@@ -215,11 +220,13 @@ def _write_version(model, model_dir, version, jit_compile, run_info):
     # signatures use, once (a GAN's discriminator is not exported at all).
     for collection in ("variables", "trainable_variables", "non_trainable_variables"):
         archive.add_variable_collection(collection, [])
+    functions = {}
     for name, (function, input_signature) in model.serving_endpoints().items():
         if jit_compile:
             function = tf.function(function, jit_compile=True)
-        archive.add_endpoint(name, function, input_signature=input_signature)
-    manifest = _manifest(model, jit_compile, run_info)
+        functions[name] = archive.add_endpoint(name, function, input_signature=input_signature)
+    # The manifest describes the archive's functions: traced once here, reused by write_out.
+    manifest = _manifest(model, jit_compile, run_info, functions)
     temporary = tempfile.mkdtemp(dir=model_dir, prefix=f"{_TEMPORARY_PREFIX}{version}-")
     try:
         archive.write_out(temporary, verbose=False)
