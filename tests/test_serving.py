@@ -16,8 +16,7 @@ import pytest
 from background import SHIPPED, shipped_models
 from conftest import built_model, started
 from tfgen import cli
-from tfgen.export import (MANIFEST_FILE, existing_versions, export_model, is_complete_version, latest_version,
-                          read_manifest)
+from tfgen.export import MANIFEST_FILE, complete_versions, export_model, latest_version, read_manifest
 
 REQUIRED_PRETRAINED = ("fashion_vae_latent2", "mnist_cvae", "mnist_cgan")
 
@@ -211,9 +210,8 @@ def _older_shipped_versions():
     for name in shipped_models():
         folder = os.path.join(SHIPPED, name)
         newest = latest_version(folder)
-        older += [(name, os.path.join(folder, str(version))) for version in existing_versions(folder)
-                  if is_complete_version(os.path.join(folder, str(version)))
-                  and os.path.join(folder, str(version)) != newest]
+        paths = [os.path.join(folder, str(version)) for version in complete_versions(folder)]
+        older += [(name, path) for path in paths if path != newest]
     return older
 
 

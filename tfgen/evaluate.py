@@ -56,7 +56,7 @@ from tfgen.evaluation import (
     sample_scores,
 )
 from tfgen.evaluation import likelihood as likelihood_lib
-from tfgen.export import is_complete_version, latest_version
+from tfgen.export import existing_versions, is_complete_version, latest_version
 from tfgen.models import AdversarialModel, GenerativeModel
 from tfgen.serving import ExportedModel
 from tfgen.training import model_class as config_model_class
@@ -252,7 +252,7 @@ def load_target(target):
         return model, {"kind": "run", "path": path, "dataset": recorded_dataset(config.get("dataset")),
                        "image_size": config.get("image_size"), "channels": config.get("channels"),
                        "binarization": (config.get("training") or {}).get("binarization"), "config": config}
-    if is_complete_version(path) or any(entry.isdigit() for entry in os.listdir(path)):
+    if is_complete_version(path) or existing_versions(path):
         scorer = ExportScorer(latest_version(path))
         training = scorer.exported.manifest.get("training") or {}
         return scorer, {"kind": "export", "path": scorer.path, "dataset": recorded_dataset(training.get("dataset")),

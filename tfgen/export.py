@@ -76,6 +76,12 @@ def is_complete_version(path):
     )
 
 
+def complete_versions(model_dir):
+    """The integer versions in `model_dir` that hold a whole SavedModel (`is_complete_version`), sorted."""
+    return [version for version in existing_versions(model_dir)
+            if is_complete_version(os.path.join(model_dir, str(version)))]
+
+
 def latest_version(model_dir):
     """The path of the highest complete version in `model_dir` (`saved_models/<name>`).
 
@@ -87,9 +93,9 @@ def latest_version(model_dir):
         raise FileNotFoundError(f"No exported model folder at {model_dir!r}.")
     if is_complete_version(model_dir):  # a version folder given directly
         return model_dir
-    versions = existing_versions(model_dir)
-    complete = [v for v in versions if is_complete_version(os.path.join(model_dir, str(v)))]
+    complete = complete_versions(model_dir)
     if not complete:
+        versions = existing_versions(model_dir)
         incomplete = f" (incomplete, skipped: {versions})" if versions else ""
         raise FileNotFoundError(
             f"{model_dir!r} holds no complete SavedModel version{incomplete}. "
