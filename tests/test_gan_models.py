@@ -132,6 +132,69 @@ def test_cgan_options_and_sampling(seed):
         sample(tf.constant([1], tf.int64), tf.constant([10], tf.int64))
 
 
+@pytest.mark.parametrize("name", GANS)
+def test_the_averaged_generator_follows_its_recurrence_and_leaves_training_unchanged(name):
+    """`generator_ema`: the generator's path is the one it takes without an average (bit for bit: the average
+    only reads it), the average follows average <- a + (1 - d_t) (g - a) with d_t = min(d, (1 + t) / (10 + t))
+    after each generator update t, and samples come from the average."""
+    decay, steps = 0.5, 4
+    models = {}
+    for ema in (None, decay):
+        keras.utils.set_random_seed(0)
+        model = create_model(name, generator_ema=ema)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        batch = example_batch(model)
+        model.build_from_batch(batch)
+        models[ema] = model
+    plain, averaged = models[None], models[decay]
+    assert plain.generator_average is None and plain.sampling_generator is plain.generator
+    assert averaged.sampling_generator is averaged.generator_average
+    assert not averaged.generator_average.trainable_variables  # never trained by an optimizer
+    assert len(averaged.trainable_variables) == len(plain.trainable_variables)
+    generator = averaged.generator.weights
+    expected = _snapshot(generator)  # the average starts as the generator
+    np.testing.assert_array_equal(np.concatenate([w.ravel() for w in expected]),
+                                  np.concatenate([w.ravel() for w in _snapshot(averaged.generator_average.weights)]))
+    for step in range(1, steps + 1):
+        for model in (plain, averaged):
+            model.train_step(batch, tf.constant([step, 3], tf.int64))
+        d_t = np.float32(min(decay, (1 + step) / (10 + step)))
+        expected = [a + (np.float32(1) - d_t) * (g - a) for a, g in zip(expected, _snapshot(generator))]
+    for live, reference in zip(averaged.generator.weights, plain.generator.weights):
+        np.testing.assert_array_equal(live.numpy(), reference.numpy())
+    got = _snapshot(averaged.generator_average.weights)
+    # float32 arithmetic: each update rounds three times a value no larger than max |a|, |g|; over `steps` updates
+    # the difference from the NumPy float32 recurrence stays below steps * 3 * eps * that magnitude.
+    for value, reference in zip(got, expected):
+        scale = max(float(np.abs(reference).max()), 1.0)
+        np.testing.assert_allclose(value, reference, rtol=0, atol=steps * 3 * np.finfo(np.float32).eps * scale)
+    assert max(float(np.abs(a - g.numpy()).max()) for a, g in zip(got, generator)) > 1e-4  # it does lag behind
+    # Samples (and so the figures and the exports) come from the average; training sees the generator.
+    latents = averaged.draw_latents(4, tf.constant([5, 6], tf.int64))
+    inputs = averaged.generator_inputs(latents)
+    np.testing.assert_array_equal(averaged.generate_raw(latents).numpy(),
+                                  averaged.generator_average(inputs, training=False).numpy())
+    assert not np.allclose(averaged.generate_raw(latents).numpy(), averaged.generator(inputs, training=False).numpy())
+    for bad in (0, 1, 1.5, -0.1):
+        with pytest.raises(ValueError, match="generator_ema"):
+            create_model(name, generator_ema=bad)
+
+
+def test_the_averaged_generator_is_checkpointed_and_saved(tmp_path, seed):
+    """A checkpoint and a `.keras` file hold the average; a model without one reads neither's extra weights."""
+    model, batch = built_model("cgan")  # the descriptor keeps an average
+    for step in range(3):
+        model.train_step(batch, seed + step)
+    path = make_checkpoint(model, model.optimizer).save(str(tmp_path / "ckpt"))
+    restored, _ = built_model("cgan", seed=1)
+    make_checkpoint(restored, restored.optimizer).restore(path).assert_consumed()
+    for got, want in zip(restored.generator_average.weights, model.generator_average.weights):
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    model.save(tmp_path / "cgan.keras")
+    loaded = keras.saving.load_model(tmp_path / "cgan.keras")
+    np.testing.assert_array_equal(loaded.sample(3, seed=seed).numpy(), model.sample(3, seed=seed).numpy())
+
+
 def test_infogan_codes_metrics_and_bad_code_sizes(seed):
     model, batch = built_model("infogan")
     metrics = model.train_step(batch, seed)
