@@ -158,7 +158,9 @@ def preempt(folder, index, report, report_path):
     except TrainingInterrupted as error:
         entry["interrupted"] = {"step": int(trainer.global_step.numpy()), "signal": error.signal_number,
                                 "checkpoint": os.path.basename(error.checkpoint or ""), "message": str(error)}
-    write_report(report, report_path)  # worker 1 dies below    trainer = make_trainer("vae", os.path.join(folder, "preempt-vae"))
+    write_report(report, report_path)  # worker 1 dies below
+    # A restarted worker builds its trainer afresh (the interrupted one still carries its step-3 signal hook).
+    trainer = make_trainer("vae", os.path.join(folder, "preempt-vae"))
     if index == 1:
         act_at_step(trainer, 6, lambda: os.kill(os.getpid(), signal.SIGKILL))
     started = time.monotonic()
