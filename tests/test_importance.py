@@ -148,23 +148,32 @@ def test_the_iwae_gradient_weights_each_codes_gradient_by_its_normalized_weight(
     np.testing.assert_allclose(gradient.numpy(), expected.numpy(), rtol=0, atol=1e-5)
 
 
-def test_the_iwae_trains_in_the_loop_and_resumes_exactly(tmp_path):
+def _trains_and_resumes_exactly(make_model, folder, kl_metric):
+    """Trains `make_model()` for 2 epochs straight and for 1 + 1 resumed; returns the straight trainer after checking
+    a finite loss every epoch and exactly the same weights. (4 steps on random images say nothing of progress:
+    the MNIST runs of BENCHMARKS_LIKELIHOOD.md do.)"""
+    import keras
+
     data = synthetic_dataset(32)
 
-    def trainer(folder, epochs):
-        return Trainer(_tiny_iwae(4, seed=0), data, str(folder), epochs=epochs, batch_size=16, learning_rate=1e-3,
+    def trainer(name, epochs):
+        keras.utils.set_random_seed(0)  # networks built when the model is made take their initial weights then
+        return Trainer(make_model(), data, str(folder / name), epochs=epochs, batch_size=16, learning_rate=1e-3,
                        verbose=0)
 
-    straight = trainer(tmp_path / "straight", 2)
+    straight = trainer("straight", 2)
     history = straight.fit()
-    # A finite -L_4 every epoch (4 steps on random images say nothing of progress: the MNIST runs of
-    # BENCHMARKS_LIKELIHOOD.md do), and the resumed run reaches exactly the same weights.
-    assert all(np.isfinite(entry["train/loss"]) and np.isfinite(entry["train/kl"]) for entry in history)
-    trainer(tmp_path / "resumed", 1).fit()
-    resumed = trainer(tmp_path / "resumed", 2)
+    assert all(np.isfinite(entry["train/loss"]) and np.isfinite(entry[f"train/{kl_metric}"]) for entry in history)
+    trainer("resumed", 1).fit()
+    resumed = trainer("resumed", 2)
     resumed.fit(resume=True)
     for expected, actual in zip(straight.model.get_weights(), resumed.model.get_weights()):
         np.testing.assert_array_equal(actual, expected)
+    return straight
+
+
+def test_the_iwae_trains_in_the_loop_and_resumes_exactly(tmp_path):
+    _trains_and_resumes_exactly(lambda: _tiny_iwae(4, seed=0), tmp_path, "kl")
 
 
 def test_the_bound_of_a_trained_vae_is_above_its_elbo_and_rises_with_k():
@@ -188,3 +197,41 @@ def test_the_bound_of_a_trained_vae_is_above_its_elbo_and_rises_with_k():
     # In expectation L_K rises with K; over 32 images each step (0.1 to 1 nats here) is several times the
     # Monte Carlo error of the differences.
     assert np.all(np.diff(bounds) > 0), bounds
+
+
+# ---------------------------------------------------------------- the CVAE's IWAE bound of log p(x | y)
+
+
+def _tiny_cvae(k, **overrides):
+    return create_model("cvae", analytic_kl=False, num_importance_samples=k, **overrides)
+
+
+def test_the_cvae_iwae_at_one_sample_is_its_elbo_and_needs_beta_one_and_the_sampled_kl(seed):
+    """k = 1: the IWAE terms of the CVAE are its ELBO's (beta = 1, sampled KL), labelled mask included."""
+    batch = next(iter(synthetic_dataset(8).batches(8, shuffle=False)))
+    batch = {**batch, "labelled": tf.constant([1, 1, 0, 1, 0, 1, 1, 1], tf.float32)}
+    model = _tiny_cvae(1, seed=0)
+    model.build_from_batch(batch)
+    images, mask = batch["image"], batch["labelled"]
+    one_hot = model.check_labels(batch["label"], batch_size=8, mask=mask)
+    features = model.encoder_features(images)
+    elbo, _ = model.negative_elbo(images, one_hot, features, seed=seed, weights=mask)
+    # The IWAE path draws the same normals: a (8, 1, 2) stateless draw is the (8, 2) one.
+    one, _ = model._iwae_terms(images, one_hot, features, seed=seed, weights=mask)
+    for name in ("loss", "reconstruction_loss", "kl_loss"):
+        # Values up to ~550 nats (784 pixels) in float32, summed in other orders: a few ulps of 550.
+        np.testing.assert_allclose(one[name].numpy(), elbo[name].numpy(), rtol=0, atol=1e-3 * 5.5)
+    for bad in ({"analytic_kl": True}, {"beta": 0.5}):
+        with pytest.raises(ValueError, match="Pass analytic_kl=False and beta=1"):
+            create_model("cvae", **{"analytic_kl": False, "num_importance_samples": 2, **bad})
+    with pytest.raises(ValueError, match="num_importance_samples"):
+        create_model("ssvae", num_importance_samples=2)
+
+
+def test_the_cvae_iwae_is_a_tighter_bound_trains_in_the_loop_and_resumes_exactly(tmp_path, seed):
+    model = _trains_and_resumes_exactly(lambda: _tiny_cvae(4, seed=0), tmp_path, "kl_loss").model
+    # -L_k <= the mean negative ELBO of the same k codes (Jensen, row by row): the loss is the tighter bound.
+    batch = next(iter(synthetic_dataset(16).batches(16, shuffle=False)))
+    one_hot = model.check_labels(batch["label"])
+    terms, _ = model._iwae_terms(batch["image"], one_hot, model.encoder_features(batch["image"]), seed=seed)
+    assert np.all(terms["loss"].numpy() <= (terms["reconstruction_loss"] + terms["kl_loss"]).numpy() + 1e-3)

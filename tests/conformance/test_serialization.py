@@ -44,14 +44,22 @@ def test_get_config_round_trip(name):
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_config_holds_every_constructor_option(name):
-    """Every option of the model's constructor is in its config, except those the class fixes (which stay fixed)."""
+    """Every option of the model's constructor is in its config, except those the class fixes (which stay fixed:
+    another value is ignored, or refused with an error that names the option)."""
     cls = MODELS[name]
     fixed = FIXED_OPTIONS.get(name, {})
     config = create_model(name).get_config()
     missing = sorted(set(_options(cls)) - set(config) - set(fixed))
     assert not missing, f"{cls.__name__}.get_config() lacks constructor options {missing}"
     for option, value in fixed.items():
-        assert getattr(cls(**{option: not value}), option) == value, option
+        other = (not value) if isinstance(value, bool) else value + 1
+        try:
+            model = cls(**{option: other})
+        except ValueError as error:
+            assert option in str(error), error
+        else:
+            assert getattr(model, option) == value, option
+        assert getattr(cls(**{option: value}), option) == value, option
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)

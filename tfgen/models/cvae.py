@@ -75,6 +75,11 @@ class CVAE(GenerativeModel):
             log q(z|x) - log p(z).
         seed: optional integer seed of the sampling layer's own stream.
         num_mixtures: the components of "logistic_mixture".
+        num_importance_samples: k, the codes per image of the training
+            bound: 1 trains on the (beta-weighted) ELBO, k > 1 on the IWAE
+            bound L_k of log p(x | y) (Burda et al. 2015, as `VAE`'s), which
+            weighs each code by p(z) / q(z|x[,y]): it needs beta = 1 and
+            `analytic_kl=False`.
         **kwargs: base model arguments, and `image_shape` ((28, 28, 1) by
             default; see `GenerativeModel`).
 
@@ -87,7 +92,9 @@ class CVAE(GenerativeModel):
     decoders `decoder_log_sigma`, and for the 8-bit likelihoods
     `bits_per_dim`: (reconstruction_loss + kl_loss) / (D ln 2), the negative
     ELBO of log p(x | y) with beta = 1 (whatever beta the loss uses), in
-    bits per dimension (D = height x width x channels).
+    bits per dimension (D = height x width x channels). With k > 1
+    importance samples `loss` is -L_k, `reconstruction_loss` and `kl_loss`
+    are averaged over the k codes, and `bits_per_dim` is -L_k's.
     """
 
     conditional = True
@@ -116,6 +123,7 @@ class CVAE(GenerativeModel):
         analytic_kl=True,
         seed=None,
         num_mixtures=likelihoods.NUM_MIXTURES,
+        num_importance_samples=1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -130,6 +138,13 @@ class CVAE(GenerativeModel):
         self.decoder_likelihood = likelihoods.get_likelihood(likelihood, num_mixtures)
         self.analytic_kl = _checks.boolean("analytic_kl", analytic_kl)
         self.seed = _checks.optional_seed("seed", seed)
+        self.num_importance_samples = _checks.positive_int("num_importance_samples", num_importance_samples)
+        if self.num_importance_samples > 1 and (self.analytic_kl or self.beta != 1.0):
+            raise ValueError(
+                "The IWAE bound (num_importance_samples > 1) weighs each code by p(z) / q(z|x): it has no closed-form "
+                "KL and no KL weight. Pass analytic_kl=False and beta=1. Received: "
+                f"analytic_kl={self.analytic_kl}, beta={self.beta}, num_importance_samples={self.num_importance_samples}"
+            )
         if self.encoder_sees_label:
             self.encoder = ConvEncoder(encoder_units, gaussian=False, image_shape=self.image_shape, name="encoder")
             self.encoder_head = float32_layer(keras.layers.Dense(2 * latent_dim, name="encoder_head"))
@@ -156,14 +171,15 @@ class CVAE(GenerativeModel):
         """The metrics the likelihood adds: `decoder_log_sigma` (Gaussians), `bits_per_dim` (8-bit ones)."""
         return self.decoder_likelihood.metric_names
 
-    def _add_likelihood_metrics(self, metrics, log_sigma):
-        """`metrics` with `_likelihood_metric_names` added (from the batch means of the loss's terms)."""
+    def _add_likelihood_metrics(self, metrics, log_sigma, bound=False):
+        """`metrics` with `_likelihood_metric_names` added (from the batch means of the loss's terms; with
+        `bound`, bits per dimension of the loss itself, the IWAE's -L_k)."""
         if self.decoder_likelihood.has_scale:
             metrics["decoder_log_sigma"] = log_sigma
         if self.decoder_likelihood.eight_bit:
             shape = self.image_shape
-            negative_elbo = metrics["reconstruction_loss"] + metrics["kl_loss"]
-            metrics["bits_per_dim"] = likelihoods.bits_per_dim(negative_elbo, int(shape[0] * shape[1] * shape[2]))
+            negative_bound = metrics["loss"] if bound else metrics["reconstruction_loss"] + metrics["kl_loss"]
+            metrics["bits_per_dim"] = likelihoods.bits_per_dim(negative_bound, int(shape[0] * shape[1] * shape[2]))
         return metrics
 
     @property
@@ -264,16 +280,50 @@ class CVAE(GenerativeModel):
         """
         images = self.check_images(images)
         one_hot = self.check_labels(labels, batch_size=tf.shape(images)[0])
-        z_mean, z_log_var = self.posterior(self.encoder_features(images), one_hot)
         eps = tfgen_random.normal_codes_from_seeds(seeds, num_samples, self.latent_dim)
+        return self.importance_terms(images, one_hot, self.encoder_features(images), eps)[0]["log_weight"]
+
+    def importance_terms(self, images, one_hot, features, eps, training=False, weights=None):
+        """The log importance weights of `images` given their labels, with codes z = mean + sigma * eps of q(z|x[,y]).
+
+        Args:
+            images: (batch, *image_shape), checked.
+            one_hot: (batch, num_classes) one-hot or soft labels.
+            features: `encoder_features(images)`.
+            eps: (batch, k, latent_dim) standard normal draws.
+            weights: optional (batch,) weights of the rows in the closed-form sigma.
+
+        Returns:
+            (`tfgen.losses.importance.gaussian_log_weights`'s dict of (batch, k)
+            tensors, the decoder's log sigma or None).
+        """
+        z_mean, z_log_var = self.posterior(features, one_hot, training=training)
         z = importance.reparameterize(z_mean, z_log_var, eps)
-        tiled_images = importance.repeat_rows(images, tf.shape(eps)[1])
-        tiled_labels = importance.repeat_rows(one_hot, tf.shape(eps)[1])
+        k = tf.shape(eps)[1]
+        tiled_images, tiled_labels = importance.repeat_rows(images, k), importance.repeat_rows(one_hot, k)
+        tiled_weights = None if weights is None else importance.repeat_rows(weights, k)
+        scales = []
 
         def log_likelihood(codes):
-            return self.log_likelihood(tiled_images, self.decoder_logits(codes, tiled_labels))[0]
+            logits = self.decoder_logits(codes, tiled_labels, training=training)
+            logpx_z, log_sigma = self.log_likelihood(tiled_images, logits, weights=tiled_weights)
+            scales.append(log_sigma)
+            return logpx_z
 
-        return importance.gaussian_log_weights(z, z_mean, z_log_var, log_likelihood)["log_weight"]
+        terms = importance.gaussian_log_weights(z, z_mean, z_log_var, log_likelihood)
+        return terms, scales[0]
+
+    def _iwae_terms(self, images, one_hot, features, seed=None, training=False, weights=None):
+        """Per-example loss terms of the IWAE objective, k = `num_importance_samples` codes per image:
+        ({"loss": -L_k, "reconstruction_loss", "kl_loss"}: (batch,) tensors, log sigma or None)."""
+        shape = (tf.shape(images)[0], self.num_importance_samples, self.latent_dim)
+        eps = tfgen_random.normal(shape, seed, self.sampling.seed_generator)
+        terms, log_sigma = self.importance_terms(images, one_hot, features, eps, training=training, weights=weights)
+        return {
+            "loss": -importance.iwae_bound(terms["log_weight"]),
+            "reconstruction_loss": -tf.reduce_mean(terms["logpx_z"], axis=-1),
+            "kl_loss": tf.reduce_mean(terms["logqz_x"] - terms["logpz"], axis=-1),
+        }, log_sigma
 
     def compute_losses(self, batch, seed=None, training=False):
         images = self.check_images(batch["image"])
@@ -281,14 +331,20 @@ class CVAE(GenerativeModel):
         mask = labels_lib.labelled_mask(batch, batch_size)
         one_hot = self.check_labels(batch["label"], batch_size=batch_size, mask=mask)
         features = self.encoder_features(images, training=training)
+        if self.num_importance_samples > 1:
+            terms, log_sigma = self._iwae_terms(images, one_hot, features, seed=seed, training=training, weights=mask)
+            return self._add_likelihood_metrics(self._batch_means(terms, mask), log_sigma, bound=True)
         terms, log_sigma = self.negative_elbo(images, one_hot, features, seed=seed, training=training, weights=mask)
+        return self._add_likelihood_metrics(self._batch_means(terms, mask), log_sigma)
+
+    @staticmethod
+    def _batch_means(terms, mask):
+        """The batch means of per-example `terms`, over the labelled rows when there is a `mask`."""
         if mask is None:
-            metrics = {name: tf.reduce_mean(value) for name, value in terms.items()}
-        else:
-            # Weighted rather than gathered: every row keeps its place, and a
-            # batch without labelled rows still has a (zero) gradient.
-            metrics = {name: labels_lib.masked_mean(mask * value, tf.reduce_sum(mask)) for name, value in terms.items()}
-        return self._add_likelihood_metrics(metrics, log_sigma)
+            return {name: tf.reduce_mean(value) for name, value in terms.items()}
+        # Weighted rather than gathered: every row keeps its place, and a
+        # batch without labelled rows still has a (zero) gradient.
+        return {name: labels_lib.masked_mean(mask * value, tf.reduce_sum(mask)) for name, value in terms.items()}
 
     # ------------------------------------------------------------- samples
 
@@ -368,4 +424,5 @@ class CVAE(GenerativeModel):
             "analytic_kl": self.analytic_kl,
             "seed": self.seed,
             "num_mixtures": self.num_mixtures,
+            "num_importance_samples": self.num_importance_samples,
         }

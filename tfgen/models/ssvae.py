@@ -89,8 +89,8 @@ class SemiSupervisedVAE(CVAE):
     """
 
     semi_supervised = True
-    #: CVAE's constructor arguments that M2 fixes (its encoder always sees the label).
-    fixed_options = ("encoder_sees_label",)
+    #: CVAE's constructor arguments that M2 fixes (its encoder always sees the label; it trains on its ELBO).
+    fixed_options = ("encoder_sees_label", "num_importance_samples")
     figures = ("class_grid", "accuracy")
     recipe = Recipe(
         source="Kingma et al. 2014 on MNIST with 100 labels (the seed's Day 13): 10 labels per class, 10 of every "
@@ -120,6 +120,9 @@ class SemiSupervisedVAE(CVAE):
         **kwargs,
     ):
         kwargs.pop("encoder_sees_label", None)  # always True; tolerated for CVAE-style configs
+        if _checks.positive_int("num_importance_samples", kwargs.pop("num_importance_samples", 1)) != 1:
+            raise ValueError(f"{type(self).__name__} trains on its ELBO: the CVAE's IWAE bound "
+                             "(num_importance_samples > 1) is not defined for its unlabelled examples.")
         super().__init__(
             latent_dim=latent_dim,
             num_classes=num_classes,
