@@ -244,5 +244,6 @@ class SemiSupervisedVAE(CVAE):
 
     def get_config(self):
         config = {**super().get_config(), "alpha": self.alpha}
-        config.pop("encoder_sees_label")
+        for option in self.fixed_options:  # not options of M2: it fixes them
+            config.pop(option)
         return config
