@@ -133,7 +133,7 @@ class GumbelSoftmax(keras.layers.Layer):
             [2], seed=tf.cast(seed, tf.int64), minval=None, maxval=None, dtype=tf.int32
         )
         # Imported here, not with the module: TFP's import (with the scikit-learn that its Keras import pulls in)
-        # costs ~0.8 s of every `import tfgen`, and only this layer uses it.
+        # cost ~1 s of CPU in every `import tfgen`, and only this layer uses it.
         import tensorflow_probability as tfp
 
         temperature = tf.cast(self.temperature, logits.dtype)
