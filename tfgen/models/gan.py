@@ -234,6 +234,16 @@ class AdversarialModel(GenerativeModel):
             target.assign(source)
         self.generator_average = average
 
+    def _non_trainable_state(self):
+        """The base's snapshot list without the averaged generator's variables: no update's forward pass moves
+        them (`train_step` averages after the update, only when it was applied), so copying them before every
+        discriminator and generator update would be wasted work."""
+        state = super()._non_trainable_state()
+        if self.generator_average is None:
+            return state
+        averaged = {id(variable) for variable in self.generator_average.variables}
+        return [variable for variable in state if id(variable) not in averaged]
+
     @property
     def sampling_generator(self):
         """The network samples come from: `generator_average` when the model keeps one, else `generator`."""
