@@ -8,6 +8,7 @@ import pytest
 from background import CLI_DCGAN
 from conftest import requires_real_data
 from tfgen import cli
+from tfgen.models import MODELS
 from tfgen.models.ssvae import SEMI_SUPERVISED_ALPHA, kingma_alpha
 
 
@@ -29,9 +30,12 @@ def test_unknown_model(capsys):
     assert "invalid choice: 'pixelcnn'" in _error(capsys, ["train", "pixelcnn", "--out", "x"])
 
 
-@pytest.mark.parametrize("value", ["0", "-3", "two"])
-def test_non_positive_epochs(capsys, value):
-    assert "expected a positive integer" in _error(capsys, ["train", "vae", "--epochs", value, "--out", "x"])
+@pytest.mark.parametrize("value, expected", [("0", "epochs must be a positive integer. Received: epochs=0"),
+                                             ("-3", "epochs must be a positive integer. Received: epochs=-3"),
+                                             ("two", "argument --epochs: invalid int value: 'two'")])
+def test_non_positive_epochs(capsys, value, expected):
+    err = _error(capsys, ["train", "vae", "--epochs", value, "--out", "x"])
+    assert expected in err and len(err.strip().splitlines()) == 1
 
 
 def test_export_of_a_folder_that_is_not_a_run(capsys, tmp_path):
@@ -73,7 +77,7 @@ def test_data_folder_flags_match_the_library_and_the_old_spellings_still_work(ca
     from tfgen import runs
 
     calls = []
-    monkeypatch.setattr(runs, "train", lambda *args, **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(runs, "run", lambda config: calls.append(config))
     source = tmp_path / "source" / "mnist"
     source.mkdir(parents=True)
     for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
@@ -81,11 +85,11 @@ def test_data_folder_flags_match_the_library_and_the_old_spellings_still_work(ca
         (source / name).write_bytes(b"")
     base = ["train", "vae", "--out", str(tmp_path / "run")]
     assert cli.main(base + ["--data-dir", str(tmp_path / "tfds"), "--source-dir", str(tmp_path / "source")]) == 0
-    assert calls[-1]["data_dir"] == str(tmp_path / "tfds") and calls[-1]["source_dir"] == str(tmp_path / "source")
+    assert calls[-1].data_dir == str(tmp_path / "tfds") and calls[-1].source_dir == str(tmp_path / "source")
     assert "warning" not in capsys.readouterr().err
     # Yesterday's command line: --data-dir named the .gz folder and --tfds-dir the TFDS folder.
     assert cli.main(base + ["--data-dir", str(tmp_path / "source"), "--tfds-dir", str(tmp_path / "tfds")]) == 0
-    assert calls[-1]["source_dir"] == str(tmp_path / "source") and calls[-1]["data_dir"] == str(tmp_path / "tfds")
+    assert calls[-1].source_dir == str(tmp_path / "source") and calls[-1].data_dir == str(tmp_path / "tfds")
     err = capsys.readouterr().err
     assert "--tfds-dir is deprecated" in err and "taken as --source-dir" in err
     # A --data-dir that is not a folder of .gz files is TFDS's folder: the two spellings of it clash.
@@ -152,14 +156,26 @@ def test_set_and_config_reach_any_constructor_argument(capsys, tmp_path, monkeyp
     from tfgen import runs
 
     calls = []
-    monkeypatch.setattr(runs, "train", lambda *args, **kwargs: calls.append((args, kwargs)))
+    monkeypatch.setattr(runs, "run", lambda config: calls.append(config))
     config = tmp_path / "options.json"
-    config.write_text(json.dumps({"epochs": 3, "batch_size": 16, "model": {"latent_dim": 5, "mmd_weight": 2.0}}))
+    config.write_text(json.dumps({"epochs": 3, "batch_size": 16, "plot_every": 4,
+                                  "model": {"latent_dim": 5, "mmd_weight": 2.0}}))
     assert cli.main(["train", "mmd_vae", "--out", "run", "--config", str(config), "--epochs", "7", "--latent-dim", "3",
-                     "--set", "seed=11", "--set", "mmd_weight=0.5"]) == 0
-    (name,), options = calls[-1]
-    assert name == "mmd_vae" and options["epochs"] == 7 and options["batch_size"] == 16  # the flag wins over the file
-    assert options["model_options"] == {"latent_dim": 3, "mmd_weight": 0.5, "seed": 11}
+                     "--set", "seed=11", "--set", "mmd_weight=0.5", "--set", "plot_every=2"]) == 0
+    run = calls[-1]
+    assert run.model_name == "mmd_vae" and run.epochs == 7 and run.batch_size == 16  # the flag wins over the file
+    assert run.plot_every == 2  # --set reaches run options too, over the file
+    assert run.seed == 0 and run.learning_rate == MODELS["mmd_vae"].recipe.learning_rate  # the recipe's
+    # The recipe's constructor arguments, then the file's, then --set, then the flags.
+    assert dict(run.model) == {**MODELS["mmd_vae"].recipe.model, "latent_dim": 3, "mmd_weight": 0.5, "seed": 11}
+    # A flag and a --set for the same option with different values: refused, not silently one of them.
+    assert cli.main(["train", "mmd_vae", "--out", "run", "--latent-dim", "3", "--set", "latent_dim=4"]) == 2
+    assert "latent_dim is given twice with different values" in capsys.readouterr().err
+    # A string where a boolean is wanted is refused, not read as true.
+    config.write_text(json.dumps({"smoke": "false"}))
+    assert cli.main(["train", "mmd_vae", "--out", "run", "--config", str(config)]) == 2
+    assert "smoke must be True or False. Received: smoke='false'" in capsys.readouterr().err
+    assert len(calls) == 1
     config.write_text(json.dumps({"epochz": 3}))
     assert cli.main(["train", "mmd_vae", "--out", "run", "--config", str(config)]) == 2
     assert "Unknown options ['epochz']" in capsys.readouterr().err

@@ -16,7 +16,7 @@ FLOORS = {
     "tfgen.data": 1, "tfgen.layers": 1, "tfgen.losses": 1,
     "tfgen.networks": 2,
     "tfgen.models": 3,
-    "tfgen.training": 4,
+    "tfgen.training": 4, "tfgen.config": 4,
     "tfgen.evaluation": 5,
     "tfgen.plotting": 6,
     "tfgen.export": 7, "tfgen.serving": 7,

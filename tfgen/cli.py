@@ -14,7 +14,7 @@ import warnings
 
 DATA_DIR_HELP = "the TFDS data folder (TFDS's data_dir; default: TFDS's own, or TFDS_DATA_DIR)"
 SOURCE_DIR_HELP = "a folder with the original .gz files, to build the dataset offline (default: TFGEN_DATA_DIR)"
-#: Run options of `tfgen.runs.train` that a constructor argument of the same name must not shadow.
+#: Run options that a constructor argument of the same name must not shadow (the model's own: --set NAME=VALUE).
 _RUN_OPTION_NAMES = ("seed",)
 
 
@@ -25,16 +25,6 @@ def _positive_int(text):
         raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, received {value}")
-    return value
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, received {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, received {text}")
     return value
 
 
@@ -64,19 +54,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _image_size(text):
-    from tfgen.data.transforms import parse_image_size
-
-    try:
-        return list(parse_image_size(text, argument="--image-size"))
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error).split(". Received")[0] + f", received {text!r}") from None
-
-
-def _labels_per_class(text):
-    return None if text == "all" else _positive_int(text)
 
 
 def _json_value(text):
@@ -142,16 +119,16 @@ def _flag(name):
     return "--" + name.replace("_", "-")
 
 
-def _add_model_options(parser, model_class):
-    """One flag per constructor argument, its default the recipe's (or the class's)."""
-    from tfgen.runs import constructor_options, model_defaults
+def _add_model_options(parser, model_class, overrides=None):
+    """One flag per constructor argument, its default the recipe's (or the class's, or `overrides`')."""
+    from tfgen.config import constructor_options, model_defaults
 
     group = parser.add_argument_group(
         f"{model_class.__name__} options",
         "the model's constructor arguments (default: the recipe's value, else the class's); any of them, and "
         "those shadowed by a run option (" + ", ".join(_RUN_OPTION_NAMES) + "), also as --set NAME=VALUE",
     )
-    defaults = model_defaults(model_class)
+    defaults = model_defaults(model_class, overrides)
     described = _argument_help(model_class)
     for name in constructor_options(model_class):
         if name in _RUN_OPTION_NAMES:
@@ -169,10 +146,7 @@ def _add_model_options(parser, model_class):
 
 
 def _add_train_parser(commands):
-    from tfgen.data import BINARIZATIONS
-    from tfgen.models import MODELS, AdversarialModel
-    from tfgen.training.precision import PRECISIONS
-    from tfgen.training.distribute import STRATEGIES
+    from tfgen.models import MODELS
 
     train = commands.add_parser("train", help="train a model end to end, as its paper does",
                                 description="Train a model end to end. `tfgen train MODEL --help` lists the "
@@ -180,89 +154,72 @@ def _add_train_parser(commands):
     models = train.add_subparsers(dest="model", required=True, metavar="MODEL", title="models")
     for name in sorted(MODELS):
         model_class = MODELS[name]
-        recipe = model_class.recipe
         parser = models.add_parser(
             name, help=(model_class.__doc__ or name).strip().splitlines()[0],
-            description=f"Train {name} ({model_class.__name__}). Defaults: {recipe.source}.",
+            description=f"Train {name} ({model_class.__name__}). Defaults: {model_class.recipe.source}.",
         )
-        parser.set_defaults(model_name=name)
-        run = parser.add_argument_group("run options")
-
-        def option(flag, default, help="", **kwargs):
-            # Options left out take the recipe's value in tfgen.runs.train: only given ones are passed on.
-            shown = "none" if default is None else "on" if default is True else "off" if default is False else default
-            text = help if default == "" else f"{help} (default: {shown})".strip()
-            run.add_argument(flag, default=argparse.SUPPRESS, help=text, **kwargs)
-
-        run.add_argument("--out", required=True, help="the run directory")
-        run.add_argument("--config", default=None, metavar="FILE",
-                         help="a JSON file of options: run options by name (e.g. \"epochs\": 5) and \"model\": "
-                              "{constructor arguments}; flags given on the command line win")
-        option("--dataset", recipe.dataset, "a TFDS image dataset (mnist, fashion_mnist, cifar10, svhn_cropped, "
-               "celeb_a, name:version, name/config) or a folder of images (class sub-folders give labels)",
-               metavar="NAME_OR_FOLDER")
-        option("--image-size", "the data's own", "crop to the aspect ratio and resize every image to N x N or HxW",
-               type=_image_size, metavar="N|HxW")
-        option("--channels", "the data's own", "1 (grey) or 3 (RGB)", type=int, choices=(1, 3))
-        option("--streaming", "by size", "read the images batch by batch from a cache file on disk "
-               "(--no-streaming: in memory); the batches are the same", action=argparse.BooleanOptionalAction)
-        option("--epochs", recipe.epochs, type=_positive_int)
-        option("--batch-size", recipe.batch_size, type=_positive_int)
-        adversarial = issubclass(model_class, AdversarialModel)
-        option("--learning-rate", recipe.learning_rate, "Adam's learning rate" + (" for G" if adversarial else ""),
-               type=_positive_float)
-        option("--beta-1", recipe.beta_1, "Adam's beta_1" + (" for G" if adversarial else ""), type=float)
-        if adversarial:
-            option("--discriminator-learning-rate", recipe.discriminator_learning_rate or "G's",
-                   "Adam's learning rate for D", type=_positive_float)
-            option("--discriminator-beta-1", recipe.discriminator_beta_1 or "G's", "Adam's beta_1 for D", type=float)
-            option("--sample-scores", recipe.sample_scores,
-                   "score the samples every epoch with a classifier trained on the data",
-                   action=argparse.BooleanOptionalAction)
-            option("--classifier", "in the run folder", "the classifier's .weights.h5 (trained and saved there "
-                   "when missing)", metavar="FILE")
-        if model_class.semi_supervised:
-            option("--labels-per-class", recipe.labels_per_class, "labels kept per class, or 'all'",
-                   type=_labels_per_class)
-            option("--labelled-per-batch", recipe.labelled_per_batch or "a tenth of the batch",
-                   "labelled examples in every batch when labels are scarce", type=_positive_int)
-            option("--split-seed", 0, "the seed of the choice of labels", type=int)
-        if "nats_per_epoch" in model_class.figures:
-            run.add_argument("--reference-run", action="append", type=_assignment, default=[], metavar="NAME=DIR",
-                             help="a run whose loss to draw beside this one's (e.g. VAE=runs/vae)")
-        option("--binarization", recipe.binarization or "the model's data contract", choices=BINARIZATIONS)
-        option("--seed", recipe.seed, "the run's seed: initial weights, data order, every random draw", type=_seed)
-        option("--eager", False, "run the steps eagerly (debugging)", action="store_true")
-        option("--precision", "float32", "mixed_bfloat16 / mixed_float16: layers compute in 16 bits, variables and "
-               "losses stay float32; float16 adds loss scaling (GPUs with tensor cores; slower on CPUs)",
-               choices=PRECISIONS)
-        option("--jit", False, "compile the training step with XLA (jit_compile)", action="store_true")
-        option("--strategy", "default", "spread the steps over this host's GPUs (mirrored) or over the hosts "
-               "of the TF_CONFIG cluster (multiworker; the run folder on a shared file system)",
-               choices=STRATEGIES)
-        option("--resume", False, "continue the run in --out", action="store_true")
-        option("--resume-from", None, "continue the run in --out from this older checkpoint (e.g. ckpt-1200; "
-               "the newer ones are moved to checkpoints/superseded-N/)", metavar="CKPT")
-        option("--allow-changes", False, "let --resume change the recipe (seed, batch size, learning rates, "
-               "binarization, dataset, model options); config.json records the changes", action="store_true")
-        option("--deterministic", False, "deterministic GPU kernels (tf.config.experimental.enable_op_determinism; "
-               "slower; CPU runs are reproducible without it)", action="store_true")
-        option("--max-nonfinite-steps", 3, "stop after this many steps in a row with a non-finite loss or "
-               "gradient (their updates are skipped)", type=_positive_int)
-        option("--plot-every", recipe.plot_every, "draw the figures every N epochs", type=_positive_int)
-        option("--checkpoint-every-steps", None, "also checkpoint every N steps", type=_positive_int)
-        option("--max-steps", None, "stop after this many steps", type=_positive_int)
-        option("--steps-per-epoch", None, "cut epochs short", type=_positive_int)
-        option("--train-examples", None, "use only the first N examples", type=_positive_int)
-        option("--smoke", False, "a few steps on a few examples (a first look, tests)", action="store_true")
-        option("--data-dir", "", DATA_DIR_HELP + "; a folder holding the original .gz files is still taken as "
-               "--source-dir, the flag's old meaning (deprecated)")
-        option("--source-dir", "", SOURCE_DIR_HELP)
-        run.add_argument("--tfds-dir", default=argparse.SUPPRESS, help="deprecated spelling of --data-dir")
-        run.add_argument("--set", dest="assignments", action="append", type=_assignment, default=[],
-                         metavar="NAME=VALUE", help="a constructor argument (JSON value), e.g. --set hidden_units=[64]")
-        _add_model_options(parser, model_class)
+        _add_train_arguments(parser, name)
     return train
+
+
+def _add_train_arguments(parser, name, out=None, overrides=None):
+    """The arguments of `tfgen train NAME`: the run options, then the model's own (`overrides`: the defaults that
+    replace the recipe's; `out`: the default run folder, else --out is required)."""
+    from tfgen import config as config_lib
+    from tfgen.models import MODELS
+
+    model_class = MODELS[name]
+    parser.set_defaults(model_name=name)
+    run = parser.add_argument_group("run options")
+    run.add_argument("--out", required=out is None, default=out,
+                     help="the run directory" + ("" if out is None else f" (default: {out})"))
+    run.add_argument("--config", default=None, metavar="FILE",
+                     help="a JSON file of options: run options by name (e.g. \"epochs\": 5) and \"model\": "
+                          "{constructor arguments}; --set and the flags given on the command line win")
+    # One flag per run option of tfgen.config.RunConfig; only the given ones are passed on (the others take
+    # the recipe's value when the config is resolved).
+    for field in config_lib.flags_of(model_class):
+        flag, text = _flag(field.name), config_lib.help_of(field, model_class, overrides).replace("%", "%%")
+        if field.metadata["parse"] is None:  # a bool: --name / --no-name
+            run.add_argument(flag, dest=f"run.{field.name}", action=argparse.BooleanOptionalAction,
+                             default=argparse.SUPPRESS, help=text)
+        else:
+            run.add_argument(flag, dest=f"run.{field.name}", type=field.metadata["parse"],
+                             choices=field.metadata["choices"], default=argparse.SUPPRESS, help=text,
+                             metavar=field.metadata["metavar"] or (None if field.metadata["choices"]
+                                                                   else field.name.upper()))
+    if "nats_per_epoch" in model_class.figures:
+        run.add_argument("--reference-run", action="append", type=_assignment, default=[], metavar="NAME=DIR",
+                         help="a run whose loss to draw beside this one's (e.g. VAE=runs/vae)")
+    run.add_argument("--tfds-dir", default=argparse.SUPPRESS, help="deprecated spelling of --data-dir")
+    run.add_argument("--set", dest="assignments", action="append", type=_assignment, default=[],
+                     metavar="NAME=VALUE", help="a constructor argument or a run option (JSON value), e.g. "
+                                                "--set hidden_units=[64]; a name both have is the model's")
+    _add_model_options(parser, model_class, overrides)
+
+
+def train_command(model_name, argv=None, *, out, description=None, **overrides):
+    """`tfgen train MODEL_NAME` with other defaults: what an example script runs. Returns the exit status.
+
+    The recipe's values are replaced by `overrides` (run options and
+    constructor arguments), which the command line (`argv`, default
+    `sys.argv[1:]`) overrides in turn, as `--config`, `--set` and every flag
+    of `tfgen train MODEL_NAME` do; `--help` shows the defaults in force.
+
+    Args:
+        model_name: a registered model's name.
+        argv: the command line's arguments.
+        out: the default run folder.
+        description: the `--help` text (an example's docstring).
+        **overrides: the defaults that replace the recipe's.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = _Parser(prog=os.path.basename(sys.argv[0]) or "tfgen", description=description,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.set_defaults(command="train")
+    _add_train_arguments(parser, model_name, out=out, overrides=overrides)
+    args = parser.parse_args(argv)
+    return _main(args, overrides)
 
 
 def _parser():
@@ -340,49 +297,30 @@ def _holds_source_files(folder):
     return False
 
 
-def _train_options(args):
-    """`tfgen.runs.train` keyword arguments from the parsed flags, the --config file and --set."""
-    from tfgen.runs import RUN_OPTIONS
+def _run_config(args, overrides=None):
+    """The `tfgen.config.RunConfig` of `tfgen train`: the recipe, then `overrides` (an example's), --config,
+    --set and the flags."""
+    from tfgen.config import RunConfig
 
-    options = {key: value for key, value in vars(args).items()
-               if key not in ("command", "model", "model_name", "config", "assignments", "reference_run")
-               and not key.startswith("model.")}
-    model = {}
-    if args.config:
-        try:
-            with open(args.config, encoding="utf-8") as stream:
-                config = json.load(stream)
-        except (OSError, ValueError) as error:
-            raise ValueError(f"Cannot read the --config file {args.config!r}: {error}") from error
-        if not isinstance(config, dict):
-            raise ValueError(
-                f"The --config file {args.config!r} must hold a JSON object. Received: {type(config).__name__}"
-            )
-        model.update(config.pop("model", {}) or {})
-        known = set(RUN_OPTIONS)
-        unknown = sorted(set(config) - known)
-        if unknown:
-            raise ValueError(f"Unknown options {unknown} in the --config file {args.config!r}. Known: {sorted(known)}")
-        # The file's values replace the recipe's defaults, not the flags given on the command line.
-        options = {**config, **options}
-    model.update({key[len("model."):]: value for key, value in vars(args).items() if key.startswith("model.")})
-    model.update(dict(args.assignments))
+    given = {key[len("run."):]: value for key, value in vars(args).items() if key.startswith("run.")}
+    model = {key[len("model."):]: value for key, value in vars(args).items() if key.startswith("model.")}
     if getattr(args, "reference_run", None):
-        options["reference_runs"] = dict(args.reference_run)
+        given["reference_runs"] = dict(args.reference_run)
     # The old spellings: --data-dir named the folder of the .gz files, --tfds-dir TFDS's data_dir.
-    if options.get("data_dir") and options.get("source_dir") is None and _holds_source_files(options["data_dir"]):
-        warnings.warn(f"--data-dir now names the TFDS data folder (data_dir in Python); {options['data_dir']!r} holds "
+    if given.get("data_dir") and given.get("source_dir") is None and _holds_source_files(given["data_dir"]):
+        warnings.warn(f"--data-dir now names the TFDS data folder (data_dir in Python); {given['data_dir']!r} holds "
                       f"the original .gz files, so it is taken as --source-dir, the old meaning of --data-dir. Use "
                       f"--source-dir.", FutureWarning, stacklevel=2)
-        options["source_dir"], options["data_dir"] = options["data_dir"], None
-    tfds_dir = options.pop("tfds_dir", None)
+        given["source_dir"] = given.pop("data_dir")
+    tfds_dir = getattr(args, "tfds_dir", None)
     if tfds_dir is not None:
         warnings.warn("--tfds-dir is deprecated; use --data-dir (TFDS's data_dir).", FutureWarning, stacklevel=2)
-        if options.get("data_dir") not in (None, tfds_dir):
+        if given.get("data_dir") not in (None, tfds_dir):
             raise ValueError(f"--tfds-dir is the old spelling of --data-dir: give one. Received: --data-dir "
-                             f"{options['data_dir']!r} and --tfds-dir {tfds_dir!r}")
-        options["data_dir"] = tfds_dir
-    return options, model
+                             f"{given['data_dir']!r} and --tfds-dir {tfds_dir!r}")
+        given["data_dir"] = tfds_dir
+    return RunConfig.resolve(args.model_name, out=args.out, overrides=overrides, config_file=args.config,
+                             assignments=args.assignments, model=model, **given)
 
 
 def main(argv=None):
@@ -394,9 +332,13 @@ def main(argv=None):
     signal's number for a run stopped by SIGINT or SIGTERM (after a checkpoint).
     """
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = _parser().parse_args(argv)
+    return _main(_parser().parse_args(argv))
+
+
+def _main(args, overrides=None):
+    """Runs the parsed command `args`: every failure one line (see `main`)."""
     try:
-        return _run(args)
+        return _run(args, overrides)
     except KeyboardInterrupt:
         print(f"tfgen {args.command}: interrupted; nothing more was written.", file=sys.stderr)
         return 130
@@ -408,16 +350,16 @@ def main(argv=None):
         return status
 
 
-def _run(args):
+def _run(args, overrides=None):
     if args.command == "train":
         from tfgen import runs
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", FutureWarning)
-            options, model_options = _train_options(args)
+            config = _run_config(args, overrides)
         for warning in caught:
             print(f"tfgen train: warning: {warning.message}", file=sys.stderr)
-        trainer = runs.train(args.model_name, model_options=model_options, **options)
+        trainer = runs.run(config)
         if getattr(trainer, "chief", True):  # the other workers of a multi-worker job write nothing
             print(f"Run written to {args.out}")
     elif args.command == "export":

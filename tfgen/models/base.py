@@ -106,6 +106,9 @@ class GenerativeModel(keras.Model):
     recipe = Recipe()
     #: The conditional models' `sample(n, labels=...)` draws chosen classes.
     conditional = False
+    #: The attributes that hold the model's optimizers once compiled, the one `compile(optimizer=...)` sets
+    #: first (a GAN adds its discriminator's, "d_optimizer"); the trainer makes, checkpoints and records each.
+    optimizer_names = ("optimizer",)
 
     def __init__(self, image_shape=IMAGE_SHAPE, **kwargs):
         super().__init__(**kwargs)

@@ -92,6 +92,7 @@ class AdversarialModel(GenerativeModel):
 
     metric_names = ("loss", "d_loss", "g_loss")
     extra_weight = 0.0
+    optimizer_names = ("optimizer", "d_optimizer")
 
     binarization = "none"
     figures = ("losses", "samples", "interpolation")

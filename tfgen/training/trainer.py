@@ -59,6 +59,7 @@ import tensorflow as tf
 
 from tfgen import _checks
 from tfgen import random as tfgen_random
+from tfgen.config import TrainingOptions
 from tfgen.data import BINARIZATIONS, LABEL_FORMATS, ImageDataset
 from tfgen.models import MODELS, GenerativeModel
 from tfgen.training.callbacks import Callback
@@ -71,6 +72,11 @@ from tfgen.training import run_dir as run_dir_lib
 _MAX_REPLICAS = 1024
 #: Keys of config.json's "training" that a resume may change without being a change of recipe.
 _FREE_TRAINING_KEYS = ("epochs", "eager", "replicas", "workers", "jit")
+
+
+def _first(*values):
+    """The first value that is not None (None when all are)."""
+    return next((value for value in values if value is not None), None)
 
 
 class TrainingDiverged(FloatingPointError):
@@ -103,46 +109,35 @@ class Trainer:
         train_data: the training `ImageDataset`.
         run_dir: the folder for checkpoints, TensorBoard logs, plots and history.
         test_data: an optional `ImageDataset` evaluated after every epoch.
-        epochs: the number of epochs to train for (in total, across resumes).
-        batch_size: the global batch size (split over replicas).
-        learning_rate: Adam's learning rate, when `optimizer` is not given
-            (a positive finite number).
-        optimizer: a Keras optimizer (default Adam(`learning_rate`)).
+        options: the run's `tfgen.config.TrainingOptions` (a `RunConfig` is
+            one); or give its fields as keyword arguments instead (`epochs`,
+            `batch_size`, `learning_rate`, `beta_1`, `seed`, `binarization`,
+            `eager`, `precision`, `jit`, `strategy`, `checkpoint_every_steps`,
+            `max_checkpoints`, `max_nonfinite_steps`, `steps_per_epoch`,
+            `verbose`; see `TrainingOptions`), each checked there. In short:
+            the seed fixes the initial weights of a model not yet built
+            (every unseeded initializer is re-seeded from it), the data order,
+            the binarization and every random draw of the steps; the
+            binarization defaults to the model's own (`model.binarization`);
+            `precision` "mixed_float16" also wraps each optimizer in a
+            `keras.optimizers.LossScaleOptimizer`, and a resume may change the
+            precision only with `allow_changes`, never to or from
+            "mixed_float16"; `jit` compiles each replica's step with XLA (a
+            step XLA cannot compile raises a ValueError that says so); a
+            multi-worker `strategy` must be made at the program's start;
+            `max_checkpoints` keeps one more than asked (the newest is only
+            known good once a finite step follows it).
+        optimizer: a Keras optimizer (default: Adam(`learning_rate`,
+            `beta_1`)).
         compile_kwargs: further arguments of the model's `compile`, e.g.
             `{"d_optimizer": keras.optimizers.Adam(2e-4, beta_1=0.5)}` for a
-            GAN whose discriminator learns at another rate.
-        seed: the run's seed: the initial weights (of a model not yet
-            built: every unseeded initializer is re-seeded from it), the data
-            order, the binarization and every random draw of the steps derive
-            from it. An int64 (below 2**63 - 1).
-        binarization: "dynamic", "threshold" or "none" (default: the
-            model's own, `model.binarization`).
-        eager: run the steps eagerly instead of under `tf.function`.
-        precision: "float32" (default), "mixed_bfloat16" or "mixed_float16"
-            (`tfgen.training.precision`): the layers compute in 16 bits, the
-            variables and the losses stay float32; float16 also wraps each
-            optimizer in a `keras.optimizers.LossScaleOptimizer`. A resume
-            may change it only with `allow_changes`, and never to or from
-            "mixed_float16" (its checkpoints hold the loss scale).
-        jit: compile each replica's training step with XLA
-            (`tf.function(jit_compile=True)`); a step XLA cannot compile
-            raises a ValueError that says so. Not with `eager`.
-        strategy: a `tf.distribute.Strategy`, or its name ("default",
-            "mirrored", "multiworker": `tfgen.training.distribute.make_strategy`;
-            a multi-worker strategy must be made at the program's start);
-            default: the current one.
-        checkpoint_every_steps: also checkpoint every this many steps inside
-            an epoch (checkpoints are always written at the end of an epoch).
-        max_checkpoints: how many checkpoints to keep, plus the one before
-            them (the newest is only known good once a finite step follows
-            it). Only finite ones are written.
-        max_nonfinite_steps: stop the run after this many steps in a row whose
-            loss or gradient was not finite (their updates are skipped).
-        steps_per_epoch: cut epochs short to this many steps (smoke runs).
+            GAN whose discriminator learns at another rate (default for a
+            GAN: Adam(`discriminator_learning_rate`, `discriminator_beta_1`),
+            each G's when not given).
         callbacks: `tfgen.training.Callback`s, e.g. `tfgen.plotting.PlotCallback`.
         run_info: extra JSON-serializable facts to record in `config.json`
             (the dataset name, the command line...).
-        verbose: 0 silent, 1 progress bar and epoch summaries.
+        **option_values: the fields of `options`, when it is not given.
     """
 
     def __init__(
@@ -152,25 +147,20 @@ class Trainer:
         run_dir,
         *,
         test_data=None,
-        epochs=10,
-        batch_size=32,
-        learning_rate=1e-4,
+        options=None,
         optimizer=None,
         compile_kwargs=None,
-        seed=0,
-        binarization=None,
-        eager=False,
-        precision="float32",
-        jit=False,
-        strategy=None,
-        checkpoint_every_steps=None,
-        max_checkpoints=3,
-        max_nonfinite_steps=3,
-        steps_per_epoch=None,
         callbacks=(),
         run_info=None,
-        verbose=1,
+        **option_values,
     ):
+        if options is None:
+            options = TrainingOptions(**option_values)
+        elif not isinstance(options, TrainingOptions):
+            raise TypeError(f"options must be a tfgen.config.TrainingOptions. Received: {type(options).__name__}")
+        elif option_values:
+            raise TypeError(f"Pass the options as options= or as keyword arguments, not both. Received: options and "
+                            f"{sorted(option_values)}")
         if not isinstance(model, GenerativeModel):
             raise TypeError(f"model must be a tfgen.models.GenerativeModel. Received: {type(model).__name__}")
         if not isinstance(train_data, ImageDataset):
@@ -184,24 +174,20 @@ class Trainer:
         self.train_data = train_data
         self.test_data = test_data
         self.run_dir = run_dir
-        self.epochs = _checks.positive_int("epochs", epochs)
-        self.batch_size = _checks.positive_int("batch_size", batch_size)
-        self.steps_per_epoch = _checks.positive_int("steps_per_epoch", steps_per_epoch, allow_none=True)
-        self.checkpoint_every_steps = _checks.positive_int("checkpoint_every_steps", checkpoint_every_steps, allow_none=True)
-        self.seed = _checks.run_seed("seed", seed)
-        self.max_checkpoints = _checks.positive_int("max_checkpoints", max_checkpoints)
-        self.max_nonfinite_steps = _checks.positive_int("max_nonfinite_steps", max_nonfinite_steps)
-        if optimizer is None:
-            learning_rate = _checks.positive_number("learning_rate", learning_rate)
-        self.binarization = _checks.choice("binarization", binarization or model.binarization, BINARIZATIONS)
+        self.options = options
+        self.epochs = options.epochs
+        self.batch_size = options.batch_size
+        self.steps_per_epoch = options.steps_per_epoch
+        self.checkpoint_every_steps = options.checkpoint_every_steps
+        self.seed = options.seed
+        self.max_checkpoints = options.max_checkpoints
+        self.max_nonfinite_steps = options.max_nonfinite_steps
+        self.binarization = _checks.choice("binarization", options.binarization or model.binarization, BINARIZATIONS)
         self.label_format = _checks.choice("label_format", model.label_format, LABEL_FORMATS)
-        self.eager = bool(eager)
-        self.precision = precision_lib.check_precision(precision)
-        self.jit = _checks.boolean("jit", jit)
-        if self.jit and self.eager:
-            raise ValueError("jit=True compiles the steps with XLA and eager=True runs them without tf.function: "
-                             "choose one. Received: eager=True, jit=True")
-        self.strategy = distribute_lib.make_strategy(strategy)
+        self.eager = options.eager
+        self.precision = options.precision
+        self.jit = options.jit
+        self.strategy = distribute_lib.make_strategy(options.strategy)
         #: The processes of the job, and whether this one writes the run folder (multi-worker: the chief only).
         self.workers = distribute_lib.worker_count(self.strategy)
         self.chief = distribute_lib.is_chief(self.strategy)
@@ -212,7 +198,7 @@ class Trainer:
             if not isinstance(callback, Callback):
                 raise TypeError(f"callbacks must be tfgen.training.Callback objects. Received: {type(callback).__name__}")
         self.run_info = dict(run_info or {})
-        self.verbose = verbose
+        self.verbose = options.verbose
         if self.batch_size % self.strategy.num_replicas_in_sync:
             raise ValueError(
                 f"batch_size={self.batch_size} must be divisible by the number of replicas "
@@ -228,9 +214,14 @@ class Trainer:
             tfgen_random.seed_initializers(model, self.seed)
         with self.strategy.scope():
             wrap = lambda value: precision_lib.wrap_optimizer(value, self.precision)  # noqa: E731
-            self.optimizer = wrap(optimizer or keras.optimizers.Adam(learning_rate))
+            self.optimizer = wrap(optimizer or keras.optimizers.Adam(options.learning_rate, beta_1=options.beta_1))
+            compile_kwargs = dict(compile_kwargs or {})
+            if "d_optimizer" in model.optimizer_names and "d_optimizer" not in compile_kwargs and optimizer is None:
+                compile_kwargs["d_optimizer"] = keras.optimizers.Adam(
+                    _first(options.discriminator_learning_rate, options.learning_rate),
+                    beta_1=_first(options.discriminator_beta_1, options.beta_1))
             compile_kwargs = {key: wrap(value) if isinstance(value, keras.optimizers.Optimizer) else value
-                              for key, value in dict(compile_kwargs or {}).items()}
+                              for key, value in compile_kwargs.items()}
             precision_lib.apply_policy(self.model, self.precision)
             self.model.compile(optimizer=self.optimizer, **compile_kwargs)
             self.model.build_from_batch(self._example_batch())
@@ -445,7 +436,7 @@ class Trainer:
                 "optimizer": keras.optimizers.serialize(precision_lib.inner_optimizer(self.optimizer)),
                 **({"discriminator_optimizer": keras.optimizers.serialize(
                     precision_lib.inner_optimizer(self.model.d_optimizer))}
-                   if getattr(self.model, "d_optimizer", None) is not None else {}),
+                   if "d_optimizer" in self.model.optimizer_names else {}),
                 "eager": self.eager,
                 "precision": self.precision,
                 "jit": self.jit,
@@ -552,8 +543,8 @@ class Trainer:
                 optimizer.learning_rate = value
 
     def _optimizers(self):
-        d_optimizer = getattr(self.model, "d_optimizer", None)
-        return [self.optimizer] + ([d_optimizer] if d_optimizer is not None else [])
+        """The model's optimizers, in `model.optimizer_names`' order (the first is `self.optimizer`)."""
+        return [self.optimizer] + [getattr(self.model, name) for name in self.model.optimizer_names[1:]]
 
     def _reset_metrics(self):
         for variable in self._metric_sums.values():
