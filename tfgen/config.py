@@ -20,7 +20,6 @@ that a resume must find unchanged (`RunConfig.recorded`).
 """
 
 import dataclasses
-import inspect
 import json
 import types
 
@@ -29,7 +28,8 @@ import numpy as np
 from tfgen import _checks
 from tfgen.data import BINARIZATIONS
 from tfgen.data import transforms
-from tfgen.models import GenerativeModel, get_model_class
+from tfgen.models import get_model_class
+from tfgen.models.options import constructor_options, model_defaults  # noqa: F401 (re-exported)
 from tfgen.training.distribute import STRATEGIES
 from tfgen.training.precision import PRECISIONS
 
@@ -180,10 +180,6 @@ def _parse_labels_per_class(text):
     return None if text == "all" else int(text)
 
 
-def _parse_size(text):
-    return text  # "N" or "HxW": the check parses it
-
-
 # ------------------------------------------------------------------ the options
 
 
@@ -321,7 +317,7 @@ class RunConfig(TrainingOptions):
     dataset: object = option(None, _dataset, recipe=True, parse=str, metavar="NAME_OR_FOLDER", help=(
         "a TFDS image dataset (mnist, fashion_mnist, cifar10, svhn_cropped, celeb_a, name:version, name/config) or a "
         "folder of images (class sub-folders give labels)"))
-    image_size: tuple = option(None, _image_size, parse=_parse_size, shown="the data's own", metavar="N|HxW",
+    image_size: tuple = option(None, _image_size, parse=str, shown="the data's own", metavar="N|HxW",
                                help="crop to the aspect ratio and resize every image to N x N or HxW")
     channels: int = option(None, _channels, parse=int, shown="the data's own", choices=(1, 3),
                            help="1 (grey) or 3 (RGB)")
@@ -561,45 +557,6 @@ def _read_config_file(config_file, run_fields):
     if unknown:
         raise ValueError(f"Unknown options {unknown} in {where}. Known: {sorted(run_fields)}")
     return config, model
-
-
-# ------------------------------------------------------------------ the model's options
-
-
-def constructor_options(model_class):
-    """{name: default} of the constructor arguments of `model_class`, those it passes on to its bases included.
-
-    Read off the signatures, subclass first: a class whose `__init__` takes
-    `**kwargs` passes them to its base, whose arguments are then options too,
-    up to `GenerativeModel`'s own (`image_shape`; its `**kwargs` are Keras'),
-    except those it fixes itself (`fixed_options`, e.g. M2's encoder always
-    sees the label). Nothing is built (building a model would draw from the
-    global random state and change the next model's initial weights). A
-    conformance test checks that these are exactly the keys of `get_config`.
-    """
-    options, fixed = {}, set()
-    for cls in model_class.__mro__:
-        if not issubclass(cls, GenerativeModel):
-            break
-        fixed.update(vars(cls).get("fixed_options", ()))
-        if "__init__" not in vars(cls):
-            continue
-        parameters = inspect.signature(cls.__init__).parameters
-        for name, parameter in parameters.items():
-            if name != "self" and parameter.kind not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL):
-                options.setdefault(name, parameter.default)
-        if cls is GenerativeModel or not any(parameter.kind == parameter.VAR_KEYWORD
-                                             for parameter in parameters.values()):
-            break
-    return {name: default for name, default in options.items() if name not in fixed}
-
-
-def model_defaults(model_class, overrides=None):
-    """The constructor arguments a run uses by default: the class defaults with the recipe's on top (and
-    `overrides`' constructor arguments on top of those)."""
-    options = constructor_options(model_class)
-    return {**options, **model_class.recipe.model,
-            **{name: value for name, value in (overrides or {}).items() if name in options}}
 
 
 def run_options():
