@@ -10,6 +10,7 @@ old and the new code, then compare:
     python benchmarks/behaviour_snapshot.py write OUT_OLD     # on the old checkout
     python benchmarks/behaviour_snapshot.py write OUT_NEW     # on the new one
     python benchmarks/behaviour_snapshot.py compare OUT_OLD OUT_NEW
+    python benchmarks/behaviour_snapshot.py write OUT cvae vae   # only these runs
 
 `compare` prints one line per run: "identical", or what differs (the
 history keys, the variables and the largest absolute difference). The
@@ -21,6 +22,7 @@ Runs need the MNIST files (TFGEN_DATA_DIR, as for the test suite).
 
 import json
 import os
+import re
 import sys
 import tempfile
 
@@ -54,11 +56,23 @@ def _samples(model):
     return np.asarray(model.sample(8, seed=seed))
 
 
-def write(out):
-    from tfgen import runs
+def write(out, names=()):
+    """Each run in a fresh process: a run's numbers must not depend on what the process ran before (the CVAE's
+    graph rewrites do: its last bits differ after another model trained in the same process)."""
+    import subprocess
 
     os.makedirs(out, exist_ok=True)
+    for name, _, _ in RUNS:
+        if not names or name in names:
+            subprocess.run([sys.executable, os.path.abspath(__file__), "write-one", out, name], check=True)
+
+
+def write_one(out, run_name):
+    from tfgen import runs
+
     for name, model_name, options in RUNS:
+        if name != run_name:
+            continue
         options = {"smoke": True, "dataset": "mnist", "verbose": 0, **options}
         with tempfile.TemporaryDirectory() as folder:
             trainer = runs.train(model_name, out=os.path.join(folder, "run"), **options)
@@ -77,6 +91,21 @@ def _flat(entry, prefix=""):
             yield from _flat(value, f"{prefix}{key}.")
         else:
             yield f"{prefix}{key}", value
+
+
+def _by_position(arrays):
+    """{key: array} with each variable named by its position in `model.variables` and its path without Keras'
+    per-process counters ("seed_generator_12/..." -> "seed_generator/..."): how many models a process made
+    before this one is not behaviour."""
+    named, position = {}, 0
+    for key in arrays.files:
+        if key.startswith("var:"):
+            path = re.sub(r"_\d+(?=/|$)", "", key[len("var:"):])
+            named[f"var {position:03d} {path}"] = arrays[key]
+            position += 1
+        else:
+            named[key] = arrays[key]
+    return named
 
 
 def compare(old, new):
@@ -104,9 +133,10 @@ def compare(old, new):
                 problems.append(f"epoch {epoch} history differs: {changed}")
             if only:
                 problems.append(f"epoch {epoch} history keys on one side only: {only}")
-        with np.load(paths[0]) as before, np.load(paths[1]) as after:
-            for key in sorted(set(before.files) | set(after.files)):
-                if key not in before.files or key not in after.files:
+        with np.load(paths[0]) as old_file, np.load(paths[1]) as new_file:
+            before, after = _by_position(old_file), _by_position(new_file)
+            for key in sorted(set(before) | set(after)):
+                if key not in before or key not in after:
                     problems.append(f"{key} on one side only")
                 elif before[key].shape != after[key].shape or not np.array_equal(before[key], after[key]):
                     gap = (float(np.max(np.abs(before[key].astype(np.float64) - after[key].astype(np.float64))))
@@ -118,13 +148,16 @@ def compare(old, new):
 
 
 def main(argv):
-    if len(argv) == 2 and argv[0] == "write":
-        write(argv[1])
+    if len(argv) >= 2 and argv[0] == "write":
+        write(argv[1], argv[2:])
+        return 0
+    if len(argv) == 3 and argv[0] == "write-one":
+        write_one(argv[1], argv[2])
         return 0
     if len(argv) == 3 and argv[0] == "compare":
         return compare(argv[1], argv[2])
     print(__doc__.split("\n\n")[1], file=sys.stderr)
-    print("usage: behaviour_snapshot.py write OUT | compare OLD NEW", file=sys.stderr)
+    print("usage: behaviour_snapshot.py write OUT [RUN ...] | compare OLD NEW", file=sys.stderr)
     return 2
 
 
