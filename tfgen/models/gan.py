@@ -94,6 +94,7 @@ class AdversarialModel(GenerativeModel):
     extra_weight = 0.0
 
     binarization = "none"
+    scores = ("samples",)
     figures = ("losses", "samples", "interpolation")
 
     def __init__(self, latent_dim=100, discriminator_steps=1, label_smoothing=0.0, seed=None, generator_ema=None,
