@@ -441,7 +441,7 @@ class GenerativeModel(keras.Model):
         if self._compiled_sample is None:
             function, signature = self.sample_endpoint()
             # Traced as the export traces its endpoints (keras.export: the input signature, no autograph). Kept in a
-            # plain holder: a tf.function attribute of the model would be saved into its exports.
+            # plain holder: `tf.saved_model.save(model)` would save a tf.function attribute with the model.
             self._compiled_sample = _Compiled(tf.function(function, input_signature=signature, autograph=False))
         return self._compiled_sample.function(*arguments)["images"]
 
@@ -478,8 +478,8 @@ class GenerativeModel(keras.Model):
 
 
 class _Compiled:
-    """Holds a tf.function out of TensorFlow's object tracking (a model's tf.function attribute goes into its
-    SavedModel exports)."""
+    """Holds a tf.function out of TensorFlow's object tracking (`tf.saved_model.save(model)` saves a model's
+    tf.function attributes with it, as Keras keeps its own `train_function` out)."""
 
     __slots__ = ("function",)
 
