@@ -87,6 +87,18 @@ def test_sample_generates_the_chosen_class_from_the_same_z():
     np.testing.assert_allclose(cycled[3], model.sample(12, seed=SEED, labels=3).numpy()[3], rtol=1e-6)
 
 
+def test_the_deprecated_sample_spellings_still_draw_the_same_images():
+    model = _model()
+    model.build_from_batch(_batch())
+    threes = model.sample(4, labels=3, seed=SEED).numpy()
+    with pytest.warns(DeprecationWarning, match="label=.... is deprecated"):
+        np.testing.assert_array_equal(model.sample(4, seed=SEED, label=3).numpy(), threes)
+    with pytest.warns(DeprecationWarning, match="positional arguments is deprecated"):
+        np.testing.assert_array_equal(model.sample(4, SEED, 3).numpy(), threes)  # CVAE's old (n, seed, labels)
+    with pytest.raises(TypeError, match="labels both as a positional argument and as a keyword"):
+        model.sample(4, SEED, 3, labels=3)
+
+
 def test_label_errors_name_the_problem():
     model = _model()
     batch = _batch()

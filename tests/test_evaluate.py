@@ -7,6 +7,7 @@ import os
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from conftest import REPO_ROOT, create_model, example_batch, requires_real_data, synthetic_dataset
 from tfgen import cli
@@ -74,6 +75,37 @@ def test_an_export_scores_as_its_model(tmp_path):
     np.testing.assert_array_equal(served_labels, labels)
     # Pixels in [0, 1] out of a sigmoid: float32 rounding of ~1e-7 per op over a few dozen ops.
     np.testing.assert_allclose(served_images, images, atol=1e-5)
+
+
+def test_the_class_labels_of_n_samples_come_in_two_orders():
+    from tfgen.labels import BLOCKS, sample_class_ids
+
+    cycle = sample_class_ids(7, 3)  # model.sample(n) and the GANs' per-epoch scores
+    np.testing.assert_array_equal(cycle, [0, 1, 2, 0, 1, 2, 0])
+    blocks = sample_class_ids(7, 3, BLOCKS)  # tfgen evaluate and tfgen sample: class-major
+    np.testing.assert_array_equal(blocks, [0, 0, 0, 1, 1, 2, 2])
+    np.testing.assert_array_equal(sample_class_ids(20, 10, BLOCKS), np.repeat(np.arange(10), 2))  # one row per class
+    assert cycle.dtype == blocks.dtype == np.int64
+    traced = sample_class_ids(tf.constant(7), 3, BLOCKS)  # a count known only in a graph
+    np.testing.assert_array_equal(traced.numpy(), blocks)
+    with pytest.raises(ValueError, match="order"):
+        sample_class_ids(4, 2, "random")
+    with pytest.raises(ValueError, match="num_samples"):
+        sample_class_ids(0, 2)
+
+
+def test_an_export_is_read_through_the_declarations_of_its_model(tmp_path):
+    from tfgen.export import export_model
+
+    model = _trained("mmd_vae")
+    scorer = ExportScorer(export_model(model, str(tmp_path / "mmd_vae")))
+    assert (scorer.registered_name, scorer.scores, scorer.likelihood_kind, scorer.conditional) == \
+        ("mmd_vae", ("mmd",), None, False)
+    images = example_batch(model, size=4)["image"]
+    np.testing.assert_allclose(scorer.reconstruct(images), model.reconstruct(images), atol=1e-5)
+    np.testing.assert_allclose(scorer.sample_from_seeds([3, 4]), model.sample_from_seeds([3, 4]), atol=1e-5)
+    with pytest.raises(ValueError, match="unconditional"):
+        scorer.sample_from_seeds([3, 4], labels=[0, 1])
 
 
 @pytest.mark.parametrize("name, sections", [

@@ -415,6 +415,7 @@ def test_generated_code_accuracy_matches_codes_to_the_digits_they_draw(evaluator
 
     class Drawer:  # code c draws an image whose mean brightness is c / 10
         latent_dim, num_categories, num_continuous = 3, 10, 2
+        latent_codes = True
 
         def predict_codes(self, images):
             raise AssertionError("not used")

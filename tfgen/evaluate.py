@@ -4,7 +4,8 @@
     report = evaluate("saved_models/mnist_cgan")           # an export (its newest complete version)
     tfgen evaluate runs/vae --iw-samples 5000 --out vae.json
 
-What is scored follows from what the model is (nothing here reads its name):
+What is scored is what the model declares (`GenerativeModel.scores`;
+nothing here reads its name or probes it):
 
 * `likelihood`: the VAE family (VAE, CVAE, M2 and its Gumbel variant, the
   VHE), the importance-weighted test log-likelihood with K codes per image,
@@ -32,8 +33,8 @@ The sample scores read the images with the project's classifier
 `classifier_cache_dir()`, trained there on first use.
 
 An export is used through its signatures only (`ExportScorer`): what the
-scores need to know of the model (binarization, likelihood, classes, set
-size) is read off the registered class rebuilt from the manifest's
+scores need to know of the model (its declarations, binarization, classes,
+set size) is read off the registered class rebuilt from the manifest's
 `model_config`, without weights.
 """
 
@@ -47,6 +48,7 @@ import tensorflow as tf
 
 from tfgen import _checks
 from tfgen import data as data_lib
+from tfgen import labels as labels_lib
 from tfgen.evaluation import (
     Evaluator,
     InceptionScorer,
@@ -57,7 +59,8 @@ from tfgen.evaluation import (
 )
 from tfgen.evaluation import likelihood as likelihood_lib
 from tfgen.export import existing_versions, is_complete_version, latest_version
-from tfgen.models import AdversarialModel, GenerativeModel
+from tfgen.models import GenerativeModel
+from tfgen.models.base import SCORES, seeds_array
 from tfgen.serving import ExportedModel
 from tfgen.training import model_class as config_model_class
 from tfgen.training import restore_model
@@ -100,18 +103,25 @@ def _same_dataset(asked, recorded):
 
 
 class ExportScorer:
-    """An export (`tfgen.serving.ExportedModel`) with the methods and facts the scores call on a model.
+    """An export (`tfgen.serving.ExportedModel`) presented as a model: the declarations and methods the scores read.
+
+    The declarations are those of the registered class the manifest names
+    (`tfgen.models.GenerativeModel`: `registered_name`, `recipe`, the data
+    contract, `conditional`, `num_classes`, `likelihood_kind`, `classifies`,
+    `latent_codes`, `scores`), read off the class and the instance rebuilt
+    from the manifest's `model_config` without weights (`binarization`,
+    `num_classes`, `decoder_likelihood`, `set_size`), and narrowed to what
+    the export can do: an export written before a signature existed (e.g.
+    `log_importance_weights`) does not declare what that signature gives,
+    and `latent_codes` is False (no export has a `predict_codes` signature).
+    So code reads a run's model and an export alike.
 
     The methods call the signatures: `log_importance_weights(images, seeds,
-    num_samples, labels=None, class_set=None)` (the VHE without a class set:
-    `marginal_log_importance_weights`), `classify(images)` -> log-probabilities
-    (the signature gives probabilities; the scores take logits, and a
-    softmax of log-probabilities gives them back), `encode`/`reconstruct`
-    (the MMD-VAE) and `sample_seeds(seeds, labels)`. Each method exists only
-    when the export has its signature (`hasattr` tells). The facts
-    (`image_shape`, `num_classes`, `binarization`, `decoder_likelihood`,
-    `set_size`, the data contract's flags) are those of the registered class
-    rebuilt from the manifest's `model_config`, without weights.
+    num_samples, labels=None, class_set=None)` (the VHE without labels:
+    `marginal_log_importance_weights`), `classify(images)` ->
+    log-probabilities (the signature gives probabilities; the scores take
+    logits, and a softmax of log-probabilities gives them back),
+    `encode`/`reconstruct` and `sample_from_seeds(seeds, labels=None)`.
 
     Args:
         exported: an `ExportedModel`, or the path of an export.
@@ -123,47 +133,49 @@ class ExportScorer:
         if not manifest.get("model_config"):
             raise ValueError(f"The export at {self.exported.path!r} has no tfgen manifest with the model's "
                              f"configuration: it cannot be scored (re-export the run with `tfgen export`).")
-        self.model_class = config_model_class(manifest)
-        self.registered_name = getattr(self.model_class, "registered_name", manifest.get("model"))
+        self.model_class = model_class = config_model_class(manifest)
+        self.registered_name = model_class.registered_name or manifest.get("model")
         try:
-            template = self.model_class.from_config(manifest["model_config"])
+            template = model_class.from_config(manifest["model_config"])
         except Exception as error:  # noqa: BLE001 - a config of another version fails in many ways
             raise ValueError(f"Cannot rebuild {self.registered_name!r} from the manifest of {self.exported.path!r}: "
                              f"{type(error).__name__}: {error}") from error
         self.image_shape = tuple(int(size) for size in self.exported.image_shape)
-        self.num_classes = getattr(template, "num_classes", None) or self.exported.num_classes
+        self.recipe = model_class.recipe
+        # The data contract and the labels, as the model declares them.
         self.binarization = template.binarization
-        self.decoder_likelihood = getattr(template, "decoder_likelihood", None)
-        self.set_size = getattr(template, "set_size", None)
-        for flag in ("requires_labels", "semi_supervised", "class_sets"):
-            setattr(self, flag, bool(getattr(template, flag)))
+        self.label_format = model_class.label_format
+        self.requires_labels = model_class.requires_labels
+        self.semi_supervised = model_class.semi_supervised
+        self.class_sets = model_class.class_sets
+        self.set_size = template.set_size if model_class.class_sets else None
+        self.conditional = model_class.conditional
+        self.num_classes = template.num_classes or self.exported.num_classes
+        self.decoder_likelihood = template.decoder_likelihood
+        # What it computes: the class's declarations, where the export has the signatures they need.
         signatures = self.exported.signatures
-        self.conditional = "sample" in signatures and self.exported.is_conditional()
-        wanted = "marginal_log_importance_weights" if self.class_sets and not self.requires_labels \
-            else "log_importance_weights"
-        self.likelihood_signature = wanted
-        if wanted in signatures:
-            self.log_importance_weights = self._log_importance_weights
-        if "classify" in signatures:
-            self.classify = self._classify
-        if _is_mmd_vae(self) and "encode" in signatures and "reconstruct" in signatures:
-            self.encode = lambda images: self._call("encode", images=images)["z"]
-            self.reconstruct = lambda images: self._call("reconstruct", images=images)["images"]
-        if "sample" in signatures:
-            self.sample_seeds = self.exported.sample
+        self.likelihood_signature = "marginal_log_importance_weights" \
+            if model_class.likelihood_kind == "marginal_vhe" else "log_importance_weights"
+        has_likelihood = model_class.likelihood_kind is not None and self.likelihood_signature in signatures
+        self.likelihood_kind = model_class.likelihood_kind if has_likelihood else None
+        self.classifies = model_class.classifies and "classify" in signatures
+        self.latent_codes = model_class.latent_codes and "predict_codes" in signatures
+        available = {"likelihood": has_likelihood, "classification_error": self.classifies,
+                     "mmd": "encode" in signatures and "reconstruct" in signatures, "samples": "sample" in signatures}
+        self.scores = tuple(section for section in model_class.scores if available[section])
 
     @property
     def path(self):
         return self.exported.path
 
     def _takes(self, signature, name):
-        _, inputs = self.exported.signatures[signature].structured_input_signature
+        _, inputs = self.exported.signature(signature).structured_input_signature
         return name in inputs
 
     def _call(self, signature, **inputs):
-        return self.exported.signatures[signature](**{key: tf.convert_to_tensor(value) for key, value in inputs.items()})
+        return self.exported.signature(signature)(**{key: tf.convert_to_tensor(value) for key, value in inputs.items()})
 
-    def _log_importance_weights(self, images, seeds, num_samples, labels=None, class_set=None):
+    def log_importance_weights(self, images, seeds, num_samples, labels=None, class_set=None):
         inputs = {"images": tf.cast(images, tf.float32), "seed": tf.cast(seeds, tf.int64),
                   "num_samples": tf.constant(int(num_samples), tf.int32)}
         if self._takes(self.likelihood_signature, "label"):
@@ -172,59 +184,51 @@ class ExportScorer:
             inputs["class_set"] = tf.cast(class_set, tf.float32)
         return self._call(self.likelihood_signature, **inputs)["log_weights"]
 
-    def _classify(self, images):
+    def classify(self, images):
         probabilities = self._call("classify", images=tf.cast(images, tf.float32))["probabilities"].numpy()
         # log of the probabilities: the logits up to a constant per row (float32's tiny instead of log 0).
         return np.log(np.maximum(probabilities, np.finfo(np.float32).tiny))
 
+    def encode(self, images):
+        """The `encode` signature's codes: `z` (a deterministic encoder), or (z_mean, z_log_var)."""
+        outputs = self._call("encode", images=tf.cast(images, tf.float32))
+        return outputs["z"] if "z" in outputs else (outputs["z_mean"], outputs["z_log_var"])
 
-def _seeded_sampler(model):
-    """(seeds, labels or None) -> images, one seed per image: the export's signature, or the model's serving
-    endpoint (the same function the export serves), so a run and its export draw the same images."""
-    if isinstance(model, ExportScorer):
-        return model.sample_seeds if hasattr(model, "sample_seeds") else None
-    endpoints = model.serving_endpoints()
-    if "sample" not in endpoints:
-        return None
-    function, signature = endpoints["sample"]
-    compiled = tf.function(function, input_signature=signature, autograph=False)  # traced as the export traces it
-    conditional = len(signature) > 1
+    def reconstruct(self, images):
+        return self._call("reconstruct", images=tf.cast(images, tf.float32))["images"]
 
-    def sample(seeds, labels=None):
-        arguments = [tf.constant(np.asarray(seeds, np.int64))]
-        if conditional:
-            arguments.append(tf.constant(np.asarray(labels, np.int64)))
-        return compiled(*arguments)["images"].numpy()
-
-    return sample
+    def sample_from_seeds(self, seeds, labels=None):
+        """`GenerativeModel.sample_from_seeds` through the export's `sample` signature (a NumPy array)."""
+        if self.conditional and labels is None:
+            labels = labels_lib.sample_class_ids(len(seeds_array(seeds)), self.num_classes)
+        return self.exported.sample(seeds, labels)
 
 
 def draw_samples(model, num_samples, seed=0, num_classes=None, progress=True):
     """`num_samples` images drawn with the seeds seed, seed + 1, ... (one per image); (images, labels).
 
-    Conditional models: class-major labels, `num_samples // num_classes`
-    (or one more) per class in class-id order (labels None otherwise).
+    A model and its export (`ExportScorer`) draw the same images: both
+    through `sample_from_seeds`. Conditional models: class-major labels,
+    `num_samples // num_classes` (or one more) per class in class-id order
+    (`tfgen.labels.sample_class_ids`, "blocks"; labels None otherwise).
     """
     num_samples = _checks.integer("num_samples", num_samples, minimum=2)
-    sample = _seeded_sampler(model)
-    if sample is None:
-        raise ValueError(f"{_name(model)} has no `sample` signature to draw samples from.")
     labels = None
-    if getattr(model, "conditional", False):
-        labels = (np.arange(num_samples) * num_classes) // num_samples
+    if model.conditional:
+        labels = labels_lib.sample_class_ids(num_samples, num_classes or model.num_classes, labels_lib.BLOCKS)
     bar = keras.utils.Progbar(num_samples, unit_name="sample") if progress else None
     images = []
     for start in range(0, num_samples, _SAMPLE_CHUNK):
         stop = min(num_samples, start + _SAMPLE_CHUNK)
         seeds = np.arange(seed + start, seed + stop, dtype=np.int64)
-        images.append(np.asarray(sample(seeds, None if labels is None else labels[start:stop])))
+        images.append(np.asarray(model.sample_from_seeds(seeds, None if labels is None else labels[start:stop])))
         if bar is not None:
             bar.update(stop)
     return np.concatenate(images), labels
 
 
 def _name(model):
-    return getattr(model, "registered_name", type(model).__name__)
+    return model.registered_name or type(model).__name__
 
 
 # ------------------------------------------------------------------ the target, its data and its classifier
@@ -238,7 +242,7 @@ def load_target(target):
     """
     if isinstance(target, (GenerativeModel, ExportScorer)):
         kind = "export" if isinstance(target, ExportScorer) else "model"
-        return target, {"kind": kind, "path": getattr(target, "path", None), "dataset": None}
+        return target, {"kind": kind, "path": target.path if kind == "export" else None, "dataset": None}
     if isinstance(target, ExportedModel):
         return load_target(ExportScorer(target))
     if not isinstance(target, (str, os.PathLike)) or not str(target):
@@ -324,7 +328,7 @@ def samples_classifier(model, facts, test, train_data, dataset_name, classifier=
     if isinstance(classifier, Evaluator):
         return classifier, "given"
     shape = tuple(int(size) for size in model.image_shape)
-    num_classes = test.num_classes or getattr(model, "num_classes", None)
+    num_classes = test.num_classes or model.num_classes
     if classifier is not None:
         return Evaluator(load_classifier(os.fspath(classifier), num_classes=num_classes, image_shape=shape)), \
             os.fspath(classifier)
@@ -337,7 +341,7 @@ def samples_classifier(model, facts, test, train_data, dataset_name, classifier=
         return Evaluator(load_classifier(path, num_classes=num_classes, image_shape=shape)), path
     train = train_data()
     train.require_labels("Training the classifier of the sample scores")
-    epochs = getattr(model, "model_class", type(model)).recipe.classifier_epochs
+    epochs = model.recipe.classifier_epochs
     # Saved beside its place and renamed into it: a cache file is whole or absent, whoever else trains one.
     temporary = f"{path[:-len('.weights.h5')]}.tmp-{os.getpid()}.weights.h5"
     try:
@@ -353,33 +357,17 @@ def samples_classifier(model, facts, test, train_data, dataset_name, classifier=
 
 
 def scored_sections(model):
-    """The sections `evaluate` gives `model` (module docstring), in report order."""
-    sections = []
-    if likelihood_lib.likelihood_kind(model) is not None:
-        sections.append("likelihood")
-    if getattr(model, "semi_supervised", False) and hasattr(model, "classify"):
-        sections.append("classification_error")
-    if _is_mmd_vae(model) and hasattr(model, "encode"):
-        sections.append("mmd")
-    model_class = getattr(model, "model_class", type(model))
-    if issubclass(model_class, AdversarialModel) or getattr(model, "conditional", False):
-        sections.append("samples")
-    return sections
-
-
-def _is_mmd_vae(model):
-    from tfgen.models import MMDVAE
-
-    return issubclass(getattr(model, "model_class", type(model)), MMDVAE)
+    """The sections `evaluate` gives `model` (module docstring): its `scores` declaration, in report order."""
+    return [section for section in SCORES if section in model.scores]
 
 
 def _missing_likelihood(model):
     """Why `model` has no likelihood section: a line for the report and the errors."""
     name = _name(model)
-    if isinstance(model, ExportScorer) and hasattr(model.model_class, "log_importance_weights"):
+    if isinstance(model, ExportScorer) and model.model_class.likelihood_kind is not None:
         return (f"the export at {model.path!r} has no {model.likelihood_signature!r} signature (exported by an "
                 f"older tfgen): re-export the run with this tfgen to add it")
-    if _is_mmd_vae(model):
+    if "mmd" in model.scores:
         return f"{name} has no likelihood: its encoder is deterministic (scored by reconstruction error and MMD)"
     return f"{name} has no likelihood: a GAN has no density to estimate (scored by its samples)"
 
@@ -429,7 +417,7 @@ def evaluate(target, dataset=None, iw_samples=None, seed=0, batch_size=100, max_
         reason = _missing_likelihood(model)
         if asked_likelihood:
             raise ValueError(reason)
-        if hasattr(getattr(model, "model_class", None), "log_importance_weights"):
+        if isinstance(model, ExportScorer) and model.model_class.likelihood_kind is not None:
             notes.append(reason)
     if not sections:
         raise ValueError(f"Nothing to score: {notes[0] if notes else _missing_likelihood(model)}.")
@@ -459,7 +447,7 @@ def evaluate(target, dataset=None, iw_samples=None, seed=0, batch_size=100, max_
     if "samples" in sections or fid:
         if progress:
             print(f"Drawing {num_samples} samples:")
-        samples = draw_samples(model, num_samples, seed, getattr(model, "num_classes", None), progress)
+        samples = draw_samples(model, num_samples, seed, model.num_classes, progress)
     if "samples" in sections:
         if test.labels is None and classifier is None:
             notes.append(f"no sample scores: {dataset_name!r} has no labels to train their classifier on "

@@ -130,7 +130,7 @@ def _manifest(model, jit_compile, run_info=None, functions=None):
     from tfgen import __version__
 
     manifest = {
-        "model": getattr(model, "registered_name", type(model).__name__),
+        "model": model.registered_name or type(model).__name__,
         "class": f"{type(model).__module__}.{type(model).__name__}",
         "model_config": json.loads(json.dumps(model.get_config(), default=str)),
         "signatures": describe_signatures(model, functions),

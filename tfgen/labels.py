@@ -9,6 +9,9 @@ here, which refuses them:
 * in a graph (`tf.function`, a Keras functional model, an exported
   signature), by `tf.debugging` assertions on which the result depends, which
   fail the call with the same message (`InvalidArgumentError`).
+
+`sample_class_ids` is the one place that says which class each of n samples
+of a conditional model is drawn for.
 """
 
 import numpy as np
@@ -148,6 +151,18 @@ def one_hot(labels, num_classes, argument="labels", *, batch_size=None, mask=Non
     return result
 
 
+def class_ids_per_sample(labels, num_samples, argument="labels"):
+    """`labels`, one int class id per sample or one for all, as an int64 NumPy vector of `num_samples` ids
+    (not range-checked: `check_class_ids`). A ValueError or TypeError naming `argument` otherwise."""
+    labels = np.asarray(labels.numpy() if tf.is_tensor(labels) else labels)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"{argument} must be integer class ids, one per sample. Received: dtype={labels.dtype}")
+    if labels.ndim > 1 or labels.size not in (1, num_samples):
+        raise ValueError(f"{argument} must be one class id per sample ({num_samples}) or one for all. "
+                         f"Received: {argument}.shape={labels.shape}")
+    return np.broadcast_to(labels.astype(np.int64).reshape(-1), (num_samples,)).copy()
+
+
 def labelled_mask(batch, batch_size):
     """The batch's "labelled" mask as float32 0/1, or None when the batch has none (all labelled)."""
     mask = batch.get("labelled") if hasattr(batch, "get") else None
@@ -172,3 +187,41 @@ def labelled_mask(batch, batch_size):
 def masked_mean(values, count):
     """sum(values) / max(count, 1): the mean over rows that may be absent."""
     return tf.reduce_sum(values) / tf.maximum(tf.cast(count, values.dtype), 1.0)
+
+
+#: The orders of `sample_class_ids`: the classes in turn, or class-major blocks.
+CYCLE = "cycle"
+BLOCKS = "blocks"
+ORDERS = (CYCLE, BLOCKS)
+
+
+def sample_class_ids(num_samples, num_classes, order=CYCLE):
+    """The class ids of `num_samples` samples of a conditional model with `num_classes` classes, int64 (num_samples,).
+
+    Two orders, each the one its users have always drawn (their numbers
+    depend on it):
+
+    * "cycle": the classes in turn, 0, 1, ..., K - 1, 0, 1, ... (`arange(n) % K`):
+      `sample(n)` without labels and the GANs' per-epoch sample scores;
+    * "blocks": class-major, `n / K` samples of class 0, then of class 1, ...
+      (`(arange(n) * K) // n`; with n = rows x columns and K = rows, one row
+      per class): `tfgen evaluate` and `tfgen sample`.
+
+    Args:
+        num_samples: n, a positive int, or an integer tensor (a count known
+            only in a graph).
+        num_classes: K, a positive int.
+        order: "cycle" or "blocks".
+
+    Returns:
+        A NumPy int64 array for an int `num_samples`, else an int64 tensor.
+    """
+    num_classes = _checks.positive_int("num_classes", num_classes)
+    order = _checks.choice("order", order, ORDERS)
+    if tf.is_tensor(num_samples):
+        count = tf.cast(num_samples, tf.int64)
+        positions = tf.range(count)
+    else:
+        count = _checks.positive_int("num_samples", num_samples)
+        positions = np.arange(count, dtype=np.int64)
+    return positions % num_classes if order == CYCLE else (positions * num_classes) // count

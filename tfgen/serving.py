@@ -8,7 +8,8 @@ version, the manifest, argument checks and the picture:
     tfgen sample --model saved_models/cifar_cgan --label cat --row-labels --out cats.png
 
 The `sample` signature takes one int64 seed per image (and, for conditional
-models, one int64 class id per image); the same seed gives the same image.
+models, one int64 class id per image); the same seed gives the same image,
+the image `GenerativeModel.sample_from_seeds` draws from the model itself.
 Grids are grey or colour as the export's images are (`image_shape`: the
 manifest's, else the signature's output shape); one row per class follows
 the class ids, named by the manifest's `class_names` when it has them.
@@ -23,6 +24,7 @@ import tensorflow as tf
 from tfgen import _checks
 from tfgen import labels as labels_lib
 from tfgen.export import latest_version, read_manifest
+from tfgen.models.base import seeds_array
 from tfgen.training.run_dir import check_output_file, checkpoint_problem
 
 
@@ -110,17 +112,12 @@ class ExportedModel:
             ValueError: a label for an unconditional model, none for a
                 conditional one, or a class id out of range.
         """
-        try:
-            seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
-        except (TypeError, ValueError, OverflowError):
-            raise ValueError(f"seeds must be int64 integers. Received: seeds={seeds!r}") from None
-        if seeds.size == 0:
-            raise ValueError("seeds must hold at least one seed. Received: seeds=[]")
+        seeds = seeds_array(seeds)
         arguments = {"seed": tf.constant(seeds)}
         if self.is_conditional():
             if labels is None:
                 raise ValueError(f"{self.name!r} is conditional: pass one class id per seed (--label).")
-            labels = np.broadcast_to(np.asarray(labels, dtype=np.int64), seeds.shape)
+            labels = labels_lib.class_ids_per_sample(labels, len(seeds), argument="label")
             if self.num_classes is not None:
                 labels_lib.check_class_ids(labels, self.num_classes, argument=f"label of {self.name!r}")
             arguments["label"] = tf.constant(labels)
@@ -164,7 +161,7 @@ def sample_grid(model_dir, out, label=None, columns=8, rows=None, seed=0, row_la
         if exported.num_classes is None:
             raise ValueError(f"The export at {exported.path!r} has no manifest telling its classes: pass --label.")
         rows = exported.num_classes
-        labels = np.repeat(np.arange(rows), columns)
+        labels = labels_lib.sample_class_ids(rows * columns, rows, labels_lib.BLOCKS)  # one row per class
         names = exported.class_names
     else:
         rows = rows or columns

@@ -67,7 +67,7 @@ def check(name, image_shape, folder):
     rng = np.random.default_rng(0)
     report["serving"] = []
     for endpoint, (function, signature) in model.serving_endpoints().items():
-        arguments = [tf.constant(serving_input(spec, rng, 2, getattr(model, "num_classes", 10))) for spec in signature]
+        arguments = [tf.constant(serving_input(spec, rng, 2, model.num_classes)) for spec in signature]
         for output, value in function(*arguments).items():
             if output == "images" or value.shape[0] != 2:
                 report["serving"].append((endpoint, output, list(value.shape), float(tf.reduce_min(value)),

@@ -69,6 +69,10 @@ def pytest_collection_finish(session):
                       for module, tests in shapes.items())
     # The exports at 28x28x1 are made there too, and the TensorFlow-only child loads them all from there.
     exports += selected_models(session, "test_saved_model.py", {"test_export_reloads_without_tfgen_and_matches_the_model"})
+    # test_capabilities.py reads those exports back as `tfgen evaluate` does.
+    exports += [name for name in selected_models(session, "test_capabilities.py",
+                                                 {"test_an_export_declares_what_its_model_declares"})
+                if name not in exports]
     if cases or exports:
         folder = os.path.join(workdir, "shapes")
         CHILDREN["image_shapes"] = Child("child_image_shapes.py", [",".join(cases), ",".join(exports), folder], folder)

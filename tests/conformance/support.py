@@ -179,7 +179,7 @@ def export_for_child(model, folder, key, batch_sizes):
                     # Every input has a free batch dimension, but a scalar (`num_samples`, the codes per image).
                     assert input_spec.shape.rank == 0 or input_spec.shape[0] is None, \
                         f"{endpoint}: the batch dimension must be None"
-                arguments = {s.name: serving_input(s, rng, batch_size, getattr(model, "num_classes", 10)) for s in signature}
+                arguments = {s.name: serving_input(s, rng, batch_size, model.num_classes) for s in signature}
                 inputs.update({f"{batch_size}/{endpoint}/{name}": value for name, value in arguments.items()})
                 tensors = [tf.constant(arguments[s.name]) for s in signature]
                 for output, value in function(*tensors).items():  # eagerly

@@ -148,7 +148,7 @@ def test_seeded_signatures_depend_on_each_seed_alone(name):
         names = [s.name for s in signature]
         if "seed" not in names:
             continue
-        both = {s.name: serving_input(s, rng, 2, getattr(model, "num_classes", 10)) for s in signature}
+        both = {s.name: serving_input(s, rng, 2, model.num_classes) for s in signature}
         both["seed"] = np.array([5, 6], np.int64)
         other_first = {**both, "seed": np.array([7, 6], np.int64)}  # row 0 from another seed, row 1 as before
         alone = {key: value[1:] if np.ndim(value) else value for key, value in both.items()}

@@ -8,6 +8,14 @@ from tfgen.evaluation.classifier import image_arrays
 from tfgen.evaluation.clustering import matched_accuracy
 
 
+def _check_latent_codes(model):
+    """Raises a TypeError unless `model` declares InfoGAN's codes (`latent_codes`: `generate(z, categorical,
+    continuous)` and `predict_codes`)."""
+    if not model.latent_codes:
+        raise TypeError(f"model must be an InfoGAN (a model with latent_codes, which predict_codes reads back). "
+                        f"Received: {type(model).__name__}")
+
+
 def categorical_code_accuracy(model, data, batch_size=500):
     """Q's most likely categorical code for each real image, scored against the labels.
 
@@ -19,8 +27,7 @@ def categorical_code_accuracy(model, data, batch_size=500):
         {"accuracy", "error", "mapping" ({code: label}), "codes" (per image)}:
         accuracy after the best one-to-one matching of codes to labels.
     """
-    if not hasattr(model, "predict_codes"):
-        raise TypeError(f"model must be an InfoGAN (it has no predict_codes). Received: {type(model).__name__}")
+    _check_latent_codes(model)
     batch_size = _checks.positive_int("batch_size", batch_size)
     images, labels = image_arrays(data)
     codes = []
@@ -47,8 +54,7 @@ def generated_code_accuracy(model, evaluator, per_code=500, seed=0, batch_size=5
         code, the share of its samples predicted as its matched digit),
         "counts" ({code: how many of its samples were read as each class})}.
     """
-    if not hasattr(model, "predict_codes"):
-        raise TypeError(f"model must be an InfoGAN (it has no predict_codes). Received: {type(model).__name__}")
+    _check_latent_codes(model)
     per_code = _checks.positive_int("per_code", per_code)
     batch_size = _checks.positive_int("batch_size", batch_size)
     rng = np.random.default_rng(seed)

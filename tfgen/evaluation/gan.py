@@ -25,14 +25,11 @@ import warnings
 import numpy as np
 
 from tfgen import _checks
+from tfgen import labels as labels_lib
 from tfgen import random as tfgen_random
 from tfgen.evaluation.codes import categorical_code_accuracy, generated_code_accuracy
 from tfgen.training import PeriodicCallback
 from tfgen.training.run_dir import write_epoch_log, write_json_atomic
-
-
-def _has_codes(model):
-    return hasattr(model, "predict_codes")
 
 
 def _float_images(images):
@@ -49,7 +46,9 @@ def sample_scores(model, evaluator, real_data, num_samples=1000, seed=1234, real
     """The scores of `model`'s samples (module docstring), as a dict of floats (per-class ratios in a dict).
 
     Args:
-        model: a tfgen GAN (conditional models are sampled class by class in turn).
+        model: a tfgen model, or an export (`tfgen.evaluate.ExportScorer`)
+            with `samples` (conditional models are sampled class by class
+            in turn).
         evaluator: a `tfgen.evaluation.Evaluator`.
         real_data: a `tfgen.data.ImageDataset` of real images; its first
             `num_samples` are compared with as many samples (unlabelled
@@ -72,9 +71,9 @@ def sample_scores(model, evaluator, real_data, num_samples=1000, seed=1234, real
     real_images = _float_images(real.images)
     num_classes = evaluator.num_classes
     entry = {}
-    if getattr(model, "conditional", False):
+    if model.conditional:
         if samples is None:
-            labels = np.arange(num_samples) % num_classes
+            labels = labels_lib.sample_class_ids(num_samples, num_classes)  # the classes in turn
             images = np.asarray(model.sample(num_samples, seed=tfgen_random.seed_tensor(seed), labels=labels))
         entry["label_accuracy"] = evaluator.label_accuracy(images, np.asarray(labels))
     else:
@@ -92,7 +91,7 @@ def sample_scores(model, evaluator, real_data, num_samples=1000, seed=1234, real
     entry["diversity_ratio"] = float(np.mean(list(ratios.values())))
     entry["per_class_diversity_ratio"] = {str(label): ratio for label, ratio in sorted(ratios.items())}
     entry["frechet_distance"] = evaluator.frechet_distance(real_images, images)
-    if _has_codes(model) and real.labels is not None:
+    if model.latent_codes and real.labels is not None:
         entry["code_error"] = categorical_code_accuracy(model, real)["error"]
     return entry
 
@@ -161,7 +160,7 @@ class GANDiagnosticsCallback(PeriodicCallback):
 
     def on_train_end(self, trainer, logs):
         model = trainer.model
-        if not _has_codes(model) or self.real_data.labels is None:
+        if not model.latent_codes or self.real_data.labels is None:
             return
         scores = categorical_code_accuracy(model, self.real_data)
         drawn = generated_code_accuracy(model, self.evaluator, per_code=self.code_samples)

@@ -13,9 +13,10 @@ signature of the same name); this module draws them in chunks, so memory
 stays bounded whatever K is, and accumulates the log-sum-exp of each image
 in float64 (`LogMeanExp`).
 
-What each model is scored on (`likelihood_scores`):
+What each model is scored on (`likelihood_scores`), as its `likelihood_kind`
+declares (`tfgen.models.GenerativeModel`):
 
-* `vae`, `mmd_vae` with a likelihood: log p(x);
+* `vae`: log p(x);
 * `cvae`: log p(x | y) given the test label;
 * `ssvae`, `gumbel_ssvae`: log p(x | y) given the label, and log p(x) with
   the label marginalised, log sum_y p(y) p(x|y) under the uniform p(y): every
@@ -148,34 +149,29 @@ def _chunks(num_samples, seed, first_index, batch, rows_per_call):
 # ------------------------------------------------------------------ the models' scores
 
 
-def _compiled(model, name):
-    """`model.<name>` as a reusable graph: a `tf.function` for Keras models, the method itself otherwise (exports).
-
-    The number of codes of `log_importance_weights` goes in as a tensor, so
-    chunks of any size share one graph.
-    """
-    method = getattr(model, name)
+def _compiled(model, method):
+    """`method` (a bound method of `model`) as a reusable graph: a `tf.function` for Keras models, the method
+    itself otherwise (an export's `tfgen.evaluate.ExportScorer`, which calls the export's graphs)."""
     if not isinstance(model, keras.Model):
         return method
-    function = tf.function(method, reduce_retracing=True)
-    if name != "log_importance_weights":
+    return tf.function(method, reduce_retracing=True)
+
+
+def _compiled_log_weights(model):
+    """`model.log_importance_weights`, `_compiled`; the number of codes goes in as a tensor, so chunks of any size
+    share one graph."""
+    function = _compiled(model, model.log_importance_weights)
+    if not isinstance(model, keras.Model):
         return function
     return lambda images, seeds, num_samples, *args, **kwargs: function(
         images, seeds, tf.constant(num_samples, tf.int32), *args, **kwargs)
 
 
 def likelihood_kind(model):
-    """How `likelihood_scores` scores `model`: "vae", "conditional", "semi_supervised", "class_set",
-    "marginal_vhe", or None for a model without log-weights (the GANs, the MMD-VAE's squared error)."""
-    if not hasattr(model, "log_importance_weights"):
-        return None
-    if getattr(model, "class_sets", False):
-        return "class_set" if getattr(model, "requires_labels", False) else "marginal_vhe"
-    if getattr(model, "semi_supervised", False):
-        return "semi_supervised"
-    if getattr(model, "conditional", False):
-        return "conditional"
-    return "vae"
+    """How `likelihood_scores` scores `model`: its `likelihood_kind` declaration ("vae", "conditional",
+    "semi_supervised", "class_set", "marginal_vhe": `tfgen.models.base.LIKELIHOOD_KINDS`), or None for a model
+    without log-weights (the GANs, the MMD-VAE)."""
+    return model.likelihood_kind
 
 
 def _summary(values):
@@ -247,9 +243,9 @@ def likelihood_scores(model, data, num_samples=DEFAULT_IW_SAMPLES, seed=0, batch
     limit = len(data) if max_images is None else min(max_images, len(data))
     if kind != "class_set" and limit < len(data):
         data = data.take(limit)  # (the VHE's class sets are drawn from the whole split; its batches are cut below)
-    log_weights = _compiled(model, "log_importance_weights")
-    classify = _compiled(model, "classify") if kind == "semi_supervised" else None
-    num_classes = getattr(model, "num_classes", None)
+    log_weights = _compiled_log_weights(model)
+    classify = _compiled(model, model.classify) if kind == "semi_supervised" else None
+    num_classes = model.num_classes
     estimates = {"given_label": [[], []], "marginal": [[], []], "given_class_set": [[], []]}
     bar = keras.utils.Progbar(limit, unit_name="image") if progress else None
     first = 0
@@ -282,7 +278,7 @@ def likelihood_scores(model, data, num_samples=DEFAULT_IW_SAMPLES, seed=0, batch
             bar.update(first)
     shape = model.image_shape
     num_dims = int(shape[0]) * int(shape[1]) * int(shape[2])
-    eight_bit = bool(getattr(getattr(model, "decoder_likelihood", None), "eight_bit", False))
+    eight_bit = model.decoder_likelihood is not None and model.decoder_likelihood.eight_bit
     report = {"images": first, "iw_samples": num_samples, "seed": seed,
               "binarization": binarization or model.binarization}
     for name, (bounds, elbos) in estimates.items():
@@ -325,9 +321,8 @@ def mmd_scores(model, data, seed=0, batch_size=100, max_images=None, binarizatio
     """The MMD-VAE's test scores: reconstruction error and the MMD of its codes to N(0, I).
 
     Args:
-        model: an MMD-VAE (or an export of one): `encode(images)` -> codes,
-            and `reconstruct(images)` -> images, or without it (a Keras
-            `MMDVAE`) `decode(codes)` -> images.
+        model: a model that declares the "mmd" score (the MMD-VAE, or an
+            export of one): `encode(images)` -> codes, `reconstruct(images)` -> images.
         data: the test `tfgen.data.ImageDataset`.
         seed: the seed of the prior draws (and of the binarization, for a Bernoulli decoder).
         batch_size: the MMD is computed batch by batch (codes against as many
@@ -343,14 +338,8 @@ def mmd_scores(model, data, seed=0, batch_size=100, max_images=None, binarizatio
     max_images = _checks.positive_int("max_images", max_images, allow_none=True)
     if max_images is not None and max_images < len(data):
         data = data.take(max_images)
-    encode = _compiled(model, "encode")
-    if hasattr(model, "reconstruct"):
-        reconstruct = _compiled(model, "reconstruct")
-    else:
-        decode = _compiled(model, "decode")
-
-        def reconstruct(images):
-            return decode(encode(images))
+    encode = _compiled(model, model.encode)
+    reconstruct = _compiled(model, model.reconstruct)
     errors, mmds, weights = [], [], []
     bar = keras.utils.Progbar(len(data), unit_name="image") if progress else None
     seen = 0

@@ -5,16 +5,30 @@ in `tfgen.training` drives them all, and `tfgen.runs` assembles runs from
 what the model declares."""
 
 import dataclasses
+import warnings
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfgen import _checks
+from tfgen import labels as labels_lib
 from tfgen.networks import IMAGE_SHAPE, check_image_shape
 
 #: The `num_samples` input of the VAE family's `log_importance_weights` serving signatures: the codes
 #: drawn per image (a scalar, so one request asks for any number).
 NUM_SAMPLES_SPEC = tf.TensorSpec([], tf.int32, name="num_samples")
+
+#: The values of `GenerativeModel.likelihood_kind`: which test log-likelihood the model's
+#: `log_importance_weights` estimates (`tfgen.evaluation.likelihood.likelihood_scores`).
+#: "vae": log p(x); "conditional": log p(x | y) given the label; "semi_supervised": log p(x | y), and log p(x)
+#: with the label summed out (`classify` gives q(y|x)); "class_set": log p(x | D) given a class set D;
+#: "marginal_vhe": log p(x) of the VHE without labels (its export's `marginal_log_importance_weights`).
+LIKELIHOOD_KINDS = ("vae", "conditional", "semi_supervised", "class_set", "marginal_vhe")
+#: The sections of `tfgen evaluate`'s report (`GenerativeModel.scores`), in report order: "likelihood" (models
+#: with a `likelihood_kind`), "classification_error" (models that classify), "mmd" (the MMD-VAE: `encode` to
+#: codes and `reconstruct`), "samples" (the sample scores of a classifier).
+SCORES = ("likelihood", "classification_error", "mmd", "samples")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,21 +94,52 @@ class GenerativeModel(keras.Model):
             (`tfgen.networks.shapes`, which also says which sizes work).
         **kwargs: base model arguments (`name`, ...).
 
-    What a subclass declares about itself (class attributes; `binarization`
-    may also be a property that depends on the model's options):
+    What a subclass declares about itself, as class attributes, so that the
+    rest of tfgen reads them instead of probing the model (`hasattr`), and
+    can read them off the class without weights (an export is scored from
+    the class its manifest names); `binarization` may also be a property
+    that depends on the model's options, and `num_classes` and
+    `decoder_likelihood` are set by the constructors of the models that have
+    them:
 
     * its data contract: `binarization` ("dynamic", "threshold" or "none":
       how its training pixels are binarized by default), `label_format`
       ("int" class ids or "one_hot" rows in its batches), `requires_labels`
       (it cannot train on unlabelled data), `semi_supervised` (it trains on a
       labelled/unlabelled split, `tfgen.data.labelled_split`), `class_sets`
-      (its batches carry class sets, `tfgen.data.ClassSetDataset`);
+      (its batches carry class sets of `set_size` images,
+      `tfgen.data.ClassSetDataset`);
+    * its labels: `conditional` (it draws chosen classes: `sample(n,
+      labels=...)`, and its `sample` signature takes a `label` per seed),
+      `num_classes` (the classes of the labels it takes; None without);
+    * what it computes: `likelihood_kind` (which importance-weighted test
+      log-likelihood `log_importance_weights` gives, see `LIKELIHOOD_KINDS`;
+      None without one), `classifies` (`classify(images)` gives the logits
+      of q(y|x), and an export has the `classify` signature), `latent_codes`
+      (InfoGAN's interpretable codes: `generate(z, categorical, continuous)`
+      and `predict_codes(images)`), `decoder_likelihood` (the
+      `tfgen.losses.likelihoods` likelihood of its decoder; None without);
+    * `scores`: the sections `tfgen evaluate` gives it (`SCORES`);
     * `figures`: the names of the figures that show it (drawn by
-      `tfgen.plotting.PlotCallback`);
-    * `recipe`: the settings its paper trains it with (`Recipe`).
+      `tfgen.plotting.PlotCallback`), and `final_figures`;
+    * `recipe`: the settings its paper trains it with (`Recipe`);
+    * `registered_name`: its name in `tfgen.models.MODELS` (set by
+      `register_model`; None for a class not registered).
+
+    tests/conformance/test_capabilities.py checks every registered model's
+    declarations against what it does.
+
+    Sampling: every model draws through `sample(n, *, labels=None,
+    seed=None)` (a batch from one stateless seed) and
+    `sample_from_seeds(seeds, labels=None)` (one image per int64 seed: what
+    its export's `sample` signature serves). A subclass implements the two
+    draws, `draw_batch` and `draw_from_seeds`; the arguments are checked,
+    and the `sample` signature made, here.
     """
 
     metric_names = ("loss",)
+    #: The model's name in `tfgen.models.MODELS` (`register_model` sets it on the class).
+    registered_name = None
     binarization = "dynamic"
     label_format = "int"
     requires_labels = False
@@ -109,11 +154,24 @@ class GenerativeModel(keras.Model):
     #: The attributes that hold the model's optimizers once compiled, the one `compile(optimizer=...)` sets
     #: first (a GAN adds its discriminator's, "d_optimizer"); the trainer makes, checkpoints and records each.
     optimizer_names = ("optimizer",)
+    #: The number of classes of the labels the model takes (its constructor sets it); None: it takes none.
+    num_classes = None
+    #: Which test log-likelihood `log_importance_weights` estimates (one of `LIKELIHOOD_KINDS`); None: none.
+    likelihood_kind = None
+    #: `classify(images)` gives the logits of q(y|x) (the semi-supervised models).
+    classifies = False
+    #: InfoGAN's codes: `generate(z, categorical, continuous)` and `predict_codes(images)`.
+    latent_codes = False
+    #: The decoder's `tfgen.losses.likelihoods` likelihood (its constructor sets it); None: the model has none.
+    decoder_likelihood = None
+    #: The sections of `tfgen evaluate`'s report this model gets (of `SCORES`, in that order).
+    scores = ()
 
     def __init__(self, image_shape=IMAGE_SHAPE, **kwargs):
         super().__init__(**kwargs)
         #: (height, width, channels), Python ints: the shape of every image the model takes and makes.
         self.image_shape = check_image_shape(image_shape)
+        self._compiled_sample = None  # `sample_from_seeds`' traced function, made on first use
 
     def get_config(self):
         return {**super().get_config(), "image_shape": list(self.image_shape)}
@@ -285,16 +343,162 @@ class GenerativeModel(keras.Model):
         if config and config.get("built_from_batch"):
             self.build_from_batch(self.zeros_batch())
 
-    def sample(self, num_samples, seed=None):
-        """`num_samples` images from the model, float32 in [0, 1].
+    # ------------------------------------------------------------- sampling
 
-        Conditional models take `sample(num_samples, seed=None, labels=None)`.
+    def sample(self, num_samples, *positional, labels=None, seed=None):
+        """`num_samples` images from the model, float32 in [0, 1] (num_samples, *image_shape).
+
+        Args:
+            num_samples: how many images.
+            labels: conditional models only: None (the classes in turn, 0,
+                1, ..., `tfgen.labels.sample_class_ids`), one class id for
+                every sample, or one label per sample (int ids or one-hot
+                rows). An unconditional model refuses labels.
+            seed: a stateless seed (int tensor of shape (2,)) from which the
+                whole batch is drawn, or None for the model's own stream.
+
+        `sample(n, seed)` (and `sample(n, seed, labels)`) with positional
+        arguments is deprecated: it still works, with a DeprecationWarning.
+        """
+        seed, labels = self._positional_sample_arguments(positional, seed, labels)
+        num_samples = self.check_num_samples(num_samples)
+        return self.draw_batch(num_samples, labels=self.sample_labels(num_samples, labels), seed=seed)
+
+    def _positional_sample_arguments(self, positional, seed, labels):
+        """(seed, labels) with the deprecated positional spelling `sample(n, seed[, labels])` read."""
+        if not positional:
+            return seed, labels
+        names = ("seed", "labels") if self.conditional else ("seed",)
+        if len(positional) > len(names):
+            raise TypeError(f"{type(self).__name__}.sample takes num_samples and the keywords labels= and seed=. "
+                            f"Received {len(positional) + 1} positional arguments.")
+        given = dict(zip(names, positional))
+        warnings.warn(f"{type(self).__name__}.sample(num_samples, {', '.join(given)}) with positional arguments is "
+                      f"deprecated: pass them as keywords, sample(num_samples, labels=..., seed=...).",
+                      DeprecationWarning, stacklevel=3)
+        for name, keyword in (("seed", seed), ("labels", labels)):
+            if name in given and keyword is not None:
+                raise TypeError(f"{type(self).__name__}.sample got {name} both as a positional argument and as "
+                                f"a keyword.")
+        return given.get("seed", seed), given.get("labels", labels)
+
+    def sample_labels(self, num_samples, labels=None):
+        """The checked one-hot labels (num_samples, num_classes) of `sample`, float32; None for an unconditional
+        model (which refuses labels with a ValueError).
+
+        `labels`: None (the classes in turn), one class id for every sample,
+        or one label per sample (int ids, or one-hot or class-probability rows).
+        """
+        if not self.conditional:
+            if labels is not None:
+                raise ValueError(f"{type(self).__name__} is unconditional: its samples take no labels. "
+                                 f"Received: labels={labels!r}")
+            return None
+        if labels is None:
+            labels = labels_lib.sample_class_ids(num_samples, self.num_classes)
+        labels = tf.convert_to_tensor(labels)
+        if labels.shape.rank == 0:
+            labels = tf.fill([num_samples], labels)
+        return labels_lib.one_hot(labels, self.num_classes, "labels", batch_size=num_samples,
+                                  check_distributions=True)
+
+    def draw_batch(self, num_samples, labels=None, seed=None):
+        """The images of `sample`: `num_samples` drawn from the stateless `seed` (or the model's stream).
+
+        `labels` are `sample_labels`' checked one-hot rows (None for an
+        unconditional model). Subclasses implement it.
         """
         raise NotImplementedError
 
-    def serving_endpoints(self):
-        """{name: (function, input_signature)} for the SavedModel export."""
+    def sample_from_seeds(self, seeds, labels=None):
+        """One image per int64 seed, float32 in [0, 1]: what the export's `sample` signature serves.
+
+        Image i depends on seeds[i] (and labels[i]) alone, whatever else is
+        drawn with it, and the model and its export draw the same image: both
+        run the `sample` signature's function (`sample_endpoint`), traced the
+        same way (here once per model, then reused). `tfgen evaluate` draws
+        its samples this way, from a run or (through the export's signature)
+        from an export.
+
+        Args:
+            seeds: the int64 seeds (a sequence, an array or a tensor), one per image.
+            labels: conditional models only: one class id per seed, one id
+                for every seed, or None (the classes in turn,
+                `tfgen.labels.sample_class_ids`). An unconditional model
+                refuses labels.
+
+        Returns:
+            A (len(seeds), *image_shape) float32 tensor.
+        """
+        seeds = seeds_array(seeds)
+        arguments = [tf.constant(seeds)]
+        if self.conditional:
+            if labels is None:
+                labels = labels_lib.sample_class_ids(len(seeds), self.num_classes)
+            labels = labels_lib.class_ids_per_sample(labels, len(seeds))
+            labels_lib.check_class_ids(labels, self.num_classes, argument="labels")
+            arguments.append(tf.constant(labels))
+        elif labels is not None:
+            raise ValueError(f"{type(self).__name__} is unconditional: its samples take no labels. "
+                             f"Received: labels={labels!r}")
+        if self._compiled_sample is None:
+            function, signature = self.sample_endpoint()
+            # Traced as the export traces its endpoints (keras.export: the input signature, no autograph). Kept in a
+            # plain holder: `tf.saved_model.save(model)` would save a tf.function attribute with the model.
+            self._compiled_sample = _Compiled(tf.function(function, input_signature=signature, autograph=False))
+        return self._compiled_sample.function(*arguments)["images"]
+
+    def draw_from_seeds(self, seeds, labels=None):
+        """The images of `sample_from_seeds` and of the `sample` signature, in the graph: one per int64 seed
+        (a (N,) tensor), row i a function of seeds[i] (and of the class id labels[i]) alone
+        (`tfgen.random.normal_from_seeds` and its kin). Subclasses implement it."""
         raise NotImplementedError
+
+    def sample_outputs(self, seeds, labels=None):
+        """The outputs of the `sample` signature: {"images": `draw_from_seeds(seeds, labels)`}. A model whose
+        draw makes more that a client wants (InfoGAN's codes) adds it."""
+        return {"images": self.draw_from_seeds(seeds, labels)}
+
+    def sample_endpoint(self):
+        """The `sample` serving signature, (function, input_signature): one int64 `seed` per image, and for
+        conditional models one int64 class id `label` per image; outputs `sample_outputs` ("images")."""
+        seed_spec = tf.TensorSpec([None], tf.int64, name="seed")
+        if not self.conditional:
+            def sample(seed):
+                return self.sample_outputs(seed)
+
+            return sample, [seed_spec]
+
+        def conditional_sample(seed, label):
+            return self.sample_outputs(seed, label)
+
+        return conditional_sample, [seed_spec, tf.TensorSpec([None], tf.int64, name="label")]
+
+    def serving_endpoints(self):
+        """{name: (function, input_signature)} for the SavedModel export: at least "sample"
+        (`sample_endpoint`); subclasses add theirs."""
+        return {"sample": self.sample_endpoint()}
+
+
+class _Compiled:
+    """Holds a tf.function out of TensorFlow's object tracking (`tf.saved_model.save(model)` saves a model's
+    tf.function attributes with it, as Keras keeps its own `train_function` out)."""
+
+    __slots__ = ("function",)
+
+    def __init__(self, function):
+        self.function = function
+
+
+def seeds_array(seeds, argument="seeds"):
+    """`seeds` (integers: a sequence, an array or an eager tensor) as a non-empty int64 NumPy vector, or a
+    ValueError naming `argument`."""
+    array = np.asarray(seeds.numpy() if tf.is_tensor(seeds) else seeds)
+    if array.dtype.kind not in "iu" or (array.dtype.kind == "u" and array.size and array.max() > _checks.INT64_MAX):
+        raise ValueError(f"{argument} must be int64 integers, one per image. Received: {argument}={seeds!r}")
+    if array.size == 0:
+        raise ValueError(f"{argument} must hold at least one seed. Received: {argument}=[]")
+    return array.astype(np.int64).reshape(-1)
 
 
 def _all_finite(tensors):

@@ -141,25 +141,12 @@ class ConditionalGAN(AdversarialModel):
         z, labels = inputs
         return self.generate(z, labels, training=training)
 
-    def sample(self, num_samples, seed=None, labels=None):
-        """`num_samples` images in [0, 1].
-
-        Args:
-            num_samples: how many images.
-            seed: a stateless seed (int tensor (2,)) or None.
-            labels: None (the classes in turn, 0, 1, ..., num_classes - 1,
-                0, ...), one class id for every sample, or one label per
-                sample (int ids or one-hot rows).
-        """
-        num_samples = self.check_num_samples(num_samples)
-        if labels is None:
-            labels = tf.range(num_samples, dtype=tf.int64) % self.num_classes
-        labels = tf.convert_to_tensor(labels)
-        if labels.shape.rank == 0:
-            labels = tf.fill([num_samples], labels)
-        one_hot = self._one_hot(labels, num_samples)
+    def draw_batch(self, num_samples, labels=None, seed=None):
         z = self._normal([num_samples, self.latent_dim], seed)
-        return to_pixel_range(self.generate_raw({"z": z, "labels": one_hot}))
+        return to_pixel_range(self.generate_raw({"z": z, "labels": labels}))
+
+    def draw_from_seeds(self, seeds, labels=None):
+        return self.generate(tfgen_random.normal_from_seeds(seeds, self.latent_dim), labels)
 
     def serving_endpoints(self):
         """`generate(z, label)` and `sample(seed, label)`, with int64 class ids like the CVAE's.
@@ -170,15 +157,11 @@ class ConditionalGAN(AdversarialModel):
         """
         z_spec = tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")
         label_spec = tf.TensorSpec([None], tf.int64, name="label")
-        seed_spec = tf.TensorSpec([None], tf.int64, name="seed")
 
         def generate(z, label):
             return {"images": self.generate(z, label)}
 
-        def sample(seed, label):
-            return {"images": self.generate(tfgen_random.normal_from_seeds(seed, self.latent_dim), label)}
-
-        return {"generate": (generate, [z_spec, label_spec]), "sample": (sample, [seed_spec, label_spec])}
+        return {"generate": (generate, [z_spec, label_spec]), "sample": self.sample_endpoint()}
 
     def get_config(self):
         return {

@@ -100,6 +100,8 @@ class CVAE(GenerativeModel):
     conditional = True
     requires_labels = True
     label_format = "int"
+    likelihood_kind = "conditional"
+    scores = ("likelihood", "samples")
     figures = ("class_grid",)
     recipe = Recipe(
         source="the seed's CVAE post (Day 12): MNIST, latent size 2, the label projected and added to z, beta 1e-5 "
@@ -348,32 +350,19 @@ class CVAE(GenerativeModel):
 
     # ------------------------------------------------------------- samples
 
-    def sample_labels(self, num_samples, labels=None):
-        """One-hot labels for `sample`: the classes in turn, one class for all, or one label per sample."""
-        if labels is None:
-            return tf.one_hot(tf.range(num_samples) % self.num_classes, self.num_classes)
-        labels = tf.convert_to_tensor(labels)
-        if labels.shape.rank == 0:
-            labels = tf.fill([num_samples], labels)
-        return self.check_labels(labels, batch_size=num_samples, argument="labels")
+    def sample(self, num_samples, *positional, labels=None, seed=None, label=None):
+        """`num_samples` images of the classes `labels`, float32 in [0, 1] (see `GenerativeModel.sample`).
 
-    def sample(self, num_samples, seed=None, labels=None, label=None):
-        """`num_samples` images of the classes `labels`, float32 in [0, 1].
-
-        Args:
-            num_samples: how many images.
-            seed: a stateless seed (int tensor of shape (2,)) for z, or None
-                for the sampling layer's own stream.
-            labels: None (the classes in turn: 0, 1, ..., 0, 1, ...), one
-                class id for every sample, or one label per sample (ids or
-                one-hot rows).
-            label: deprecated spelling of `labels`.
+        `label=` is the deprecated spelling of `labels=` (it still works, with a DeprecationWarning).
         """
-        labels = _deprecated_label_argument(labels, label)
-        num_samples = self.check_num_samples(num_samples)
-        one_hot = self.sample_labels(num_samples, labels)
+        return super().sample(num_samples, *positional, labels=_deprecated_label_argument(labels, label), seed=seed)
+
+    def draw_batch(self, num_samples, labels=None, seed=None):
         z = tfgen_random.normal((num_samples, self.latent_dim), seed, self.sampling.seed_generator)
-        return self.decoder_likelihood.mean(self.decoder_logits(z, one_hot))
+        return self.decoder_likelihood.mean(self.decoder_logits(z, labels))
+
+    def draw_from_seeds(self, seeds, labels=None):
+        return self.decode(tfgen_random.normal_from_seeds(seeds, self.latent_dim), labels)
 
     def serving_endpoints(self):
         images_spec = tf.TensorSpec([None, *self.image_shape], tf.float32, name="images")
@@ -387,9 +376,6 @@ class CVAE(GenerativeModel):
         def decode(z, label):
             return {"images": self.decode(z, label)}
 
-        def sample(seed, label):
-            return {"images": self.decode(tfgen_random.normal_from_seeds(seed, self.latent_dim), label)}
-
         def reconstruct(images, label):
             z_mean, _ = self.encode(images, label if self.encoder_sees_label else None)
             return {"images": self.decode(z_mean, label)}
@@ -399,7 +385,7 @@ class CVAE(GenerativeModel):
 
         endpoints = {
             "decode": (decode, [z_spec, label_spec]),
-            "sample": (sample, [seed_spec, label_spec]),
+            "sample": self.sample_endpoint(),
             "reconstruct": (reconstruct, [images_spec, label_spec]),
             "log_importance_weights": (log_importance_weights,
                                        [images_spec, label_spec, seed_spec, NUM_SAMPLES_SPEC]),

@@ -66,21 +66,19 @@ class DCGAN(AdversarialModel):
     def call(self, z, training=False):
         return self.generate(z, training=training)
 
-    def sample(self, num_samples, seed=None):
-        num_samples = self.check_num_samples(num_samples)
+    def draw_batch(self, num_samples, labels=None, seed=None):
         return to_pixel_range(self.generate_raw(self.draw_latents(num_samples, seed)))
+
+    def draw_from_seeds(self, seeds, labels=None):
+        return self.generate(tfgen_random.normal_from_seeds(seeds, self.latent_dim))
 
     def serving_endpoints(self):
         z_spec = tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")
-        seed_spec = tf.TensorSpec([None], tf.int64, name="seed")
 
         def generate(z):
             return {"images": self.generate(z)}
 
-        def sample(seed):
-            return {"images": self.generate(tfgen_random.normal_from_seeds(seed, self.latent_dim))}
-
-        return {"generate": (generate, [z_spec]), "sample": (sample, [seed_spec])}
+        return {"generate": (generate, [z_spec]), "sample": self.sample_endpoint()}
 
     def get_config(self):
         return {

@@ -95,6 +95,7 @@ class AdversarialModel(GenerativeModel):
     optimizer_names = ("optimizer", "d_optimizer")
 
     binarization = "none"
+    scores = ("samples",)
     figures = ("losses", "samples", "interpolation")
 
     def __init__(self, latent_dim=100, discriminator_steps=1, label_smoothing=0.0, seed=None, generator_ema=None,

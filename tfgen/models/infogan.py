@@ -65,6 +65,7 @@ class InfoGAN(AdversarialModel):
     """
 
     metric_names = ("loss", "d_loss", "g_loss", "mi_loss")
+    latent_codes = True
     figures = ("losses", "samples", "infogan_codes")
     final_figures = ("infogan_codes",)
     recipe = Recipe(
@@ -179,27 +180,30 @@ class InfoGAN(AdversarialModel):
         z, categorical, continuous = inputs
         return self.generate(z, categorical, continuous, training=training)
 
-    def sample(self, num_samples, seed=None):
-        num_samples = self.check_num_samples(num_samples)
+    def draw_batch(self, num_samples, labels=None, seed=None):
         return to_pixel_range(self.generate_raw(self.draw_latents(num_samples, seed)))
+
+    def draw_from_seeds(self, seeds, labels=None):
+        return self.sample_outputs(seeds)["images"]
+
+    def sample_outputs(self, seeds, labels=None):
+        """The `sample` signature's outputs: the images, and the codes each seed drew (`categorical_code`, ids;
+        `continuous_code`)."""
+        categorical = tfgen_random.class_ids_from_seeds(seeds, self.num_categories)
+        continuous = tfgen_random.uniform_from_seeds(seeds, self.num_continuous)
+        images = self.generate(tfgen_random.normal_from_seeds(seeds, self.latent_dim), categorical, continuous)
+        return {"images": images, "categorical_code": categorical, "continuous_code": continuous}
 
     def serving_endpoints(self):
         """`generate(z, categorical_code, continuous_code)` (float32 one-hot / U(-1, 1) codes) and `sample(seed)`."""
         z_spec = tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")
         categorical_spec = tf.TensorSpec([None, self.num_categories], tf.float32, name="categorical_code")
         continuous_spec = tf.TensorSpec([None, self.num_continuous], tf.float32, name="continuous_code")
-        seed_spec = tf.TensorSpec([None], tf.int64, name="seed")
 
         def generate(z, categorical_code, continuous_code):
             return {"images": self.generate(z, categorical_code, continuous_code)}
 
-        def sample(seed):
-            categorical = tfgen_random.class_ids_from_seeds(seed, self.num_categories)
-            continuous = tfgen_random.uniform_from_seeds(seed, self.num_continuous)
-            images = self.generate(tfgen_random.normal_from_seeds(seed, self.latent_dim), categorical, continuous)
-            return {"images": images, "categorical_code": categorical, "continuous_code": continuous}
-
-        return {"generate": (generate, [z_spec, categorical_spec, continuous_spec]), "sample": (sample, [seed_spec])}
+        return {"generate": (generate, [z_spec, categorical_spec, continuous_spec]), "sample": self.sample_endpoint()}
 
     def get_config(self):
         return {

@@ -50,6 +50,7 @@ class MMDVAE(GenerativeModel):
     `decoder_log_sigma`.
     """
     figures = ("losses", "samples", "latent_space", "latent_grid")
+    scores = ("mmd",)
     recipe = Recipe(
         source="the seed's MMD-VAE post (a port of Zhao et al.'s code): Fashion-MNIST (the post also runs MNIST), "
                "latent size 2, batch 100, Adam 1e-4, 50 epochs",
@@ -99,8 +100,12 @@ class MMDVAE(GenerativeModel):
         _checks.shape("z", z, ("batch", self.latent_dim))
         return self.decoder_likelihood.mean(self.decoder(z, training=training))
 
-    def call(self, images, training=False):
+    def reconstruct(self, images, training=False):
+        """The decoded codes of `images`: pixel intensities in [0, 1]."""
         return self.decode(self.encode(images, training=training), training=training)
+
+    def call(self, images, training=False):
+        return self.reconstruct(images, training=training)
 
     def _prior_samples(self, num_samples, seed):
         return tfgen_random.normal((num_samples, self.latent_dim), seed, self.seed_generator)
@@ -123,19 +128,20 @@ class MMDVAE(GenerativeModel):
             metrics["decoder_log_sigma"] = log_sigma
         return metrics
 
-    def sample(self, num_samples, seed=None):
-        num_samples = self.check_num_samples(num_samples)
+    def draw_batch(self, num_samples, labels=None, seed=None):
         return self.decode(self._prior_samples(num_samples, seed))
+
+    def draw_from_seeds(self, seeds, labels=None):
+        return self.decode(tfgen_random.normal_from_seeds(seeds, self.latent_dim))
 
     def serving_endpoints(self):
         images_spec = tf.TensorSpec([None, *self.image_shape], tf.float32, name="images")
         z_spec = tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")
-        seed_spec = tf.TensorSpec([None], tf.int64, name="seed")
         return {
             "encode": (lambda images: {"z": self.encode(images)}, [images_spec]),
             "decode": (lambda z: {"images": self.decode(z)}, [z_spec]),
-            "sample": (lambda seed: {"images": self.decode(tfgen_random.normal_from_seeds(seed, self.latent_dim))}, [seed_spec]),
-            "reconstruct": (lambda images: {"images": self.decode(self.encode(images))}, [images_spec]),
+            "sample": self.sample_endpoint(),
+            "reconstruct": (lambda images: {"images": self.reconstruct(images)}, [images_spec]),
         }
 
     def get_config(self):

@@ -89,6 +89,9 @@ class SemiSupervisedVAE(CVAE):
     """
 
     semi_supervised = True
+    classifies = True
+    likelihood_kind = "semi_supervised"
+    scores = ("likelihood", "classification_error", "samples")
     #: CVAE's constructor arguments that M2 fixes (its encoder always sees the label; it trains on its ELBO).
     fixed_options = ("encoder_sees_label", "num_importance_samples")
     figures = ("class_grid", "accuracy")

@@ -73,6 +73,8 @@ class VAE(GenerativeModel):
     8-bit one `bits_per_dim` (`loss` / (D ln 2), D = height x width x channels).
     """
     figures = ("losses", "samples", "latent_space", "latent_grid")
+    likelihood_kind = "vae"
+    scores = ("likelihood",)
     recipe = Recipe(
         source="the seed's eager-execution VAE post: Fashion-MNIST, pixels in [0, 1] as Bernoulli targets, "
                "latent size 2, batch 100, Adam 1e-4, 50 epochs",
@@ -228,9 +230,11 @@ class VAE(GenerativeModel):
         eps = tfgen_random.normal_codes_from_seeds(seeds, num_samples, self.latent_dim)
         return self.importance_terms(images, eps)[0]["log_weight"]
 
-    def sample(self, num_samples, seed=None):
-        num_samples = self.check_num_samples(num_samples)
+    def draw_batch(self, num_samples, labels=None, seed=None):
         return self.decode(tfgen_random.normal((num_samples, self.latent_dim), seed, self.sampling.seed_generator))
+
+    def draw_from_seeds(self, seeds, labels=None):
+        return self.decode(tfgen_random.normal_from_seeds(seeds, self.latent_dim))
 
     def serving_endpoints(self):
         images_spec = tf.TensorSpec([None, *self.image_shape], tf.float32, name="images")
@@ -244,9 +248,6 @@ class VAE(GenerativeModel):
         def decode(z):
             return {"images": self.decode(z)}
 
-        def sample(seed):
-            return {"images": self.decode(tfgen_random.normal_from_seeds(seed, self.latent_dim))}
-
         def reconstruct(images):
             z_mean, _ = self.encode(images)
             return {"images": self.decode(z_mean)}
@@ -257,7 +258,7 @@ class VAE(GenerativeModel):
         return {
             "encode": (encode, [images_spec]),
             "decode": (decode, [z_spec]),
-            "sample": (sample, [seed_spec]),
+            "sample": self.sample_endpoint(),
             "reconstruct": (reconstruct, [images_spec]),
             "log_importance_weights": (log_importance_weights, [images_spec, seed_spec, NUM_SAMPLES_SPEC]),
         }

@@ -101,6 +101,8 @@ class VHE(GenerativeModel):
 
     requires_labels = True
     class_sets = True
+    likelihood_kind = "class_set"
+    scores = ("likelihood",)
     figures = ("nats_per_epoch", "gradient_norms", "samples", "few_shot")
     recipe = Recipe(
         source="the seed's Variational Homoencoder post (Hewitt et al. 2018): MNIST, sets of 5 other examples of "
@@ -293,12 +295,16 @@ class VHE(GenerativeModel):
         prior_mean, prior_log_var = self.prior_z(c)
         return prior_mean + tf.exp(0.5 * prior_log_var) * eps
 
-    def sample(self, num_samples, seed=None):
+    def draw_batch(self, num_samples, labels=None, seed=None):
         """Images from c ~ N(0, I), z ~ p(z|c), x ~ p(x|c, z) (the likelihood's mean: pixel probabilities...)."""
-        num_samples = self.check_num_samples(num_samples)
         eps = tfgen_random.normal((num_samples, self.class_dim + self.latent_dim), seed, self.sampling.seed_generator)
         c, eps_z = eps[:, : self.class_dim], eps[:, self.class_dim :]
         return self.generate(c, self._prior_sample(c, eps_z))
+
+    def draw_from_seeds(self, seeds, labels=None):
+        eps = tfgen_random.normal_from_seeds(seeds, self.class_dim + self.latent_dim)
+        c = eps[:, : self.class_dim]
+        return self.generate(c, self._prior_sample(c, eps[:, self.class_dim :]))
 
     def few_shot(self, class_set, num_samples, seed=None):
         """`num_samples` new images of each set's class: c = the mean of q(c|D), z ~ p(z|c).
@@ -368,11 +374,6 @@ class VHE(GenerativeModel):
         def generate(c, z):
             return {"images": self.generate(c, z)}
 
-        def sample(seed):
-            eps = tfgen_random.normal_from_seeds(seed, self.class_dim + self.latent_dim)
-            c = eps[:, : self.class_dim]
-            return {"images": self.generate(c, self._prior_sample(c, eps[:, self.class_dim :]))}
-
         def few_shot(class_set, seed):
             # One image per (set, seed) row: c from the set, z ~ p(z|c) from the seed.
             c_mean, _ = self.encode_set(class_set)
@@ -389,7 +390,7 @@ class VHE(GenerativeModel):
         return {
             "encode_set": (encode_set, [set_spec]),
             "generate": (generate, [c_spec, z_spec]),
-            "sample": (sample, [seed_spec]),
+            "sample": self.sample_endpoint(),
             "few_shot": (few_shot, [set_spec, seed_spec]),
             "log_importance_weights": (log_importance_weights, [images_spec, set_spec, seed_spec, NUM_SAMPLES_SPEC]),
             "marginal_log_importance_weights": (marginal_log_importance_weights,
@@ -439,6 +440,7 @@ class UnsupervisedVHE(VHE):
     """
 
     requires_labels = False
+    likelihood_kind = "marginal_vhe"
     figures = VHE.figures + ("cluster_scores",)
     recipe = dataclasses.replace(
         VHE.recipe,

@@ -248,7 +248,7 @@ class PlotCallback(PeriodicCallback):
         return paths
 
     def on_train_end(self, trainer, logs):
-        names = self.final_figures if self.final_figures is not None else getattr(trainer.model, "final_figures", ())
+        names = self.final_figures if self.final_figures is not None else trainer.model.final_figures
         if names:
             self.plot(trainer, "final", figures=names)
         self._images.close()

@@ -11,16 +11,9 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import _checks
+from tfgen import labels as labels_lib
 from tfgen import random as tfgen_random
 from tfgen.plotting.common import class_names_for, plot_images
-
-
-def _is_conditional(model):
-    return bool(getattr(model, "conditional", False))
-
-
-def _is_infogan(model):
-    return hasattr(model, "num_categories") and hasattr(model, "q_head")
 
 
 def _normal(count, dim, seed):
@@ -28,17 +21,18 @@ def _normal(count, dim, seed):
 
 
 def generate_images(model, z, labels=None, categorical=None, continuous=None):
-    """Images in [0, 1] from z for any tfgen GAN; labels / codes where the model takes them.
+    """Images in [0, 1] from z for any tfgen GAN; labels / codes where the model takes them (its `conditional`
+    and `latent_codes` declarations).
 
     Defaults: class 0 for a conditional model, category 0 and continuous
     codes 0 for InfoGAN.
     """
     z = tf.convert_to_tensor(z, tf.float32)
     count = int(z.shape[0])
-    if _is_conditional(model):
+    if model.conditional:
         labels = np.zeros(count, np.int64) if labels is None else np.asarray(labels, np.int64)
         return model.generate(z, tf.constant(labels))
-    if _is_infogan(model):
+    if model.latent_codes:
         categorical = np.zeros(count, np.int64) if categorical is None else np.asarray(categorical, np.int64)
         continuous = np.zeros((count, model.num_continuous), np.float32) if continuous is None else continuous
         return model.generate(z, tf.constant(categorical), tf.constant(continuous, tf.float32))
@@ -50,12 +44,12 @@ def plot_class_rows(model, path, per_class=10, seed=0, title=None, class_names=N
 
     The rows are named by `class_names` (the dataset's; default "0", "1", ...).
     """
-    if not _is_conditional(model):
+    if not model.conditional:
         raise ValueError(f"plot_class_rows needs a conditional model (e.g. ConditionalGAN). Received: {type(model).__name__}")
     per_class = _checks.positive_int("per_class", per_class)
     classes = model.num_classes
     z = np.tile(_normal(per_class, model.latent_dim, seed).numpy(), (classes, 1))
-    labels = np.repeat(np.arange(classes), per_class)
+    labels = labels_lib.sample_class_ids(classes * per_class, classes, labels_lib.BLOCKS)  # one row per class
     images = generate_images(model, z, labels=labels)
     return plot_images(images, path, title=title or "one row per class", rows=classes,
                        row_labels=class_names_for(classes, class_names))
@@ -86,7 +80,7 @@ def plot_infogan_codes(model, path_prefix, num_rows=10, num_columns=10, limit=2.
     j (each row one category, the columns code j from -limit to limit, the
     other continuous codes 0, z fixed). Returns the paths.
     """
-    if not _is_infogan(model):
+    if not model.latent_codes:
         raise ValueError(f"plot_infogan_codes needs an InfoGAN. Received: {type(model).__name__}")
     num_rows = _checks.positive_int("num_rows", num_rows)
     num_columns = _checks.positive_int("num_columns", num_columns)
@@ -94,13 +88,13 @@ def plot_infogan_codes(model, path_prefix, num_rows=10, num_columns=10, limit=2.
     categories = model.num_categories
     paths = []
     z = np.repeat(_normal(num_rows, model.latent_dim, seed).numpy(), categories, axis=0)
-    categorical = np.tile(np.arange(categories), num_rows)
+    categorical = labels_lib.sample_class_ids(num_rows * categories, categories)  # the categories in turn
     images = generate_images(model, z, categorical=categorical)
     paths.append(plot_images(images, f"{path_prefix}_categorical.png", title="rows: z; columns: categorical code",
                              rows=num_rows))
     values = np.linspace(-limit, limit, num_columns, dtype=np.float32)
     z = np.tile(_normal(1, model.latent_dim, seed + 1).numpy(), (categories * num_columns, 1))
-    categorical = np.repeat(np.arange(categories), num_columns)
+    categorical = labels_lib.sample_class_ids(categories * num_columns, categories, labels_lib.BLOCKS)
     for code in range(model.num_continuous):
         continuous = np.zeros((categories * num_columns, model.num_continuous), np.float32)
         continuous[:, code] = np.tile(values, categories)
@@ -131,9 +125,11 @@ def plot_interpolation(model, path, num_rows=5, num_steps=10, seed=0, spherical=
     num_rows = _checks.positive_int("num_rows", num_rows)
     ends = _normal(2 * num_rows, model.latent_dim, seed).numpy()
     z = np.concatenate([interpolate(ends[2 * row], ends[2 * row + 1], num_steps, spherical) for row in range(num_rows)])
-    rows = np.repeat(np.arange(num_rows), num_steps)
-    labels = rows % model.num_classes if _is_conditional(model) else None
-    categorical = rows % model.num_categories if _is_infogan(model) else None
+    # Row r keeps class (or category) r % K: the classes in turn, num_steps images each.
+    labels = np.repeat(labels_lib.sample_class_ids(num_rows, model.num_classes), num_steps) \
+        if model.conditional else None
+    categorical = np.repeat(labels_lib.sample_class_ids(num_rows, model.num_categories), num_steps) \
+        if model.latent_codes else None
     images = generate_images(model, z, labels=labels, categorical=categorical)
     return plot_images(images, path, title="latent interpolation (rows: start -> end)", rows=num_rows)
 
