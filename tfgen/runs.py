@@ -95,7 +95,7 @@ def check_labelled(model_class, train_data):
     """Raises a ValueError when `model_class` needs labels (conditional, semi-supervised, class sets) and the data has none."""
     if train_data.labels is not None or not (model_class.requires_labels or model_class.semi_supervised):
         return
-    name = getattr(model_class, "registered_name", model_class.__name__)
+    name = model_class.registered_name or model_class.__name__
     raise ValueError(
         f"{name} needs labelled data; {train_data.name!r} has no labels (e.g. a flat folder, or a dataset without a "
         f"class label). Put the images in one sub-folder per class, or train an unconditional model: "
