@@ -22,8 +22,9 @@ import tensorflow as tf
 
 from tfgen import _checks
 from tfgen import labels as labels_lib
+from tfgen._files import check_output_file
 from tfgen.export import latest_version, read_manifest
-from tfgen.training.run_dir import check_output_file, checkpoint_problem
+from tfgen.training.run_dir import checkpoint_problem
 
 
 class ExportedModel:
