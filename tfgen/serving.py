@@ -146,7 +146,7 @@ def sample_grid(model_dir, out, label=None, columns=8, rows=None, seed=0, row_la
     PNG's "Rows" text entry (JSON, one name per row). With `row_labels`, a
     figure with each row's class name beside it is drawn instead.
     """
-    from tfgen.plotting.common import plot_images, save_image_grid
+    from tfgen.images import plot_images, save_image_grid  # matplotlib: imported when a grid is drawn
 
     columns = _checks.positive_int("columns", columns)
     rows = _checks.positive_int("rows", rows, allow_none=True)
