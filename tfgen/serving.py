@@ -24,6 +24,7 @@ from tfgen import _checks
 from tfgen import labels as labels_lib
 from tfgen._files import check_output_file
 from tfgen.export import latest_version, read_manifest
+from tfgen.networks import IMAGE_SHAPE
 from tfgen.training.run_dir import checkpoint_problem
 
 
@@ -58,7 +59,7 @@ class ExportedModel:
     @property
     def image_shape(self):
         """(height, width, channels) of the images: the manifest's `image_shape`, else the `sample`
-        signature's output shape, else MNIST's (28, 28, 1)."""
+        signature's output shape, else MNIST's (`tfgen.networks.IMAGE_SHAPE`)."""
         shape = self.manifest.get("image_shape")
         if not shape:
             shape = self.manifest.get("signatures", {}).get("sample", {}).get("outputs", {}).get("images", {}).get("shape")
@@ -67,7 +68,7 @@ class ExportedModel:
             output = self.signatures["sample"].structured_outputs.get("images")
             shape = list(output.shape[1:]) if output is not None else None
         if not shape or None in shape:
-            return (28, 28, 1)
+            return IMAGE_SHAPE
         return tuple(int(size) for size in shape)
 
     @property

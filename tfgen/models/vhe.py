@@ -64,7 +64,7 @@ from tfgen.models.base import NUM_SAMPLES_SPEC, Recipe
 from tfgen.models.decoder_likelihood import DecoderLikelihoodModel
 from tfgen.models.registry import register_model
 from tfgen.random import split_seed
-from tfgen.networks import ConvConditionalEncoder, ConvDecoder, ConvEncoder, GaussianMLP, MLPDecoder
+from tfgen.networks import NUM_TRAIN_EXAMPLES, ConvConditionalEncoder, ConvDecoder, ConvEncoder, GaussianMLP, MLPDecoder
 
 NETWORKS = ("mlp", "conv")
 
@@ -432,7 +432,7 @@ class UnsupervisedVHE(VHE):
         model={**VHE.recipe.model, "num_clusters": 10},
     )
 
-    def __init__(self, num_examples=60000, num_clusters=10, **kwargs):
+    def __init__(self, num_examples=NUM_TRAIN_EXAMPLES, num_clusters=10, **kwargs):
         super().__init__(**kwargs)
         self.num_examples = _checks.positive_int("num_examples", num_examples)
         self.num_clusters = _checks.positive_int("num_clusters", num_clusters)
