@@ -12,7 +12,7 @@ from conftest import REPO_ROOT
 
 #: Floor of each part of the package, lowest first (README.md, "Layout").
 FLOORS = {
-    "tfgen._checks": 0, "tfgen._files": 0, "tfgen.random": 0, "tfgen.labels": 0, "tfgen.locks": 0,
+    "tfgen._checks": 0, "tfgen._files": 0, "tfgen.random": 0, "tfgen.labels": 0, "tfgen.locks": 0, "tfgen.images": 0,
     "tfgen.data": 1, "tfgen.layers": 1, "tfgen.losses": 1,
     "tfgen.networks": 2,
     "tfgen.models": 3,
@@ -23,6 +23,14 @@ FLOORS = {
     "tfgen.runs": 8, "tfgen.evaluate": 8,
     "tfgen.cli": 9,
 }
+
+#: Imports the floors allow but the layout does not: a part that needs one helper of another gets the
+#: helper a home both can import (README.md, "Layout"). (importer, imported): parts of FLOORS.
+FORBIDDEN = (
+    ("tfgen.plotting", "tfgen.evaluation"),  # figures get scores passed in (an evaluator), not imported
+    ("tfgen.serving", "tfgen.plotting"),  # an export's grid is written by tfgen.images
+    ("tfgen.export", "tfgen.plotting"),
+)
 
 
 def _part(module):
@@ -72,9 +80,29 @@ def test_no_module_imports_from_a_higher_floor():
     assert not upward, "\n".join(upward)
 
 
+def _forbidden(module, path):
+    """The imports of `module` (its source at `path`) that FORBIDDEN rules out."""
+    return [f"{module} imports {name}" for importer, imported in FORBIDDEN if _part(module) == importer
+            for name in _imports(path) if _part(name) == imported]
+
+
+def test_no_module_makes_a_forbidden_import():
+    found = [line for module, path in _modules() for line in _forbidden(module, path)]
+    assert not found, "\n".join(found)
+
+
 def test_the_check_itself_sees_an_upward_import(tmp_path):
     # A test that can fail: the same analysis on a module importing upward reports it.
     path = tmp_path / "bad.py"
     path.write_text("from tfgen.training import Trainer\n\ndef f():\n    from tfgen import runs\n")
     assert sorted(_imports(str(path))) == ["tfgen.runs", "tfgen.training"]
     assert FLOORS[_part("tfgen.training.trainer")] > FLOORS[_part("tfgen.models.vae")]
+
+
+def test_the_check_itself_sees_a_forbidden_import(tmp_path):
+    # A test that can fail: a figure importing evaluation inside a function is reported; elsewhere it is allowed.
+    path = tmp_path / "figure.py"
+    path.write_text("def draw():\n    from tfgen.evaluation.clustering import ClusterScoresCallback\n")
+    assert _forbidden("tfgen.plotting.figure", str(path)) == ["tfgen.plotting.figure imports tfgen.evaluation.clustering"]
+    assert _forbidden("tfgen.runs", str(path)) == []
+    assert all(importer in FLOORS and imported in FLOORS for importer, imported in FORBIDDEN)

@@ -234,3 +234,45 @@ def test_every_vae_family_model_trains_with_other_likelihoods(name, likelihood):
     assert all(np.isfinite(value.numpy()) for value in metrics.values()) and float(metrics["skipped_updates"]) == 0
     samples = model.sample(3, seed=tf.constant([1, 2], tf.int64))
     assert samples.shape == (3, 28, 28, 1) and 0 <= float(tf.reduce_min(samples)) <= float(tf.reduce_max(samples)) <= 1
+
+
+def test_every_model_with_a_likelihood_gets_it_from_the_one_base_class():
+    import inspect
+
+    from tfgen.models.decoder_likelihood import DecoderLikelihoodModel
+
+    takes_likelihood = {name for name, cls in MODELS.items()
+                        if any("likelihood" in inspect.signature(klass.__init__).parameters
+                               for klass in cls.__mro__ if "__init__" in vars(klass) and klass is not object)}
+    family = {name for name, cls in MODELS.items() if issubclass(cls, DecoderLikelihoodModel)}
+    assert takes_likelihood == family
+    assert {"vae", "mmd_vae", "cvae", "ssvae", "gumbel_ssvae", "vhe", "vhe_unsupervised"} <= family
+
+
+@pytest.mark.parametrize("name", ["vae", "mmd_vae", "cvae", "ssvae", "vhe", "vhe_unsupervised"])
+def test_log_likelihood_scores_with_the_learned_decoder_log_sigma(name):
+    from conftest import create_model
+
+    model = create_model(name, likelihood="gaussian_learned")
+    assert model.decoder_log_sigma.path.split("/")[-1] == "decoder_log_sigma"
+    assert any(variable is model.decoder_log_sigma for variable in model.trainable_variables)
+    model.decoder_log_sigma.assign(0.5)
+    rng = np.random.default_rng(0)
+    images = rng.uniform(size=(3, 28, 28, 1)).astype(np.float32)
+    outputs = rng.normal(size=(3, 28, 28, model.decoder_output_channels)).astype(np.float32)
+    log_p, log_sigma = model.log_likelihood(images, outputs)
+    expected, _ = likelihoods.get_likelihood("gaussian_learned").evaluate(images, outputs, log_sigma=0.5)
+    np.testing.assert_array_equal(log_p.numpy(), expected.numpy())
+    assert float(log_sigma) == 0.5
+    metrics = model._add_likelihood_metrics({"loss": tf.constant(1.0)}, log_sigma)
+    assert set(metrics) == {"loss", "decoder_log_sigma"}
+
+
+def test_bits_per_dim_metric_sums_the_named_terms():
+    from conftest import create_model
+
+    model = create_model("cvae", likelihood="logistic")
+    metrics = {"loss": tf.constant(9.0), "reconstruction_loss": tf.constant(700.0), "kl_loss": tf.constant(84.0)}
+    model._add_likelihood_metrics(metrics, None, ("reconstruction_loss", "kl_loss"))
+    np.testing.assert_allclose(metrics["bits_per_dim"], 784.0 / (784 * math.log(2)), rtol=1e-6)
+    assert "bits_per_dim" not in model._add_likelihood_metrics({"loss": tf.constant(1.0)}, None, None)

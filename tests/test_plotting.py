@@ -151,3 +151,26 @@ def test_sample_draws_colour_rows_named_by_the_manifest(tmp_path, capsys):
     assert matplotlib.image.imread(str(tmp_path / "named.png")).shape[0] > 3 * 6
     assert cli.main(["sample", "--model", export, "--label", "purple", "--out", str(tmp_path / "no.png")]) == 2
     assert "purple" in capsys.readouterr().err
+
+
+def test_cluster_scores_figure_reads_the_scores_logged_in_the_history(tmp_path):
+    from tfgen.plotting.callback import FIGURES
+    from tfgen.plotting.vhe import cluster_scores_in
+
+    history = [{"epoch": 1, "train/loss": 3.0}, {"epoch": 2, "clusters/purity": 0.5, "clusters/nmi": 0.25},
+               {"epoch": 3, "clusters/purity": 0.75, "clusters/nmi": 0.5}]
+    assert cluster_scores_in(history) == [{"epoch": 2, "purity": 0.5, "nmi": 0.25},
+                                          {"epoch": 3, "purity": 0.75, "nmi": 0.5}]
+    trainer = types.SimpleNamespace(history=history)
+    path = FIGURES["cluster_scores"](None, trainer, "final", str(tmp_path))
+    assert path == str(tmp_path / "cluster_scores.png") and os.path.getsize(path) > 0
+    assert FIGURES["cluster_scores"](None, types.SimpleNamespace(history=history[:1]), "final", str(tmp_path)) is None
+
+
+def test_the_image_grid_helpers_have_one_home():
+    import tfgen.images
+    from tfgen.plotting import common
+
+    for name in ("image_grid", "save_image_grid", "plot_images", "save_figure", "label_rows", "show_grid"):
+        assert getattr(common, name) is getattr(tfgen.images, name), name
+    assert matplotlib.get_backend().lower() == "agg"

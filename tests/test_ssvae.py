@@ -233,3 +233,26 @@ def test_trainer_runs_m2_on_a_split_and_reports_test_accuracy(tmp_path):
     history = trainer.fit()
     assert 0.0 <= history[-1]["test/accuracy"] <= 1.0
     assert np.isfinite(history[-1]["train/loss"])
+
+
+def test_error_rate_counts_the_wrong_argmax_of_q_y_given_x():
+    from tfgen.evaluation import error_rate
+
+    data = _balanced_dataset(per_class=3)
+    model = _model()
+    wrong = 0
+    for batch in data.batches(7, shuffle=False, binarization="dynamic", seed=1):
+        wrong += int(np.sum(np.argmax(model.classify(batch["image"]).numpy(), axis=-1) != batch["label"].numpy()))
+    assert error_rate(model, data, batch_size=7) == wrong / 30
+
+
+def test_the_old_module_of_error_rate_still_imports_with_a_warning():
+    import importlib
+    import sys
+
+    from tfgen.evaluation import semi_supervised
+
+    sys.modules.pop("tfgen.evaluation.classification", None)
+    with pytest.warns(DeprecationWarning, match="tfgen.evaluation.classification is deprecated"):
+        old = importlib.import_module("tfgen.evaluation.classification")
+    assert old.error_rate is semi_supervised.error_rate

@@ -118,6 +118,28 @@ def test_small_clusters_are_merged_into_large_ones():
         cluster_codes(codes, 0)
 
 
+
+def test_one_kmeans_serves_the_pseudo_labels_and_the_baselines():
+    from sklearn.cluster import KMeans
+
+    from tfgen.data.kmeans import kmeans as the_kmeans
+    from tfgen.evaluation.clustering import kmeans
+
+    rng = np.random.default_rng(1)
+    images = rng.uniform(size=(40, 4, 4, 1))
+    flat32 = images.reshape(40, -1).astype(np.float32)
+    # The baselines cluster flattened float32 features, the pseudo-labels float64 codes: the same KMeans call.
+    expected = KMeans(n_clusters=3, n_init=1, random_state=2).fit(flat32).labels_
+    np.testing.assert_array_equal(kmeans(images, 3, random_state=2), expected)
+    np.testing.assert_array_equal(the_kmeans(flat32, 3, random_state=2), expected)
+    codes = images.reshape(40, -1)
+    expected = KMeans(n_clusters=3, n_init=1, random_state=2).fit(codes).labels_
+    np.testing.assert_array_equal(cluster_codes(codes, 3, random_state=2), expected)
+    with pytest.raises(ValueError, match="codes contain 16 NaN"):
+        cluster_codes(np.where(np.arange(40)[:, None] == 3, np.nan, codes), 3)
+    with pytest.raises(ValueError, match="features contain 16 NaN"):
+        kmeans(np.where(np.arange(40)[:, None, None, None] == 3, np.nan, images), 3)
+
 def test_purity_and_nmi():
     labels = np.array([0, 0, 0, 1, 1, 1])
     assert purity(labels, np.array([5, 5, 5, 7, 7, 7])) == 1.0

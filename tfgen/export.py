@@ -37,6 +37,7 @@ import keras
 import tensorflow as tf
 
 from tfgen import _checks
+from tfgen._files import FOLDER_MODE, write_json_atomic
 from tfgen.locks import FolderLock
 from tfgen.models import GenerativeModel
 from tfgen.training import restore_model
@@ -236,8 +237,8 @@ def _write_version(model, model_dir, version, jit_compile, run_info):
     temporary = tempfile.mkdtemp(dir=model_dir, prefix=f"{_TEMPORARY_PREFIX}{version}-")
     try:
         archive.write_out(temporary, verbose=False)
-        run_files.write_json_atomic(os.path.join(temporary, MANIFEST_FILE), manifest)
-        os.chmod(temporary, run_files.FOLDER_MODE)  # mkdtemp makes 0700 folders
+        write_json_atomic(os.path.join(temporary, MANIFEST_FILE), manifest)
+        os.chmod(temporary, FOLDER_MODE)  # mkdtemp makes 0700 folders
         os.rename(temporary, final_path)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)

@@ -23,9 +23,11 @@ import tensorflow as tf
 
 from tfgen import _checks
 from tfgen import labels as labels_lib
+from tfgen._files import check_output_file
 from tfgen.export import latest_version, read_manifest
 from tfgen.models.base import seeds_array
-from tfgen.training.run_dir import check_output_file, checkpoint_problem
+from tfgen.networks import IMAGE_SHAPE
+from tfgen.training.run_dir import checkpoint_problem
 
 
 class ExportedModel:
@@ -59,7 +61,7 @@ class ExportedModel:
     @property
     def image_shape(self):
         """(height, width, channels) of the images: the manifest's `image_shape`, else the `sample`
-        signature's output shape, else MNIST's (28, 28, 1)."""
+        signature's output shape, else MNIST's (`tfgen.networks.IMAGE_SHAPE`)."""
         shape = self.manifest.get("image_shape")
         if not shape:
             shape = self.manifest.get("signatures", {}).get("sample", {}).get("outputs", {}).get("images", {}).get("shape")
@@ -68,7 +70,7 @@ class ExportedModel:
             output = self.signatures["sample"].structured_outputs.get("images")
             shape = list(output.shape[1:]) if output is not None else None
         if not shape or None in shape:
-            return (28, 28, 1)
+            return IMAGE_SHAPE
         return tuple(int(size) for size in shape)
 
     @property
@@ -142,7 +144,7 @@ def sample_grid(model_dir, out, label=None, columns=8, rows=None, seed=0, row_la
     PNG's "Rows" text entry (JSON, one name per row). With `row_labels`, a
     figure with each row's class name beside it is drawn instead.
     """
-    from tfgen.plotting.common import plot_images, save_image_grid
+    from tfgen.images import plot_images, save_image_grid  # matplotlib: imported when a grid is drawn
 
     columns = _checks.positive_int("columns", columns)
     rows = _checks.positive_int("rows", rows, allow_none=True)

@@ -13,7 +13,10 @@
 * `splits`: `labelled_split` / `SemiSupervisedDataset`, N labels per class
   for the semi-supervised models.
 * `class_sets`: `ClassSetDataset`, a set of other examples of the class with
-  every example, for the Variational Homoencoder.
+  every example, for the Variational Homoencoder, and `cluster_codes`,
+  the unsupervised VHE's pseudo-labels.
+* `kmeans`: the one KMeans of tfgen (the pseudo-labels and
+  `tfgen.evaluation.clustering`'s baselines).
 """
 
 from tfgen.data.pipeline import (

@@ -36,6 +36,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import _checks
+from tfgen.data.kmeans import kmeans
 from tfgen.data.pipeline import ImageDataset
 
 
@@ -210,9 +211,10 @@ class ClassSetDataset(ImageDataset):
 def cluster_codes(codes, num_clusters, min_cluster_size=1, random_state=0):
     """KMeans pseudo-labels of `codes`, every cluster holding at least `min_cluster_size` examples.
 
-    KMeans (scikit-learn, `n_init=1`, fixed `random_state`: the same codes
-    give the same labels) may leave clusters too small for a class set; their
-    members move to the nearest centre of a large enough cluster.
+    `tfgen.data.kmeans.kmeans` in float64 (scikit-learn, `n_init=1`, fixed
+    `random_state`: the same codes give the same labels); the members of
+    clusters too small for a class set move to the nearest centre of a
+    large enough cluster.
 
     Args:
         codes: (N, dim) float array.
@@ -223,24 +225,5 @@ def cluster_codes(codes, num_clusters, min_cluster_size=1, random_state=0):
     Returns:
         (N,) int64 cluster ids in [0, num_clusters).
     """
-    from sklearn.cluster import KMeans
-
-    codes = np.asarray(codes, dtype=np.float64)
-    num_clusters = _checks.integer("num_clusters", num_clusters, minimum=1, maximum=len(codes))
-    if not np.all(np.isfinite(codes)):
-        raise ValueError(f"codes contain {int(np.sum(~np.isfinite(codes)))} NaN or infinite values")
-    kmeans = KMeans(n_clusters=int(num_clusters), n_init=1, random_state=int(random_state)).fit(codes)
-    clusters = kmeans.labels_.astype(np.int64)
-    sizes = np.bincount(clusters, minlength=num_clusters)
-    large = np.flatnonzero(sizes >= min_cluster_size)
-    if len(large) == 0:
-        raise ValueError(
-            f"No cluster of the {len(codes)} codes holds min_cluster_size={min_cluster_size} examples; "
-            f"use fewer clusters or a smaller set size. Received: cluster sizes {sizes.tolist()}"
-        )
-    if len(large) < num_clusters:
-        # Reassigning only grows the large clusters, so one pass suffices.
-        moved = np.flatnonzero(sizes[clusters] < min_cluster_size)
-        distances = ((codes[moved, None, :] - kmeans.cluster_centers_[None, large, :]) ** 2).sum(-1)
-        clusters[moved] = large[np.argmin(distances, axis=1)]
-    return clusters
+    return kmeans(np.asarray(codes, dtype=np.float64), num_clusters, random_state=int(random_state),
+                  min_cluster_size=min_cluster_size, argument="codes")

@@ -3,7 +3,7 @@ Inception-v3 features (`tfgen.evaluation.inception`), importance-weighted test l
 (`tfgen.evaluation.likelihood`), classification error, clustering scores and InfoGAN's code accuracy,
 and the callbacks that log them every epoch."""
 
-from tfgen.evaluation.classification import error_rate
+from tfgen.evaluation.semi_supervised import error_rate
 from tfgen.evaluation.classifier import (
     Evaluator,
     build_classifier,

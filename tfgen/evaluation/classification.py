@@ -1,16 +1,15 @@
-"""Classification error of the semi-supervised models' q(y|x)."""
+"""Deprecated: `error_rate` lives in `tfgen.evaluation.semi_supervised` (also `tfgen.evaluation.error_rate`).
 
-import tensorflow as tf
+Renamed because "classification" beside `tfgen.evaluation.classifier` (the
+sample-scoring CNN) did not say which was which. This alias goes in the
+next version.
+"""
 
+import warnings
 
-def error_rate(model, dataset, batch_size=500):
-    """The classification error of q(y|x) (argmax) on an `ImageDataset`, as a fraction.
+from tfgen.evaluation.semi_supervised import error_rate
 
-    The images are dynamically binarized with a fixed seed (1), so the same
-    model and data give the same number.
-    """
-    wrong = 0
-    for batch in dataset.batches(batch_size, shuffle=False, binarization="dynamic", seed=1):
-        predicted = tf.argmax(model.classify(batch["image"]), axis=-1)
-        wrong += int(tf.reduce_sum(tf.cast(predicted != batch["label"], tf.int32)))
-    return wrong / max(len(dataset), 1)
+warnings.warn("tfgen.evaluation.classification is deprecated: import error_rate from tfgen.evaluation "
+              "(or tfgen.evaluation.semi_supervised).", DeprecationWarning, stacklevel=2)
+
+__all__ = ["error_rate"]

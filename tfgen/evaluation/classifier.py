@@ -36,6 +36,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import _checks
+from tfgen.networks import IMAGE_SHAPE
 
 FEATURES_LAYER = "features"
 #: Conv stages are added while the feature map's larger side is above this.
@@ -73,7 +74,7 @@ def classifier_stages(image_shape):
     return stages
 
 
-def build_classifier(num_classes=10, image_shape=(28, 28, 1), dropout=0.3):
+def build_classifier(num_classes=10, image_shape=IMAGE_SHAPE, dropout=0.3):
     """The (untrained) classifier: a Functional Keras model from images in [0, 1] to logits.
 
     Args:
@@ -171,7 +172,7 @@ def save_classifier(model, path):
     return path
 
 
-def load_classifier(path, num_classes=10, image_shape=(28, 28, 1)):
+def load_classifier(path, num_classes=10, image_shape=IMAGE_SHAPE):
     """The classifier with the weights saved at `path` by `save_classifier`.
 
     Args:
@@ -253,7 +254,7 @@ class Evaluator:
         self._both = keras.Model(classifier.input, [features_output, classifier.output])
 
     @classmethod
-    def from_weights(cls, path, num_classes=10, batch_size=256, image_shape=(28, 28, 1)):
+    def from_weights(cls, path, num_classes=10, batch_size=256, image_shape=IMAGE_SHAPE):
         """An Evaluator for the classifier weights saved at `path` (`load_classifier`)."""
         return cls(load_classifier(path, num_classes, image_shape=image_shape), batch_size=batch_size)
 

@@ -16,7 +16,7 @@ import os
 
 import numpy as np
 
-from tfgen import _checks
+from tfgen.data.kmeans import kmeans as kmeans_ids
 from tfgen.training import Callback
 from tfgen.training.run_dir import write_epoch_log
 
@@ -86,12 +86,8 @@ def clustering_scores(labels, clusters):
 
 
 def kmeans(features, num_clusters=10, random_state=0, n_init=1):
-    """KMeans cluster ids of `features` (N, ...), flattened per example; scikit-learn, fixed seed."""
-    from sklearn.cluster import KMeans
-
-    features = np.asarray(features, dtype=np.float32).reshape(len(features), -1)
-    num_clusters = _checks.integer("num_clusters", num_clusters, minimum=1, maximum=len(features))
-    return KMeans(n_clusters=int(num_clusters), n_init=n_init, random_state=random_state).fit_predict(features).astype(np.int64)
+    """KMeans cluster ids of `features` (N, ...), flattened per example, in float32 (`tfgen.data.kmeans.kmeans`)."""
+    return kmeans_ids(np.asarray(features, dtype=np.float32), num_clusters, random_state=random_state, n_init=n_init)
 
 
 def kmeans_pixels(images, labels, num_clusters=10, random_state=0):

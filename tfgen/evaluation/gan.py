@@ -27,9 +27,10 @@ import numpy as np
 from tfgen import _checks
 from tfgen import labels as labels_lib
 from tfgen import random as tfgen_random
+from tfgen._files import write_json_atomic
 from tfgen.evaluation.codes import categorical_code_accuracy, generated_code_accuracy
 from tfgen.training import PeriodicCallback
-from tfgen.training.run_dir import write_epoch_log, write_json_atomic
+from tfgen.training.run_dir import write_epoch_log
 
 
 def _float_images(images):

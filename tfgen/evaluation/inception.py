@@ -36,6 +36,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import _checks
+from tfgen._files import write_atomic
 
 #: The weights file Keras downloads for `InceptionV3(include_top=False, weights="imagenet")`.
 WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -338,8 +339,6 @@ class InceptionScorer:
 
     def save_statistics(self, path):
         """Writes the real features to `path` (.npz); returns the path."""
-        from tfgen.training.run_dir import write_atomic
-
         features = self.real_features
         return write_atomic(path, lambda temporary: np.savez(temporary, real_features=features), suffix=".npz")
 

@@ -31,12 +31,16 @@ from tfgen import random as tfgen_random
 from tfgen.layers import GaussianSampling, LabelProjection
 from tfgen.layers.precision import float32_layer
 from tfgen.losses import importance, likelihoods
-from tfgen.models.base import NUM_SAMPLES_SPEC, GenerativeModel, Recipe
+from tfgen.models.base import NUM_SAMPLES_SPEC, Recipe
+from tfgen.models.decoder_likelihood import DecoderLikelihoodModel
 from tfgen.models.registry import register_model
 from tfgen.networks import ConvDecoder, ConvEncoder
 
 CONDITIONINGS = ("projection", "concat")
 LIKELIHOODS = likelihoods.ELBO_NAMES
+#: The metrics whose sum is the negative ELBO of log p(x | y) with beta = 1, whatever beta the loss uses:
+#: what `bits_per_dim` reports for the 8-bit likelihoods.
+NEGATIVE_ELBO = ("reconstruction_loss", "kl_loss")
 
 
 def _deprecated_label_argument(labels, label):
@@ -52,7 +56,7 @@ def _deprecated_label_argument(labels, label):
 
 @register_model("cvae")
 @keras.saving.register_keras_serializable(package="tfgen")
-class CVAE(GenerativeModel):
+class CVAE(DecoderLikelihoodModel):
     """Convolutional conditional VAE.
 
     Args:
@@ -135,9 +139,7 @@ class CVAE(GenerativeModel):
         self.encoder_sees_label = _checks.boolean("encoder_sees_label", encoder_sees_label)
         self.encoder_units = _checks.positive_int("encoder_units", encoder_units)
         self.beta = _checks.non_negative_number("beta", beta)
-        self.likelihood = _checks.choice("likelihood", likelihood, LIKELIHOODS)
-        self.num_mixtures = _checks.positive_int("num_mixtures", num_mixtures)
-        self.decoder_likelihood = likelihoods.get_likelihood(likelihood, num_mixtures)
+        self._set_decoder_likelihood(likelihood, num_mixtures, names=LIKELIHOODS)
         self.analytic_kl = _checks.boolean("analytic_kl", analytic_kl)
         self.seed = _checks.optional_seed("seed", seed)
         self.num_importance_samples = _checks.positive_int("num_importance_samples", num_importance_samples)
@@ -158,36 +160,13 @@ class CVAE(GenerativeModel):
         decoder_input_dim = latent_dim if mode == "add" else latent_dim + num_classes
         self.decoder = ConvDecoder(decoder_input_dim, output_activation=None,
                                    image_shape=self.image_shape,
-                                   output_channels=self.decoder_likelihood.output_channels(self.image_shape[-1]),
-                                   name="decoder")
+                                   output_channels=self.decoder_output_channels, name="decoder")
         self.sampling = GaussianSampling(seed=seed, name="sampling")
-        if self.decoder_likelihood.learned_scale:
-            self.decoder_log_sigma = self.add_weight(shape=(), initializer="zeros", name="decoder_log_sigma")
+        self._add_likelihood_weights()
 
     @property
     def metric_names(self):
-        names = ("loss", "reconstruction_loss", "kl_loss")
-        return names + self._likelihood_metric_names()
-
-    def _likelihood_metric_names(self):
-        """The metrics the likelihood adds: `decoder_log_sigma` (Gaussians), `bits_per_dim` (8-bit ones)."""
-        return self.decoder_likelihood.metric_names
-
-    def _add_likelihood_metrics(self, metrics, log_sigma, bound=False):
-        """`metrics` with `_likelihood_metric_names` added (from the batch means of the loss's terms; with
-        `bound`, bits per dimension of the loss itself, the IWAE's -L_k)."""
-        if self.decoder_likelihood.has_scale:
-            metrics["decoder_log_sigma"] = log_sigma
-        if self.decoder_likelihood.eight_bit:
-            shape = self.image_shape
-            negative_bound = metrics["loss"] if bound else metrics["reconstruction_loss"] + metrics["kl_loss"]
-            metrics["bits_per_dim"] = likelihoods.bits_per_dim(negative_bound, int(shape[0] * shape[1] * shape[2]))
-        return metrics
-
-    @property
-    def binarization(self):
-        """The likelihood's: binary pixels for the Bernoulli decoder, intensities in [0, 1] for the others."""
-        return self.decoder_likelihood.binarization
+        return ("loss", "reconstruction_loss", "kl_loss") + self._likelihood_metric_names()
 
     # ------------------------------------------------------------ networks
 
@@ -237,16 +216,6 @@ class CVAE(GenerativeModel):
         return self.decode(self.sampling([z_mean, z_log_var]), labels, training=training)
 
     # ---------------------------------------------------------------- loss
-
-    def log_likelihood(self, images, logits, weights=None):
-        """(log p(x | y, z) per example, the decoder's log sigma or None).
-
-        `logits` are the decoder's outputs; `weights` (batch,) weigh the
-        examples in the closed-form sigma of `likelihood="gaussian_optimal"`.
-        The likelihood is `tfgen.losses.likelihoods`'s.
-        """
-        learned = self.decoder_log_sigma if self.decoder_likelihood.learned_scale else None
-        return self.decoder_likelihood.evaluate(images, logits, log_sigma=learned, weights=weights)
 
     def negative_elbo(self, images, one_hot, features, seed=None, training=False, weights=None):
         """The CVAE loss L(x, y) per example, with one z drawn from q(z | x[, y]).
@@ -335,9 +304,10 @@ class CVAE(GenerativeModel):
         features = self.encoder_features(images, training=training)
         if self.num_importance_samples > 1:
             terms, log_sigma = self._iwae_terms(images, one_hot, features, seed=seed, training=training, weights=mask)
-            return self._add_likelihood_metrics(self._batch_means(terms, mask), log_sigma, bound=True)
+            # Bits per dimension of the loss itself, the IWAE's -L_k.
+            return self._add_likelihood_metrics(self._batch_means(terms, mask), log_sigma)
         terms, log_sigma = self.negative_elbo(images, one_hot, features, seed=seed, training=training, weights=mask)
-        return self._add_likelihood_metrics(self._batch_means(terms, mask), log_sigma)
+        return self._add_likelihood_metrics(self._batch_means(terms, mask), log_sigma, NEGATIVE_ELBO)
 
     @staticmethod
     def _batch_means(terms, mask):

@@ -22,14 +22,15 @@ import tensorflow as tf
 from tfgen import _checks, losses
 from tfgen import random as tfgen_random
 from tfgen.losses import likelihoods
-from tfgen.models.base import GenerativeModel, Recipe
+from tfgen.models.base import Recipe
+from tfgen.models.decoder_likelihood import DecoderLikelihoodModel
 from tfgen.models.registry import register_model
 from tfgen.networks import ConvDecoder, ConvEncoder
 
 
 @register_model("mmd_vae")
 @keras.saving.register_keras_serializable(package="tfgen")
-class MMDVAE(GenerativeModel):
+class MMDVAE(DecoderLikelihoodModel):
     """Convolutional MMD-VAE.
 
     Args:
@@ -68,27 +69,18 @@ class MMDVAE(GenerativeModel):
         self.latent_dim = _checks.positive_int("latent_dim", latent_dim)
         self.mmd_weight = _checks.non_negative_number("mmd_weight", mmd_weight)
         self.seed = _checks.optional_seed("seed", seed)
-        self.likelihood = _checks.choice("likelihood", likelihood, likelihoods.NAMES)
-        self.num_mixtures = _checks.positive_int("num_mixtures", num_mixtures)
-        self.decoder_likelihood = likelihoods.get_likelihood(likelihood, num_mixtures)
+        self._set_decoder_likelihood(likelihood, num_mixtures, names=likelihoods.NAMES)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.encoder = ConvEncoder(latent_dim, gaussian=False, image_shape=self.image_shape, name="encoder")
         self.decoder = ConvDecoder(latent_dim, output_activation=self.decoder_likelihood.output_activation,
                                    image_shape=self.image_shape,
-                                   output_channels=self.decoder_likelihood.output_channels(self.image_shape[-1]),
-                                   name="decoder")
-        if self.decoder_likelihood.learned_scale:
-            self.decoder_log_sigma = self.add_weight(shape=(), initializer="zeros", name="decoder_log_sigma")
+                                   output_channels=self.decoder_output_channels, name="decoder")
+        self._add_likelihood_weights()
 
     @property
     def metric_names(self):
-        names = ("loss", "reconstruction_loss", "mmd_loss")
-        return names + ("decoder_log_sigma",) if self.decoder_likelihood.has_scale else names
-
-    @property
-    def binarization(self):
-        """The likelihood's data contract: "none" (intensities) but for "bernoulli" ("dynamic")."""
-        return self.decoder_likelihood.binarization
+        # No ELBO (the encoder is deterministic), so no bits per dimension.
+        return ("loss", "reconstruction_loss", "mmd_loss") + self._likelihood_metric_names(bits_per_dim=False)
 
     def encode(self, images, training=False):
         """The deterministic code of each image."""
@@ -116,17 +108,14 @@ class MMDVAE(GenerativeModel):
         outputs = self.decoder(z, training=training)
         prior_samples = self._prior_samples(tf.shape(images)[0], seed)
         mmd_loss = losses.mmd(prior_samples, z)
-        learned = self.decoder_log_sigma if self.decoder_likelihood.learned_scale else None
-        log_likelihood, log_sigma = self.decoder_likelihood.evaluate(images, outputs, log_sigma=learned)
+        log_likelihood, log_sigma = self.log_likelihood(images, outputs)
         reconstruction_loss = -tf.reduce_mean(log_likelihood)
         metrics = {
             "loss": reconstruction_loss + self.mmd_weight * mmd_loss,
             "reconstruction_loss": reconstruction_loss,
             "mmd_loss": mmd_loss,
         }
-        if log_sigma is not None:
-            metrics["decoder_log_sigma"] = log_sigma
-        return metrics
+        return self._add_likelihood_metrics(metrics, log_sigma, negative_bound=None)
 
     def draw_batch(self, num_samples, labels=None, seed=None):
         return self.decode(self._prior_samples(num_samples, seed))

@@ -27,7 +27,7 @@ from tfgen import _checks, losses
 from tfgen import labels as labels_lib
 from tfgen.losses import likelihoods
 from tfgen.models.base import Recipe
-from tfgen.models.cvae import CVAE
+from tfgen.models.cvae import CVAE, NEGATIVE_ELBO
 from tfgen.models.registry import register_model
 from tfgen.networks import ConvEncoder
 
@@ -153,7 +153,7 @@ class SemiSupervisedVAE(CVAE):
             "classification_loss",
             "accuracy",
             "entropy",
-        ) + (("bits_per_dim",) if self.decoder_likelihood.eight_bit else ())
+        ) + self._likelihood_metric_names(log_sigma=False)
 
     def classify(self, images, training=False):
         """The logits of q(y|x)."""
@@ -230,9 +230,8 @@ class SemiSupervisedVAE(CVAE):
             "accuracy": labels_lib.masked_mean(mask * correct, num_labelled),
             "entropy": tf.reduce_mean(losses.categorical_entropy(logits)),
         }
-        if self.decoder_likelihood.eight_bit:
-            metrics = self._add_likelihood_metrics(metrics, None)
-        return metrics
+        # M2 reports no decoder_log_sigma (None here), only bits per dimension of its ELBO terms.
+        return self._add_likelihood_metrics(metrics, None, NEGATIVE_ELBO)
 
     def serving_endpoints(self):
         endpoints = super().serving_endpoints()

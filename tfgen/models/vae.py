@@ -31,7 +31,8 @@ from tfgen import _checks, losses
 from tfgen import random as tfgen_random
 from tfgen.layers import GaussianSampling
 from tfgen.losses import importance, likelihoods
-from tfgen.models.base import NUM_SAMPLES_SPEC, GenerativeModel, Recipe
+from tfgen.models.base import NUM_SAMPLES_SPEC, Recipe
+from tfgen.models.decoder_likelihood import DecoderLikelihoodModel
 from tfgen.models.registry import register_model
 from tfgen.networks import ConvDecoder, ConvEncoder, GaussianMLP, MLPDecoder
 
@@ -40,7 +41,7 @@ NETWORKS = ("conv", "mlp")
 
 @register_model("vae")
 @keras.saving.register_keras_serializable(package="tfgen")
-class VAE(GenerativeModel):
+class VAE(DecoderLikelihoodModel):
     """Convolutional VAE with a Bernoulli (or another) decoder.
 
     Args:
@@ -94,16 +95,14 @@ class VAE(GenerativeModel):
         self.latent_dim = _checks.positive_int("latent_dim", latent_dim)
         self.analytic_kl = _checks.boolean("analytic_kl", analytic_kl)
         self.seed = _checks.optional_seed("seed", seed)
-        self.likelihood = _checks.choice("likelihood", likelihood, likelihoods.ELBO_NAMES)
-        self.num_mixtures = _checks.positive_int("num_mixtures", num_mixtures)
+        self._set_decoder_likelihood(likelihood, num_mixtures)
         self.num_importance_samples = _checks.positive_int("num_importance_samples", num_importance_samples)
         if self.num_importance_samples > 1 and self.analytic_kl:
             raise ValueError("The IWAE bound (num_importance_samples > 1) weighs each code by p(z) / q(z|x): it has "
                              "no closed-form KL. Pass analytic_kl=False. Received: analytic_kl=True, "
                              f"num_importance_samples={self.num_importance_samples}")
         self.networks = _checks.choice("networks", networks, NETWORKS)
-        self.decoder_likelihood = likelihoods.get_likelihood(likelihood, num_mixtures)
-        output_channels = self.decoder_likelihood.output_channels(self.image_shape[-1])
+        output_channels = self.decoder_output_channels
         if self.networks == "conv":
             # Unused by the convolutional networks; kept as given for the config.
             self.hidden_units = list(hidden_units) if isinstance(hidden_units, (list, tuple)) else hidden_units
@@ -118,17 +117,11 @@ class VAE(GenerativeModel):
                                       output_channels=output_channels, activation=activation, name="decoder")
             self.hidden_units, self.activation = units, self.encoder.activation
         self.sampling = GaussianSampling(seed=seed, name="sampling")
-        if self.decoder_likelihood.learned_scale:
-            self.decoder_log_sigma = self.add_weight(shape=(), initializer="zeros", name="decoder_log_sigma")
+        self._add_likelihood_weights()
 
     @property
     def metric_names(self):
-        return ("loss", "logpx_z", "logpz", "logqz_x", "kl") + self.decoder_likelihood.metric_names
-
-    @property
-    def binarization(self):
-        """The likelihood's data contract: "dynamic" for the Bernoulli decoder, "none" for the others."""
-        return self.decoder_likelihood.binarization
+        return ("loss", "logpx_z", "logpz", "logqz_x", "kl") + self._likelihood_metric_names()
 
     def encode(self, images, training=False):
         """(z_mean, z_log_var) of q(z|x)."""
@@ -153,8 +146,7 @@ class VAE(GenerativeModel):
         z_mean, z_log_var = self.encode(images, training=training)
         z = self.sampling([z_mean, z_log_var], seed=seed)
         logits = self.decoder(z, training=training)
-        learned = self.decoder_log_sigma if self.decoder_likelihood.learned_scale else None
-        logpx_z, log_sigma = self.decoder_likelihood.evaluate(images, logits, log_sigma=learned)
+        logpx_z, log_sigma = self.log_likelihood(images, logits)
         logpz = losses.normal_log_density(z, 0.0, 0.0)
         logqz_x = losses.normal_log_density(z, z_mean, z_log_var)
         kl = losses.kl_normal(z_mean, z_log_var) if self.analytic_kl else logqz_x - logpz
@@ -166,11 +158,7 @@ class VAE(GenerativeModel):
             "logqz_x": tf.reduce_mean(logqz_x),
             "kl": tf.reduce_mean(kl),
         }
-        if log_sigma is not None:
-            metrics["decoder_log_sigma"] = log_sigma
-        if self.decoder_likelihood.eight_bit:
-            metrics["bits_per_dim"] = likelihoods.bits_per_dim(loss, _num_dims(self.image_shape))
-        return metrics
+        return self._add_likelihood_metrics(metrics, log_sigma)
 
     def importance_terms(self, images, eps, training=False):
         """The log importance weights of `images` with codes z = mean + sigma * eps of q(z|x).
@@ -186,13 +174,11 @@ class VAE(GenerativeModel):
         images = self.check_images(images)
         z_mean, z_log_var = self.encode(images, training=training)
         z = importance.reparameterize(z_mean, z_log_var, eps)
-        learned = self.decoder_log_sigma if self.decoder_likelihood.learned_scale else None
         tiled = importance.repeat_rows(images, tf.shape(eps)[1])
         scales = []
 
         def log_likelihood(codes):
-            logpx_z, log_sigma = self.decoder_likelihood.evaluate(tiled, self.decoder(codes, training=training),
-                                                                  log_sigma=learned)
+            logpx_z, log_sigma = self.log_likelihood(tiled, self.decoder(codes, training=training))
             scales.append(log_sigma)
             return logpx_z
 
@@ -213,11 +199,7 @@ class VAE(GenerativeModel):
             "logqz_x": tf.reduce_mean(terms["logqz_x"]),
             "kl": tf.reduce_mean(terms["logqz_x"] - terms["logpz"]),
         }
-        if log_sigma is not None:
-            metrics["decoder_log_sigma"] = log_sigma
-        if self.decoder_likelihood.eight_bit:
-            metrics["bits_per_dim"] = likelihoods.bits_per_dim(loss, _num_dims(self.image_shape))
-        return metrics
+        return self._add_likelihood_metrics(metrics, log_sigma)
 
     def log_importance_weights(self, images, seeds, num_samples):
         """log w = log p(x|z) + log p(z) - log q(z|x) for `num_samples` codes per image, (batch, num_samples).
@@ -276,8 +258,3 @@ class VAE(GenerativeModel):
             "hidden_units": self.hidden_units,
             "activation": self.activation,
         }
-
-
-def _num_dims(image_shape):
-    """The dimensions D of one image: height x width x channels."""
-    return int(image_shape[0]) * int(image_shape[1]) * int(image_shape[2])

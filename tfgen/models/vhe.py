@@ -60,17 +60,18 @@ from tfgen import random as tfgen_random
 from tfgen.data.class_sets import cluster_codes
 from tfgen.layers import GaussianSampling
 from tfgen.losses import importance, likelihoods
-from tfgen.models.base import NUM_SAMPLES_SPEC, GenerativeModel, Recipe
+from tfgen.models.base import NUM_SAMPLES_SPEC, Recipe
+from tfgen.models.decoder_likelihood import DecoderLikelihoodModel
 from tfgen.models.registry import register_model
 from tfgen.random import split_seed
-from tfgen.networks import ConvConditionalEncoder, ConvDecoder, ConvEncoder, GaussianMLP, MLPDecoder
+from tfgen.networks import NUM_TRAIN_EXAMPLES, ConvConditionalEncoder, ConvDecoder, ConvEncoder, GaussianMLP, MLPDecoder
 
 NETWORKS = ("mlp", "conv")
 
 
 @register_model("vhe")
 @keras.saving.register_keras_serializable(package="tfgen")
-class VHE(GenerativeModel):
+class VHE(DecoderLikelihoodModel):
     """The Variational Homoencoder with a Bernoulli (or another) decoder.
 
     Args:
@@ -125,10 +126,8 @@ class VHE(GenerativeModel):
         self.class_size = class_size
         self.set_size = _checks.positive_int("set_size", set_size)
         self.seed = _checks.optional_seed("seed", seed)
-        self.likelihood = _checks.choice("likelihood", likelihood, likelihoods.ELBO_NAMES)
-        self.num_mixtures = _checks.positive_int("num_mixtures", num_mixtures)
-        self.decoder_likelihood = likelihoods.get_likelihood(likelihood, num_mixtures)
-        output_channels = self.decoder_likelihood.output_channels(self.image_shape[-1])
+        self._set_decoder_likelihood(likelihood, num_mixtures)
+        output_channels = self.decoder_output_channels
         if networks == "mlp":
             self.element_encoder = GaussianMLP(class_dim, hidden_units, name="element_encoder")
             self.example_encoder = GaussianMLP(latent_dim, hidden_units, name="example_encoder")
@@ -142,17 +141,11 @@ class VHE(GenerativeModel):
                                        name="decoder")
         self.prior = GaussianMLP(latent_dim, hidden_units, name="prior")
         self.sampling = GaussianSampling(seed=seed, name="sampling")
-        if self.decoder_likelihood.learned_scale:
-            self.decoder_log_sigma = self.add_weight(shape=(), initializer="zeros", name="decoder_log_sigma")
+        self._add_likelihood_weights()
 
     @property
     def metric_names(self):
-        return ("loss", "reconstruction_loss", "kl_c", "kl_z", "grad_norm_c", "grad_norm_z") + self.decoder_likelihood.metric_names
-
-    @property
-    def binarization(self):
-        """The likelihood's data contract: "dynamic" for the Bernoulli decoder, "none" for the others."""
-        return self.decoder_likelihood.binarization
+        return ("loss", "reconstruction_loss", "kl_c", "kl_z", "grad_norm_c", "grad_norm_z") + self._likelihood_metric_names()
 
     # ------------------------------------------------------------ the parts
 
@@ -252,8 +245,7 @@ class VHE(GenerativeModel):
             tape.watch([c, z])
             prior_mean, prior_log_var = self.prior_z(c, training=training)
             logits = self.generate(c, z, apply_sigmoid=False, training=training)
-            learned = self.decoder_log_sigma if self.decoder_likelihood.learned_scale else None
-            log_likelihood, log_sigma = self.decoder_likelihood.evaluate(images, logits, log_sigma=learned)
+            log_likelihood, log_sigma = self.log_likelihood(images, logits)
             reconstruction = -log_likelihood
             kl_z = losses.kl_normal(z_mean, z_log_var, prior_mean, prior_log_var)
             decoder_and_prior_loss = tf.reduce_sum(reconstruction + kl_z)
@@ -278,12 +270,7 @@ class VHE(GenerativeModel):
         metrics = {name: tf.reduce_mean(terms[name]) for name in ("loss", "reconstruction_loss", "kl_c", "kl_z")}
         metrics["grad_norm_c"] = tf.reduce_mean(tf.norm(terms["grad_c"], axis=-1))
         metrics["grad_norm_z"] = tf.reduce_mean(tf.norm(terms["grad_z"], axis=-1))
-        if self.decoder_likelihood.has_scale:
-            metrics["decoder_log_sigma"] = terms["log_sigma"]
-        if self.decoder_likelihood.eight_bit:
-            shape = self.image_shape
-            metrics["bits_per_dim"] = likelihoods.bits_per_dim(metrics["loss"], int(shape[0] * shape[1] * shape[2]))
-        return metrics
+        return self._add_likelihood_metrics(metrics, terms.get("log_sigma"))
 
     def record_codes(self, batch, terms):
         """Called by every training step with the step's terms; the supervised VHE keeps nothing."""
@@ -350,9 +337,7 @@ class VHE(GenerativeModel):
         z_mean, z_log_var = self.encode_example(tiled, flat_c)
         z = z_mean + tf.exp(0.5 * z_log_var) * tf.reshape(eps[..., self.class_dim :], [-1, self.latent_dim])
         prior_mean, prior_log_var = self.prior_z(flat_c)
-        learned = self.decoder_log_sigma if self.decoder_likelihood.learned_scale else None
-        logpx, _ = self.decoder_likelihood.evaluate(tiled, self.generate(flat_c, z, apply_sigmoid=False),
-                                                    log_sigma=learned)
+        logpx, _ = self.log_likelihood(tiled, self.generate(flat_c, z, apply_sigmoid=False))
         log_weights = logpx + losses.normal_log_density(z, prior_mean, prior_log_var) \
             - losses.normal_log_density(z, z_mean, z_log_var)
         log_weights = tf.reshape(log_weights, shape[:2])
@@ -449,7 +434,7 @@ class UnsupervisedVHE(VHE):
         model={**VHE.recipe.model, "num_clusters": 10},
     )
 
-    def __init__(self, num_examples=60000, num_clusters=10, **kwargs):
+    def __init__(self, num_examples=NUM_TRAIN_EXAMPLES, num_clusters=10, **kwargs):
         super().__init__(**kwargs)
         self.num_examples = _checks.positive_int("num_examples", num_examples)
         self.num_clusters = _checks.positive_int("num_clusters", num_clusters)

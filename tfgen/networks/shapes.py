@@ -23,6 +23,9 @@ from tfgen import _checks
 
 #: The image shape of tfgen's original models, MNIST's: every default is this.
 IMAGE_SHAPE = (28, 28, 1)
+#: The size of MNIST's training split, beside its image shape: the default of what is sized by the
+#: training data (the unsupervised VHE's `num_examples`, one code per training example).
+NUM_TRAIN_EXAMPLES = 60000
 #: The smallest and largest side of the start grid.
 MIN_START, MAX_START = 4, 8
 #: The fewest stride-2 layers: the seed's networks have two.

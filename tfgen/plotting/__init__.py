@@ -1,6 +1,6 @@
 """The figures of the seed posts and papers, as PNG files (never windows), one module per model family.
 
-* `common`: image grids, loss curves, atomic figure files;
+* `common`: image grids and figure files (`tfgen.images`'s, re-exported), loss curves;
 * `vae`: the latent space and the grid of decoded latent points (VAE, MMD-VAE);
 * `cvae`: one row per class, label fractions, q(y|x)'s accuracy (CVAE, M2);
 * `gan`: class rows, a class across epochs, InfoGAN codes, interpolation,

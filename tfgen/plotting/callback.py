@@ -15,7 +15,6 @@ import numpy as np
 from tfgen import _checks
 from tfgen import random as tfgen_random
 from tfgen.data import CLASS_NAMES
-from tfgen.evaluation.clustering import ClusterScoresCallback
 from tfgen.plotting.common import class_names_for, plot_history, plot_images
 from tfgen.plotting.cvae import plot_accuracy, plot_class_grid
 from tfgen.plotting.gan import (
@@ -27,9 +26,14 @@ from tfgen.plotting.gan import (
     plot_latent_arithmetic,
 )
 from tfgen.plotting.vae import plot_latent_grid, plot_latent_space
-from tfgen.plotting.vhe import plot_cluster_scores, plot_few_shot, plot_gradient_norms, plot_nats_per_epoch
+from tfgen.plotting.vhe import (
+    cluster_scores_in,
+    plot_cluster_scores,
+    plot_few_shot,
+    plot_gradient_norms,
+    plot_nats_per_epoch,
+)
 from tfgen.training import PeriodicCallback, TensorBoardImages
-from tfgen.training.run_dir import read_json
 
 
 def _losses(callback, trainer, tag, folder):
@@ -140,10 +144,11 @@ def _few_shot(callback, trainer, tag, folder):
 
 
 def _cluster_scores(callback, trainer, tag, folder):
-    path = os.path.join(trainer.run_dir, ClusterScoresCallback.file_name)
-    if not os.path.isfile(path):
+    # From the history, as the other VHE figures: `tfgen.evaluation.ClusterScoresCallback` logs the scores there.
+    scores = cluster_scores_in(trainer.history)
+    if not scores:
         return None
-    return plot_cluster_scores(read_json(path), os.path.join(folder, "cluster_scores.png"))
+    return plot_cluster_scores(scores, os.path.join(folder, "cluster_scores.png"))
 
 
 #: Figure name -> `draw(callback, trainer, tag, folder)` returning the written path(s), or None when it

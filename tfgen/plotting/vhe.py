@@ -50,6 +50,16 @@ def plot_gradient_norms(history, path, split="train", title=None):
     return save_figure(figure, path)
 
 
+def cluster_scores_in(history):
+    """The per-epoch cluster scores in a trainer's `history`, as `plot_cluster_scores` takes them.
+
+    `tfgen.evaluation.ClusterScoresCallback` logs them in every epoch's
+    entry ("clusters/purity", "clusters/nmi"); epochs without them are left out.
+    """
+    return [{"epoch": entry["epoch"], "purity": entry["clusters/purity"], "nmi": entry["clusters/nmi"]}
+            for entry in history if "clusters/purity" in entry and "clusters/nmi" in entry]
+
+
 def plot_cluster_scores(scores, path, baselines=None, title=None):
     """Purity and NMI per epoch (`scores`: dicts with "epoch", "purity", "nmi"); `baselines`: {name: scores dict}."""
     figure, axes = plt.subplots(1, 2, figsize=(9, 3.5))

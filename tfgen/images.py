@@ -1,0 +1,115 @@
+"""Image grids as PNG files: the one home of writing images, below every part that writes them.
+
+`image_grid` tiles (N, H, W, C) images; `save_image_grid` writes a grid
+pixel for pixel (grey through matplotlib's gray colormap, RGB as is);
+`plot_images` draws one as a figure, with a title and optionally each row's
+name; `save_figure` writes any matplotlib figure. Every file is written
+whole or not at all (`tfgen._files.write_atomic`), as a PNG file, never a
+window (matplotlib's "Agg" backend is selected here).
+
+On the package's lowest floor, so that `tfgen.serving` (a grid of an
+export's samples) and `tfgen.plotting` (every figure, which import these
+through `tfgen.plotting.common`) share it without serving importing the
+figures.
+"""
+
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from tfgen import _checks  # noqa: E402
+from tfgen._files import write_atomic  # noqa: E402
+
+
+def save_figure(figure, path):
+    """Writes `figure` to `path` as PNG (creating the folder, atomically) and closes it; returns the path."""
+    if not isinstance(figure, plt.Figure):
+        raise TypeError(f"figure must be a matplotlib Figure. Received: figure={type(figure).__name__}")
+    try:
+        return write_atomic(path, lambda temporary: figure.savefig(temporary, dpi=100, bbox_inches="tight"),
+                            suffix=os.path.splitext(path)[1] or ".png")
+    finally:
+        plt.close(figure)
+
+
+def save_image_grid(images, path, rows=None, metadata=None):
+    """Writes (N, H, W, 1 or 3) images in [0, 1] as one tiled PNG, pixel for pixel (no axes); returns the path.
+
+    Grey images are written through matplotlib's gray colormap (as before
+    colour support); each channel of RGB ones through the same 256-entry
+    lookup (`gray_levels`), so a grey image and its 3-channel copy give
+    equal pixels. `metadata`: PNG text entries ({key: str}), e.g. the rows'
+    class names.
+    """
+    grid = np.clip(image_grid(images, rows), 0.0, 1.0)
+    if grid.ndim == 3:
+        grid = gray_levels(grid)
+        write = lambda temporary: plt.imsave(temporary, grid, format="png", metadata=metadata)  # noqa: E731
+    else:
+        write = lambda temporary: plt.imsave(temporary, grid, cmap="gray", vmin=0.0, vmax=1.0,  # noqa: E731
+                                             format="png", metadata=metadata)
+    return write_atomic(path, write, suffix=".png")
+
+
+def gray_levels(values):
+    """Intensities in [0, 1] -> the uint8 levels matplotlib's gray colormap gives them (256 bins of width 1/256)."""
+    levels = matplotlib.colormaps["gray"](np.arange(256), bytes=True)[:, 0]
+    return levels[np.minimum(np.floor(np.asarray(values) * 256.0), 255).astype(np.int64)]
+
+
+def image_grid(images, rows=None):
+    """Tiles (N, H, W, C) images in [0, 1] (N >= 1, C 1 or 3) into `rows` rows.
+
+    Returns:
+        (rows*H, cols*W) for grey images, (rows*H, cols*W, 3) for RGB ones;
+        unused cells are white.
+    """
+    images = _checks.float_images("images", images)
+    if images.shape[-1] == 1:
+        images = images[..., 0]
+    count, height, width = images.shape[:3]
+    rows = _checks.positive_int("rows", rows, allow_none=True) or int(np.ceil(np.sqrt(count)))
+    cols = int(np.ceil(count / rows))
+    grid = np.ones((rows * height, cols * width, *images.shape[3:]), dtype=images.dtype)
+    for index, image in enumerate(images):
+        row, col = divmod(index, cols)
+        grid[row * height : (row + 1) * height, col * width : (col + 1) * width] = image
+    return grid
+
+
+def show_grid(axis, grid):
+    """Draws an `image_grid` on a matplotlib axis: grey with the gray colormap over [0, 1], RGB as is."""
+    if grid.ndim == 2:
+        return axis.imshow(grid, cmap="gray", vmin=0.0, vmax=1.0)
+    return axis.imshow(np.clip(grid, 0.0, 1.0))
+
+
+def label_rows(axis, row_labels, num_rows, row_height):
+    """Names the rows of a grid drawn on `axis` (ticks on the left, no frame); `row_labels`: one str per row."""
+    row_labels = [str(label) for label in row_labels]
+    if len(row_labels) != num_rows:
+        raise ValueError(f"row_labels must name each of the {num_rows} rows. Received: {len(row_labels)} labels")
+    axis.set_yticks([(row + 0.5) * row_height - 0.5 for row in range(num_rows)], row_labels)
+    axis.set_xticks([])
+    axis.tick_params(length=0)
+    for spine in axis.spines.values():
+        spine.set_visible(False)
+
+
+def plot_images(images, path, title=None, rows=None, row_labels=None):
+    """A grid of images in [0, 1] (grey or RGB), its rows optionally named (`row_labels`, one per row)."""
+    grid = image_grid(images, rows)
+    figure, axis = plt.subplots(figsize=(6, 6))
+    show_grid(axis, grid)
+    if row_labels is not None:
+        count = len(np.asarray(images))
+        label_rows(axis, row_labels, rows or int(np.ceil(np.sqrt(count))), np.asarray(images).shape[1])
+    else:
+        axis.axis("off")
+    if title:
+        axis.set_title(title)
+    return save_figure(figure, path)
