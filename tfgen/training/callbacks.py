@@ -22,6 +22,14 @@ def tensorboard_dir(run_dir):
     return os.path.join(run_dir, TENSORBOARD_DIR)
 
 
+def write_scalars(writer, step, scalars):
+    """Writes `scalars` ({tag: number}) with the TensorBoard `writer` at `step`, then flushes it."""
+    with writer.as_default(step=step):
+        for tag, value in scalars.items():
+            tf.summary.scalar(tag, value)
+    writer.flush()
+
+
 class TensorBoardImages:
     """Writes images as `tf.summary.image` summaries into a run's TensorBoard folder.
 
