@@ -11,6 +11,7 @@
   state such as the unsupervised VHE's clusters) lives in one checkpoint
   (`tfgen.training.checkpoints`): a run killed mid-epoch resumes, skips the
   batches it has seen and reaches the weights of an uninterrupted run.
+  Before every epoch the model's hook runs (`GenerativeModel.begin_epoch`).
 * Everything runs under a `tf.distribute` strategy: the batch is split over
   the replicas (in a multi-worker job each worker builds only its part and
   the chief alone writes the run folder, `tfgen.training.distribute`).
@@ -484,6 +485,7 @@ class Trainer:
             start_step = int(self.step_in_epoch.numpy())
             if start_step == 0:
                 self._reset_metrics()
+            self._begin_epoch(epoch)  # before the epoch's batches are built: they may read the model's state
             for callback in callbacks:
                 callback.on_epoch_begin(self, epoch + 1, start_step=start_step)
             progress = keras.utils.Progbar(steps_per_epoch, stateful_metrics=names, verbose=self.verbose)
@@ -525,6 +527,15 @@ class Trainer:
         for callback in callbacks:
             callback.on_train_end(self, self.history[-1] if self.history else {})
         return self.history
+
+    def _begin_epoch(self, epoch):
+        """The model's hook before `epoch` (`GenerativeModel.begin_epoch`). A multi-worker job runs it on the
+        chief, and every worker takes the chief's values of the variables it sets (`model.epoch_state`)."""
+        if self.chief:
+            self.model.begin_epoch(epoch)
+        if self.workers > 1:
+            for variable in self.model.epoch_state:
+                variable.assign(distribute_lib.broadcast_from_chief(self.strategy, variable.numpy()))
 
     def _report_nonfinite(self, sums, size, nonfinite, global_step, epoch, step, steps_per_epoch):
         """Warns of a step whose update was skipped; raises `TrainingDiverged` after `max_nonfinite_steps` in a row."""
