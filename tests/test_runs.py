@@ -8,8 +8,8 @@ from conftest import MODEL_NAMES, synthetic_dataset
 from tfgen import runs
 from tfgen.data import ClassSetDataset, SemiSupervisedDataset
 from tfgen.models import MODELS, Recipe
+from tfgen.evaluation.clustering import ClusterScoresCallback
 from tfgen.plotting import FIGURES
-from tfgen.training import ReclusterCallback
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
@@ -58,10 +58,13 @@ def test_the_data_follows_the_models_contract():
     assert isinstance(sets, ClassSetDataset) and isinstance(test_sets, ClassSetDataset) and sets.set_size == 2
     options = {"set_size": 2, "num_clusters": 3, "hidden_units": 8}
     model, clusters, none = runs.build_model_and_data(MODELS["vhe_unsupervised"], train, test, options, batch_size=10)
-    assert none is None and model.num_examples == 60 and int(model.clustered_epoch.numpy()) == 0
-    np.testing.assert_array_equal(clusters.set_labels, model.pseudo_labels.numpy())
+    assert none is None and model.num_examples == 60
+    # The sets' classes are read from the model's pseudo-labels whenever an epoch's batches are built.
+    model.begin_epoch(0)  # what the trainer does before the first epoch: the clustering of the initial codes
+    assert int(model.clustered_epoch.numpy()) == 0
+    np.testing.assert_array_equal(clusters.class_labels, model.pseudo_labels.numpy())
     callbacks = runs.run_callbacks(model, clusters, None, plot_every=1, few_shot_data=test)
-    assert isinstance(callbacks[0], ReclusterCallback)
+    assert isinstance(callbacks[0], ClusterScoresCallback)  # no re-clustering callback: the trainer runs the hook
 
 
 def test_bad_run_options_name_the_problem(tmp_path):
@@ -83,7 +86,7 @@ def test_the_manifest_names_the_image_shape_and_the_classes_of_the_training_data
     from conftest import create_model
     from tfgen import export
     from tfgen.data import CLASS_NAMES
-    from tfgen.training.trainer import data_facts
+    from tfgen.training.facts import data_facts
 
     names = [f"class {index}" for index in range(20)]
     facts = data_facts(synthetic_dataset(8, num_classes=20))

@@ -248,37 +248,87 @@ def test_keras_save_and_load_round_trip(cls, tmp_path):
 # ---------------------------------------------------- the unsupervised VHE
 
 
-def _unsupervised_trainer(run_dir, data, callbacks=()):
+def _unsupervised_trainer(run_dir, data, callbacks=(), *, legacy=False):
+    """A Trainer of the unsupervised VHE whose sets read the model's pseudo-labels (as tfgen.runs assembles it);
+    `legacy`: the older way, fixed set labels of the first clustering and the deprecated `ReclusterCallback`."""
     keras.utils.set_random_seed(0)
     model = UnsupervisedVHE(num_examples=len(data), num_clusters=3, **SMALL)
-    train = ClassSetDataset(data.images, data.labels, num_classes=3, set_size=3, set_labels=model.update_clusters(0))
+    set_labels = model.update_clusters(0) if legacy else model.pseudo_labels.numpy
+    train = ClassSetDataset(data.images, data.labels, num_classes=3, set_size=3, set_labels=set_labels)
+    callbacks = [ReclusterCallback(), *callbacks] if legacy else list(callbacks)
     return Trainer(model, train, str(run_dir), epochs=2, batch_size=8, learning_rate=1e-3, seed=3, verbose=0,
-                   callbacks=[ReclusterCallback(), *callbacks])
+                   callbacks=callbacks)
 
 
 def test_steps_record_codes_and_epochs_recluster(tmp_path):
     data = _grouped()
     trainer = _unsupervised_trainer(tmp_path / "run", data)
-    model = trainer.model
+    model, train = trainer.model, trainer.train_data
     initial = model.codes.numpy().copy()
-    assert int(model.clustered_epoch.numpy()) == 0  # the clustering of the initial codes, for epoch 0
-    np.testing.assert_array_equal(trainer.train_data.set_labels, model.pseudo_labels.numpy())
-    batch = next(iter(trainer.train_data.batches(8, epoch=0, seed=3)))
+    assert int(model.clustered_epoch.numpy()) == -1  # nothing clustered before the trainer's first epoch
+    model.begin_epoch(0)  # what the trainer runs before the first epoch: the clustering of the initial codes
+    assert int(model.clustered_epoch.numpy()) == 0 and len(np.unique(model.pseudo_labels.numpy())) > 1
+    np.testing.assert_array_equal(train.class_labels, model.pseudo_labels.numpy())
+    batch = next(iter(train.batches(8, epoch=0, seed=3)))
     model.train_step(batch, tf.constant([0, 0], tf.int64))
     changed = np.flatnonzero(np.any(model.codes.numpy() != initial, axis=1))
     np.testing.assert_array_equal(changed, np.sort(batch["index"].numpy()))
     labels_epoch0 = model.pseudo_labels.numpy().copy()
-    trainer.callbacks[0].on_epoch_begin(trainer, 2)  # before the second epoch
+    model.begin_epoch(1)  # before the second epoch
     assert int(model.clustered_epoch.numpy()) == 1
     pseudo_labels = model.pseudo_labels.numpy()
     assert not np.array_equal(labels_epoch0, pseudo_labels)
-    np.testing.assert_array_equal(trainer.train_data.set_labels, pseudo_labels)  # the data's classes follow
-    batch = next(iter(trainer.train_data.batches(8, epoch=1, seed=3)))
+    batch = next(iter(train.batches(8, epoch=1, seed=3)))  # the same dataset: its classes follow the model's
     np.testing.assert_array_equal(batch["class_size"].numpy(), np.bincount(pseudo_labels)[pseudo_labels[batch["index"].numpy()]])
     # The same or an earlier epoch never re-clusters: the latest clustering stays.
-    trainer.callbacks[0].on_epoch_begin(trainer, 2, start_step=3)  # a run resumed inside epoch 2
+    model.begin_epoch(1)  # a run resumed inside epoch 2
     np.testing.assert_array_equal(model.update_clusters(0), pseudo_labels)
     np.testing.assert_array_equal(model.pseudo_labels.numpy(), pseudo_labels)
+
+
+def test_the_trainer_runs_the_epoch_hook_before_each_epochs_batches(tmp_path):
+    data = _grouped()
+    trainer = _unsupervised_trainer(tmp_path / "run", data)
+    model, train = trainer.model, trainer.train_data
+    hook, calls = model.begin_epoch, []
+
+    def begin_epoch(epoch):
+        calls.append((epoch, int(trainer.epoch.numpy()), int(trainer.step_in_epoch.numpy())))
+        hook(epoch)
+
+    model.begin_epoch = begin_epoch
+    trainer.fit(max_steps=4)  # stops inside the first epoch (6 steps)
+    assert calls == [(0, 0, 0)] and int(model.clustered_epoch.numpy()) == 0
+    assert trainer.train_data is train  # the data is never replaced: it reads the model's pseudo-labels
+    resumed = _unsupervised_trainer(tmp_path / "run", data)
+    resumed_hook, calls = resumed.model.begin_epoch, []
+
+    def resumed_begin_epoch(epoch):
+        calls.append((epoch, int(resumed.model.clustered_epoch.numpy())))
+        resumed_hook(epoch)
+
+    resumed.model.begin_epoch = resumed_begin_epoch
+    resumed.fit(resume=True)
+    # Again for the epoch resumed inside, whose clustering came back with the checkpoint; then the second epoch.
+    assert calls == [(0, 0), (1, 0)] and int(resumed.model.clustered_epoch.numpy()) == 1
+
+
+def test_the_deprecated_recluster_callback_trains_as_the_hook_does(tmp_path):
+    data = _grouped()
+    with pytest.warns(DeprecationWarning, match="ReclusterCallback is deprecated"):
+        legacy = _unsupervised_trainer(tmp_path / "legacy", data, legacy=True)
+    legacy.fit()
+    np.testing.assert_array_equal(legacy.train_data.set_labels, legacy.model.pseudo_labels.numpy())  # epoch 2's
+    current = _unsupervised_trainer(tmp_path / "current", data)
+    current.fit()
+    assert int(current.model.clustered_epoch.numpy()) == int(legacy.model.clustered_epoch.numpy()) == 1
+    for want, got in zip(legacy.model.variables, current.model.variables):
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    timeless = lambda history: [{key: value for key, value in entry.items()  # noqa: E731
+                                 if key not in ("seconds", "images_per_second")} for entry in history]
+    assert timeless(current.history) == timeless(legacy.history) and len(current.history) == 2
+    with pytest.raises(ValueError, match="random_state=1"):
+        ReclusterCallback(random_state=1)
 
 
 def test_resumed_unsupervised_run_keeps_the_cluster_state(tmp_path):
@@ -303,8 +353,9 @@ def test_resumed_unsupervised_run_keeps_the_cluster_state(tmp_path):
 def test_reclustering_checks_the_model_against_the_data(tmp_path):
     data = _grouped()
     model = UnsupervisedVHE(num_examples=10, num_clusters=2, **SMALL)
-    with pytest.raises(ValueError, match=r"set_labels must be integers of shape \(48,\)"):
-        ClassSetDataset(data.images, data.labels, num_classes=3, set_size=3, set_labels=model.update_clusters(0))
+    for set_labels in (model.pseudo_labels.numpy, model.update_clusters(0)):
+        with pytest.raises(ValueError, match=r"set_labels must be integers of shape \(48,\)"):
+            ClassSetDataset(data.images, data.labels, num_classes=3, set_size=3, set_labels=set_labels)
     trainer = Trainer(model, data, str(tmp_path / "run"), epochs=1, batch_size=8, verbose=0,
                       callbacks=[ReclusterCallback()])
     with pytest.raises(ValueError, match="codes for 10 examples but the training data holds 48.*num_examples=48"):

@@ -62,7 +62,7 @@ from tfgen.export import existing_versions, is_complete_version, latest_version
 from tfgen.models import GenerativeModel
 from tfgen.models.base import SCORES, seeds_array
 from tfgen.serving import ExportedModel
-from tfgen.training import model_class as config_model_class
+from tfgen.models.registry import model_class_of
 from tfgen.training import restore_model
 from tfgen.training.run_dir import CONFIG_FILE, check_output_file
 
@@ -133,7 +133,7 @@ class ExportScorer:
         if not manifest.get("model_config"):
             raise ValueError(f"The export at {self.exported.path!r} has no tfgen manifest with the model's "
                              f"configuration: it cannot be scored (re-export the run with `tfgen export`).")
-        self.model_class = model_class = config_model_class(manifest)
+        self.model_class = model_class = model_class_of(manifest)
         self.registered_name = model_class.registered_name or manifest.get("model")
         try:
             template = model_class.from_config(manifest["model_config"])

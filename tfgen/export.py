@@ -40,8 +40,8 @@ from tfgen import _checks
 from tfgen._files import FOLDER_MODE, write_json_atomic
 from tfgen.locks import FolderLock
 from tfgen.models import GenerativeModel
-from tfgen.training import restore_model
-from tfgen.training.trainer import image_facts, nonfinite_variable
+from tfgen.training.checkpoints import nonfinite_variable, restore_model
+from tfgen.training.facts import image_facts
 from tfgen.training import run_dir as run_files
 
 MANIFEST_FILE = "tfgen_manifest.json"

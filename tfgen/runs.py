@@ -31,7 +31,7 @@ from tfgen.evaluation import (
 )
 from tfgen.plotting import PlotCallback
 from tfgen.plotting.vhe import few_shot_support
-from tfgen.training import ReclusterCallback, Trainer
+from tfgen.training import Trainer
 from tfgen.training import distribute
 from tfgen.training.run_dir import HISTORY_FILE, check_run_dir, read_json
 
@@ -136,9 +136,9 @@ def build_model_and_data(model_class, train_data, test_data, model_kwargs, *, ba
     model = model_class(**model_kwargs)
     if model_class.class_sets:
         set_size = model.set_size
-        if hasattr(model, "update_clusters"):
-            # The first clustering, of the initial codes; `ReclusterCallback` re-clusters before every epoch.
-            train_data = data_lib.ClassSetDataset.of(train_data, set_size, set_labels=model.update_clusters(0))
+        if model_class.clusters_codes:
+            # Sets of the model's pseudo-labels, read as each epoch's batches are built (after `begin_epoch` re-clusters).
+            train_data = data_lib.ClassSetDataset.of(train_data, set_size, set_labels=model.pseudo_labels.numpy)
             test_data = None
         else:
             train_data = data_lib.ClassSetDataset.of(train_data, set_size)
@@ -245,12 +245,10 @@ RUN_OPTIONS = tuple(field.name for field in run_options())
 
 def run_callbacks(model, train_data, test_data, *, plot_every, evaluator=None, reference_runs=None,
                   few_shot_data=None, smoke=False):
-    """The callbacks of a run of `model`: re-clustering, scores, then the model's figures (which draw the scores)."""
+    """The callbacks of a run of `model`: scores, then the model's figures (which draw the scores)."""
     callbacks = []
-    if hasattr(model, "update_clusters"):
-        callbacks.append(ReclusterCallback())
-        if train_data.labels is not None:  # the clusters are scored against the true labels
-            callbacks.append(ClusterScoresCallback())
+    if "cluster_scores" in model.figures and train_data.labels is not None:  # scored against the true labels
+        callbacks.append(ClusterScoresCallback())
     if evaluator is not None:
         callbacks.append(GANDiagnosticsCallback(
             evaluator, test_data, num_samples=SMOKE["score_samples"] if smoke else SCORE_SAMPLES,

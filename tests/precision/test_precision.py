@@ -19,7 +19,7 @@ from conformance.support import model_report
 from precision.conftest import STATE
 from tfgen import cli
 from tfgen.export import export_run
-from tfgen.training import RunDirectoryError, Trainer, restore_model
+from tfgen.training import RunDirectoryError, Trainer, facts, restore_model
 from tfgen.training import precision as precision_lib
 
 #: The models trained in mixed float16 (float16 kernels on CPU fall back to Eigen: slow, so two of them).
@@ -46,6 +46,11 @@ def _trainer(folder, name="vae", **options):
     keras.utils.set_random_seed(0)
     options = {"epochs": 1, "batch_size": 8, "learning_rate": 1e-3, "verbose": 0, **options}
     return Trainer(create_model(name), synthetic_dataset(16), str(folder), **options)
+
+
+def _recipe_changes(trainer, stored):
+    """What resuming the run whose config.json is `stored` with `trainer` would change of its recipe."""
+    return facts.recipe_changes(stored, trainer._config(), type(trainer.model))
 
 
 def _variables(model):
@@ -156,7 +161,7 @@ def test_config_records_precision_and_jit_and_resume_rules(tmp_path):
     assert config["training"]["precision"] == "float32"
     assert config["changes"][-1]["changed"] == {"precision": {"from": "mixed_bfloat16", "to": "float32"}}
     # jit, like eager, may change freely (built only: no step, no XLA compilation).
-    assert _trainer(run, steps_per_epoch=1, epochs=2, jit=True)._recipe_changes(config) == {}
+    assert _recipe_changes(_trainer(run, steps_per_epoch=1, epochs=2, jit=True), config) == {}
 
 
 def test_an_old_run_without_the_keys_resumes_as_float32(tmp_path):
@@ -168,7 +173,7 @@ def test_an_old_run_without_the_keys_resumes_as_float32(tmp_path):
     (run / "config.json").write_text(json.dumps(config))
     with pytest.raises(RunDirectoryError, match="precision='float32'"):
         _trainer(run, steps_per_epoch=1, epochs=2, precision="mixed_float16").fit(resume=True)
-    assert _trainer(run, steps_per_epoch=1, epochs=2, precision="mixed_bfloat16")._recipe_changes(config) == {
+    assert _recipe_changes(_trainer(run, steps_per_epoch=1, epochs=2, precision="mixed_bfloat16"), config) == {
         "precision": ("float32", "mixed_bfloat16")}
     _trainer(run, steps_per_epoch=1, epochs=2).fit(resume=True)
     assert _config(run)["training"]["precision"] == "float32"
@@ -179,7 +184,7 @@ def test_a_mixed_float16_run_resumes_with_its_loss_scale(tmp_path):
     optimizer = keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(1e-3), initial_scale=2.0**7)
     _fit(run, optimizer=optimizer, precision="mixed_float16")
     resumed = _trainer(run, steps_per_epoch=1, epochs=2, precision="mixed_float16")  # initial scale 2**15
-    resumed._restore()
+    resumed._checkpoints.restore()
     assert float(resumed.optimizer.dynamic_scale.numpy()) == 2.0**7, "the checkpoint holds the loss scale"
     assert int(resumed.optimizer.iterations.numpy()) == 1
 

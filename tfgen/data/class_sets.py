@@ -22,12 +22,15 @@ from stateless seeds derived from `(seed, epoch, batch index)`: an epoch is a
 function of `(seed, epoch)` alone, so a run resumed with `skip_batches` sees
 the same sets.
 
-The classes of the sets are `set_labels` (default: the labels). The
-unsupervised VHE gives pseudo-labels: KMeans clusters of its latest codes
-(`cluster_codes`), re-clustered before every epoch by
-`tfgen.training.ReclusterCallback`, which hands the new pseudo-labels to the
-dataset (`with_set_labels`); the cluster state lives in the model's variables,
-so it is checkpointed with the weights.
+The classes of the sets are `set_labels` (default: the labels): an array,
+or a callable that returns one, read whenever an epoch's batches are built.
+The unsupervised VHE gives a callable of its pseudo-labels
+(`model.pseudo_labels.numpy`): KMeans clusters of its latest codes
+(`cluster_codes`), which the model re-clusters before every epoch (its
+`begin_epoch` hook, run by the trainer before the epoch's batches are
+built), so the dataset follows the clusters without being replaced; the
+cluster state lives in the model's variables, so it is checkpointed with
+the weights.
 """
 
 import dataclasses
@@ -134,11 +137,16 @@ class ClassSetDataset(ImageDataset):
     Attributes:
         set_size: the number of other examples of x's class in each set.
         set_labels: the labels that define the classes of the sets (default:
-            `labels`); e.g. pseudo-labels from a clustering.
+            `labels`); e.g. pseudo-labels from a clustering. An array, or a
+            callable returning one, called whenever the labels are needed
+            (once per `batches` call, i.e. per epoch): e.g. a model's
+            pseudo-label variable's `numpy`, which the model updates between
+            epochs.
 
     Raises:
-        ValueError: when `set_size` is not a positive integer or a class has
-            fewer than `set_size + 1` examples.
+        ValueError: when `set_size` is not a positive integer, `set_labels`
+            (or what it returns) is not N non-negative integers, or a class
+            has fewer than `set_size + 1` examples.
     """
 
     set_size: int = 5
@@ -152,22 +160,31 @@ class ClassSetDataset(ImageDataset):
                 f"Class sets are sets of examples of one class: they need labels, or set_labels (e.g. pseudo-labels "
                 f"of a clustering); {self.name!r} has neither (unlabelled data)."
             )
-        if self.set_labels is not None:
-            set_labels = np.asarray(self.set_labels)
-            if set_labels.shape != (len(self),) or not np.issubdtype(set_labels.dtype, np.integer):
-                raise ValueError(
-                    f"set_labels must be integers of shape {(len(self),)}. "
-                    f"Received: set_labels.shape={set_labels.shape}, dtype={set_labels.dtype}"
-                )
-            if set_labels.min() < 0:
-                raise ValueError(f"set_labels must be non-negative class ids. Received: min={set_labels.min()}")
-            self.set_labels = set_labels.astype(np.int64)
-        check_class_sizes(self.class_labels, self.set_size,
-                          argument="labels" if self.set_labels is None else "set_labels")
+        if self.set_labels is None:
+            check_class_sizes(self.labels, self.set_size, argument="labels")
+        elif callable(self.set_labels):
+            self._checked_set_labels(self.set_labels())  # what it returns now, checked now
+        else:
+            self.set_labels = self._checked_set_labels(self.set_labels)
+
+    def _checked_set_labels(self, set_labels):
+        """`set_labels` as (N,) int64 class ids, checked (shape, dtype, sign and the classes' sizes)."""
+        set_labels = np.asarray(set_labels)
+        if set_labels.shape != (len(self),) or not np.issubdtype(set_labels.dtype, np.integer):
+            raise ValueError(
+                f"set_labels must be integers of shape {(len(self),)}. "
+                f"Received: set_labels.shape={set_labels.shape}, dtype={set_labels.dtype}"
+            )
+        if set_labels.min() < 0:
+            raise ValueError(f"set_labels must be non-negative class ids. Received: min={set_labels.min()}")
+        check_class_sizes(set_labels, self.set_size, argument="set_labels")
+        return set_labels.astype(np.int64)
 
     @property
     def class_labels(self):
-        """The labels defining the classes of the sets: `set_labels`, or the labels."""
+        """The labels defining the classes of the sets: `set_labels` (a callable's current value), or the labels."""
+        if callable(self.set_labels):
+            return self._checked_set_labels(self.set_labels())
         return self.labels if self.set_labels is None else self.set_labels
 
     @classmethod
@@ -177,11 +194,22 @@ class ClassSetDataset(ImageDataset):
                    set_labels=set_labels)
 
     def with_set_labels(self, set_labels):
-        """The same examples with other set labels (e.g. this epoch's pseudo-labels)."""
-        return dataclasses.replace(self, set_labels=np.asarray(set_labels))
+        """The same examples with other set labels (an array, or a callable that returns one)."""
+        return dataclasses.replace(self, set_labels=set_labels)
+
+    def batches(self, batch_size, **options):
+        """`ImageDataset.batches`, the sets of the classes `set_labels` holds now (a callable is read once, here:
+        the pipeline is built from its current value, so the whole epoch keeps those classes)."""
+        if callable(self.set_labels):
+            return self.with_set_labels(self.class_labels).batches(batch_size, **options)
+        return super().batches(batch_size, **options)
 
     def _sliced(self, index):
-        set_labels = None if self.set_labels is None else self.set_labels[index]
+        source = self.set_labels
+        if callable(source):
+            set_labels = lambda: np.asarray(source())[index]  # noqa: E731 - still read when the batches are built
+        else:
+            set_labels = None if source is None else source[index]
         return {**super()._sliced(index), "set_labels": set_labels}
 
     def class_sizes(self):

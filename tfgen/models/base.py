@@ -321,6 +321,24 @@ class GenerativeModel(keras.Model):
         """The batch's metrics without training."""
         return self.compute_losses(batch, seed=seed, training=False)
 
+    # ------------------------------------------------------------- the epoch hook
+
+    #: The variables `begin_epoch` sets. In a multi-worker job the trainer runs the hook on the chief alone
+    #: and copies these variables from it to every worker, so all train on the same state.
+    epoch_state = ()
+
+    def begin_epoch(self, epoch):
+        """Called by the trainer before epoch `epoch` (0-based) builds its batches; does nothing here.
+
+        A model whose training needs work between epochs (the unsupervised
+        VHE re-clusters its codes) does it here, in variables of the model
+        (listed in `epoch_state`), so that its checkpoints hold the result.
+        A run resumed inside an epoch calls the hook again for that epoch:
+        it must then keep the state restored from the checkpoint, which is
+        the state that epoch started with.
+        """
+        del epoch
+
     def build_from_batch(self, batch):
         """Creates the model's and the optimizer's variables from one example batch."""
         self.compute_losses(batch, seed=tf.constant([0, 0], tf.int64), training=False)

@@ -1,7 +1,8 @@
 """The registry of tfgen's models: registered name -> model class.
 
 The CLI, the run directories and the conformance tests find models here by
-name. What a model needs (its data contract, figures and paper settings) is
+name; a run's `config.json` or an export's manifest names its model's class
+(`model_class_of`). What a model needs (its data contract, figures and paper settings) is
 declared on its class (`tfgen.models.GenerativeModel`), not here.
 `load_model` reads a `.keras` file in Keras' safe mode.
 """
@@ -31,6 +32,30 @@ def get_model_class(name):
     if name not in MODELS:
         raise ValueError(f"Unknown model {name!r}. Registered models: {sorted(MODELS)}")
     return MODELS[name]
+
+
+def model_class_of(config):
+    """The model class a run's `config.json` (or an export's manifest) names.
+
+    Its "model" entry is looked up among the registered names (`MODELS`),
+    else its "keras_class" (or "model") among the classes registered with
+    Keras, so a custom `GenerativeModel` registered only with Keras is found
+    once its module is imported.
+
+    Raises:
+        ValueError: neither registry knows the class (e.g. a custom model
+            whose module was not imported).
+    """
+    name = config.get("model")
+    if name in MODELS:
+        return MODELS[name]
+    cls = keras.saving.get_registered_object(config.get("keras_class") or name)
+    if cls is None:
+        raise ValueError(
+            f"The run's model {name!r} is neither a registered tfgen model ({sorted(MODELS)}) nor a Keras-registered "
+            f"class; import the module that defines it first."
+        )
+    return cls
 
 
 def load_model(path, safe_mode=True, compile=True):

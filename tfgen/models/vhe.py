@@ -34,10 +34,11 @@ D = {x} for such batches.
 
 `UnsupervisedVHE` (the blog post's variant) has no labels: every example
 keeps its latest code (concat(c mean, z mean)) in a non-trainable variable,
-initialised from N(0, 1); before every epoch `tfgen.training.ReclusterCallback`
-asks it to cluster the codes with KMeans (`update_clusters`) and gives the
-pseudo-labels to its `tfgen.data.ClassSetDataset` as the classes of the sets.
-Codes, pseudo-labels and the epoch they belong to are model variables, so
+initialised from N(0, 1); before every epoch the trainer calls its hook
+(`begin_epoch`), which clusters the codes with KMeans (`update_clusters`)
+into its pseudo-labels, and its `tfgen.data.ClassSetDataset` reads them as
+the classes of the sets when the epoch's batches are built. Codes,
+pseudo-labels and the epoch they belong to are model variables, so
 checkpoints hold them and a resumed run continues exactly.
 
 Metrics (batch means, nats per image): `loss`, `reconstruction_loss`,
@@ -104,6 +105,9 @@ class VHE(DecoderLikelihoodModel):
     class_sets = True
     likelihood_kind = "class_set"
     scores = ("likelihood",)
+    #: Whether the classes of its training sets are its own clusters of its codes (`UnsupervisedVHE`'s
+    #: `pseudo_labels`, re-clustered before every epoch) instead of the data's labels.
+    clusters_codes = False
     figures = ("nats_per_epoch", "gradient_norms", "samples", "few_shot")
     recipe = Recipe(
         source="the seed's Variational Homoencoder post (Hewitt et al. 2018): MNIST, sets of 5 other examples of "
@@ -407,11 +411,12 @@ class UnsupervisedVHE(VHE):
     """The VHE without labels: class sets from KMeans clusters of the latest codes.
 
     Train it on a `tfgen.data.ClassSetDataset` of the training data whose
-    set labels are this model's pseudo-labels (`update_clusters(0)`), with a
-    `tfgen.training.ReclusterCallback`: the batches carry each example's
-    "index", every training step writes concat(c_mean, z_mean) of its
-    examples into `codes`, and the callback re-clusters `codes` into
-    `pseudo_labels` before every epoch (`tfgen.runs` assembles all this).
+    set labels are read from this model's pseudo-labels
+    (`set_labels=model.pseudo_labels.numpy`): the batches carry each
+    example's "index", every training step writes concat(c_mean, z_mean) of
+    its examples into `codes`, and the trainer's epoch hook (`begin_epoch`)
+    re-clusters `codes` into `pseudo_labels` before every epoch, before the
+    epoch's batches are built (`tfgen.runs` assembles all this).
 
     Args:
         num_examples: the size of the training set (one code per example).
@@ -426,6 +431,7 @@ class UnsupervisedVHE(VHE):
 
     requires_labels = False
     likelihood_kind = "marginal_vhe"
+    clusters_codes = True
     figures = VHE.figures + ("cluster_scores",)
     recipe = dataclasses.replace(
         VHE.recipe,
@@ -470,6 +476,15 @@ class UnsupervisedVHE(VHE):
             index = context.all_gather(index, axis=0)
             codes = context.all_gather(codes, axis=0)
         self.codes.value.scatter_update(tf.IndexedSlices(codes, index))
+
+    @property
+    def epoch_state(self):
+        """The variables `begin_epoch` sets: the pseudo-labels and the epoch they belong to."""
+        return (self.pseudo_labels, self.clustered_epoch)
+
+    def begin_epoch(self, epoch):
+        """Re-clusters the codes for `epoch` (0-based) unless done already (`update_clusters`)."""
+        self.update_clusters(epoch)
 
     def update_clusters(self, epoch, random_state=0):
         """Clusters `codes` into `pseudo_labels` for `epoch` unless done already; returns the pseudo-labels.

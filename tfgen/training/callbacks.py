@@ -1,5 +1,5 @@
-"""Hooks into `Trainer.fit`: the base class, a periodic base, the unsupervised VHE's re-clustering,
-and `TensorBoardImages`, which puts figures beside the trainer's scalars in TensorBoard.
+"""Hooks into `Trainer.fit`: the base class, a periodic base, `TensorBoardImages`, which puts figures
+beside the trainer's scalars in TensorBoard, and the deprecated `ReclusterCallback`.
 
 Every callback sees the trainer (its model, data, run folder, history) and
 the epoch's number, 1-based, in both hooks: `on_epoch_begin(trainer, 3)`
@@ -7,8 +7,8 @@ comes before the third epoch, `on_epoch_end(trainer, 3, logs)` after it.
 """
 
 import os
+import warnings
 
-import numpy as np
 import tensorflow as tf
 
 from tfgen import _checks
@@ -20,6 +20,14 @@ TENSORBOARD_DIR = "tensorboard"
 def tensorboard_dir(run_dir):
     """The TensorBoard log folder of the run folder `run_dir`."""
     return os.path.join(run_dir, TENSORBOARD_DIR)
+
+
+def write_scalars(writer, step, scalars):
+    """Writes `scalars` ({tag: number}) with the TensorBoard `writer` at `step`, then flushes it."""
+    with writer.as_default(step=step):
+        for tag, value in scalars.items():
+            tf.summary.scalar(tag, value)
+    writer.flush()
 
 
 class TensorBoardImages:
@@ -76,8 +84,7 @@ class Callback:
 
     In a multi-worker job only the chief runs a callback (the figures, the
     scores and the files are the chief's), unless its class sets
-    `all_workers = True` (it must then do the same on every worker, e.g.
-    `ReclusterCallback`).
+    `all_workers = True` (it must then do the same on every worker).
     """
 
     all_workers = False
@@ -123,28 +130,35 @@ class PeriodicCallback(Callback):
 
 
 class ReclusterCallback(Callback):
-    """Re-clusters the unsupervised VHE's codes before every epoch and hands the pseudo-labels to its data.
+    """Deprecated: the trainer re-clusters the unsupervised VHE itself, with the model's epoch hook.
 
-    Before epoch e it calls `trainer.model.update_clusters(e - 1)` (a model
-    with `codes` and `pseudo_labels`, e.g. `tfgen.models.UnsupervisedVHE`),
-    which clusters once per epoch and keeps the result in the model's
-    checkpointed variables, and gives the pseudo-labels to the training data
-    as the classes of its sets (`ClassSetDataset.with_set_labels`). A run
-    resumed in the middle of an epoch gets the clustering of that epoch's
-    start back from its checkpoint.
+    Before every epoch the trainer runs `model.begin_epoch(epoch)`, which
+    re-clusters `tfgen.models.UnsupervisedVHE`'s codes (on the chief of a
+    multi-worker job, whose pseudo-labels every worker takes), and a
+    `ClassSetDataset` made with `set_labels=model.pseudo_labels.numpy` reads
+    them when the epoch's batches are built: train without this callback.
 
-    In a multi-worker job the chief clusters and every worker gets its
-    pseudo-labels (`tfgen.training.distribute.broadcast_from_chief`), so all
-    build the same class sets.
+    Kept for one version for training data whose set labels are a fixed
+    array (the first clustering, `model.update_clusters(0)`): before every
+    epoch it gives the data the model's pseudo-labels of the epoch, as it
+    did (`ClassSetDataset.with_set_labels`), after checking that the model
+    keeps a code for every example of the data.
 
     Args:
-        random_state: KMeans's seed.
+        random_state: KMeans's seed; only 0, the seed of the model's own
+            clustering, is accepted.
     """
 
     all_workers = True
 
     def __init__(self, random_state=0):
+        warnings.warn("ReclusterCallback is deprecated: the trainer re-clusters the unsupervised VHE before every "
+                      "epoch (UnsupervisedVHE.begin_epoch); give its ClassSetDataset "
+                      "set_labels=model.pseudo_labels.numpy instead.", DeprecationWarning, stacklevel=2)
         self.random_state = _checks.integer("random_state", random_state)
+        if self.random_state != 0:
+            raise ValueError(f"The model's epoch hook clusters with KMeans's seed 0 (UnsupervisedVHE.update_clusters); "
+                             f"ReclusterCallback cannot change it. Received: random_state={random_state}")
 
     def on_epoch_begin(self, trainer, epoch, start_step=0):
         model, data = trainer.model, trainer.train_data
@@ -154,16 +168,5 @@ class ReclusterCallback(Callback):
                 f"The model keeps codes for {count} examples but the training data holds {len(data)}. "
                 f"Create the model with num_examples={len(data)}."
             )
-        workers = getattr(trainer, "workers", 1)
-        if workers <= 1 or trainer.chief:
-            pseudo_labels = model.update_clusters(epoch - 1, random_state=self.random_state)
-        if workers > 1:
-            from tfgen.training import distribute
-
-            if not trainer.chief:
-                pseudo_labels = np.zeros([count], np.int64)
-            pseudo_labels = distribute.broadcast_from_chief(trainer.strategy, pseudo_labels)
-            clustered = distribute.broadcast_from_chief(trainer.strategy, np.int64(model.clustered_epoch.numpy()))
-            model.pseudo_labels.assign(pseudo_labels)
-            model.clustered_epoch.assign(clustered)
-        trainer.train_data = data.with_set_labels(pseudo_labels)
+        if not callable(data.set_labels):  # fixed set labels: this epoch's pseudo-labels (the trainer's hook ran)
+            trainer.train_data = data.with_set_labels(model.pseudo_labels.numpy())

@@ -181,6 +181,25 @@ def distribute_batches(strategy, make_batches):
     return strategy.distribute_datasets_from_function(worker_dataset)
 
 
+def split_batches(strategy, dataset):
+    """`dataset`'s global batches, each split over `strategy`'s replicas (the default strategy: as they are)."""
+    if not tf.distribute.has_strategy() and strategy is tf.distribute.get_strategy():
+        return dataset  # the default strategy: nothing to split
+    return strategy.experimental_distribute_dataset(dataset)
+
+
+def replica_batches(strategy, make_batches):
+    """The batches of `make_batches(shard)` as `strategy`'s replicas get them.
+
+    Under a multi-worker strategy each worker builds only its replicas'
+    shards of every global batch (`distribute_batches`); otherwise the
+    global batches (`make_batches(None)`) are split (`split_batches`).
+    """
+    if is_multi_worker(strategy):
+        return distribute_batches(strategy, make_batches)
+    return split_batches(strategy, make_batches(None))
+
+
 def all_reduce_sum(strategy, value):
     """The sum over every replica of `value` (each replica's own; NumPy in, NumPy out), for values decided
     outside the steps. Every worker must call it at the same point."""
@@ -211,8 +230,34 @@ def broadcast_from_chief(strategy, value):
     return all_reduce_sum(strategy, value if is_chief(strategy) else np.zeros_like(value))
 
 
+def worker_lost(error, steps_done, latest_checkpoint):
+    """The `WorkerLost` to raise for `error`, a collective op of a job's step that failed (`COLLECTIVE_ERRORS`):
+    what happened, after which step (`steps_done`) training stopped, and how to resume from `latest_checkpoint`."""
+    problem = error_line(getattr(error, "message", str(error)),
+                         ("unhealthy", "aborted", "Deadline", "timed out", "heartbeat"))
+    return WorkerLost(
+        f"A worker of the job stopped or cannot be reached ({type(error).__name__}: {problem}); training stopped "
+        f"after step {steps_done}. Restart every worker with --resume (fit(resume=True)): they continue from the "
+        f"chief's last checkpoint, {latest_checkpoint!r}."
+    )
+
+
+def error_line(message, words):
+    """The first line of a TensorFlow error `message` with one of `words` (its first line is often just "Graph
+    execution error:"), else its first non-empty line, else ""."""
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+    return next((line for line in lines if any(word in line for word in words)), lines[0] if lines else "")
+
+
 def agree(strategy, ok):
     """True when `ok` is true on every worker (a vote; every worker must call it at the same point)."""
     if worker_count(strategy) <= 1:
         return bool(ok)
     return int(all_reduce_sum(strategy, np.int64(0 if ok else 1))) == 0
+
+
+def raise_refusal(strategy, problem, refused_elsewhere):
+    """Every worker's vote on a request each checked: raises `problem` (this worker's refusal, an exception),
+    or `refused_elsewhere` when only another worker refused; returns when no worker refused (`agree`)."""
+    if not agree(strategy, problem is None):
+        raise problem if problem is not None else refused_elsewhere

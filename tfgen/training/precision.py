@@ -80,3 +80,21 @@ def inner_optimizer(optimizer):
     while isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         optimizer = optimizer.inner_optimizer
     return optimizer
+
+
+def compile_model(model, optimizer, compile_kwargs, precision, example_batch):
+    """Compiles `model` in `precision` and builds it from `example_batch()`; returns its (wrapped) optimizer.
+
+    `optimizer` and the optimizers among `compile_kwargs` (a GAN's
+    `d_optimizer`) are wrapped for `precision` (`wrap_optimizer`), and every
+    layer gets its policy, before the build and again after it (the layers
+    made while building). Call it inside the run's strategy scope.
+    """
+    optimizer = wrap_optimizer(optimizer, precision)
+    compile_kwargs = {key: wrap_optimizer(value, precision) if isinstance(value, keras.optimizers.Optimizer) else value
+                      for key, value in dict(compile_kwargs or {}).items()}
+    apply_policy(model, precision)
+    model.compile(optimizer=optimizer, **compile_kwargs)
+    model.build_from_batch(example_batch())
+    apply_policy(model, precision)  # the layers made while building
+    return optimizer

@@ -27,6 +27,7 @@ from tfgen._files import (  # noqa: F401
     write_atomic,
     write_json_atomic,
 )
+from tfgen.locks import LOCK_FILE
 
 _CHECKPOINT_PATTERN = re.compile(r"^ckpt-(\d+)\.index$")
 
@@ -76,6 +77,29 @@ def command_line(argv=None):
 def read_json(path):
     with open(path, encoding="utf-8") as stream:
         return json.load(stream)
+
+
+def read_history(run_dir, last_epoch=None):
+    """The run's `history.json` (a list of per-epoch dicts; [] when it has none), up to epoch `last_epoch` if given."""
+    path = os.path.join(run_dir, HISTORY_FILE)
+    history = read_json(path) if os.path.isfile(path) else []
+    return [entry for entry in history if last_epoch is None or entry["epoch"] <= last_epoch]
+
+
+def write_history(run_dir, history):
+    """Writes the run's `history.json` (a list of per-epoch dicts), atomically."""
+    write_json_atomic(os.path.join(run_dir, HISTORY_FILE), history)
+
+
+def remove_if_only_lock(folder):
+    """Removes `folder` when it holds nothing but its lock file (a new run refused before writing anything)."""
+    try:
+        if set(os.listdir(folder)) <= {LOCK_FILE}:
+            for entry in os.listdir(folder):
+                os.remove(os.path.join(folder, entry))
+            os.rmdir(folder)
+    except OSError:
+        pass
 
 
 def checkpoint_dir(run_dir):
