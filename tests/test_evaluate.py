@@ -1,4 +1,4 @@
-"""`tfgen evaluate` and `tfgen.evaluate.evaluate`: the scores of a model, of its export and of a run, and the
+"""`tfgen evaluate` and `tfgen.report.evaluate`: the scores of a model, of its export and of a run, and the
 one-line refusals of bad input. Tiny models, a few dozen images, a handful of importance samples."""
 
 import json
@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from conftest import REPO_ROOT, create_model, example_batch, requires_real_data, synthetic_dataset
 from tfgen import cli
-from tfgen.evaluate import ExportScorer, draw_samples, evaluate
+from tfgen.report import ExportScorer, draw_samples, evaluate
 from tfgen.evaluation import Evaluator, build_classifier
 from tfgen.evaluation.likelihood import likelihood_scores
 
@@ -204,7 +204,7 @@ def test_a_shipped_export_without_the_likelihood_signature_still_gets_its_sample
 
 
 def test_the_sample_classifier_is_trained_once_and_cached(tmp_path, monkeypatch):
-    from tfgen.evaluate import samples_classifier
+    from tfgen.report import samples_classifier
 
     monkeypatch.setenv("TFGEN_CACHE_DIR", str(tmp_path))
     model, data = create_model("dcgan"), synthetic_dataset(64, seed=6)
@@ -229,3 +229,19 @@ def test_fid_without_the_inception_weights_is_one_line_before_any_work(capsys, m
     monkeypatch.setenv("TFGEN_OFFLINE", "1")
     err = _error(capsys, ["evaluate", os.path.join(SAVED_MODELS, "mnist_cgan"), "--fid", "--samples", "20"])
     assert "The Inception-v3 weights for FID/KID are not available" in err
+
+
+def test_the_old_module_name_is_a_deprecated_alias_of_tfgen_report():
+    import importlib
+    import sys
+    import warnings
+
+    from tfgen import report
+
+    sys.modules.pop("tfgen.evaluate", None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old = importlib.import_module("tfgen.evaluate")
+    assert any(issubclass(warning.category, DeprecationWarning) and "tfgen.report" in str(warning.message)
+               for warning in caught)
+    assert old.evaluate is report.evaluate and old.ExportScorer is report.ExportScorer

@@ -379,20 +379,20 @@ def _run(args, overrides=None):
 
 
 def _evaluate(args):
-    from tfgen import evaluate
+    from tfgen import report as report_lib
     from tfgen._files import write_json_atomic
 
-    out = args.out if args.out is not None else evaluate.default_report_path(args.target)
+    out = args.out if args.out is not None else report_lib.default_report_path(args.target)
     if out is not None:
-        evaluate.check_report_path(out)  # before any work
-    report = evaluate.evaluate(
+        report_lib.check_report_path(out)  # before any work
+    report = report_lib.evaluate(
         args.target, dataset=args.dataset, iw_samples=args.iw_samples, seed=args.seed, batch_size=args.batch_size,
-        max_images=args.max_images, num_samples=args.samples or evaluate.DEFAULT_SAMPLES,
+        max_images=args.max_images, num_samples=args.samples or report_lib.DEFAULT_SAMPLES,
         classifier=args.classifier, fid=args.fid, progress=not args.quiet, data_dir=args.data_dir,
         source_dir=args.source_dir)
     for note in report.get("notes", []):
         print(f"tfgen evaluate: note: {note}", file=sys.stderr)
-    print(evaluate.format_summary(report))
+    print(report_lib.format_summary(report))
     if out is not None:
         write_json_atomic(out, report)
         print(f"Report written to {out}")

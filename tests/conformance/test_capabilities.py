@@ -147,7 +147,7 @@ def test_one_way_to_sample(name):
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_an_export_declares_what_its_model_declares(name):
     """The export of test_saved_model.py (made in the image-shapes child), read as `tfgen evaluate` reads it."""
-    from tfgen.evaluate import ExportScorer
+    from tfgen.report import ExportScorer
 
     entry = started_child("image_shapes").report().get(name, {}).get("export")
     if not isinstance(entry, dict):

@@ -47,7 +47,7 @@ def sample_scores(model, evaluator, real_data, num_samples=1000, seed=1234, real
     """The scores of `model`'s samples (module docstring), as a dict of floats (per-class ratios in a dict).
 
     Args:
-        model: a tfgen model, or an export (`tfgen.evaluate.ExportScorer`)
+        model: a tfgen model, or an export (`tfgen.report.ExportScorer`)
             with `samples` (conditional models are sampled class by class
             in turn).
         evaluator: a `tfgen.evaluation.Evaluator`.
@@ -61,7 +61,7 @@ def sample_scores(model, evaluator, real_data, num_samples=1000, seed=1234, real
         samples: (images, labels) already drawn from `model` instead of
             `model.sample(num_samples, seed)` (labels: the requested class of
             each image for a conditional model, else None); `num_samples` and
-            `seed` are then not used (`tfgen.evaluate` draws them one seed per
+            `seed` are then not used (`tfgen.report` draws them one seed per
             image, the same through a model and through its export).
     """
     if samples is not None:

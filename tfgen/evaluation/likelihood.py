@@ -151,7 +151,7 @@ def _chunks(num_samples, seed, first_index, batch, rows_per_call):
 
 def _compiled(model, method):
     """`method` (a bound method of `model`) as a reusable graph: a `tf.function` for Keras models, the method
-    itself otherwise (an export's `tfgen.evaluate.ExportScorer`, which calls the export's graphs)."""
+    itself otherwise (an export's `tfgen.report.ExportScorer`, which calls the export's graphs)."""
     if not isinstance(model, keras.Model):
         return method
     return tf.function(method, reduce_retracing=True)
@@ -213,7 +213,7 @@ def likelihood_scores(model, data, num_samples=DEFAULT_IW_SAMPLES, seed=0, batch
 
     Args:
         model: a tfgen model with `log_importance_weights`, or an export
-            wrapped to look like one (`tfgen.evaluate.ExportScorer`).
+            wrapped to look like one (`tfgen.report.ExportScorer`).
         data: the test `tfgen.data.ImageDataset`.
         num_samples: K, the codes per image (`DEFAULT_IW_SAMPLES`).
         seed: the seed of the binarization and of every code.
