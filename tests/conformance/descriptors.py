@@ -1,7 +1,7 @@
 """The conformance descriptors: a small configuration of every registered model.
 
 Every file in tests/conformance/ runs its property over every model listed
-here (sonnet's conformance pattern); `test_every_registered_model_has_a_descriptor`
+here (sonnet's conformance pattern); `test_every_registered_model_has_a_descriptor` (test_capabilities.py)
 fails when a model is registered without one.
 """
 

@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import MODEL_NAMES, built_model
+from conformance.descriptors import MODEL_KWARGS, NON_DEFAULT_KWARGS
 from conformance.support import started_child
 from tfgen.models import MODELS
 from tfgen.models.base import LIKELIHOOD_KINDS, SCORES
@@ -22,6 +23,12 @@ from tfgen.models.base import LIKELIHOOD_KINDS, SCORES
 LIKELIHOOD_SIGNATURES = {kind: "log_importance_weights" for kind in LIKELIHOOD_KINDS}
 LIKELIHOOD_SIGNATURES["marginal_vhe"] = "marginal_log_importance_weights"
 SEED = tf.constant([3, 4], tf.int64)
+
+
+def test_every_registered_model_has_a_descriptor():
+    """A model joins every conformance property with its descriptor (docs/adding-a-model.md)."""
+    assert sorted(MODEL_KWARGS) == sorted(MODELS)
+    assert sorted(NON_DEFAULT_KWARGS) == sorted(MODELS)
 
 
 def _signature_inputs(model, name):
