@@ -3,8 +3,8 @@
 The package's floors, lowest first (a module imports only from its own floor
 and those below; tests/test_layout.py checks it): `_checks`, `random`,
 `labels` -> `data`, `layers`, `losses` -> `networks` -> `models` ->
-`training` -> `evaluation` -> `plotting` -> `export`, `serving` -> `runs`,
-`evaluate` -> `cli`.
+`training`, `config` -> `evaluation` -> `plotting` -> `export`, `serving` ->
+`runs`, `report` -> `cli` (`_files`, `locks` and `images` are on the lowest floor).
 """
 
 __version__ = "0.2.0"
@@ -16,5 +16,7 @@ from tfgen import networks
 from tfgen import models
 from tfgen.models import MMDVAE, VAE
 from tfgen.training import Trainer
+from tfgen.config import RunConfig, TrainingOptions  # noqa: E402 (after the training loop, which imports it)
 
-__all__ = ["data", "layers", "losses", "networks", "models", "VAE", "MMDVAE", "Trainer", "__version__"]
+__all__ = ["data", "layers", "losses", "networks", "models", "VAE", "MMDVAE", "RunConfig", "Trainer",
+           "TrainingOptions", "__version__"]
