@@ -15,8 +15,8 @@ from tfgen import losses
 from tfgen import networks
 from tfgen import models
 from tfgen.models import MMDVAE, VAE
+from tfgen.config import RunConfig, TrainingOptions
 from tfgen.training import Trainer
-from tfgen.config import RunConfig, TrainingOptions  # noqa: E402 (after the training loop, which imports it)
 
 __all__ = ["data", "layers", "losses", "networks", "models", "VAE", "MMDVAE", "RunConfig", "Trainer",
            "TrainingOptions", "__version__"]

@@ -30,8 +30,11 @@ from tfgen.data import BINARIZATIONS
 from tfgen.data import transforms
 from tfgen.models import get_model_class
 from tfgen.models.options import constructor_options, model_defaults  # noqa: F401 (re-exported)
-from tfgen.training.distribute import STRATEGIES
-from tfgen.training.precision import PRECISIONS
+
+#: The values of `strategy` and `precision` (tfgen.training.distribute and tfgen.training.precision use them;
+#: declared here, with the options, so that the run config needs nothing of the training package).
+STRATEGIES = ("default", "mirrored", "multiworker")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 #: What `smoke=True` (`--smoke`) sets: a few steps on a few examples, for tests and a first look. Epochs,
 #: steps per epoch and the classifier's epochs are overridden whatever else is asked; the examples are a default.

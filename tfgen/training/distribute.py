@@ -31,7 +31,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
-STRATEGIES = ("default", "mirrored", "multiworker")
+from tfgen.config import STRATEGIES  # noqa: E402,F401 (re-exported: the choices of the option, declared there)
+
 TF_CONFIG = "TF_CONFIG"
 #: The longest one collective op may wait for the other workers (a hung worker; a dead one is noticed sooner,
 #: by the coordination service's heartbeats). Long enough for the chief's figures and scores between epochs.

@@ -26,9 +26,9 @@ float32 under every policy), so an export of a mixed run is a float32 model.
 import keras
 
 from tfgen import _checks
+from tfgen.config import PRECISIONS  # noqa: F401 (re-exported: the choices of the option, declared there)
 from tfgen.layers.precision import keeps_float32
 
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 #: The precisions whose optimizers scale the loss (their checkpoints hold a `LossScaleOptimizer`).
 LOSS_SCALED = ("mixed_float16",)
 #: What config.json's "training" means when it has no "precision" (runs written before the option).
