@@ -35,6 +35,7 @@ import time
 import numpy as np
 import pytest
 
+from background import TIMEOUT_SCALE
 from conftest import REPO_ROOT, create_model, synthetic_dataset
 from tfgen import cli
 from tfgen.data import ClassSetDataset, labelled_split
@@ -42,7 +43,7 @@ from tfgen.training import Trainer, distribute
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 #: The longest a job may run (its processes are killed then); they take well under a minute on an idle machine.
-JOB_TIMEOUT_S = 400
+JOB_TIMEOUT_S = 400 * TIMEOUT_SCALE
 #: The runs the children train (child_multiworker.RUNS).
 RUNS = ("vae", "dcgan", "vhe_unsupervised", "runs_vae")
 #: Global steps of each run: 32 examples in batches of 8, 2 epochs (1 for runs_vae, made by tfgen.runs.train).

@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from background import low_priority
+from background import TIMEOUT_SCALE, low_priority
 from conftest import REPO_ROOT, built_model, create_model
 from conformance.descriptors import SHAPE_KWARGS
 from tfgen.data import ImageDataset
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 #: The longest a child may run (all models); CI's whole budget is far larger.
-CHILD_TIMEOUT_S = 900
+CHILD_TIMEOUT_S = 900 * TIMEOUT_SCALE
 
 
 @contextlib.contextmanager
