@@ -157,7 +157,7 @@ def _compiled(model, name):
     method = getattr(model, name)
     if not isinstance(model, keras.Model):
         return method
-    function = tf.function(method, reduce_retracing=True)
+    function = tf.function(method, reduce_retracing=True, autograph=False)
     if name != "log_importance_weights":
         return function
     return lambda images, seeds, num_samples, *args, **kwargs: function(

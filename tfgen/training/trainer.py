@@ -316,7 +316,7 @@ class Trainer:
             # Each replica's step is one XLA computation; strategy.run and the cross-replica sums around it are not
             # (a function that calls strategy.run cannot be compiled under MirroredStrategy). Given a jit-compiled
             # tf.function, MirroredStrategy on GPUs runs it per replica without merge_call (`_check_jit_strategy`).
-            replica_step = tf.function(replica_step, jit_compile=True)
+            replica_step = tf.function(replica_step, jit_compile=True, autograph=False)
 
         def batch_function(batch, offset):
             sums, size, skipped = strategy.run(replica_step, args=(batch, offset))
@@ -349,7 +349,10 @@ class Trainer:
 
         if self.eager:
             return train_function
-        compiled = tf.function(train_function)
+        # No AutoGraph: the steps have no Python control flow on tensors (a model that needs some writes
+        # tf.cond / tf.while_loop, as its serving signatures must: export.py traces them without it too), and
+        # converting every function they call costs 1-3 s of CPU per model and process, the same graph made.
+        compiled = tf.function(train_function, autograph=False)
         if not self.jit:
             return compiled
 
@@ -373,7 +376,7 @@ class Trainer:
             sums, size, _ = batch_function(batch, offset)
             return sums, size
 
-        return test_function if self.eager else tf.function(test_function)
+        return test_function if self.eager else tf.function(test_function, autograph=False)
 
     def _distribute(self, dataset):
         if not tf.distribute.has_strategy() and self.strategy is tf.distribute.get_strategy():
