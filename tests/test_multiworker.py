@@ -35,7 +35,7 @@ import time
 import numpy as np
 import pytest
 
-from background import TIMEOUT_SCALE
+from background import TIMEOUT_SCALE, low_priority
 from conftest import REPO_ROOT, create_model, synthetic_dataset
 from tfgen import cli
 from tfgen.data import ClassSetDataset, labelled_split
@@ -74,8 +74,9 @@ class Job:
                 os.makedirs(env["TMPDIR"], exist_ok=True)
             report = os.path.join(folder, f"{mode}-{index}.json")
             log = open(os.path.join(folder, f"{mode}-{index}.log"), "w")
+            # At a low priority, as every child of the suite: the in-process tests come first.
             self.processes.append(subprocess.Popen(
-                [sys.executable, os.path.join(HERE, "child_multiworker.py"), report, mode, folder],
+                low_priority([sys.executable, os.path.join(HERE, "child_multiworker.py"), report, mode, folder]),
                 stdout=log, stderr=subprocess.STDOUT, env=env, cwd=folder))
             self.logs.append(log)
             self.reports.append(report)
