@@ -41,9 +41,10 @@ EXAMPLES = sorted(glob.glob(os.path.join(REPO_ROOT, "examples", "*.py")))
 TIMEOUT_SCALE = float(os.environ.get("TFGEN_TEST_TIMEOUT_SCALE", "1"))
 #: The longest one example's smoke run (or the CLI run) may take.
 TIMEOUT_S = 600 * TIMEOUT_SCALE
-#: Worker processes for the example runs: one per core, at most 2 (they share the cores with the
-#: conformance children, the CLI runs below and the in-process tests).
-PARALLEL = max(1, min(2, os.cpu_count() or 1))
+#: Worker processes for the example runs: one. The jobs (~65 s of CPU in all) end long before the in-process
+#: tests, which the other children keep the cores busy beside; a second worker would pay a second TensorFlow
+#: start (~5 s of CPU) and trace the code the jobs share again.
+PARALLEL = 1
 #: `tfgen train dcgan --smoke`: the job test_cli.py compares with examples/dcgan.py.
 CLI_DCGAN = "tfgen-train-dcgan"
 
@@ -57,8 +58,16 @@ def low_priority(command):
     return [nice, "-n", "10", *command] if nice else list(command)
 
 
+#: Every child's TensorFlow runs each op on one thread: the children and the in-process tests share the cores,
+#: and an op split over threads that other processes hold waits (and spins) for them. The same work for ~4%
+#: less CPU (child_checkpoint.py, three at once on two cores: 51.7 s -> 49.6 s of CPU each). Each child
+#: compares only what it computed itself, or what children of the same settings computed.
+CHILD_THREADS = {"TF_NUM_INTRAOP_THREADS": "1"}
+
+
 def child_environment(**overrides):
-    return {**os.environ, "PYTHONPATH": REPO_ROOT, "TF_CPP_MIN_LOG_LEVEL": "2", **overrides}
+    """This process's environment for a child that imports tfgen from this checkout (and the tests' helpers)."""
+    return {**os.environ, "PYTHONPATH": REPO_ROOT, "TF_CPP_MIN_LOG_LEVEL": "2", **CHILD_THREADS, **overrides}
 
 
 # ---------------------------------------------------------------- the example scripts (and one CLI run)
@@ -311,7 +320,8 @@ class ShippedSamples:
             requests[name] = ["sample", "--model", os.path.join(SHIPPED, name), *arguments,
                               "--out", os.path.join(folder, f"{name}.png")]
         environment = {key: value for key, value in os.environ.items() if key not in ("TFGEN_DATA_DIR", "TFDS_DATA_DIR")}
-        environment.update(TF_CPP_MIN_LOG_LEVEL="2", TFDS_DATA_DIR=os.path.join(folder, "no_tfds"), PYTHONPATH=REPO_ROOT)
+        environment.update(TF_CPP_MIN_LOG_LEVEL="2", TFDS_DATA_DIR=os.path.join(folder, "no_tfds"), PYTHONPATH=REPO_ROOT,
+                           **CHILD_THREADS)
         self.process = subprocess.Popen(low_priority([sys.executable, "-c", _SAMPLE_EVERY_SHIPPED_MODEL,
                                                       json.dumps(requests)]),
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,

@@ -35,8 +35,8 @@ import time
 import numpy as np
 import pytest
 
-from background import TIMEOUT_SCALE, low_priority
-from conftest import REPO_ROOT, create_model, synthetic_dataset
+from background import TIMEOUT_SCALE, child_environment, low_priority
+from conftest import create_model, synthetic_dataset
 from tfgen import cli
 from tfgen.data import ClassSetDataset, labelled_split
 from tfgen.training import Trainer, distribute
@@ -65,7 +65,7 @@ class Job:
         self.processes, self.logs, self.reports = [], [], []
         addresses = [f"127.0.0.1:{_free_port()}" for _ in range(workers)]
         for index in range(workers):
-            env = {**os.environ, "PYTHONPATH": REPO_ROOT, "TF_CPP_MIN_LOG_LEVEL": "2"}
+            env = child_environment()
             if mode != "reference":
                 env["TF_CONFIG"] = json.dumps({"cluster": {"worker": addresses},
                                                "task": {"type": "worker", "index": index}})

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from background import TIMEOUT_SCALE, low_priority
-from conftest import REPO_ROOT, built_model, create_model
+from background import TIMEOUT_SCALE, child_environment, low_priority
+from conftest import built_model, create_model
 from conformance.descriptors import SHAPE_KWARGS
 from tfgen.data import ImageDataset
 
@@ -112,11 +112,8 @@ class ChildPart:
         self.child.stop()
 
 
-def child_env(**overrides):
-    """This process's environment for a child that imports tfgen from this checkout (and the tests' helpers)."""
-    env = {**os.environ, "PYTHONPATH": REPO_ROOT, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    env.update(overrides)
-    return env
+#: This process's environment for a child that imports tfgen from this checkout (background.py).
+child_env = child_environment
 
 
 def model_report(child, name, part=None):
