@@ -175,7 +175,8 @@ def child_label(argv):
     parts = [part for part in argv if not part.endswith(("/nice", "nice")) and part != "-n" and part != "10"]
     for index, part in enumerate(parts):
         if part.endswith(".py"):
-            script = os.path.relpath(part, os.path.dirname(HERE)) if os.path.isabs(part) else part
+            # From the checkout's root (any checkout's: records of two trees compare row by row).
+            script = part[part.rindex("tests/"):] if "tests/" in part else os.path.basename(part)
             if script.endswith("child_multiworker.py") and len(parts) > index + 2:
                 return f"{script} {parts[index + 2]}"
             return script

@@ -97,7 +97,6 @@ def pytest_collection_finish(session):
     start_two_cpu_child(session)  # test_distribute.py's runs, with tests/precision's (support.start_two_cpu_child)
 
 
-
 def pytest_sessionfinish(session):
     workdir = CHILDREN.pop("workdir", None)
     for child in CHILDREN.values():
