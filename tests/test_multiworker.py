@@ -35,14 +35,15 @@ import time
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT, create_model, synthetic_dataset
+from background import TIMEOUT_SCALE, child_environment, low_priority
+from conftest import create_model, synthetic_dataset
 from tfgen import cli
 from tfgen.data import ClassSetDataset, labelled_split
 from tfgen.training import Trainer, distribute
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 #: The longest a job may run (its processes are killed then); they take well under a minute on an idle machine.
-JOB_TIMEOUT_S = 400
+JOB_TIMEOUT_S = 400 * TIMEOUT_SCALE
 #: The runs the children train (child_multiworker.RUNS).
 RUNS = ("vae", "dcgan", "vhe_unsupervised", "runs_vae")
 #: Global steps of each run: 32 examples in batches of 8, 2 epochs (1 for runs_vae, made by tfgen.runs.train).
@@ -64,7 +65,7 @@ class Job:
         self.processes, self.logs, self.reports = [], [], []
         addresses = [f"127.0.0.1:{_free_port()}" for _ in range(workers)]
         for index in range(workers):
-            env = {**os.environ, "PYTHONPATH": REPO_ROOT, "TF_CPP_MIN_LOG_LEVEL": "2"}
+            env = child_environment()
             if mode != "reference":
                 env["TF_CONFIG"] = json.dumps({"cluster": {"worker": addresses},
                                                "task": {"type": "worker", "index": index}})
@@ -73,8 +74,9 @@ class Job:
                 os.makedirs(env["TMPDIR"], exist_ok=True)
             report = os.path.join(folder, f"{mode}-{index}.json")
             log = open(os.path.join(folder, f"{mode}-{index}.log"), "w")
+            # At a low priority, as every child of the suite: the in-process tests come first.
             self.processes.append(subprocess.Popen(
-                [sys.executable, os.path.join(HERE, "child_multiworker.py"), report, mode, folder],
+                low_priority([sys.executable, os.path.join(HERE, "child_multiworker.py"), report, mode, folder]),
                 stdout=log, stderr=subprocess.STDOUT, env=env, cwd=folder))
             self.logs.append(log)
             self.reports.append(report)

@@ -3,7 +3,8 @@ the same run never interrupted.
 
 Usage: child_checkpoint.py REPORT MODELS (comma-separated model names).
 
-Started by tests/conformance/conftest.py when the session starts, beside the
+Started by tests/conformance/conftest.py when the session starts (in the
+process of child_batch.py, after child_image_shapes.py's checks), beside the
 other children and the in-process tests (three Trainers a model, each
 tracing its steps: CPU work that would otherwise hold up the in-process
 tests). Grappler is off, as the `grappler_disabled` fixture turns it off in

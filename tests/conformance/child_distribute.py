@@ -1,10 +1,14 @@
-"""Child process of the conformance suite: every model trains under MirroredStrategy on two logical CPUs.
+"""Child process on two logical CPUs: every model trains under MirroredStrategy (test_distribute.py), and the
+runs of tests/precision (precision/child_precision.py) train too.
 
-Usage: child_distribute.py REPORT MODELS (comma-separated model names).
+Usage: child_distribute.py REPORT MODELS [PRECISION_REPORT BFLOAT16 JIT FLOAT16 MIRRORED_FLOAT16]
+(comma-separated model names; the precision lists as `child_precision.run_all` takes them).
 
 A process of its own because the logical devices must be configured before
-TensorFlow initializes its devices. Writes {model: {...}} (or
-{model: {"error": traceback}}) to REPORT.
+TensorFlow initializes its devices; one for both test files, as each
+process pays a TensorFlow start (~5 s of CPU). Writes {model: {...}} (or
+{model: {"error": traceback}}) to REPORT, and the precision runs' report
+to PRECISION_REPORT.
 """
 
 import os
@@ -79,13 +83,17 @@ def _skip_on_every_replica(model, trainer):
     return {"skip_changed": changed, "skip_compared": len(before), "skipped": float(trainer._skipped_updates.numpy())}
 
 
-def main(report_path, names):
-    # One strategy for all models: each new MirroredStrategy numbers its
+def main(report_path, names, precision_report=None, *precision_lists):
+    # One strategy for all models (the precision runs' too): each new MirroredStrategy numbers its
     # collective ops from the same start, and a process's collective executor
     # refuses an instance number already used with another shape.
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     write_report(report_path, check_each({}, names, lambda name: train(name, strategy)))
+    if precision_report:
+        from precision.child_precision import run_all
+
+        run_all(precision_report, precision_lists, strategy)
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    main(*sys.argv[1:])

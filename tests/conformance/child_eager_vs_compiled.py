@@ -63,7 +63,7 @@ def compare_steps(name):
     graph_model, _ = built_model(name, seed=4)
     graph_model.set_weights(eager_model.get_weights())
     initial = [v.numpy().copy() for v in eager_model.trainable_variables]
-    step = tf.function(graph_model.train_step)
+    step = tf.function(graph_model.train_step, autograph=False)  # as the Trainer compiles its steps
     calls = [(batch, tf.constant([7, 11], tf.int64)), (example_batch(eager_model, seed=1), tf.constant([8, 12], tf.int64))]
     metrics = []
     for call, (data, seed) in enumerate(calls):

@@ -10,10 +10,12 @@ and outputs (`support.export_for_child`), and the TensorFlow-only child of
 test_saved_model.py (child_saved_model.py) is run on them all from here.
 
 Started by tests/conformance/conftest.py when the session starts, beside the
-other children: these checks are CPU work of their own, which would
-otherwise wait for the in-process tests. Writes {key: {"checks": {...},
-"export": {...}}} (or {"error": traceback} in place of either) to REPORT;
-test_image_shapes.py and test_saved_model.py assert on it.
+other children (in the process of child_batch.py, with child_checkpoint.py's
+runs): these checks are CPU work of their own, which would otherwise wait for
+the in-process tests. Writes {key: {"checks": {...}, "export": {...}}} (or
+{"error": traceback} in place of either) to REPORT; test_image_shapes.py and
+test_saved_model.py assert on it. `main` returns the wait for the
+TensorFlow-only child (None when there is none), which runs meanwhile.
 """
 
 import json
@@ -128,10 +130,9 @@ def main(report_path, cases, exports, folder):
             entry["export"] = saved_export(model, folder, name, batch_sizes=(1, 64))  # one request, and a batch
         except Exception:  # noqa: BLE001 - reported by the export's test
             entry["export"] = traceback.format_exc()
-    if exports:
-        load_exports(report, folder)
     with open(report_path, "w") as stream:
         json.dump(report, stream)
+    return load_exports(report, folder) if exports else None
 
 
 def saved_export(model, folder, key, batch_sizes):
@@ -143,7 +144,8 @@ def saved_export(model, folder, key, batch_sizes):
 
 
 def load_exports(report, folder):
-    """Runs child_saved_model.py (TensorFlow alone, from `folder`, no PYTHONPATH) on every export of `report`.
+    """Starts child_saved_model.py (TensorFlow alone, from `folder`, no PYTHONPATH) on every export of `report`;
+    returns the function that waits for it.
 
     Its report and log are in `folder`/saved_model/ (test_saved_model.py reads them): started from here,
     it runs when the exports are made, beside the in-process tests, not when the first export test asks.
@@ -157,17 +159,24 @@ def load_exports(report, folder):
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "child_saved_model.py")
-    with open(os.path.join(workdir, "child.log"), "w") as log:
-        process = subprocess.Popen([sys.executable, script, os.path.join(workdir, "report.json"),
-                                    os.path.join(folder, "manifest.json")], stdout=log, stderr=subprocess.STDOUT,
-                                   env=env, cwd=folder)
+    log = open(os.path.join(workdir, "child.log"), "w")
+    process = subprocess.Popen([sys.executable, script, os.path.join(workdir, "report.json"),
+                                os.path.join(folder, "manifest.json")], stdout=log, stderr=subprocess.STDOUT,
+                               env=env, cwd=folder)
+
+    def wait():
         try:
             process.wait(timeout=CHILD_TIMEOUT_S)
         finally:
             if process.poll() is None:
                 process.kill()
                 process.wait()
+            log.close()
+
+    return wait
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    finish = main(*sys.argv[1:5])
+    if finish is not None:
+        finish()

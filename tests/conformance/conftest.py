@@ -20,19 +20,22 @@ computation, and the fixtures here make them run the same computation:
   loads), so the eager-versus-compiled comparisons run in one child process
   for all models.
 
-Child processes cost a TensorFlow start each (~5-10 s on two cores): there is
-one per kind of check, never one per model. They start in the background
-when the session starts, for the models whose tests are selected, and run
-while the in-process tests do; each model's test reads its part of the
-shared report, so a failure still names the model. The checks at other
-image shapes than 28x28x1 (test_image_shapes.py, and the exports at those
-shapes) run in a child too, and so do the runs interrupted and resumed
-(test_checkpoint.py, three Trainers a model): CPU work that runs while the
-in-process tests do, instead of after them. The tests that read the
+Child processes cost a TensorFlow start each (~5 s of CPU): there is one
+per environment a check needs, never one per model: the eager-versus-compiled
+comparisons (oneDNN off), the checks on two logical CPUs (test_distribute.py
+and tests/precision: support.start_two_cpu_child), and the rest in one
+process (child_batch.py): the checks at other image shapes than 28x28x1
+(test_image_shapes.py, and the exports at those shapes) and the runs
+interrupted and resumed (test_checkpoint.py, three Trainers a model). They
+start in the background when the session starts, for the models whose tests
+are selected, and run while the in-process tests do (CPU work that would
+otherwise wait for them); each model's test reads its part of the shared
+report, so a failure still names the model. The tests that read the
 children's reports run last (tests/conftest.py), and the children run at a
 low priority (`nice`), so that the in-process tests are never slowed by them.
 """
 
+import json
 import os
 import shutil
 import tempfile
@@ -40,7 +43,8 @@ import tempfile
 import pytest
 
 from conformance.descriptors import IMAGE_SHAPES
-from conformance.support import CHILD_OF, CHILDREN, Child, child_env, grappler_off, selected_models, shape_key
+from conformance.support import (CHILD_OF, CHILDREN, Child, child_env, grappler_off, selected_models, shape_key,
+                                 start_two_cpu_child, stop_two_cpu_child)
 
 
 @pytest.fixture
@@ -73,28 +77,28 @@ def pytest_collection_finish(session):
     exports += [name for name in selected_models(session, "test_capabilities.py",
                                                  {"test_an_export_declares_what_its_model_declares"})
                 if name not in exports]
+    resumed = selected_models(session, "test_checkpoint.py", {"test_run_killed_mid_epoch_resumes_to_the_uninterrupted_result"})
+    # The checks at other image shapes (and the exports) and the resumed runs need no environment of their own:
+    # one process makes both (child_batch.py), the image shapes first (their TensorFlow-only child then loads
+    # the exports while the runs are made). Each child costs a TensorFlow start and traces the loop's shared
+    # code again; one process for both is ~150 s of CPU, less than the in-process tests' wall time.
+    batch = []
     if cases or exports:
         folder = os.path.join(workdir, "shapes")
-        CHILDREN["image_shapes"] = Child("child_image_shapes.py", [",".join(cases), ",".join(exports), folder], folder)
-    resumed = selected_models(session, "test_checkpoint.py", {"test_run_killed_mid_epoch_resumes_to_the_uninterrupted_result"})
-    # Two children share those runs (the longest child otherwise ends last, alone on one core), the
-    # costliest models first, each to the child with the least work so far.
-    shares = [[], []]
-    for name in sorted(resumed, key=lambda name: -RESUME_COST.get(name, 1)):
-        min(shares, key=lambda share: sum(RESUME_COST.get(other, 1) for other in share)).append(name)
-    for index, share in enumerate(filter(None, shares)):
-        kind = f"checkpoint{index}"
-        CHILDREN[kind] = Child("child_checkpoint.py", [",".join(share)], os.path.join(workdir, kind))
-        CHILD_OF.update({name: kind for name in share})
-    distributed = selected_models(session, "test_distribute.py", {"test_trains_under_mirrored_strategy"})
-    if distributed:
-        CHILDREN["distribute"] = Child("child_distribute.py", [",".join(distributed)],
-                                        os.path.join(workdir, "distribute"))
-
-
-#: Rough relative CPU cost of a model's three runs in child_checkpoint.py (measured on two cores; only
-#: used to split the models between two children).
-RESUME_COST = {"cgan": 4, "infogan": 3, "gumbel_ssvae": 2, "cvae": 2, "dcgan": 2}
+        os.makedirs(folder)
+        batch.append(("image_shapes", "child_image_shapes.py", os.path.join(folder, "report.json"),
+                      [",".join(cases), ",".join(exports), folder]))
+    if resumed:
+        batch.append(("checkpoint", "child_checkpoint.py", os.path.join(workdir, "checkpoint.json"), [",".join(resumed)]))
+        CHILD_OF.update({name: "checkpoint" for name in resumed})
+    if batch:
+        spec = os.path.join(workdir, "batch.json")
+        with open(spec, "w") as stream:
+            json.dump([[script, report, arguments] for _, script, report, arguments in batch], stream)
+        child = Child("child_batch.py", [spec], os.path.join(workdir, "batch"))
+        for kind, script, report, _ in batch:
+            CHILDREN[kind] = child.part(report, script)
+    start_two_cpu_child(session)  # test_distribute.py's runs, with tests/precision's (support.start_two_cpu_child)
 
 
 def pytest_sessionfinish(session):
@@ -103,5 +107,6 @@ def pytest_sessionfinish(session):
         child.stop()
     CHILDREN.clear()
     CHILD_OF.clear()
+    stop_two_cpu_child()
     if workdir:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -4,22 +4,24 @@ that check every model at once (see conftest.py, which starts them)."""
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from background import low_priority
-from conftest import REPO_ROOT, built_model, create_model
+from background import TIMEOUT_SCALE, child_environment, low_priority
+from conftest import built_model, create_model
 from conformance.descriptors import SHAPE_KWARGS
 from tfgen.data import ImageDataset
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 #: The longest a child may run (all models); CI's whole budget is far larger.
-CHILD_TIMEOUT_S = 900
+CHILD_TIMEOUT_S = 900 * TIMEOUT_SCALE
 
 
 @contextlib.contextmanager
@@ -46,20 +48,30 @@ class Child:
                                         env=env if env is not None else child_env(), cwd=cwd or workdir)
         self._deadline = time.monotonic() + CHILD_TIMEOUT_S
         self._report = None
+        self._returncode = None
+
+    def wait(self):
+        """Waits for the child to end (killing it at its deadline); its exit status, or why it has none."""
+        if self._returncode is None:
+            try:
+                self._returncode = self.process.wait(timeout=max(1.0, self._deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                self._returncode = "killed after timeout"
+            self._log.close()
+        return self._returncode
+
+    def log_tail(self):
+        with open(self.log_path) as stream:
+            return stream.read()[-4000:]
 
     def report(self):
         """The child's report ({model: {...}}); fails the calling test with the child's log if it crashed."""
         if self._report is None:
-            try:
-                returncode = self.process.wait(timeout=max(1.0, self._deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-                returncode = "killed after timeout"
-            self._log.close()
+            returncode = self.wait()
             if returncode != 0 or not os.path.isfile(self.report_path):
-                with open(self.log_path) as stream:
-                    pytest.fail(f"{os.path.basename(self.command[1])} exited with {returncode}:\n{stream.read()[-4000:]}")
+                pytest.fail(f"{os.path.basename(self.command[1])} exited with {returncode}:\n{self.log_tail()}")
             with open(self.report_path) as stream:
                 self._report = json.load(stream)
         return self._report
@@ -71,12 +83,37 @@ class Child:
         if not self._log.closed:
             self._log.close()
 
+    def part(self, report_path, name=None):
+        """One of the reports of a child that checks for several test files: `report_path`, read like a
+        child's report (`name`: the check's script, for the messages)."""
+        return ChildPart(self, report_path, name)
 
-def child_env(**overrides):
-    """This process's environment for a child that imports tfgen from this checkout (and the tests' helpers)."""
-    env = {**os.environ, "PYTHONPATH": REPO_ROOT, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    env.update(overrides)
-    return env
+
+class ChildPart:
+    """One report of a `Child` that makes the checks of several test files in one process (one TensorFlow
+    start): read once the child ended, whatever became of the other checks."""
+
+    def __init__(self, child, report_path, name=None):
+        self.child, self.report_path = child, report_path
+        self.command = [child.command[0], name or child.command[1]]  # model_report's messages name the script
+        self._report = None
+
+    def report(self):
+        if self._report is None:
+            returncode = self.child.wait()
+            if not os.path.isfile(self.report_path):
+                pytest.fail(f"{os.path.basename(self.command[1])} wrote no report (the child process "
+                            f"{os.path.basename(self.child.command[1])} exited with {returncode}):\n{self.child.log_tail()}")
+            with open(self.report_path) as stream:
+                self._report = json.load(stream)
+        return self._report
+
+    def stop(self):
+        self.child.stop()
+
+
+#: This process's environment for a child that imports tfgen from this checkout (background.py).
+child_env = child_environment
 
 
 def model_report(child, name, part=None):
@@ -93,8 +130,54 @@ def model_report(child, name, part=None):
 
 #: The started children by kind, and "workdir": their folder (conftest.py fills it).
 CHILDREN = {}
-#: {model: kind} where a check runs in one of several children (test_checkpoint.py's resumed runs).
+#: {model: kind of the child} of test_checkpoint.py's resumed runs.
 CHILD_OF = {}
+
+
+#: The child on two logical CPUs (conformance/child_distribute.py), which test_distribute.py and tests/precision
+#: share: {"child", "folder", "precision" (the view of the precision runs' report)}.
+TWO_CPUS = {}
+
+
+def start_two_cpu_child(session):
+    """Starts, once, the child of the checks that need two logical CPUs (logical devices are set up before
+    TensorFlow initializes its devices: once per process): every model under MirroredStrategy for
+    test_distribute.py, and the mixed-precision and XLA runs of tests/precision (precision/child_precision.py).
+    One process for both: one TensorFlow start instead of two. Called by conftest.py and precision/conftest.py,
+    whichever runs first (either may be loaded alone)."""
+    if "child" in TWO_CPUS or session.config.option.collectonly:
+        return TWO_CPUS.get("child")
+    distributed = selected_models(session, "test_distribute.py", {"test_trains_under_mirrored_strategy"})
+    module = os.path.join("precision", "test_precision.py")
+    precision = [selected_models(session, module, {test}) for test in PRECISION_TESTS]
+    if not (distributed or any(precision)):
+        return None
+    folder = TWO_CPUS["folder"] = tempfile.mkdtemp(prefix="tfgen-two-cpus-")
+    precision_report = os.path.join(folder, "precision.json")
+    child = TWO_CPUS["child"] = Child(os.path.join(HERE, "child_distribute.py"),
+                                      [",".join(distributed), precision_report, *(",".join(names) for names in precision)],
+                                      folder)
+    TWO_CPUS["precision"] = child.part(precision_report, "child_precision.py")
+    if distributed:
+        CHILDREN["distribute"] = child.part(child.report_path)
+    return child
+
+
+#: The tests of tests/precision/test_precision.py whose runs the two-CPU child makes, in the order of
+#: child_precision.py's lists: mixed bfloat16, XLA, mixed float16, mixed float16 under MirroredStrategy.
+PRECISION_TESTS = ("test_every_model_trains_in_mixed_bfloat16", "test_every_model_family_trains_with_xla",
+                   "test_mixed_float16_trains", "test_mixed_float16_trains_under_mirrored_strategy")
+
+
+def stop_two_cpu_child():
+    """Kills the two-CPU child if it still runs and removes its folder (the session's end; idempotent)."""
+    child = TWO_CPUS.pop("child", None)
+    if child is not None:
+        child.stop()
+    folder = TWO_CPUS.pop("folder", None)
+    TWO_CPUS.clear()
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def started_child(kind):

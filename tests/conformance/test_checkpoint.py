@@ -51,7 +51,7 @@ def test_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(name):
     Trainer (as a new process would), ends with the same variables, optimizer
     state and per-epoch train and test metrics as the same run never
     stopped. The three runs of every model train in a child process
-    (conformance/child_checkpoint.py: two share the models, started when the session starts), with
+    (conformance/child_checkpoint.py, started when the session starts), with
     Grappler off: with it on, the CVAE's compiled gradients were seen to
     differ in the last bits from one call to the next on the same inputs
     (under CPU load), which no resumption logic can be blamed for; without

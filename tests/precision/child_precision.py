@@ -1,31 +1,23 @@
-"""Child process of tests/precision: every model trains a few steps in mixed bfloat16 and with XLA (--jit),
-the VAE and DCGAN in mixed float16, and the DCGAN in mixed float16 under MirroredStrategy on two logical CPUs.
+"""The runs of tests/precision: every model trains a few steps in mixed bfloat16 and with XLA (--jit), the VAE
+and DCGAN in mixed float16, and the DCGAN in mixed float16 under MirroredStrategy on two logical CPUs.
 
-Usage: child_precision.py REPORT BFLOAT16_MODELS JIT_MODELS FLOAT16_MODELS MIRRORED_MODELS (comma-separated).
-
-A process of its own so that its XLA compilations (8-40 s per model on two
-cores) run beside the in-process tests, and because the logical devices
-must be configured before TensorFlow initializes its devices. Writes
-{model: {kind: {...}}} (or {model: {kind: {"error": traceback}}}) to REPORT.
+They run in the child process of conformance/child_distribute.py (`run_all`), started when the session starts
+(conformance/support.py `start_two_cpu_child`): its XLA compilations (8-40 s per model on two cores) run beside
+the in-process tests, and the logical devices must be configured before TensorFlow initializes its devices,
+as that child does for test_distribute.py's runs too (one TensorFlow start for both). Writes
+{model: {kind: {...}}} (or {model: {kind: {"error": traceback}}}) to its report.
 """
 
 import os
-import sys
 import tempfile
 
+import keras
 import numpy as np
 import tensorflow as tf
 
-CPU = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(CPU, [tf.config.LogicalDeviceConfiguration()] * 2)
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/, for conftest
-
-import keras  # noqa: E402
-
-from conftest import create_model, synthetic_dataset  # noqa: E402
-from child_report import check_each, write_report  # noqa: E402
-from tfgen.training import Trainer  # noqa: E402
+from conftest import create_model, synthetic_dataset
+from child_report import check_each, write_report
+from tfgen.training import Trainer
 
 #: Steps of each run: 32 examples, batch 8, two steps.
 STEPS = 2
@@ -63,18 +55,13 @@ def _out_of_sync(model):
     return [v.path for v in mirrored if not all(bool(tf.reduce_all(part == v.value.values[0])) for part in v.value.values)]
 
 
-def main(report_path, *lists):
+def run_all(report_path, lists, mirrored):
     """`lists`: the comma-separated models to train in mixed bfloat16, with XLA, in mixed float16, and in mixed
-    float16 under MirroredStrategy."""
+    float16 under `mirrored` (a MirroredStrategy on two logical CPUs)."""
     folder = tempfile.mkdtemp(prefix="tfgen-precision-")
-    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     kinds = {"bfloat16": {"precision": "mixed_bfloat16"}, "jit": {"jit": True}, "float16": {"precision": "mixed_float16"},
              "mirrored_float16": {"precision": "mixed_float16", "strategy": mirrored}}
     report = {}
     for (kind, options), names in zip(kinds.items(), lists):
         check_each(report, names, lambda name: train(name, os.path.join(folder, kind), **options), kind)
     write_report(report_path, report)
-
-
-if __name__ == "__main__":
-    main(*sys.argv[1:6])

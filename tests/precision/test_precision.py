@@ -1,8 +1,9 @@
 """Mixed precision and XLA training (`Trainer(precision=..., jit=...)`, `tfgen train --precision/--jit`).
 
 The runs of every model in mixed bfloat16, of one model of each family under
-XLA and of the VAE and DCGAN in mixed float16 happen in one child process (child_precision.py, started by
-conftest.py when the session starts); the rest runs here on tiny models.
+XLA and of the VAE and DCGAN in mixed float16 happen in one child process (child_precision.py's runs, in the
+child of conformance/child_distribute.py, started by conftest.py when the session starts); the rest runs here
+on tiny models.
 """
 
 import json
@@ -42,10 +43,17 @@ def _child():
     return child
 
 
+#: Lighter networks for the runs here than the descriptors' (`_trainer`): what these tests check (policies, loss
+#: scaling, the run's config and its resume rules) is the Trainer's, the same for any model, and the VAE with
+#: small MLPs builds, traces and steps for ~30% less CPU than the convolutional one. The child's runs train
+#: every model's descriptor.
+LIGHT_KWARGS = {"vae": {"networks": "mlp", "hidden_units": [16]}}
+
+
 def _trainer(folder, name="vae", **options):
     keras.utils.set_random_seed(0)
     options = {"epochs": 1, "batch_size": 8, "learning_rate": 1e-3, "verbose": 0, **options}
-    return Trainer(create_model(name), synthetic_dataset(16), str(folder), **options)
+    return Trainer(create_model(name, **LIGHT_KWARGS.get(name, {})), synthetic_dataset(16), str(folder), **options)
 
 
 def _recipe_changes(trainer, stored):

@@ -154,7 +154,7 @@ def _compiled(model, method):
     itself otherwise (an export's `tfgen.report.ExportScorer`, which calls the export's graphs)."""
     if not isinstance(model, keras.Model):
         return method
-    return tf.function(method, reduce_retracing=True)
+    return tf.function(method, reduce_retracing=True, autograph=model.autograph)
 
 
 def _compiled_log_weights(model):

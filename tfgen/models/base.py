@@ -166,6 +166,11 @@ class GenerativeModel(keras.Model):
     decoder_likelihood = None
     #: The sections of `tfgen evaluate`'s report this model gets (of `SCORES`, in that order).
     scores = ()
+    #: The trainer and the likelihood scores trace the model's steps with AutoGraph: needed only by a step with
+    #: Python control flow on tensors (`if tensor:`, `for ... in tf.range`); tfgen's steps write `tf.cond` and
+    #: `tf.while_loop` where they need any, and converting every function a step calls costs 1-3 s of CPU per
+    #: model and process, for the same graph. A subclass whose steps need it sets True.
+    autograph = False
 
     def __init__(self, image_shape=IMAGE_SHAPE, **kwargs):
         super().__init__(**kwargs)
