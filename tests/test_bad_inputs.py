@@ -861,6 +861,16 @@ CLI_CASES = [
 ]
 
 
+def test_a_bad_model_argument_fails_before_the_sample_classifier_trains_and_writes_nothing(capsys):
+    # A DCGAN run scores its samples with a classifier it trains first (minutes on the full data, a file in the
+    # run folder): the model's constructor must refuse its argument before that.
+    out = tmp("bad-model-run")
+    code = cli.main(["train", "dcgan", "--out", out, "--train-examples", "64", "--label-smoothing", "1.5"])
+    assert code not in (0, None)
+    assert "label_smoothing" in capsys.readouterr().err
+    assert not os.path.exists(out), sorted(os.listdir(out))
+
+
 @pytest.mark.parametrize("argv, flag", CLI_CASES)
 def test_cli_bad_input_is_one_line_naming_the_flag(argv, flag, capsys):
     argv = argv() if callable(argv) else argv

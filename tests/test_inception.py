@@ -236,7 +236,10 @@ def test_sample_scores_on_unlabelled_real_data_use_the_classifiers_predictions()
         def take(self, count):
             return self
 
-    class Generator:
+    class Generator:  # what sample_scores reads of a model: its declarations and `sample`
+        conditional = False
+        latent_codes = False
+
         def sample(self, count, seed=None):
             return tf.random.stateless_uniform([count, 12, 12, 1], seed=[3, 4])
 

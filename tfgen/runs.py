@@ -199,23 +199,28 @@ def run(config):
     if config.examples_per_class is not None:
         train_data = data_lib.labelled_split(train_data, config.examples_per_class,
                                              seed=config.split_seed).labelled_subset()
-    evaluator = None
-    if _scores_samples(config, train_data) and distribute.is_chief(strategy):  # only the chief scores samples
-        evaluator = sample_evaluator(train_data, test_data, config.classifier or os.path.join(config.out, CLASSIFIER_FILE),
-                                     config.classifier_epochs, config.verbose)
-    few_shot_data = test_data  # the VHE's few-shot figure draws from the test split, even when it trains without one
+    # As loaded: the sample classifier trains on them, and the VHE's few-shot figure draws from the test split
+    # even when the model trains without one.
+    loaded_train, loaded_test = train_data, test_data
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     # The weights' initialisation follows the run's seed, as the data order and every draw of the steps do.
     keras.utils.set_random_seed(config.seed % 2**32)  # Keras takes [0, 2**32); the run seed is any int64
-    # Under the strategy's scope: the variables the constructor makes (the VHE's codes).
+    # Under the strategy's scope: the variables the constructor makes (the VHE's codes). The model is built
+    # before the sample classifier trains, so that a bad constructor argument fails before minutes of work and
+    # before anything is written to the run folder.
     with strategy.scope():
         model, train_data, test_data = build_model_and_data(
             model_class, train_data, test_data, config.model, batch_size=config.batch_size,
             labels_per_class=config.labels_per_class, labelled_per_batch=config.labelled_per_batch,
             split_seed=config.split_seed)
+    evaluator = None
+    if _scores_samples(config, loaded_train) and distribute.is_chief(strategy):  # only the chief scores samples
+        evaluator = sample_evaluator(loaded_train, loaded_test,
+                                     config.classifier or os.path.join(config.out, CLASSIFIER_FILE),
+                                     config.classifier_epochs, config.verbose)
     callbacks = run_callbacks(model, train_data, test_data, plot_every=config.plot_every, evaluator=evaluator,
-                              reference_runs=config.reference_runs, few_shot_data=few_shot_data, smoke=config.smoke)
+                              reference_runs=config.reference_runs, few_shot_data=loaded_test, smoke=config.smoke)
     trainer = Trainer(model, train_data, config.out, test_data=test_data,
                       options=config.training_options().replace(strategy=strategy), callbacks=callbacks,
                       run_info=config.recorded())

@@ -47,9 +47,10 @@ def sample_scores(model, evaluator, real_data, num_samples=1000, seed=1234, real
     """The scores of `model`'s samples (module docstring), as a dict of floats (per-class ratios in a dict).
 
     Args:
-        model: a tfgen model, or an export (`tfgen.report.ExportScorer`)
-            with `samples` (conditional models are sampled class by class
-            in turn).
+        model: a tfgen model, or an export (`tfgen.report.ExportScorer`);
+            what is read of it: its declarations `conditional` and
+            `latent_codes`, and `sample` (conditional models are sampled
+            class by class in turn).
         evaluator: a `tfgen.evaluation.Evaluator`.
         real_data: a `tfgen.data.ImageDataset` of real images; its first
             `num_samples` are compared with as many samples (unlabelled
