@@ -49,6 +49,54 @@ def _seed(text):
     return value
 
 
+def _command(argv):
+    """The command of the arguments `argv` (their first that is not an option), or None."""
+    return next((argument for argument in argv if not argument.startswith("-")), None)
+
+
+def _version():
+    """"tfgen X (TensorFlow Y, Keras Z, Python W)", read from the installed packages' metadata (no import)."""
+    from importlib import metadata
+
+    from tfgen import __version__
+
+    def installed(package):
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    return (f"tfgen {__version__} (TensorFlow {installed('tensorflow')}, Keras {installed('keras')}, "
+            f"Python {sys.version.split()[0]})")
+
+
+def import_tensorflow_quietly():
+    """Imports TensorFlow with its C++ start-up log (oneDNN, CUDA stubs, CPU features, the CUDA driver's
+    absence: up to nine lines of "I0000 ..." on stderr that TF_CPP_MIN_LOG_LEVEL no longer silences) sent to
+    /dev/null.
+
+    The command line calls it before anything imports TensorFlow. A failed import still raises, once the
+    stream is back; TFGEN_DEBUG=1 keeps the log.
+    """
+    if "tensorflow" in sys.modules or os.environ.get("TFGEN_DEBUG"):
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # and the Python side's INFO and WARNING lines
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow
+            import keras  # noqa: F401
+
+            # The platforms' first look for devices logs too ("failed call to cuInit" on a machine without a
+            # GPU); listing them does not start the runtime, so a multi-worker strategy can still be made.
+            tensorflow.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line (the usage is one `--help` away)."""
 
@@ -145,12 +193,15 @@ def _add_model_options(parser, model_class, overrides=None):
                                metavar=name.upper(), help=text)
 
 
-def _add_train_parser(commands):
-    from tfgen.models import MODELS
-
+def _add_train_parser(commands, with_models=True):
     train = commands.add_parser("train", help="train a model end to end, as its paper does",
                                 description="Train a model end to end. `tfgen train MODEL --help` lists the "
                                             "model's options and its paper's defaults.")
+    if not with_models:
+        return train
+    import_tensorflow_quietly()
+    from tfgen.models import MODELS
+
     models = train.add_subparsers(dest="model", required=True, metavar="MODEL", title="models")
     for name in sorted(MODELS):
         model_class = MODELS[name]
@@ -214,6 +265,7 @@ def train_command(model_name, argv=None, *, out, description=None, **overrides):
         **overrides: the defaults that replace the recipe's.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
+    import_tensorflow_quietly()
     parser = _Parser(prog=os.path.basename(sys.argv[0]) or "tfgen", description=description,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.set_defaults(command="train")
@@ -222,10 +274,14 @@ def train_command(model_name, argv=None, *, out, description=None, **overrides):
     return _main(args, overrides)
 
 
-def _parser():
+def _parser(argv=()):
+    """The command line's parser. The models' options of `tfgen train` are added only when the command is
+    `train` (they need the models, hence TensorFlow): `tfgen --help` and `--version` answer at once."""
     parser = _Parser(prog="tfgen", description="Train, export, sample and evaluate tfgen models.")
+    parser.add_argument("--version", action="version", version=_version(),
+                        help="show tfgen's version and those of TensorFlow, Keras and Python, and exit")
     commands = parser.add_subparsers(dest="command", required=True)
-    _add_train_parser(commands)
+    _add_train_parser(commands, with_models=_command(argv) == "train")
 
     export = commands.add_parser("export", help="export a run as a TF Serving SavedModel")
     export.add_argument("run_dir")
@@ -332,12 +388,13 @@ def main(argv=None):
     signal's number for a run stopped by SIGINT or SIGTERM (after a checkpoint).
     """
     argv = sys.argv[1:] if argv is None else list(argv)
-    return _main(_parser().parse_args(argv))
+    return _main(_parser(argv).parse_args(argv))
 
 
 def _main(args, overrides=None):
     """Runs the parsed command `args`: every failure one line (see `main`)."""
     try:
+        import_tensorflow_quietly()
         return _run(args, overrides)
     except KeyboardInterrupt:
         print(f"tfgen {args.command}: interrupted; nothing more was written.", file=sys.stderr)
