@@ -239,15 +239,18 @@ def test_infogan_defaults_give_each_player_its_paper_learning_rate(tmp_path):
     assert training["discriminator_optimizer"]["config"]["learning_rate"] == pytest.approx(2e-4)
 
 
-def _fresh_cli(*argv, code="from tfgen import cli\ntry:\n    cli.main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"):
-    """Runs the command line in a fresh Python process; (stdout, stderr, whether TensorFlow was imported)."""
+def _fresh_cli(*argv, code="from tfgen import cli\ntry:\n    cli.main(sys.argv[1:])\nexcept SystemExit:\n    pass\n",
+               **environment):
+    """Runs the command line in a fresh Python process, with `environment` added to an environment without
+    TF_CPP_MIN_LOG_LEVEL and TFGEN_DEBUG; (stdout, stderr, whether TensorFlow was imported)."""
     import subprocess
     import sys
 
     script = "import sys\n" + code + "print('tensorflow imported:', 'tensorflow' in sys.modules)\n"
     env = {key: value for key, value in os.environ.items() if key not in ("TF_CPP_MIN_LOG_LEVEL", "TFGEN_DEBUG")}
-    result = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True, env=env,
-                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), timeout=300)
+    result = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True,
+                            env={**env, **environment}, timeout=300,
+                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     out, _, imported = result.stdout.rpartition("tensorflow imported: ")
     return out, result.stderr, imported.strip() == "True"
 
@@ -262,10 +265,13 @@ def test_help_and_version_answer_at_once_without_tensorflow():
     assert "TensorFlow 2." in out and "Keras 3." in out
 
 
-def test_tensorflow_starts_without_its_log_lines():
+def test_tensorflow_starts_without_its_log_lines_unless_asked():
     """TensorFlow's C++ start-up log (oneDNN, CUDA stubs, CPU features: "I0000 ..." lines that
-    TF_CPP_MIN_LOG_LEVEL does not silence) never reaches a tfgen command's stderr."""
+    TF_CPP_MIN_LOG_LEVEL does not silence) never reaches a tfgen command's stderr, unless the user asks
+    for it (TFGEN_DEBUG=1, or TF_CPP_MIN_LOG_LEVEL set)."""
     code = ("from tfgen import cli\ncli.import_tensorflow_quietly()\nimport tensorflow as tf\n"
             "print(float(tf.reduce_sum(tf.ones([2]))))\n")
     out, err, imported = _fresh_cli(code=code)
     assert imported and out.strip() == "2.0" and err == "", err
+    out, err, _ = _fresh_cli(code=code, TF_CPP_MIN_LOG_LEVEL="0")
+    assert out.strip() == "2.0" and "I0000" in err

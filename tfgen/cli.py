@@ -76,11 +76,11 @@ def import_tensorflow_quietly():
     /dev/null.
 
     The command line calls it before anything imports TensorFlow. A failed import still raises, once the
-    stream is back; TFGEN_DEBUG=1 keeps the log.
+    stream is back. A user who sets TF_CPP_MIN_LOG_LEVEL (to any level) or TFGEN_DEBUG=1 sees the log.
     """
-    if "tensorflow" in sys.modules or os.environ.get("TFGEN_DEBUG"):
+    if "tensorflow" in sys.modules or os.environ.get("TFGEN_DEBUG") or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # and the Python side's INFO and WARNING lines
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"  # the Python side's INFO and WARNING lines too
     sys.stderr.flush()
     saved = os.dup(2)
     try:
