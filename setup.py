@@ -39,6 +39,7 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     packages=find_packages(include=["tfgen", "tfgen.*"]),
+    package_data={"tfgen": ["catalog.json"]},  # the command line's description of the models (tfgen/catalog.py)
     python_requires=">=3.10",
     install_requires=INSTALL_REQUIRES,
     extras_require={"test": ["pytest>=8,<10"]},

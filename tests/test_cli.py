@@ -255,12 +255,21 @@ def _fresh_cli(*argv, code="from tfgen import cli\ntry:\n    cli.main(sys.argv[1
     return out, result.stderr, imported.strip() == "True"
 
 
-def test_help_and_version_answer_at_once_without_tensorflow():
-    """`tfgen --help`, `tfgen --version` and a command's --help import neither TensorFlow nor the models."""
-    for argv in (["--help"], ["--version"], ["export", "--help"], ["evaluate", "--help"]):
+def test_help_version_and_models_answer_at_once_without_tensorflow():
+    """`tfgen --help`, `--version`, `models`, every command's --help and a model's import neither TensorFlow
+    nor the models (`tfgen train` reads them from tfgen/catalog.json)."""
+    for argv in (["--help"], ["--version"], ["export", "--help"], ["evaluate", "--help"], ["train", "--help"],
+                 ["train", "cvae", "--help"], ["models"]):
         out, err, imported = _fresh_cli(*argv)
         assert not imported and err == "", (argv, err)
-        assert ("usage: tfgen" in out) if argv != ["--version"] else out.startswith("tfgen 0.")
+        if argv == ["--version"]:
+            assert out.startswith("tfgen 0.")
+        elif argv == ["models"]:
+            assert "cvae  Convolutional conditional VAE." in out and "preset seed-post:" in out
+        else:
+            assert "usage: tfgen" in out
+    out, _, _ = _fresh_cli("train", "cvae", "--help")
+    assert "--preset PRESET" in out and "--conditioning CONDITIONING" in out
     out, _, _ = _fresh_cli("--version")
     assert "TensorFlow 2." in out and "Keras 3." in out
 

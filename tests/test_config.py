@@ -132,3 +132,20 @@ def test_the_flags_are_the_options_that_apply_to_the_model(name):
     assert ("discriminator_learning_rate" in flags) == ("d_optimizer" in model_class.optimizer_names)
     assert flags <= {field.name for field in run_options()}
     assert not flags & set(constructor_options(model_class)) - {"seed"}
+
+
+def test_a_preset_replaces_the_default_recipe_and_the_rest_still_overrides_it():
+    default = RunConfig.resolve("cvae", out="run")
+    assert (default.model["conditioning"], default.model["beta"]) == ("concat", 1.0)
+    seed_post = RunConfig.resolve("cvae", out="run", preset="seed-post")
+    assert (seed_post.model["conditioning"], seed_post.model["beta"]) == ("projection", 1e-5)
+    assert seed_post.epochs == MODELS["cvae"].presets["seed-post"].epochs
+    assert RunConfig.resolve("cvae", out="run", preset="seed-post", beta=0.5).model["beta"] == 0.5
+    recorded = {name: value for name, value in seed_post.to_json().items() if name != "model_name"}
+    assert RunConfig.resolve("cvae", config_file=recorded).to_json() == seed_post.to_json()
+    with pytest.raises(ValueError, match="no preset 'seed_post'.*'seed-post'"):
+        RunConfig.resolve("cvae", out="run", preset="seed_post")
+    with pytest.raises(ValueError, match="preset"):
+        RunConfig.resolve("vae", out="run", preset="seed-post")  # the VAE has none: the option does not apply
+    assert "preset" in {field.name for field in flags_of(MODELS["cvae"])}
+    assert "preset" not in {field.name for field in flags_of(MODELS["vae"])}

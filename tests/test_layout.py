@@ -20,7 +20,7 @@ FLOORS = {
     "tfgen.evaluation": 5,
     "tfgen.plotting": 6,
     "tfgen.export": 7, "tfgen.serving": 7,
-    "tfgen.runs": 8, "tfgen.report": 8, "tfgen.evaluate": 8,
+    "tfgen.runs": 8, "tfgen.report": 8, "tfgen.evaluate": 8, "tfgen.catalog": 8,
     "tfgen.cli": 9,
 }
 

@@ -241,3 +241,8 @@ def float_images(argument, images, channels=(1, 3)):
     if not np.issubdtype(images.dtype, np.floating):
         raise TypeError(f"{argument} must be float pixel intensities in [0, 1]. Received: dtype={images.dtype}")
     return pixel_values(argument, images)
+
+
+def parse_labels_per_class(text):
+    """The command line's --labels-per-class: "all" (None) or an integer (checked where the option is)."""
+    return None if text == "all" else int(text)

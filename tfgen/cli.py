@@ -14,8 +14,6 @@ import warnings
 
 DATA_DIR_HELP = "the TFDS data folder (TFDS's data_dir; default: TFDS's own, or TFDS_DATA_DIR)"
 SOURCE_DIR_HELP = "a folder with the original .gz files, to build the dataset offline (default: TFGEN_DATA_DIR)"
-#: Run options that a constructor argument of the same name must not shadow (the model's own: --set NAME=VALUE).
-_RUN_OPTION_NAMES = ("seed",)
 
 
 def _positive_int(text):
@@ -119,134 +117,50 @@ def _assignment(text):
     return name.strip().replace("-", "_"), _json_value(value)
 
 
-def _option_type(default):
-    """The argparse type and nargs of a constructor argument, from its default value."""
-    if isinstance(default, bool):
-        return None, None
-    if isinstance(default, int):
-        return int, None
-    if isinstance(default, float):
-        return float, None
-    if isinstance(default, (list, tuple)):
-        return int, "*"
-    if isinstance(default, str):
-        return str, None
-    return _json_value, None
+def _kinds():
+    """{kind: the function that parses a flag's text}: the kinds of `tfgen.catalog`'s arguments."""
+    from tfgen._checks import parse_labels_per_class
+
+    return {"int": int, "float": float, "str": str, "json": _json_value, "assignment": _assignment,
+            "labels_per_class": parse_labels_per_class}
 
 
-def _argument_help(model_class):
-    """{argument: its description} from the `Args:` sections of the docstrings of `model_class` and its bases."""
-    described = {}
-    for cls in reversed(model_class.__mro__):
-        lines = (cls.__doc__ or "").splitlines()
-        if "Args:" not in [line.strip() for line in lines]:
-            continue
-        start = [line.strip() for line in lines].index("Args:") + 1
-        name, indent = None, None
-        for line in lines[start:]:
-            stripped = line.strip()
-            if not stripped or (indent is not None and len(line) - len(line.lstrip()) < indent):
-                if not stripped and name is None:
-                    continue
-                break
-            current = len(line) - len(line.lstrip())
-            if indent is None:
-                indent = current
-            if current == indent and ":" in stripped:
-                names, text = stripped.split(":", 1)
-                name = [part.strip() for part in names.split(",")]
-                for each in name:
-                    described[each] = text.strip()
-            elif name:
-                for each in name:
-                    described[each] += " " + stripped
-    return described
-
-
-def _flag(name):
-    return "--" + name.replace("_", "-")
-
-
-def _add_model_options(parser, model_class, overrides=None):
-    """One flag per constructor argument, its default the recipe's (or the class's, or `overrides`')."""
-    from tfgen.config import constructor_options, model_defaults
-
-    group = parser.add_argument_group(
-        f"{model_class.__name__} options",
-        "the model's constructor arguments (default: the recipe's value, else the class's); any of them, and "
-        "those shadowed by a run option (" + ", ".join(_RUN_OPTION_NAMES) + "), also as --set NAME=VALUE",
-    )
-    defaults = model_defaults(model_class, overrides)
-    described = _argument_help(model_class)
-    for name in constructor_options(model_class):
-        if name in _RUN_OPTION_NAMES:
-            continue
-        default = defaults[name]
-        shown = "from the data" if name in ("num_classes", "num_examples", "image_shape") else json.dumps(default)
-        kind, nargs = _option_type(default)
-        text = f"{described.get(name, '')} (default: {shown})".replace("%", "%%").strip()
-        if kind is None:  # a bool: --name / --no-name
-            group.add_argument(_flag(name), dest=f"model.{name}", action=argparse.BooleanOptionalAction,
-                               default=argparse.SUPPRESS, help=text)
-        else:
-            group.add_argument(_flag(name), dest=f"model.{name}", type=kind, nargs=nargs, default=argparse.SUPPRESS,
-                               metavar=name.upper(), help=text)
+def _add_arguments(parser, description):
+    """The arguments of `tfgen train NAME`, from the model's `tfgen.catalog` description."""
+    kinds = _kinds()
+    for group in description["groups"]:
+        arguments = parser.add_argument_group(group["title"], group["description"])
+        for argument in group["arguments"]:
+            options = {"dest": argument["dest"], "help": argument["help"].replace("%", "%%"),
+                       "default": argparse.SUPPRESS if argument["default"] == "==SUPPRESS==" else argument["default"]}
+            if argument["kind"] == "bool":  # --name / --no-name
+                arguments.add_argument(argument["flag"], action=argparse.BooleanOptionalAction, **options)
+                continue
+            for key in ("nargs", "choices", "metavar", "action"):
+                if argument[key] is not None:
+                    options[key] = argument[key]
+            if argument["required"]:
+                options["required"] = True
+            arguments.add_argument(argument["flag"], type=kinds[argument["kind"]], **options)
 
 
 def _add_train_parser(commands, with_models=True):
     train = commands.add_parser("train", help="train a model end to end, as its paper does",
                                 description="Train a model end to end. `tfgen train MODEL --help` lists the "
-                                            "model's options and its paper's defaults.")
+                                            "model's options and its paper's defaults; `tfgen models` lists the "
+                                            "models.")
     if not with_models:
         return train
-    import_tensorflow_quietly()
-    from tfgen.models import MODELS
+    from tfgen import catalog
 
     models = train.add_subparsers(dest="model", required=True, metavar="MODEL", title="models")
-    for name in sorted(MODELS):
-        model_class = MODELS[name]
-        parser = models.add_parser(
-            name, help=(model_class.__doc__ or name).strip().splitlines()[0],
-            description=f"Train {name} ({model_class.__name__}). Defaults: {model_class.recipe.source}.",
-        )
-        _add_train_arguments(parser, name)
+    for name, description in catalog.load()["models"].items():
+        parser = models.add_parser(name, help=description["summary"],
+                                   description=f"Train {name} ({description['class']}). "
+                                               f"Defaults: {description['recipe']['source']}.")
+        parser.set_defaults(model_name=name)
+        _add_arguments(parser, description)
     return train
-
-
-def _add_train_arguments(parser, name, out=None, overrides=None):
-    """The arguments of `tfgen train NAME`: the run options, then the model's own (`overrides`: the defaults that
-    replace the recipe's; `out`: the default run folder, else --out is required)."""
-    from tfgen import config as config_lib
-    from tfgen.models import MODELS
-
-    model_class = MODELS[name]
-    parser.set_defaults(model_name=name)
-    run = parser.add_argument_group("run options")
-    run.add_argument("--out", required=out is None, default=out,
-                     help="the run directory" + ("" if out is None else f" (default: {out})"))
-    run.add_argument("--config", default=None, metavar="FILE",
-                     help="a JSON file of options: run options by name (e.g. \"epochs\": 5) and \"model\": "
-                          "{constructor arguments}; --set and the flags given on the command line win")
-    # One flag per run option of tfgen.config.RunConfig; only the given ones are passed on (the others take
-    # the recipe's value when the config is resolved).
-    for field in config_lib.flags_of(model_class):
-        flag, text = _flag(field.name), config_lib.help_of(field, model_class, overrides).replace("%", "%%")
-        if field.metadata["parse"] is None:  # a bool: --name / --no-name
-            run.add_argument(flag, dest=f"run.{field.name}", action=argparse.BooleanOptionalAction,
-                             default=argparse.SUPPRESS, help=text)
-        else:
-            run.add_argument(flag, dest=f"run.{field.name}", type=field.metadata["parse"],
-                             choices=field.metadata["choices"], default=argparse.SUPPRESS, help=text,
-                             metavar=field.metadata["metavar"] or (None if field.metadata["choices"]
-                                                                   else field.name.upper()))
-    if "nats_per_epoch" in model_class.figures:
-        run.add_argument("--reference-run", action="append", type=_assignment, default=[], metavar="NAME=DIR",
-                         help="a run whose loss to draw beside this one's (e.g. VAE=runs/vae)")
-    run.add_argument("--tfds-dir", default=argparse.SUPPRESS, help="deprecated spelling of --data-dir")
-    run.add_argument("--set", dest="assignments", action="append", type=_assignment, default=[],
-                     metavar="NAME=VALUE", help="a constructor argument or a run option (JSON value), e.g. "
-                                                "--set hidden_units=[64]; a name both have is the model's")
-    _add_model_options(parser, model_class, overrides)
 
 
 def train_command(model_name, argv=None, *, out, description=None, **overrides):
@@ -268,8 +182,10 @@ def train_command(model_name, argv=None, *, out, description=None, **overrides):
     import_tensorflow_quietly()
     parser = _Parser(prog=os.path.basename(sys.argv[0]) or "tfgen", description=description,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.set_defaults(command="train")
-    _add_train_arguments(parser, model_name, out=out, overrides=overrides)
+    parser.set_defaults(command="train", model_name=model_name)
+    from tfgen import catalog
+
+    _add_arguments(parser, catalog.describe(model_name, out=out, overrides=overrides))
     args = parser.parse_args(argv)
     return _main(args, overrides)
 
@@ -301,6 +217,9 @@ def _parser(argv=()):
     sample.add_argument("--row-labels", action="store_true",
                         help="name each row's class beside it (a figure; default: the samples pixel for pixel)")
     _add_evaluate_parser(commands)
+    commands.add_parser("models", help="list the models: what each is, its paper and its default recipe",
+                        description="List the models of `tfgen train MODEL`: each one's summary, paper, default "
+                                    "recipe and presets (`tfgen train MODEL --help` gives every option).")
     return parser
 
 
@@ -338,6 +257,24 @@ def _add_evaluate_parser(commands):
     evaluate.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
     evaluate.add_argument("--source-dir", default=None, help=SOURCE_DIR_HELP)
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def models_table():
+    """`tfgen models`: a block per model (its summary, paper, default recipe and presets), from `tfgen.catalog`."""
+    from tfgen import catalog
+
+    blocks = []
+    for name, description in catalog.load()["models"].items():
+        recipe = description["recipe"]
+        settings = " ".join(f"{key}={json.dumps(value)}" for key, value in recipe["model"].items() if key != "seed")
+        lines = [f"{name}  {description['summary']}",
+                 f"    paper:   {description['paper']}",
+                 f"    default: {recipe['dataset']}, {recipe['epochs']} epochs, batch {recipe['batch_size']}"
+                 + ("" if recipe["labels_per_class"] is None else f", {recipe['labels_per_class']} labels per class")
+                 + (f"; {settings}" if settings else "")]
+        lines += [f"    preset {preset}: {source}" for preset, source in description["presets"].items()]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n\n`tfgen train MODEL --help`: every option of a model and its default."
 
 
 def _holds_source_files(folder):
@@ -393,6 +330,9 @@ def main(argv=None):
 
 def _main(args, overrides=None):
     """Runs the parsed command `args`: every failure one line (see `main`)."""
+    if args.command == "models":  # read from the catalog: no TensorFlow
+        print(models_table())
+        return 0
     try:
         import_tensorflow_quietly()
         return _run(args, overrides)

@@ -68,6 +68,10 @@ def _chooses_labels(model_class):
     return bool(model_class.requires_labels or model_class.semi_supervised)
 
 
+def _has_presets(model_class):
+    return bool(model_class.presets)
+
+
 def _draws_nats_per_epoch(model_class):
     return "nats_per_epoch" in model_class.figures
 
@@ -177,10 +181,6 @@ def _verbose(name, value):
 
 def _any(name, value):
     return value
-
-
-def _parse_labels_per_class(text):
-    return None if text == "all" else int(text)
 
 
 # ------------------------------------------------------------------ the options
@@ -309,6 +309,8 @@ class RunConfig(TrainingOptions):
         classifier_epochs: the classifier's training epochs.
         reference_runs: {name: run folder} whose losses the VHE's "nats per epoch" figure draws.
         smoke: a few steps on a few examples (`SMOKE`).
+        preset: the name of one of the model's `presets`, the recipe the run
+            starts from instead of the model's default `recipe`.
         explicit: the names of the run options given explicitly (not the
             recipe's or a default), e.g. sample scores asked for on data
             without labels are an error, the recipe's are dropped with a note.
@@ -347,7 +349,7 @@ class RunConfig(TrainingOptions):
     plot_every: int = option(None, _positive_int, recipe=True, parse=int, help="draw the figures every N epochs")
     max_steps: int = option(None, _optional(_positive_int), parse=int, shown="none",
                             help="stop after this many steps")
-    labels_per_class: int = option(None, _labels_per_class, recipe=True, parse=_parse_labels_per_class,
+    labels_per_class: int = option(None, _labels_per_class, recipe=True, parse=_checks.parse_labels_per_class,
                                    applies=_semi_supervised, help="labels kept per class, or 'all'")
     labelled_per_batch: int = option(None, _optional(_positive_int), recipe=True, parse=int,
                                      shown="a tenth of the batch", applies=_semi_supervised,
@@ -367,6 +369,9 @@ class RunConfig(TrainingOptions):
     classifier_epochs: int = option(None, _positive_int, recipe=True, flag=False)
     reference_runs: dict = option(None, _reference_runs, flag=False, applies=_draws_nats_per_epoch)
     smoke: bool = option(False, _boolean, help="a few steps on a few examples (a first look, tests)")
+    preset: str = option(None, _optional(_text), parse=str, shown="none", applies=_has_presets,
+                         help=lambda model_class: "a named recipe in place of the default: " + "; ".join(
+                             f"{name} ({recipe.source})" for name, recipe in model_class.presets.items()))
     explicit: frozenset = option(frozenset(), lambda name, value: frozenset(value), flag=False)
 
     def _check_together(self):
@@ -432,7 +437,7 @@ class RunConfig(TrainingOptions):
         for name in explicit:
             if not run_fields[name].metadata["applies"](model_class):
                 raise ValueError(_does_not_apply(run_fields[name], model_name, explicit[name]))
-        recipe = model_class.recipe
+        recipe = _recipe(model_class, explicit.get("preset"))
         values = {name: getattr(recipe, name) for name, field in run_fields.items()
                   if field.metadata["recipe"] and hasattr(recipe, name)}
         values.update(explicit)
@@ -477,6 +482,17 @@ class RunConfig(TrainingOptions):
                 values[field.name] = _jsonable(getattr(self, field.name))
         values["model"] = _jsonable(self.model)
         return json.loads(json.dumps(values))
+
+
+def _recipe(model_class, preset):
+    """The recipe of a run of `model_class`: its default, or the named `preset`."""
+    if preset is None:
+        return model_class.recipe
+    if preset not in model_class.presets:
+        known = sorted(model_class.presets)
+        raise ValueError(f"{model_class.registered_name!r} has no preset {preset!r}"
+                         + (f"; its presets: {known}." if known else " (it has none)."))
+    return model_class.presets[preset]
 
 
 def _jsonable(value):

@@ -122,7 +122,8 @@ class GenerativeModel(keras.Model):
     * `scores`: the sections `tfgen evaluate` gives it (`SCORES`);
     * `figures`: the names of the figures that show it (drawn by
       `tfgen.plotting.PlotCallback`), and `final_figures`;
-    * `recipe`: the settings its paper trains it with (`Recipe`);
+    * `recipe`: the settings its paper trains it with (`Recipe`), `presets`
+      (other named recipes) and `paper` (where it comes from);
     * `registered_name`: its name in `tfgen.models.MODELS` (set by
       `register_model`; None for a class not registered).
 
@@ -166,6 +167,11 @@ class GenerativeModel(keras.Model):
     decoder_likelihood = None
     #: The sections of `tfgen evaluate`'s report this model gets (of `SCORES`, in that order).
     scores = ()
+    #: The paper (or post) the model comes from, for `tfgen models` and the docs.
+    paper = ""
+    #: Named recipes besides the default (`tfgen train NAME --preset PRESET`): {name: `Recipe`}, e.g. an
+    #: earlier default kept one flag away.
+    presets = {}
     #: The trainer and the likelihood scores trace the model's steps with AutoGraph: needed only by a step with
     #: Python control flow on tensors (`if tensor:`, `for ... in tf.range`); tfgen's steps write `tf.cond` and
     #: `tf.while_loop` where they need any, and converting every function a step calls costs 1-3 s of CPU per

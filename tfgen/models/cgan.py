@@ -61,6 +61,7 @@ class ConditionalGAN(AdversarialModel):
     label_format = "int"
     figures = ("losses", "samples", "class_rows", "class_across_epochs")
     final_figures = ("class_rows", "interpolation")
+    paper = 'Mirza & Osindero 2014, "Conditional Generative Adversarial Nets"'
     recipe = Recipe(
         source="Mirza and Osindero 2014 with the seed's working CGAN (Day 11): D sees the image and 10 one-hot "
                "label planes; G joins z (100) and the one-hot label in Dense 256 and 512; DCGAN convolutions "

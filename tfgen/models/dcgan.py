@@ -36,6 +36,7 @@ class DCGAN(AdversarialModel):
     """
 
     final_figures = ("interpolation", "latent_arithmetic")
+    paper = 'Radford, Metz & Chintala 2016, "Unsupervised Representation Learning with Deep Convolutional GANs"'
     recipe = Recipe(
         source="Radford et al. 2016 (DCGAN) on MNIST: latent size 100, Adam 2e-4 with beta_1 0.5 for both players, "
                "batch 64, one discriminator step per generator step; filters 32, 20 epochs",

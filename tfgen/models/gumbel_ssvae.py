@@ -48,6 +48,7 @@ class GumbelSemiSupervisedVAE(SemiSupervisedVAE):
     `temperature`.
     """
 
+    paper = 'Jang, Gu & Poole 2017, "Categorical Reparameterization with Gumbel-Softmax"'
     recipe = dataclasses.replace(
         SemiSupervisedVAE.recipe,
         source="Jang et al. 2017's semi-supervised MNIST experiment (the seed's Days 14-15), set as M2's: "

@@ -68,6 +68,7 @@ class InfoGAN(AdversarialModel):
     latent_codes = True
     figures = ("losses", "samples", "infogan_codes")
     final_figures = ("infogan_codes",)
+    paper = 'Chen et al. 2016, "InfoGAN: Interpretable Representation Learning by Information Maximizing GANs"'
     recipe = Recipe(
         source="Chen et al. 2016, appendix C and their code, MNIST: 62 noise dimensions, a 10-way and two "
                "continuous codes, lambda 1; G Dense 1024, Dense 7x7x128, ConvT 64, ConvT 1; D Conv 64, Conv 128, "

@@ -52,6 +52,7 @@ class MMDVAE(DecoderLikelihoodModel):
     """
     figures = ("losses", "samples", "latent_space", "latent_grid")
     scores = ("mmd",)
+    paper = 'Zhao, Song & Ermon 2019, "InfoVAE: Information Maximizing Variational Autoencoders"'
     recipe = Recipe(
         source="the seed's MMD-VAE post (a port of Zhao et al.'s code): Fashion-MNIST (the post also runs MNIST), "
                "latent size 2, batch 100, Adam 1e-4, 50 epochs",

@@ -95,6 +95,8 @@ class SemiSupervisedVAE(CVAE):
     #: CVAE's constructor arguments that M2 fixes (its encoder always sees the label; it trains on its ELBO).
     fixed_options = ("encoder_sees_label", "num_importance_samples")
     figures = ("class_grid", "accuracy")
+    paper = 'Kingma, Rezende, Mohamed & Welling 2014, "Semi-Supervised Learning with Deep Generative Models" (M2)'
+    presets = {}  # the CVAE's presets are the CVAE's
     recipe = Recipe(
         source="Kingma et al. 2014 on MNIST with 100 labels (the seed's Day 13): 10 labels per class, 10 of every "
                "100 examples in a batch labelled, alpha 60 (BENCHMARKS_SSVAE.md), latent size 16, y and z joined "

@@ -76,6 +76,7 @@ class VAE(DecoderLikelihoodModel):
     figures = ("losses", "samples", "latent_space", "latent_grid")
     likelihood_kind = "vae"
     scores = ("likelihood",)
+    paper = 'Kingma & Welling 2014, "Auto-Encoding Variational Bayes"'
     recipe = Recipe(
         source="the seed's eager-execution VAE post: Fashion-MNIST, pixels in [0, 1] as Bernoulli targets, "
                "latent size 2, batch 100, Adam 1e-4, 50 epochs",

@@ -109,6 +109,7 @@ class VHE(DecoderLikelihoodModel):
     #: `pseudo_labels`, re-clustered before every epoch) instead of the data's labels.
     clusters_codes = False
     figures = ("nats_per_epoch", "gradient_norms", "samples", "few_shot")
+    paper = 'Hewitt, Nye, Gane, Jaakkola & Tenenbaum 2018, "The Variational Homoencoder"'
     recipe = Recipe(
         source="the seed's Variational Homoencoder post (Hewitt et al. 2018): MNIST, sets of 5 other examples of "
                "the class, MLPs of 512 hidden units, class and example codes of 16, batch 100, Adam 1e-3, 20 epochs",
