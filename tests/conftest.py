@@ -65,9 +65,32 @@ def real_data_available():
     return bool(source) and os.path.isdir(os.path.join(source, "mnist"))
 
 
-requires_real_data = pytest.mark.skipif(
-    not real_data_available(), reason="the original MNIST files (../shared/data or TFGEN_DATA_DIR) are not here"
-)
+#: The reason of every skip for want of the MNIST files; the summary lists those tests (`pytest_terminal_summary`).
+NO_REAL_DATA = "the original MNIST files (../shared/data or TFGEN_DATA_DIR) are not here"
+requires_real_data = pytest.mark.skipif(not real_data_available(), reason=NO_REAL_DATA)
+
+
+def missing_data_summary(skipped):
+    """The lines that end the summary when tests were skipped for want of the MNIST files (none otherwise):
+    which tests, and how to supply the files. `skipped`: pytest's reports of the skipped tests."""
+    names = sorted(report.nodeid for report in skipped if NO_REAL_DATA in str(report.longrepr))
+    if not names:
+        return []
+    return [f"{len(names)} tests were skipped: the original MNIST and Fashion-MNIST files are not here.",
+            *(f"  {name}" for name in names),
+            "To run them, put the original .gz files in DIR/mnist/ and DIR/fashion_mnist/ (train-images-idx3-ubyte.gz, "
+            "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz, as TFDS downloads them "
+            "from https://storage.googleapis.com/cvdf-datasets/mnist/ and "
+            "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/) and run the suite with TFGEN_DATA_DIR=DIR "
+            "(.ci/run uses ../shared/data when it is there)."]
+
+
+def pytest_terminal_summary(terminalreporter):
+    lines = missing_data_summary(terminalreporter.stats.get("skipped", []))
+    if lines:
+        terminalreporter.section("tests skipped for want of data", sep="=", yellow=True)
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture

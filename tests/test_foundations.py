@@ -121,3 +121,18 @@ def test_one_hot_checks_inside_a_graph_too():
     masked(tf.constant([9, 1]), tf.constant([0.0, 1.0]))  # the unlabelled row is not checked
     with pytest.raises(tf.errors.InvalidArgumentError, match="class id"):
         masked(tf.constant([9, 1]), tf.constant([1.0, 1.0]))
+
+
+def test_tests_skipped_for_want_of_data_are_named_with_how_to_supply_the_files():
+    from types import SimpleNamespace
+
+    from conftest import NO_REAL_DATA, missing_data_summary
+
+    reports = [SimpleNamespace(nodeid="tests/test_b.py::test_two", longrepr=("tests/test_b.py", 3, f"Skipped: {NO_REAL_DATA}")),
+               SimpleNamespace(nodeid="tests/test_a.py::test_one", longrepr=("tests/test_a.py", 1, f"Skipped: {NO_REAL_DATA}")),
+               SimpleNamespace(nodeid="tests/test_c.py::test_gpu", longrepr=("tests/test_c.py", 1, "Skipped: no GPU"))]
+    lines = missing_data_summary(reports)
+    assert lines[0].startswith("2 tests were skipped")
+    assert lines[1:3] == ["  tests/test_a.py::test_one", "  tests/test_b.py::test_two"]
+    assert "TFGEN_DATA_DIR=DIR" in lines[3] and "mnist/" in lines[3]
+    assert missing_data_summary(reports[2:]) == []
