@@ -31,6 +31,16 @@ INSTALL_REQUIRES = [
     "numpy>=1.26,<3",
 ]
 
+# The docs site (mkdocs.yml): ranges installed and built together with `mkdocs build --strict`.
+# mkdocstrings 0.30 does not work with pymdown-extensions 13 (its code highlighter's signature
+# changed); 1.0 does. The test extra includes them: the suite builds the site (tests/test_docs.py).
+DOCS_REQUIRE = [
+    "mkdocs>=1.6,<2",
+    "mkdocs-material>=9.5,<10",
+    "mkdocstrings[python]>=1.0,<2",
+    "pymdown-extensions>=10,<14",
+]
+
 setup(
     name="tfgen",
     version=read_version(),
@@ -42,7 +52,7 @@ setup(
     package_data={"tfgen": ["catalog.json"]},  # the command line's description of the models (tfgen/catalog.py)
     python_requires=">=3.10",
     install_requires=INSTALL_REQUIRES,
-    extras_require={"test": ["pytest>=8,<10"]},
+    extras_require={"test": ["pytest>=8,<10", *DOCS_REQUIRE], "docs": DOCS_REQUIRE},
     entry_points={"console_scripts": ["tfgen=tfgen.cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",

@@ -1,6 +1,6 @@
 """The package's floors: every tfgen module imports only from its own floor or the floors below.
 
-The floors are drawn in README.md ("Layout"); a module that imports upward
+The floors are drawn in docs/architecture.md; a module that imports upward
 (e.g. a model importing the training loop, or the data reaching for a model)
 fails here, naming the import.
 """
@@ -10,7 +10,7 @@ import os
 
 from conftest import REPO_ROOT
 
-#: Floor of each part of the package, lowest first (README.md, "Layout").
+#: Floor of each part of the package, lowest first (docs/architecture.md).
 FLOORS = {
     "tfgen._checks": 0, "tfgen._files": 0, "tfgen.random": 0, "tfgen.labels": 0, "tfgen.locks": 0, "tfgen.images": 0,
     "tfgen.data": 1, "tfgen.layers": 1, "tfgen.losses": 1,
@@ -25,7 +25,7 @@ FLOORS = {
 }
 
 #: Imports the floors allow but the layout does not: a part that needs one helper of another gets the
-#: helper a home both can import (README.md, "Layout"). (importer, imported): parts of FLOORS.
+#: helper a home both can import (docs/architecture.md). (importer, imported): parts of FLOORS.
 FORBIDDEN = (
     ("tfgen.plotting", "tfgen.evaluation"),  # figures get scores passed in (an evaluator), not imported
     ("tfgen.serving", "tfgen.plotting"),  # an export's grid is written by tfgen.images
@@ -64,7 +64,7 @@ def _imports(path):
 
 def test_every_module_belongs_to_a_floor():
     unplaced = [module for module, _ in _modules() if module != "tfgen" and _part(module) is None]
-    assert not unplaced, f"modules on no floor (add them to FLOORS and README.md): {unplaced}"
+    assert not unplaced, f"modules on no floor (add them to FLOORS and docs/architecture.md): {unplaced}"
 
 
 def test_no_module_imports_from_a_higher_floor():
