@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from tfgen.config import SMOKE, RunConfig, TrainingOptions, constructor_options, flags_of, run_options
+from tfgen.catalog import flags_of
+from tfgen.config import SMOKE, RunConfig, TrainingOptions, constructor_options, run_options
 from tfgen.models import MODELS
 
 
@@ -136,7 +137,8 @@ def test_the_flags_are_the_options_that_apply_to_the_model(name):
 
 def test_a_preset_replaces_the_default_recipe_and_the_rest_still_overrides_it():
     default = RunConfig.resolve("cvae", out="run")
-    assert (default.model["conditioning"], default.model["beta"]) == ("concat", 1.0)
+    assert (default.model["conditioning"], default.model["encoder_sees_label"], default.model["beta"]) == (
+        "concat", True, 2.0)
     seed_post = RunConfig.resolve("cvae", out="run", preset="seed-post")
     assert (seed_post.model["conditioning"], seed_post.model["beta"]) == ("projection", 1e-5)
     assert seed_post.epochs == MODELS["cvae"].presets["seed-post"].epochs

@@ -4,7 +4,7 @@
 The catalog is made from the model classes (`build`, which imports them and
 so TensorFlow): for each model, its one-line summary, paper, default recipe
 and presets, and every argument of `tfgen train MODEL` (the run options that
-apply to it, `tfgen.config.flags_of`, and its constructor arguments), with
+apply to it, `flags_of`, and its constructor arguments), with
 their help text. The command line builds its parser from that description
 whether the catalog comes from the file or from the classes, so both give the
 same parser.
@@ -88,7 +88,6 @@ def describe(name, *, out=None, overrides=None):
         "choices", "metavar", "help", "required", "default", "action"}
         (`tfgen.cli` turns "kind" into a parsing function).
     """
-    from tfgen import config as config_lib
     from tfgen.models import get_model_class
 
     model_class = get_model_class(name)
@@ -102,13 +101,13 @@ def describe(name, *, out=None, overrides=None):
     ]
     # One flag per run option of tfgen.config.RunConfig; only the given ones are passed on (the others take
     # the recipe's value when the config is resolved).
-    for field in config_lib.flags_of(model_class):
+    for field in flags_of(model_class):
         parse, choices = field.metadata["parse"], field.metadata["choices"]
         run.append(_argument(
             _flag(field.name), f"run.{field.name}", "bool" if parse is None else _kind_of(parse),
             choices=None if choices is None else list(choices),
             metavar=field.metadata["metavar"] or (None if choices or parse is None else field.name.upper()),
-            help=config_lib.help_of(field, model_class, overrides)))
+            help=help_of(field, model_class, overrides)))
     if "nats_per_epoch" in model_class.figures:
         run.append(_argument("--reference-run", "reference_run", "assignment", action="append", default=[],
                              metavar="NAME=DIR", help="a run whose loss to draw beside this one's (e.g. VAE=runs/vae)"))
@@ -133,6 +132,43 @@ def describe(name, *, out=None, overrides=None):
              "arguments": _model_arguments(model_class, overrides)},
         ],
     }
+
+
+def flags_of(model_class):
+    """The run options (`tfgen.config.RunConfig` fields) that are flags of `tfgen train NAME` for `model_class`:
+    those that apply to it, and are flags."""
+
+    def is_flag(field):
+        flag = field.metadata["flag"]
+        return field.metadata["applies"](model_class) and (flag(model_class) if callable(flag) else flag)
+
+    from tfgen.config import run_options
+
+    first = ("dataset", "image_size", "channels", "streaming", "data_dir", "source_dir", "train_examples")
+    fields = [field for field in run_options() if is_flag(field)]
+    return sorted(fields, key=lambda field: first.index(field.name) if field.name in first else len(first))
+
+
+def help_of(field, model_class, overrides=None):
+    """The help text of `field`'s flag for `model_class`, with its default (`overrides`' value, if any)."""
+    text = field.metadata["help"]
+    text = text(model_class) if callable(text) else text
+    return f"{text} (default: {shown_default(field, model_class, overrides)})".strip()
+
+
+def shown_default(field, model_class, overrides=None):
+    """How `--help` shows `field`'s default for `model_class`: `overrides`' value, the recipe's, or its `shown` text."""
+    if overrides and field.name in overrides:
+        value = overrides[field.name]
+        return "on" if value is True else "off" if value is False else value
+    if field.metadata["recipe"]:
+        value = getattr(model_class.recipe, field.name, None)
+        if value is not None:
+            return value
+    if field.metadata["shown"] is not None:
+        return field.metadata["shown"]
+    value = field.default
+    return "on" if value is True else "off" if value is False else "none" if value is None else value
 
 
 def _argument(flag, dest, kind, *, nargs=None, choices=None, metavar=None, help="", required=False,

@@ -581,37 +581,3 @@ def _read_config_file(config_file, run_fields):
 def run_options():
     """The run options' fields (`dataclasses.Field`s of `RunConfig`), in declaration order."""
     return [field for field in dataclasses.fields(RunConfig) if field.name not in ("model_name", "model", "explicit")]
-
-
-def flags_of(model_class):
-    """The run options that are flags of `tfgen train NAME` for `model_class` (those that apply to it)."""
-    def is_flag(field):
-        flag = field.metadata["flag"]
-        return field.metadata["applies"](model_class) and (flag(model_class) if callable(flag) else flag)
-
-    first = ("dataset", "image_size", "channels", "streaming", "data_dir", "source_dir", "train_examples")
-    fields = [field for field in run_options() if is_flag(field)]
-    return sorted(fields, key=lambda field: first.index(field.name) if field.name in first else len(first))
-
-
-def help_of(field, model_class, overrides=None):
-    """The help text of `field`'s flag for `model_class`, with its default (`overrides`' value, if any)."""
-    text = field.metadata["help"]
-    text = text(model_class) if callable(text) else text
-    return f"{text} (default: {shown_default(field, model_class, overrides)})".strip()
-
-
-def shown_default(field, model_class, overrides=None):
-    """How `--help` shows `field`'s default for `model_class`: `overrides`' value, the recipe's, or its `shown` text."""
-    if overrides and field.name in overrides:
-        value = overrides[field.name]
-        return "on" if value is True else "off" if value is False else value
-    if field.metadata["recipe"]:
-        value = getattr(model_class.recipe, field.name, None)
-        if value is not None:
-            return value
-    if field.metadata["shown"] is not None:
-        return field.metadata["shown"]
-    value = field.default
-    return "on" if value is True else "off" if value is False else "none" if value is None else value
-
