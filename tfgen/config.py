@@ -21,7 +21,9 @@ that a resume must find unchanged (`RunConfig.recorded`).
 
 import dataclasses
 import json
+import os
 import types
+import warnings
 
 import numpy as np
 
@@ -41,6 +43,10 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 SMOKE = {"train_examples": 256, "epochs": 1, "steps_per_epoch": 4, "classifier_epochs": 1, "score_samples": 200,
          "code_samples": 50}
 _SMOKE_OVERRIDES = ("epochs", "steps_per_epoch", "classifier_epochs")
+
+
+class RunWarning(UserWarning):
+    """A run's settings are accepted but likely not what was meant (`tfgen train` prints it as one line)."""
 
 
 # ------------------------------------------------------------------ how an option is declared
@@ -384,6 +390,13 @@ class RunConfig(TrainingOptions):
         if unknown:
             raise ValueError(f"{self.model_name!r} takes no option {unknown}. Its options: {sorted(known)}")
         object.__setattr__(self, "model", types.MappingProxyType(dict(self.model)))
+        if self.allow_changes and not self.resume:
+            raise ValueError("allow_changes=True (--allow-changes) lets a resume change the recipe; this run does not "
+                             "resume. Add --resume (or --resume-from CKPT), or leave --allow-changes out.")
+        if os.environ.get("TF_CONFIG") and self.strategy != "multiworker":
+            warnings.warn(f"TF_CONFIG is set, but the strategy is {self.strategy or 'default'!r}: this process trains "
+                          f"alone and ignores the cluster it describes. Pass --strategy multiworker "
+                          f"(strategy=\"multiworker\") to join it, or unset TF_CONFIG.", RunWarning, stacklevel=3)
 
     # -------------------------------------------------------------- making one
 
