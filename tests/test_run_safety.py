@@ -98,6 +98,29 @@ def test_the_run_stops_after_nonfinite_steps_in_a_row_and_writes_no_checkpoint(t
     assert run_files.checkpoint_prefixes(str(tmp_path / "run")) == {}
 
 
+def test_an_epoch_that_applies_no_update_fails_the_run_even_when_the_streak_limit_is_raised(tmp_path):
+    """The probe's case: with --max-nonfinite-steps above the epoch's steps, every update of the epoch was
+    skipped, and the run exited 0 logging train/loss 0 (then exported a model that drew black images)."""
+    trainer = _trainer(tmp_path / "run", max_nonfinite_steps=100)
+    _poison(trainer.model, "decoder")
+    with pytest.raises(TrainingDiverged, match=r"Epoch 1 applied no update: every update of its 4 steps was skipped"):
+        trainer.fit()
+    assert run_files.checkpoint_prefixes(str(tmp_path / "run")) == {}
+
+
+def test_a_run_that_applied_too_few_of_its_updates_does_not_end_as_a_success(tmp_path):
+    trainer = _trainer(tmp_path / "run", epochs=1)
+    trainer.fit()  # 4 steps, 4 updates applied
+    assert trainer._applied_updates() == 4
+    trainer.history[-1]["train/skipped_updates"] = 5.0  # as if 5 more updates had been skipped: 4 of 9 applied
+    with pytest.raises(TrainingDiverged, match=r"applied 4 of its 9 updates \(44%\).*at least 50%.*--min-applied-updates"):
+        trainer._check_applied_updates()
+    lenient = _trainer(tmp_path / "run", epochs=1, min_applied_updates=0.4)
+    lenient.fit(resume=True)
+    lenient.history[-1]["train/skipped_updates"] = 5.0
+    lenient._check_applied_updates()  # 44% >= 40%: a success
+
+
 def test_divergence_keeps_the_last_finite_checkpoint(tmp_path):
     """The issue's case: a huge learning rate with step checkpoints never rotates the good checkpoint out
     for a non-finite one; the run stops with one error, and the run still exports and resumes."""

@@ -121,6 +121,10 @@ def _beta_1(name, value):
     return _checks.number(name, value, minimum=0, maximum=1, allow_maximum=False)
 
 
+def _fraction(name, value):
+    return _checks.number(name, value, minimum=0.0, maximum=1.0)
+
+
 def _boolean(name, value):
     return _checks.boolean(name, value)
 
@@ -215,6 +219,10 @@ class TrainingOptions:
         max_nonfinite_steps: stop after this many steps in a row with a
             non-finite loss or gradient (their updates are skipped).
         steps_per_epoch: cut epochs short to this many steps.
+        min_applied_updates: the share of the run's updates (steps) that must
+            be applied, not skipped as non-finite, for the run to succeed
+            (`TrainingDiverged` otherwise); an epoch with no applied update
+            always stops the run.
         verbose: 0 silent, 1 progress bars and summaries.
     """
 
@@ -249,6 +257,9 @@ class TrainingOptions:
                                       help="stop after this many steps in a row with a non-finite loss or gradient "
                                            "(their updates are skipped)")
     steps_per_epoch: int = option(None, _optional(_positive_int), parse=int, shown="none", help="cut epochs short")
+    min_applied_updates: float = option(0.5, _fraction, parse=float, help=(
+        "the share of a run's updates that must be applied (not skipped as non-finite) for it to end as a success; "
+        "an epoch that applies none always fails the run"))
     verbose: int = option(1, _verbose, flag=False)
 
     def __post_init__(self):
