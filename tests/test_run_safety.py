@@ -216,7 +216,10 @@ def test_concurrent_exports_get_consecutive_versions_and_stale_temporaries_go(tm
     model, _ = built_model("vae")
     folder = tmp_path / "models" / "vae"
     folder.mkdir(parents=True)
-    (folder / ".tmp-3-killed").mkdir()  # left by a killed export
+    (folder / ".tmp-3-killed").mkdir()  # left by a killed export: it holds the marker an export writes first
+    (folder / ".tmp-3-killed" / ".tfgen-export-in-progress").touch()
+    (folder / ".tmp-keep").mkdir()  # the user's own folder with a look-alike name: never removed
+    (folder / ".tmp-keep" / "notes.txt").write_text("mine")
     results, errors = [], []
 
     def export():
@@ -232,7 +235,42 @@ def test_concurrent_exports_get_consecutive_versions_and_stale_temporaries_go(tm
         thread.join()
     assert errors == []
     assert sorted(os.path.basename(path) for path in results) == ["1", "2", "3"]
-    assert sorted(os.listdir(folder)) == [".tfgen.lock", "1", "2", "3"]
+    assert sorted(os.listdir(folder)) == [".tfgen.lock", ".tmp-keep", "1", "2", "3"]
+    assert (folder / ".tmp-keep" / "notes.txt").read_text() == "mine"
+    assert not any(os.path.exists(os.path.join(path, ".tfgen-export-in-progress")) for path in results)
+
+
+def test_a_second_set_aside_of_the_same_checkpoints_goes_to_a_new_folder(tmp_path):
+    """Two --resume-from ckpt-N in turn: the second set-aside (superseded-N-2/) keeps the first's files."""
+    run = str(tmp_path / "run")
+    _trainer(run, checkpoint_every_steps=1, max_checkpoints=10).fit(max_steps=3)
+    first = _trainer(run, checkpoint_every_steps=1, max_checkpoints=10)
+    first.fit(resume_from="ckpt-1", max_steps=2)
+    second = _trainer(run, checkpoint_every_steps=1, max_checkpoints=10)
+    second.fit(resume_from="ckpt-1", max_steps=1)
+    checkpoints = os.path.join(run, "checkpoints")
+    assert sorted(os.listdir(os.path.join(checkpoints, "superseded-1"))) == sorted(
+        f"ckpt-{step}.{kind}" for step in (2, 3) for kind in ("index", "data-00000-of-00001"))
+    assert sorted(os.listdir(os.path.join(checkpoints, "superseded-1-2"))) == sorted(
+        f"ckpt-{step}.{kind}" for step in (2, 3) for kind in ("index", "data-00000-of-00001"))
+
+
+def test_no_command_writes_over_a_runs_own_files(tmp_path, capsys):
+    """`tfgen evaluate RUN --out RUN/config.json` overwrote the run's config (export failed afterwards)."""
+    from tfgen import cli
+
+    run = tmp_path / "run"
+    _trainer(str(run), epochs=1).fit()
+    before = (run / "config.json").read_bytes()
+    for argv in (["evaluate", str(run), "--out", str(run / "config.json")],
+                 ["evaluate", str(run), "--out", str(run / "checkpoints" / "report.json")],
+                 ["sample", "--model", os.path.join(REPO_ROOT, "tests", "fixtures", "legacy", "vae", "export"),
+                  "--out", str(run / "plots" / "grid.png")]):
+        assert cli.main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert "own" in err and "never writes over a run's files" in err and len(err.strip().splitlines()) == 1, err
+    assert (run / "config.json").read_bytes() == before
+    assert not (run / "plots" / "grid.png").exists()
 
 
 @pytest.mark.parametrize("version", [-1, 0, "abc", 1.5, True])

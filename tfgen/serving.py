@@ -27,7 +27,7 @@ from tfgen._files import check_output_file
 from tfgen.export import latest_version, read_manifest
 from tfgen.models.base import seeds_array
 from tfgen.networks import IMAGE_SHAPE
-from tfgen.training.run_dir import checkpoint_problem
+from tfgen.training.run_dir import check_not_a_run_file, checkpoint_problem
 
 
 class ExportedModel:
@@ -153,6 +153,7 @@ def sample_grid(model_dir, out, label=None, columns=8, rows=None, seed=0, row_la
     seed = _checks.seed("seed", seed)
     row_labels = _checks.boolean("row_labels", row_labels)
     check_output_file(out, "out")
+    check_not_a_run_file(out, "out")
     image_format(out, "out")
     exported = ExportedModel(model_dir)
     labels, names = None, None
