@@ -851,6 +851,19 @@ CLI_CASES = [
     cli_case("sample-label=99", "--label|label",
              lambda: ["sample", "--model", os.path.join(LEGACY, "cgan", "export"), "--label", "99", "--columns", "2",
                       "--out", tmp("g.png")]),
+    cli_case("train-dataset-capitals", "'MNIST'.*[Dd]id you mean 'mnist'",
+             lambda: TRAIN + ["--out", tmp("run"), "--dataset", "MNIST"]),
+    cli_case("train-dataset-hyphenated", "[Dd]id you mean 'fashion_mnist'",
+             lambda: TRAIN + ["--out", tmp("run"), "--dataset", "Fashion-MNIST"]),
+    cli_case("train-allow-changes-without-resume", "--allow-changes.*--resume",
+             lambda: TRAIN + ["--out", tmp("run"), "--allow-changes"]),
+    cli_case("sample-out-gif", "--out|out.*\\.png, \\.jpg",
+             lambda: ["sample", "--model", os.path.join(LEGACY, "vae", "export"), "--out", tmp("g.gif")]),
+    cli_case("sample-out-without-extension", "--out|out.*\\.png, \\.jpg",
+             lambda: ["sample", "--model", os.path.join(LEGACY, "vae", "export"), "--out", tmp("grid")]),
+    cli_case("sample-grid-3000x3000", "3000 x 3000.*at most.*--columns",
+             lambda: ["sample", "--model", os.path.join(LEGACY, "vae", "export"), "--columns", "3000", "--rows", "3000",
+                      "--out", tmp("g.png")]),
     cli_case("sample-columns=0", "--columns|columns",
              lambda: ["sample", "--model", os.path.join(LEGACY, "vae", "export"), "--columns", "0", "--out", tmp("g.png")]),
     cli_case("sample-seed=abc", "--seed|seed",
@@ -886,3 +899,19 @@ def test_cli_bad_input_is_one_line_naming_the_flag(argv, flag, capsys):
     assert "Traceback" not in err
     assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}:\n{err}"
     assert re.search(flag, lines[0]), lines[0]
+
+
+def test_sample_writes_the_format_its_extension_names(capsys):
+    export_dir = os.path.join(LEGACY, "vae", "export")
+    for name, magic in (("g.jpg", b"\xff\xd8\xff"), ("g.jpeg", b"\xff\xd8\xff"), ("g.png", b"\x89PNG")):
+        assert cli.main(["sample", "--model", export_dir, "--columns", "2", "--out", tmp(name)]) == 0
+        with open(tmp(name), "rb") as stream:
+            assert stream.read(len(magic)) == magic, name
+
+
+def test_tf_config_without_the_multiworker_strategy_is_one_warning_line(capsys, monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["localhost:1", "localhost:2"]}, "task": {"type": "worker", "index": 0}}')
+    monkeypatch.setattr(runs, "run", lambda config: None)  # the warning comes from the config, before any run
+    cli.main(["train", "vae", "--out", tmp("tf-config-run"), "--smoke"])
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "warning: TF_CONFIG is set" in lines[0] and "--strategy multiworker" in lines[0], lines

@@ -98,6 +98,29 @@ def test_the_run_stops_after_nonfinite_steps_in_a_row_and_writes_no_checkpoint(t
     assert run_files.checkpoint_prefixes(str(tmp_path / "run")) == {}
 
 
+def test_an_epoch_that_applies_no_update_fails_the_run_even_when_the_streak_limit_is_raised(tmp_path):
+    """The probe's case: with --max-nonfinite-steps above the epoch's steps, every update of the epoch was
+    skipped, and the run exited 0 logging train/loss 0 (then exported a model that drew black images)."""
+    trainer = _trainer(tmp_path / "run", max_nonfinite_steps=100)
+    _poison(trainer.model, "decoder")
+    with pytest.raises(TrainingDiverged, match=r"Epoch 1 applied no update: every update of its 4 steps was skipped"):
+        trainer.fit()
+    assert run_files.checkpoint_prefixes(str(tmp_path / "run")) == {}
+
+
+def test_a_run_that_applied_too_few_of_its_updates_does_not_end_as_a_success(tmp_path):
+    trainer = _trainer(tmp_path / "run", epochs=1)
+    trainer.fit()  # 4 steps, 4 updates applied
+    assert trainer._applied_updates() == 4
+    trainer.history[-1]["train/skipped_updates"] = 5.0  # as if 5 more updates had been skipped: 4 of 9 applied
+    with pytest.raises(TrainingDiverged, match=r"applied 4 of its 9 updates \(44%\).*at least 50%.*--min-applied-updates"):
+        trainer._check_applied_updates()
+    lenient = _trainer(tmp_path / "run", epochs=1, min_applied_updates=0.4)
+    lenient.fit(resume=True)
+    lenient.history[-1]["train/skipped_updates"] = 5.0
+    lenient._check_applied_updates()  # 44% >= 40%: a success
+
+
 def test_divergence_keeps_the_last_finite_checkpoint(tmp_path):
     """The issue's case: a huge learning rate with step checkpoints never rotates the good checkpoint out
     for a non-finite one; the run stops with one error, and the run still exports and resumes."""
@@ -193,7 +216,10 @@ def test_concurrent_exports_get_consecutive_versions_and_stale_temporaries_go(tm
     model, _ = built_model("vae")
     folder = tmp_path / "models" / "vae"
     folder.mkdir(parents=True)
-    (folder / ".tmp-3-killed").mkdir()  # left by a killed export
+    (folder / ".tmp-3-killed").mkdir()  # left by a killed export: it holds the marker an export writes first
+    (folder / ".tmp-3-killed" / ".tfgen-export-in-progress").touch()
+    (folder / ".tmp-keep").mkdir()  # the user's own folder with a look-alike name: never removed
+    (folder / ".tmp-keep" / "notes.txt").write_text("mine")
     results, errors = [], []
 
     def export():
@@ -209,7 +235,42 @@ def test_concurrent_exports_get_consecutive_versions_and_stale_temporaries_go(tm
         thread.join()
     assert errors == []
     assert sorted(os.path.basename(path) for path in results) == ["1", "2", "3"]
-    assert sorted(os.listdir(folder)) == [".tfgen.lock", "1", "2", "3"]
+    assert sorted(os.listdir(folder)) == [".tfgen.lock", ".tmp-keep", "1", "2", "3"]
+    assert (folder / ".tmp-keep" / "notes.txt").read_text() == "mine"
+    assert not any(os.path.exists(os.path.join(path, ".tfgen-export-in-progress")) for path in results)
+
+
+def test_a_second_set_aside_of_the_same_checkpoints_goes_to_a_new_folder(tmp_path):
+    """Two --resume-from ckpt-N in turn: the second set-aside (superseded-N-2/) keeps the first's files."""
+    run = str(tmp_path / "run")
+    _trainer(run, checkpoint_every_steps=1, max_checkpoints=10).fit(max_steps=3)
+    first = _trainer(run, checkpoint_every_steps=1, max_checkpoints=10)
+    first.fit(resume_from="ckpt-1", max_steps=2)
+    second = _trainer(run, checkpoint_every_steps=1, max_checkpoints=10)
+    second.fit(resume_from="ckpt-1", max_steps=1)
+    checkpoints = os.path.join(run, "checkpoints")
+    assert sorted(os.listdir(os.path.join(checkpoints, "superseded-1"))) == sorted(
+        f"ckpt-{step}.{kind}" for step in (2, 3) for kind in ("index", "data-00000-of-00001"))
+    assert sorted(os.listdir(os.path.join(checkpoints, "superseded-1-2"))) == sorted(
+        f"ckpt-{step}.{kind}" for step in (2, 3) for kind in ("index", "data-00000-of-00001"))
+
+
+def test_no_command_writes_over_a_runs_own_files(tmp_path, capsys):
+    """`tfgen evaluate RUN --out RUN/config.json` overwrote the run's config (export failed afterwards)."""
+    from tfgen import cli
+
+    run = tmp_path / "run"
+    _trainer(str(run), epochs=1).fit()
+    before = (run / "config.json").read_bytes()
+    for argv in (["evaluate", str(run), "--out", str(run / "config.json")],
+                 ["evaluate", str(run), "--out", str(run / "checkpoints" / "report.json")],
+                 ["sample", "--model", os.path.join(REPO_ROOT, "tests", "fixtures", "legacy", "vae", "export"),
+                  "--out", str(run / "plots" / "grid.png")]):
+        assert cli.main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert "own" in err and "never writes over a run's files" in err and len(err.strip().splitlines()) == 1, err
+    assert (run / "config.json").read_bytes() == before
+    assert not (run / "plots" / "grid.png").exists()
 
 
 @pytest.mark.parametrize("version", [-1, 0, "abc", 1.5, True])

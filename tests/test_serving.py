@@ -87,6 +87,7 @@ def test_half_written_versions_are_skipped_and_never_touched(exports, tmp_path):
     (model_dir / "2" / "variables").mkdir(parents=True)  # a copy cut short: no saved_model.pb
     (model_dir / "2" / "variables" / "variables.data-00000-of-00001").write_bytes(b"partial")
     (model_dir / ".tmp-3-crashed").mkdir()  # a crashed export's leftovers
+    (model_dir / ".tmp-3-crashed" / ".tfgen-export-in-progress").touch()
     assert latest_version(str(model_dir)) == str(model_dir / "1")
 
     model, _ = built_model("vae")

@@ -352,8 +352,12 @@ def _run(args, overrides=None):
         from tfgen import runs
 
         with warnings.catch_warnings(record=True) as caught:
+            from tfgen.config import RunWarning
+
             warnings.simplefilter("always", FutureWarning)
+            warnings.simplefilter("always", RunWarning)
             config = _run_config(args, overrides)
+        caught = [warning for warning in caught if issubclass(warning.category, (FutureWarning, RunWarning))]
         for warning in caught:
             print(f"tfgen train: warning: {warning.message}", file=sys.stderr)
         trainer = runs.run(config)

@@ -21,7 +21,9 @@ that a resume must find unchanged (`RunConfig.recorded`).
 
 import dataclasses
 import json
+import os
 import types
+import warnings
 
 import numpy as np
 
@@ -41,6 +43,10 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 SMOKE = {"train_examples": 256, "epochs": 1, "steps_per_epoch": 4, "classifier_epochs": 1, "score_samples": 200,
          "code_samples": 50}
 _SMOKE_OVERRIDES = ("epochs", "steps_per_epoch", "classifier_epochs")
+
+
+class RunWarning(UserWarning):
+    """A run's settings are accepted but likely not what was meant (`tfgen train` prints it as one line)."""
 
 
 # ------------------------------------------------------------------ how an option is declared
@@ -113,6 +119,10 @@ def _positive_number(name, value):
 
 def _beta_1(name, value):
     return _checks.number(name, value, minimum=0, maximum=1, allow_maximum=False)
+
+
+def _fraction(name, value):
+    return _checks.number(name, value, minimum=0.0, maximum=1.0)
 
 
 def _boolean(name, value):
@@ -209,6 +219,10 @@ class TrainingOptions:
         max_nonfinite_steps: stop after this many steps in a row with a
             non-finite loss or gradient (their updates are skipped).
         steps_per_epoch: cut epochs short to this many steps.
+        min_applied_updates: the share of the run's updates (steps) that must
+            be applied, not skipped as non-finite, for the run to succeed
+            (`TrainingDiverged` otherwise); an epoch with no applied update
+            always stops the run.
         verbose: 0 silent, 1 progress bars and summaries.
     """
 
@@ -243,6 +257,9 @@ class TrainingOptions:
                                       help="stop after this many steps in a row with a non-finite loss or gradient "
                                            "(their updates are skipped)")
     steps_per_epoch: int = option(None, _optional(_positive_int), parse=int, shown="none", help="cut epochs short")
+    min_applied_updates: float = option(0.5, _fraction, parse=float, help=(
+        "the share of a run's updates that must be applied (not skipped as non-finite) for it to end as a success; "
+        "an epoch that applies none always fails the run"))
     verbose: int = option(1, _verbose, flag=False)
 
     def __post_init__(self):
@@ -384,6 +401,13 @@ class RunConfig(TrainingOptions):
         if unknown:
             raise ValueError(f"{self.model_name!r} takes no option {unknown}. Its options: {sorted(known)}")
         object.__setattr__(self, "model", types.MappingProxyType(dict(self.model)))
+        if self.allow_changes and not self.resume:
+            raise ValueError("allow_changes=True (--allow-changes) lets a resume change the recipe; this run does not "
+                             "resume. Add --resume (or --resume-from CKPT), or leave --allow-changes out.")
+        if os.environ.get("TF_CONFIG") and self.strategy != "multiworker":
+            warnings.warn(f"TF_CONFIG is set, but the strategy is {self.strategy or 'default'!r}: this process trains "
+                          f"alone and ignores the cluster it describes. Pass --strategy multiworker "
+                          f"(strategy=\"multiworker\") to join it, or unset TF_CONFIG.", RunWarning, stacklevel=3)
 
     # -------------------------------------------------------------- making one
 

@@ -48,6 +48,9 @@ MANIFEST_FILE = "tfgen_manifest.json"
 #: How long an export waits for another export to the same name to finish.
 LOCK_WAIT_SECONDS = 600
 _TEMPORARY_PREFIX = ".tmp-"
+#: The file an export writes first into its temporary folder: only a folder that holds it is ever removed as a
+#: killed export's leftover (a folder of the user's that happens to be named ".tmp-..." is left alone).
+_TEMPORARY_MARKER = ".tfgen-export-in-progress"
 
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -208,8 +211,9 @@ def export_model(model, model_dir, version=None, jit_compile=False, run_info=Non
 def _remove_stale_temporaries(model_dir):
     """Removes the temporary folders of killed exports (the lock holder is the only live writer)."""
     for entry in os.listdir(model_dir):
-        if entry.startswith(_TEMPORARY_PREFIX) and os.path.isdir(os.path.join(model_dir, entry)):
-            shutil.rmtree(os.path.join(model_dir, entry), ignore_errors=True)
+        path = os.path.join(model_dir, entry)
+        if entry.startswith(_TEMPORARY_PREFIX) and os.path.isfile(os.path.join(path, _TEMPORARY_MARKER)):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _write_version(model, model_dir, version, jit_compile, run_info):
@@ -236,9 +240,11 @@ def _write_version(model, model_dir, version, jit_compile, run_info):
     manifest = _manifest(model, jit_compile, run_info, functions)
     temporary = tempfile.mkdtemp(dir=model_dir, prefix=f"{_TEMPORARY_PREFIX}{version}-")
     try:
+        open(os.path.join(temporary, _TEMPORARY_MARKER), "w").close()
         archive.write_out(temporary, verbose=False)
         write_json_atomic(os.path.join(temporary, MANIFEST_FILE), manifest)
         os.chmod(temporary, FOLDER_MODE)  # mkdtemp makes 0700 folders
+        os.remove(os.path.join(temporary, _TEMPORARY_MARKER))
         os.rename(temporary, final_path)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)

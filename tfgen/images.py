@@ -1,10 +1,11 @@
-"""Image grids as PNG files: the one home of writing images, below every part that writes them.
+"""Image grids as PNG (or JPEG) files: the one home of writing images, below every part that writes them.
 
 `image_grid` tiles (N, H, W, C) images; `save_image_grid` writes a grid
 pixel for pixel (grey through matplotlib's gray colormap, RGB as is);
 `plot_images` draws one as a figure, with a title and optionally each row's
 name; `save_figure` writes any matplotlib figure. Every file is written
-whole or not at all (`tfgen._files.write_atomic`), as a PNG file, never a
+whole or not at all (`tfgen._files.write_atomic`), in the format its
+extension names (`image_format`: .png, .jpg or .jpeg), never a
 window (matplotlib's "Agg" backend is selected here).
 
 On the package's lowest floor, so that `tfgen.serving` (a grid of an
@@ -25,13 +26,43 @@ from tfgen import _checks  # noqa: E402
 from tfgen._files import write_atomic  # noqa: E402
 
 
+#: The image formats a grid or figure is written in, by the file's extension: the format follows the name.
+FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg"}
+#: The most pixels one written grid may hold (8192 x 8192): a documented cap, far above any figure, below what
+#: the image writers handle (a 3000 x 3000 grid of 28x28 images, 7 billion pixels, crashed below Python).
+MAX_GRID_PIXELS = 8192 * 8192
+
+
+def image_format(path, argument="path"):
+    """The format of the image file `path` from its extension ("png" or "jpeg"); a ValueError naming `argument`
+    for any other extension (a file named .jpg holds JPEG bytes, never PNG ones)."""
+    extension = os.path.splitext(os.fspath(path))[1].lower()
+    if extension not in FORMATS:
+        raise ValueError(f"{argument} must name a .png, .jpg or .jpeg file (the format follows the extension). "
+                         f"Received: {argument}={os.fspath(path)!r}")
+    return FORMATS[extension]
+
+
+def check_grid_size(rows, columns, height, width, argument="columns"):
+    """Refuses, before any image is drawn, a grid of rows x columns images of height x width pixels that holds
+    more than `MAX_GRID_PIXELS` pixels; the error says which square grid would fit."""
+    pixels = rows * columns * height * width
+    if pixels > MAX_GRID_PIXELS:
+        side = int(np.sqrt(MAX_GRID_PIXELS // (height * width)))
+        raise ValueError(f"A grid of {rows} x {columns} images of {height}x{width} pixels holds {pixels:,} pixels; "
+                         f"one image holds at most {MAX_GRID_PIXELS:,} (e.g. {side} x {side} of these). Lower "
+                         f"--{argument}. Received: rows={rows}, columns={columns}")
+
+
 def save_figure(figure, path):
     """Writes `figure` to `path` as PNG (creating the folder, atomically) and closes it; returns the path."""
     if not isinstance(figure, plt.Figure):
         raise TypeError(f"figure must be a matplotlib Figure. Received: figure={type(figure).__name__}")
     try:
-        return write_atomic(path, lambda temporary: figure.savefig(temporary, dpi=100, bbox_inches="tight"),
-                            suffix=os.path.splitext(path)[1] or ".png")
+        kind = image_format(path)
+        return write_atomic(path, lambda temporary: figure.savefig(temporary, dpi=100, bbox_inches="tight",
+                                                                   format=kind),
+                            suffix=os.path.splitext(path)[1])
     finally:
         plt.close(figure)
 
@@ -45,14 +76,18 @@ def save_image_grid(images, path, rows=None, metadata=None):
     equal pixels. `metadata`: PNG text entries ({key: str}), e.g. the rows'
     class names.
     """
+    kind = image_format(path)
+    metadata = metadata if kind == "png" else None  # JPEG files hold no text entries
     grid = np.clip(image_grid(images, rows), 0.0, 1.0)
     if grid.ndim == 3:
         grid = gray_levels(grid)
-        write = lambda temporary: plt.imsave(temporary, grid, format="png", metadata=metadata)  # noqa: E731
+        write = lambda temporary: plt.imsave(temporary, grid, format=kind, metadata=metadata)  # noqa: E731
     else:
+        # JPEG has no alpha: the grey levels go in as RGB, as the gray colormap would draw them.
+        grid = np.repeat(gray_levels(grid)[..., None], 3, axis=-1) if kind == "jpeg" else grid
         write = lambda temporary: plt.imsave(temporary, grid, cmap="gray", vmin=0.0, vmax=1.0,  # noqa: E731
-                                             format="png", metadata=metadata)
-    return write_atomic(path, write, suffix=".png")
+                                             format=kind, metadata=metadata)
+    return write_atomic(path, write, suffix=os.path.splitext(path)[1])
 
 
 def gray_levels(values):

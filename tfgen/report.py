@@ -64,7 +64,7 @@ from tfgen.models.base import SCORES, seeds_array
 from tfgen.serving import ExportedModel
 from tfgen.models.registry import model_class_of
 from tfgen.training import restore_model
-from tfgen.training.run_dir import CONFIG_FILE, check_output_file
+from tfgen.training.run_dir import CONFIG_FILE, check_not_a_run_file, check_output_file
 
 #: Samples scored by default (1,000 per class of a 10-class dataset, as the papers' 10k sets).
 DEFAULT_SAMPLES = 10_000
@@ -473,8 +473,10 @@ def default_report_path(target):
 
 
 def check_report_path(path):
-    """`path` if a report may be written there: a file path, and never inside an export's folder."""
+    """`path` if a report may be written there: a file path, never one of a run's own files (its evaluation.json
+    aside) and never inside an export's folder."""
     check_output_file(path, "out")
+    check_not_a_run_file(path, "out", own=(REPORT_FILE,))
     folder = os.path.dirname(os.path.abspath(path))
     while True:
         if is_complete_version(folder):

@@ -27,7 +27,7 @@ from tfgen._files import check_output_file
 from tfgen.export import latest_version, read_manifest
 from tfgen.models.base import seeds_array
 from tfgen.networks import IMAGE_SHAPE
-from tfgen.training.run_dir import checkpoint_problem
+from tfgen.training.run_dir import check_not_a_run_file, checkpoint_problem
 
 
 class ExportedModel:
@@ -144,7 +144,7 @@ def sample_grid(model_dir, out, label=None, columns=8, rows=None, seed=0, row_la
     PNG's "Rows" text entry (JSON, one name per row). With `row_labels`, a
     figure with each row's class name beside it is drawn instead.
     """
-    from tfgen.images import plot_images, save_image_grid  # matplotlib: imported when a grid is drawn
+    from tfgen.images import check_grid_size, image_format, plot_images, save_image_grid  # matplotlib: when drawn
 
     columns = _checks.positive_int("columns", columns)
     rows = _checks.positive_int("rows", rows, allow_none=True)
@@ -153,6 +153,8 @@ def sample_grid(model_dir, out, label=None, columns=8, rows=None, seed=0, row_la
     seed = _checks.seed("seed", seed)
     row_labels = _checks.boolean("row_labels", row_labels)
     check_output_file(out, "out")
+    check_not_a_run_file(out, "out")
+    image_format(out, "out")
     exported = ExportedModel(model_dir)
     labels, names = None, None
     if label is not None and exported.is_conditional():
@@ -171,6 +173,8 @@ def sample_grid(model_dir, out, label=None, columns=8, rows=None, seed=0, row_la
             labels = np.full(rows * columns, int(label))
             known = exported.class_names or []
             names = [known[label]] * rows if 0 <= label < len(known) else None
+    height, width = exported.image_shape[:2]
+    check_grid_size(rows, columns, height, width)  # before any sample is drawn
     seeds = np.arange(seed, seed + rows * columns)
     images = exported.sample(seeds, labels)
     if row_labels:

@@ -266,8 +266,34 @@ def check_dataset(dataset):
     if not isinstance(dataset, str) or not dataset:
         raise ValueError(f"dataset must be a TFDS dataset name or a folder of images. Received: dataset={dataset!r}")
     if dataset not in DATASETS:
+        _check_spelling(dataset)
         tfds_builder(dataset)
     return dataset
+
+
+def _check_spelling(dataset):
+    """Refuses a TFDS name that is not spelled as TFDS spells it ("MNIST", "Fashion-MNIST"), with the name meant.
+
+    TFDS itself would take some of these (it folds case in places), and a run would then record a name that
+    no other command or resume matches.
+    """
+    import difflib
+
+    import tensorflow_datasets as tfds
+
+    name = dataset.split(":")[0].split("/")[0]
+    known = set(DATASETS) | set(tfds.list_builders())
+    if name in known:
+        return
+    folded = {known_name.replace("_", "").replace("-", "").lower(): known_name for known_name in known}
+    meant = folded.get(name.replace("_", "").replace("-", "").lower())
+    if meant is None:
+        close = difflib.get_close_matches(name.lower(), sorted(known), n=1, cutoff=0.8)
+        meant = close[0] if close else None
+    hint = f" Did you mean {dataset.replace(name, meant, 1)!r}?" if meant else ""
+    raise ValueError(f"Unknown dataset {name!r}: TFDS names are spelled exactly (lower case, see "
+                     f"tfds.list_builders()); a folder of images needs a separator (e.g. ./{name}).{hint} "
+                     f"Received: dataset={dataset!r}")
 
 
 def tfds_builder(name, data_dir=None):

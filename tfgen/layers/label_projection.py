@@ -44,7 +44,10 @@ class LabelProjection(keras.layers.Layer):
             if z_shape[-1] is None:
                 raise ValueError(f"LabelProjection needs a known code size. Received: z.shape={z_shape}")
             if self.projection is None:  # build may run again, e.g. when a wrapper rebuilds on load
-                self.projection = keras.layers.Dense(z_shape[-1], activation=self.activation, name="projection")
+                # The layer's own dtype policy, not the global one: in a user's model that gives this layer
+                # "mixed_float16" the projection must compute in float16 too, or z + projection mixes dtypes.
+                self.projection = keras.layers.Dense(z_shape[-1], activation=self.activation, name="projection",
+                                                     dtype=self.dtype_policy)
             if not self.projection.built:
                 self.projection.build((None, self.num_classes))
 

@@ -68,9 +68,17 @@ def older_checkpoint_hint(run_dir, path):
 
 
 def move_checkpoints(run_dir, prefixes, name):
-    """Moves the files of the checkpoints `prefixes` into `checkpoints/<name>/` (nothing is deleted); returns it."""
-    folder = os.path.join(run_dir_lib.checkpoint_dir(run_dir), name)
-    os.makedirs(folder, exist_ok=True)
+    """Moves the files of the checkpoints `prefixes` into a new folder `checkpoints/<name>/` (`<name>-2/`,
+    `<name>-3/`, ... when an earlier set-aside took the name: nothing is deleted or overwritten); returns it."""
+    base = os.path.join(run_dir_lib.checkpoint_dir(run_dir), name)
+    folder, count = base, 1
+    while True:
+        try:
+            os.makedirs(folder)
+            break
+        except FileExistsError:
+            count += 1
+            folder = f"{base}-{count}"
     for prefix in prefixes:
         base, source = os.path.basename(prefix), os.path.dirname(prefix)
         for entry in os.listdir(source):

@@ -36,6 +36,41 @@ HISTORY_FILE = "history.json"
 CHECKPOINT_DIR = "checkpoints"
 
 
+#: What a run writes at its top level, besides the files of its callbacks (scores, the classifier): no other
+#: command may write over them (`check_not_a_run_file`).
+RUN_ENTRIES = (CONFIG_FILE, HISTORY_FILE, CHECKPOINT_DIR, "plots", "tensorboard", LOCK_FILE)
+
+
+def run_folder_of(path):
+    """The run folder that `path` lies in (an ancestor holding config.json and checkpoints/), or None."""
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    while True:
+        if os.path.isfile(os.path.join(folder, CONFIG_FILE)) and os.path.isdir(os.path.join(folder, CHECKPOINT_DIR)):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def check_not_a_run_file(path, argument="out", own=()):
+    """Refuses, naming `argument`, an output path that is one of a run's own files: a file the run wrote (an
+    existing file in its folder), or anything under what it writes (`RUN_ENTRIES`: its config, history,
+    checkpoints, figures). `own`: the names at the run's top level that the command itself writes (e.g.
+    `tfgen evaluate`'s evaluation.json). A new file beside the run's is allowed."""
+    run = run_folder_of(path)
+    if run is None:
+        return path
+    relative = os.path.relpath(os.path.abspath(os.fspath(path)), run)
+    top = relative.split(os.sep)[0]
+    if top in own:
+        return path
+    if top in RUN_ENTRIES or os.path.exists(path):
+        raise ValueError(f"{argument} {os.fspath(path)!r} is the run {run!r}'s own {relative!r}: tfgen never writes "
+                         f"over a run's files from another command. Name a new file (e.g. outside the run folder).")
+    return path
+
+
 class RunDirectoryError(ValueError):
     """A path that should be a tfgen run directory is not one, or does not fit the request."""
 

@@ -156,6 +156,7 @@ class Trainer:
         self.seed = options.seed
         self.max_checkpoints = options.max_checkpoints
         self.max_nonfinite_steps = options.max_nonfinite_steps
+        self.min_applied_updates = options.min_applied_updates
         self.binarization = _checks.choice("binarization", options.binarization or model.binarization, BINARIZATIONS)
         self.label_format = _checks.choice("label_format", model.label_format, LABEL_FORMATS)
         self.eager = options.eager
@@ -488,6 +489,7 @@ class Trainer:
             dataset = self._distributed_batches(self.train_data, epoch=epoch, skip_batches=start_step,
                                                 take=steps_per_epoch - start_step)
             update_every = max(1, steps_per_epoch // 50)
+            applied_at_start = self._applied_updates()
             step, global_step = start_step, int(self.global_step.numpy())
             started = time.perf_counter()
             for batch in dataset:
@@ -510,7 +512,8 @@ class Trainer:
                     self._save()
                     return self.history
             elapsed = time.perf_counter() - started
-            logs = self._end_epoch(epoch, steps_per_epoch - start_step, elapsed, writer)
+            logs = self._end_epoch(epoch, steps_per_epoch - start_step, elapsed, writer,
+                                   applied=self._applied_updates() - applied_at_start)
             written = dict(logs)
             for callback in callbacks:
                 callback.on_epoch_end(self, epoch + 1, logs)
@@ -518,9 +521,28 @@ class Trainer:
                 run_dir_lib.write_history(self.run_dir, self.history)
             if max_steps is not None and steps_this_call >= max_steps:
                 return self.history
+        self._check_applied_updates()
         for callback in callbacks:
             callback.on_train_end(self, self.history[-1] if self.history else {})
         return self.history
+
+    def _applied_updates(self):
+        """The updates the model's optimizers have applied (their `iterations`: a skipped update leaves them)."""
+        return sum(int(optimizer.iterations.numpy()) for optimizer in self._optimizers())
+
+    def _check_applied_updates(self):
+        """Raises `TrainingDiverged` when the run, ended, applied less than `min_applied_updates` of its updates
+        (the others skipped as non-finite): a run that learned little must not end as a success."""
+        applied = self._applied_updates()
+        skipped = sum(entry.get("train/skipped_updates", 0.0) for entry in self.history)
+        total = applied + skipped
+        if total and applied < self.min_applied_updates * total:
+            raise TrainingDiverged(
+                f"The run applied {applied} of its {total:g} updates ({applied / total:.0%}); the others were "
+                f"skipped as non-finite. A run must apply at least {self.min_applied_updates:.0%} of them "
+                f"(min_applied_updates, --min-applied-updates) to end as a success; its checkpoints are kept. "
+                f"Check the data and the learning rate."
+            )
 
     def _begin_epoch(self, epoch):
         """The model's hook before `epoch` (`GenerativeModel.begin_epoch`). A multi-worker job runs it on the
@@ -556,7 +578,8 @@ class Trainer:
                                   step=step, steps_per_epoch=steps_per_epoch, checkpoint=path,
                                   latest=self._checkpoints.latest())
 
-    def _end_epoch(self, epoch, steps, elapsed, writer):
+    def _end_epoch(self, epoch, steps, elapsed, writer, applied):
+        """Logs, checks and checkpoints the epoch (`steps` run in this call, `applied` updates applied in them)."""
         train_metrics = self._metric_averages()
         bad = {name: value for name, value in train_metrics.items() if not np.isfinite(value)}
         if bad:
@@ -564,9 +587,16 @@ class Trainer:
                 f"Training diverged in epoch {epoch + 1}: non-finite train metrics {bad}. No checkpoint was "
                 f"written for this epoch. {self._checkpoints.last_checkpoint_text()}"
             )
+        skipped = float(self._skipped_updates.numpy())
+        if steps > 0 and applied == 0:
+            raise TrainingDiverged(
+                f"Epoch {epoch + 1} applied no update: every update of its {steps} steps was skipped (non-finite "
+                f"loss or gradient), so the model learned nothing. No checkpoint was written for this epoch. "
+                f"{self._checkpoints.last_checkpoint_text()} Check the data and the learning rate."
+            )
         logs = {"epoch": epoch + 1, "seconds": elapsed, "images_per_second": steps * self.batch_size / max(elapsed, 1e-9)}
         logs.update({f"train/{name}": value for name, value in train_metrics.items()})
-        logs["train/skipped_updates"] = float(self._skipped_updates.numpy())
+        logs["train/skipped_updates"] = skipped
         if self.test_data is not None:
             logs.update({f"test/{name}": value for name, value in self.evaluate().items()})
         write_scalars(writer, epoch + 1, {**{key: value for key, value in logs.items() if "/" in key},
