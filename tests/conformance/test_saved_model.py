@@ -172,7 +172,8 @@ def test_seeded_signatures_depend_on_each_seed_alone(name):
 def test_versions_increase_and_are_written_atomically(tmp_path):
     model, _ = built_model("vae")
     first = export_model(model, str(tmp_path / "vae"))
-    (tmp_path / "vae" / ".tmp-7-crashed").mkdir()  # a crashed export's leftovers: removed by the next export
+    (tmp_path / "vae" / ".tmp-7-crashed").mkdir()  # a crashed export's leftovers (its marker): removed next time
+    (tmp_path / "vae" / ".tmp-7-crashed" / ".tfgen-export-in-progress").touch()
     second = export_model(model, str(tmp_path / "vae"))
     assert os.path.basename(first) == "1" and os.path.basename(second) == "2"
     assert sorted(os.listdir(tmp_path / "vae")) == [".tfgen.lock", "1", "2"]
