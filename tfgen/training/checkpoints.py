@@ -70,15 +70,15 @@ def older_checkpoint_hint(run_dir, path):
 def move_checkpoints(run_dir, prefixes, name):
     """Moves the files of the checkpoints `prefixes` into a new folder `checkpoints/<name>/` (`<name>-2/`,
     `<name>-3/`, ... when an earlier set-aside took the name: nothing is deleted or overwritten); returns it."""
-    base = os.path.join(run_dir_lib.checkpoint_dir(run_dir), name)
-    folder, count = base, 1
+    first_choice = os.path.join(run_dir_lib.checkpoint_dir(run_dir), name)
+    folder, count = first_choice, 1
     while True:
         try:
             os.makedirs(folder)
             break
         except FileExistsError:
             count += 1
-            folder = f"{base}-{count}"
+            folder = f"{first_choice}-{count}"
     for prefix in prefixes:
         base, source = os.path.basename(prefix), os.path.dirname(prefix)
         for entry in os.listdir(source):
