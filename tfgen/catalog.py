@@ -19,6 +19,7 @@ recipe or a run option, write the file anew:
 tests/test_catalog.py fails while the file is out of date.
 """
 
+import argparse
 import hashlib
 import json
 import os
@@ -172,8 +173,8 @@ def shown_default(field, model_class, overrides=None):
 
 
 def _argument(flag, dest, kind, *, nargs=None, choices=None, metavar=None, help="", required=False,
-              default="==SUPPRESS==", action=None):
-    """One argument of a parser, as JSON ("==SUPPRESS==" is argparse.SUPPRESS: a flag not given is left out)."""
+              default=argparse.SUPPRESS, action=None):
+    """One argument of a parser, as JSON (default `argparse.SUPPRESS`, a string: a flag not given is left out)."""
     return {"flag": flag, "dest": dest, "kind": kind, "nargs": nargs, "choices": choices, "metavar": metavar,
             "help": help, "required": required, "default": default, "action": action}
 

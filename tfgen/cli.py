@@ -131,8 +131,10 @@ def _add_arguments(parser, description):
     for group in description["groups"]:
         arguments = parser.add_argument_group(group["title"], group["description"])
         for argument in group["arguments"]:
-            options = {"dest": argument["dest"], "help": argument["help"].replace("%", "%%"),
-                       "default": argparse.SUPPRESS if argument["default"] == "==SUPPRESS==" else argument["default"]}
+            # argparse leaves a flag out only when its default *is* argparse.SUPPRESS: the string read from the
+            # catalog is equal to it but another object.
+            default = argparse.SUPPRESS if argument["default"] == argparse.SUPPRESS else argument["default"]
+            options = {"dest": argument["dest"], "help": argument["help"].replace("%", "%%"), "default": default}
             if argument["kind"] == "bool":  # --name / --no-name
                 arguments.add_argument(argument["flag"], action=argparse.BooleanOptionalAction, **options)
                 continue

@@ -219,7 +219,7 @@ class TrainingOptions:
         max_nonfinite_steps: stop after this many steps in a row with a
             non-finite loss or gradient (their updates are skipped).
         steps_per_epoch: cut epochs short to this many steps.
-        min_applied_updates: the share of the run's updates (steps) that must
+        min_applied_updates: the share of the run's updates that must
             be applied, not skipped as non-finite, for the run to succeed
             (`TrainingDiverged` otherwise); an epoch with no applied update
             always stops the run.
