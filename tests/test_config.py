@@ -6,7 +6,7 @@ import json
 import pytest
 
 from tfgen.catalog import flags_of
-from tfgen.config import SMOKE, RunConfig, TrainingOptions, constructor_options, run_options
+from tfgen.config import SMOKE, RunConfig, RunWarning, TrainingOptions, constructor_options, run_options
 from tfgen.models import MODELS
 
 
@@ -92,7 +92,8 @@ def test_a_config_file_is_read_and_checked(tmp_path):
 
 
 def test_smoke_overrides_the_length_of_the_run_whatever_else_is_asked():
-    config = RunConfig.resolve("dcgan", out="run", smoke=True, epochs=20, train_examples=512)
+    with pytest.warns(RunWarning, match="epochs=20 is ignored"):  # reported in one line
+        config = RunConfig.resolve("dcgan", out="run", smoke=True, epochs=20, train_examples=512)
     assert (config.epochs, config.steps_per_epoch, config.classifier_epochs) == (
         SMOKE["epochs"], SMOKE["steps_per_epoch"], SMOKE["classifier_epochs"])
     assert config.train_examples == 512  # a default of smoke runs, not an override

@@ -10,6 +10,7 @@ values (NumPy) must be finite and in [0, 1]. Every failure is a `ValueError`
 naming the argument, what was expected and what was received.
 """
 
+import difflib
 import math
 
 import numpy as np
@@ -241,6 +242,13 @@ def float_images(argument, images, channels=(1, 3)):
     if not np.issubdtype(images.dtype, np.floating):
         raise TypeError(f"{argument} must be float pixel intensities in [0, 1]. Received: dtype={images.dtype}")
     return pixel_values(argument, images)
+
+
+def did_you_mean(name, known):
+    """" Did you mean 'x'?" naming the closest of the names `known` to the unknown `name`, or "" when none is close
+    (the tail of an unknown-name message: an option, a flag, a keyword argument)."""
+    close = difflib.get_close_matches(str(name), sorted(str(item) for item in known), n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""
 
 
 def parse_labels_per_class(text):

@@ -7,8 +7,10 @@ every constructor argument is a flag of its own (or `--set NAME=VALUE`), and
 """
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import sys
 import warnings
 
@@ -102,10 +104,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _not_json(constant):
+    raise json.JSONDecodeError(f"{constant} is not JSON", constant, 0)
+
+
 def _json_value(text):
-    """A JSON value, or the text itself when it is not JSON (so --set name=concat works)."""
+    """A JSON value, or the text itself when it is not JSON (so --set name=concat works); NaN and Infinity are
+    not JSON: they stay text, which the option's check refuses."""
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_json)
     except json.JSONDecodeError:
         return text
 
@@ -188,8 +195,27 @@ def train_command(model_name, argv=None, *, out, description=None, **overrides):
     from tfgen import catalog
 
     _add_arguments(parser, catalog.describe(model_name, out=out, overrides=overrides))
-    args = parser.parse_args(argv)
-    return _main(args, overrides)
+    return _main(_parse(parser, argv), overrides)
+
+
+def _parse(parser, argv):
+    """`parser.parse_args(argv)`, but an unknown argument is reported by the (sub-)command it was given to,
+    "tfgen train vae: error: unrecognized arguments: --bogus", with the closest of its flags."""
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        command = parser
+        for name in ("command", "model"):
+            commands = next((action for action in command._actions
+                             if isinstance(action, argparse._SubParsersAction)), None)
+            if commands is None or getattr(args, name, None) not in commands.choices:
+                break
+            command = commands.choices[getattr(args, name)]
+        from tfgen._checks import did_you_mean
+
+        flag = next((extra.split("=")[0] for extra in extras if extra.startswith("-")), None)
+        hint = did_you_mean(flag, command._option_string_actions).rstrip("?") if flag else ""
+        command.error(f"unrecognized arguments: {' '.join(extras)}" + (f".{hint}?" if hint else ""))
+    return args
 
 
 def _parser(argv=()):
@@ -327,7 +353,7 @@ def main(argv=None):
     signal's number for a run stopped by SIGINT or SIGTERM (after a checkpoint).
     """
     argv = sys.argv[1:] if argv is None else list(argv)
-    return _main(_parser(argv).parse_args(argv))
+    return _main(_parse(_parser(argv), argv))
 
 
 def _main(args, overrides=None):
@@ -337,7 +363,8 @@ def _main(args, overrides=None):
         return 0
     try:
         import_tensorflow_quietly()
-        return _run(args, overrides)
+        with _warning_lines(args.command):
+            return _run(args, overrides)
     except KeyboardInterrupt:
         print(f"tfgen {args.command}: interrupted; nothing more was written.", file=sys.stderr)
         return 130
@@ -347,6 +374,26 @@ def _main(args, overrides=None):
         status, message = _describe_error(error)
         print(f"tfgen {args.command}: error: {message}", file=sys.stderr)
         return status
+
+
+@contextlib.contextmanager
+def _warning_lines(command):
+    """tfgen's own warnings of a run (`tfgen.config.RunWarning`, `tfgen.data.FolderWarning`: settings taken but
+    likely not meant, links skipped in a folder of images) shown as one line each, when they happen."""
+    from tfgen.config import RunWarning
+    from tfgen.data import FolderWarning
+
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, (RunWarning, FolderWarning)):
+                print(f"tfgen {command}: warning: {message}", file=sys.stderr)
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
 
 
 def _run(args, overrides=None):
@@ -412,6 +459,9 @@ def _describe_error(error):
     from tfgen.training.trainer import TrainingDiverged, TrainingInterrupted
 
     first_line = lambda text: (str(text).strip().splitlines() or [""])[0]  # noqa: E731
+    cause = _root_cause(error)
+    if cause is not None:
+        return cause
     if isinstance(error, TrainingInterrupted):
         return 128 + int(error.signal_number), first_line(error)
     if isinstance(error, (TrainingDiverged, WorkerLost)):
@@ -428,6 +478,40 @@ def _describe_error(error):
         return 2, f"{type(error).__name__}: {first_line(error.message)}"
     return 1, (f"unexpected {type(error).__name__}: {first_line(error)} "
                f"(set TFGEN_DEBUG=1 to see the traceback)")
+
+
+_OUT_OF_MEMORY = re.compile(r"\bOOM\b|out of memory|failed to allocate|ResourceExhausted", re.IGNORECASE)
+_OPERATION = re.compile(r"\[Op:([\w/.-]+)\]|\{\{node ([^}]+)\}\}|\b(\w*Conv\w*|MatMul\w*|\w+Backprop\w*)\b")
+
+
+def _root_cause(error):
+    """(exit status, one line) when the cause of `error` is one its own first line hides, else None: running out
+    of memory, wherever it is in the chain (the error, its `__cause__` and `__context__`, any line of their
+    messages), said with the operation and what to lower, not TensorFlow's first line (an AbortedError of the
+    collective that the allocation failure cancelled)."""
+    tf = sys.modules.get("tensorflow")
+    exhausted = (tf.errors.ResourceExhaustedError,) if tf is not None else ()
+    seen, chain = set(), [error]
+    while chain:
+        current = chain.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        text = str(getattr(current, "message", None) or current)
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        memory = next((line for line in lines if _OUT_OF_MEMORY.search(line)), None)
+        if memory is not None or (exhausted and isinstance(current, exhausted)):
+            operation = None
+            for candidate in [memory or "", *lines, *(str(item) for item in (error, current))]:
+                match = _OPERATION.search(candidate)
+                if match:
+                    operation = next(group for group in match.groups() if group)
+                    break
+            where = f"running {operation}" if operation else "training"
+            told = f" (TensorFlow: {(memory or lines[0] if lines else type(current).__name__)[:200]})"
+            return 2, f"out of memory while {where}: lower --batch-size or --image-size{told}"
+        chain += [current.__cause__, current.__context__]
+    return None
 
 
 if __name__ == "__main__":

@@ -148,7 +148,12 @@ def _path(name, value):
 def _strategy(name, value):
     if value is None or isinstance(value, str):
         return _checks.choice(name, "default" if value is None else value, STRATEGIES)
-    return value  # a tf.distribute.Strategy (checked by tfgen.training.distribute.make_strategy)
+    import tensorflow as tf
+
+    if not isinstance(value, tf.distribute.Strategy):
+        raise ValueError(f"{name} must be one of {list(STRATEGIES)} or a tf.distribute.Strategy. "
+                         f"Received: {name}={value!r}")
+    return value  # a tf.distribute.Strategy (made ready by tfgen.training.distribute.make_strategy)
 
 
 def _image_size(name, value):
@@ -441,21 +446,24 @@ class RunConfig(TrainingOptions):
         if overrides:
             layers.append(("the overrides", *_split(model_name, dict(overrides), run_fields, model_options)))
         if config_file is not None:
-            layers.append(("the --config file", *_read_config_file(config_file, run_fields)))
+            layers.append(("the --config file", *_read_config_file(config_file, run_fields, model_name)))
         run, model = {}, {}
         for name, value in assignments:
             if name in model_options:
                 _set_once(model, name, value, "--set")
             elif name in run_fields:
                 _set_once(run, name, value, "--set")
+                _check_source(run_fields[name], value, f"--set {name}=...")
             else:
-                raise ValueError(f"{model_name!r} takes no option {[name]} (--set {name}=...). Its options: "
+                raise ValueError(f"{model_name!r} takes no option {[name]} (--set {name}=...)."
+                                 f"{_checks.did_you_mean(name, [*model_options, *run_fields])} Its options: "
                                  f"{sorted(model_options)}; run options: {sorted(run_fields)}")
         layers.append(("--set", run, model))
         model = dict(given.pop("model", None) or {})
         run, named = _split(model_name, given, run_fields, model_options)
-        layers.append(("the options given", run, {**model, **named}))
+        layers.append(("the flags", run, {**model, **named}))
         _refuse_conflicts(layers)
+        _report_overridden(layers)
 
         explicit = {name: value for _, run, _ in layers for name, value in run.items()}
         for name in explicit:
@@ -466,11 +474,27 @@ class RunConfig(TrainingOptions):
                   if field.metadata["recipe"] and hasattr(recipe, name)}
         values.update(explicit)
         if _checks.boolean("smoke", values.get("smoke", False)):
+            ignored = [f"{name}={explicit[name]!r}" for name in _SMOKE_OVERRIDES
+                       if explicit.get(name) is not None and explicit[name] != SMOKE[name]]
+            if ignored:
+                warnings.warn(f"smoke=True (--smoke) runs {SMOKE['epochs']} epoch of {SMOKE['steps_per_epoch']} "
+                              f"steps whatever else is asked: {', '.join(ignored)} is ignored. Leave out --smoke "
+                              f"for a run of that length.", RunWarning, stacklevel=2)
             values.update({name: SMOKE[name] for name in _SMOKE_OVERRIDES})
             if values.get("train_examples") is None:
                 values["train_examples"] = SMOKE["train_examples"]
         if values.get("resume_from") is not None:
+            if explicit.get("resume") is False:
+                raise ValueError(f"resume_from={values['resume_from']!r} (--resume-from) continues the run from that "
+                                 f"checkpoint, and resume=False (--no-resume) asks for a new run: choose one. "
+                                 f"Received: resume=False, resume_from={values['resume_from']!r}")
             values["resume"] = True
+        if explicit.get("examples_per_class") is not None and explicit.get("labels_per_class") is not None:
+            raise ValueError(
+                f"examples_per_class (--examples-per-class) trains on that many labelled examples of each class and "
+                f"drops the rest, labels_per_class (--labels-per-class) keeps every example and that many labels "
+                f"per class: choose one. Received: examples_per_class={explicit['examples_per_class']!r}, "
+                f"labels_per_class={explicit['labels_per_class']!r}")
         options = {**recipe.model}
         for _, _, model in layers:
             options.update(model)
@@ -490,11 +514,19 @@ class RunConfig(TrainingOptions):
 
     def recorded(self):
         """The facts of the run that `config.json` records beside the trainer's own and a resume compares:
-        the recipe's name, the images' size and channels, and the semi-supervised models' labels per class."""
+        the recipe's name, the images' size and channels, the examples trained on (`train_examples`, and
+        `examples_per_class` with its `split_seed`) and the semi-supervised models' labels per class (and the
+        seed of their choice)."""
         facts = {"recipe": self.model_name, "image_size": None if self.image_size is None else list(self.image_size),
                  "channels": self.channels}
         if self.model_class.semi_supervised:
             facts["labels_per_class"] = self.labels_per_class
+        # The examples trained on: a resume that would read others is a change of recipe (--allow-changes).
+        facts["train_examples"] = self.train_examples
+        if self.examples_per_class is not None:
+            facts["examples_per_class"] = self.examples_per_class
+        if _chooses_labels(self.model_class) or self.examples_per_class is not None:
+            facts["split_seed"] = self.split_seed
         return facts
 
     def to_json(self):
@@ -538,8 +570,36 @@ def _split(model_name, options, run_fields, model_options):
         elif name in model_options:
             model[name] = value
         else:
-            raise ValueError(f"{model_name!r} takes no option {[name]}. Its options: {sorted(model_options)}")
+            raise ValueError(f"{model_name!r} takes no option {[name]}.{_checks.did_you_mean(name, model_options)} "
+                             f"Its options: {sorted(model_options)}")
     return run, model
+
+
+def _check_source(field, value, where):
+    """`field`'s check of a `value` read from `where` (the --config file, --set): a refusal names the source too.
+    The dataset is checked once, with the merged values (its check may look at the disk)."""
+    if field.name == "dataset":
+        return
+    try:
+        field.metadata["check"](field.name, value)
+    except ValueError as error:
+        raise ValueError(f"{error} (in {where})") from None
+
+
+def _report_overridden(layers):
+    """One `RunWarning` line listing the --config file's values that --set or the flags replace with others."""
+    bases = [layer for layer in layers if layer[0] == "the --config file"]
+    if not bases:
+        return
+    _, base_run, base_model = bases[0]
+    replaced = []
+    for where, run, model in layers[layers.index(bases[0]) + 1:]:
+        for base, values in ((base_run, run), (base_model, model)):
+            for name, value in values.items():
+                if name in base and base[name] != value:
+                    replaced.append(f"{name}={value!r} ({where}) replaces {base[name]!r}")
+    if replaced:
+        warnings.warn(f"The --config file's values are replaced: {'; '.join(replaced)}.", RunWarning, stacklevel=3)
 
 
 def _set_once(values, name, value, where):
@@ -578,16 +638,22 @@ def _does_not_apply(field, model_name, value):
     return f"{why}. Received: {name}={value!r}"
 
 
-def _read_config_file(config_file, run_fields):
-    """(run options, constructor arguments) of a `--config` JSON file (or dict), unknown names refused."""
+def _not_json(constant):
+    raise ValueError(f"{constant} is not a JSON value (write a number, or null)")
+
+
+def _read_config_file(config_file, run_fields, model_name):
+    """(run options, constructor arguments) of a `--config` JSON file (or dict), each run option checked (the
+    message names the file), unknown names refused. Strict JSON: NaN and Infinity are refused. A "model_name"
+    (`RunConfig.to_json` writes it) must be the model trained."""
     if isinstance(config_file, dict):
         config, where = dict(config_file), "the --config options"
     else:
         try:
             with open(config_file, encoding="utf-8") as stream:
-                config = json.load(stream)
+                config = json.load(stream, parse_constant=_not_json)
         except (OSError, ValueError) as error:
-            raise ValueError(f"Cannot read the --config file {config_file!r}: {error}") from error
+            raise ValueError(f"Cannot read the --config file {config_file!r}: {error}") from None
         where = f"the --config file {config_file!r}"
         if not isinstance(config, dict):
             raise ValueError(f"The --config file {config_file!r} must hold a JSON object. "
@@ -596,9 +662,17 @@ def _read_config_file(config_file, run_fields):
     if not isinstance(model, dict):
         raise ValueError(f"\"model\" in {where} must be a JSON object of constructor arguments. "
                          f"Received: {type(model).__name__}")
+    if "model_name" in config:
+        written_for = config.pop("model_name")
+        if written_for != model_name:
+            raise ValueError(f"{where} is the configuration of {written_for!r} (its \"model_name\"), not of "
+                             f"{model_name!r}: train {written_for!r}, or remove \"model_name\" from the file.")
     unknown = sorted(set(config) - set(run_fields))
     if unknown:
-        raise ValueError(f"Unknown options {unknown} in {where}. Known: {sorted(run_fields)}")
+        raise ValueError(f"Unknown options {unknown} in {where}.{_checks.did_you_mean(unknown[0], run_fields)} "
+                         f"Known: {sorted(run_fields)}")
+    for name, value in config.items():
+        _check_source(run_fields[name], value, where)
     return config, model
 
 

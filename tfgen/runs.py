@@ -33,6 +33,7 @@ from tfgen.plotting import PlotCallback
 from tfgen.plotting.vhe import few_shot_support
 from tfgen.training import Trainer
 from tfgen.training import distribute
+from tfgen.training import jit as jit_lib
 from tfgen.training.run_dir import HISTORY_FILE, check_run_dir, read_json
 
 #: Samples scored per epoch by the GANs' diagnostics (and InfoGAN's samples per code at the end).
@@ -51,7 +52,7 @@ def load_data(dataset, *, data_dir=None, source_dir=None, train_examples=None, i
             (`tfgen.data.load`), an `ImageDataset` (trained on without a test
             set), or a (train, test) pair of them (test may be None).
         data_dir, source_dir: see `tfgen.data.load`.
-        train_examples: only the first N examples of each split.
+        train_examples: only the first N examples of each split (at most N).
         image_size, channels: crop/resize and convert every image (see
             `tfgen.data.load`); applied to `ImageDataset`s too.
         streaming: see `tfgen.data.load` (names and folders only).
@@ -84,6 +85,16 @@ def load_data(dataset, *, data_dir=None, source_dir=None, train_examples=None, i
     return data_lib.load(dataset, "train", **options), data_lib.load(dataset, "test", **options)
 
 
+def _enough_examples(train_data, train_examples):
+    """`train_data`, unless it has fewer than the `train_examples` asked for explicitly (a ValueError naming its
+    size; the test split may be smaller: it is read up to that many; a smoke run's default takes what there is)."""
+    if train_examples is not None and len(train_data) < train_examples:
+        raise ValueError(f"train_examples={train_examples} (--train-examples) is more than the {len(train_data)} "
+                         f"examples of {train_data.name!r}: ask for at most {len(train_data)}, or leave it out "
+                         f"(all of them).")
+    return train_data
+
+
 def _unconditional_models():
     """The registered models that train on unlabelled data, for the message of those that cannot."""
     from tfgen.models import MODELS
@@ -93,9 +104,16 @@ def _unconditional_models():
 
 def check_labelled(model_class, train_data):
     """Raises a ValueError when `model_class` needs labels (conditional, semi-supervised, class sets) and the data has none."""
-    if train_data.labels is not None or not (model_class.requires_labels or model_class.semi_supervised):
+    if not (model_class.requires_labels or model_class.semi_supervised):
         return
     name = model_class.registered_name or model_class.__name__
+    if train_data.labels is not None:
+        if train_data.num_classes < 2:
+            raise ValueError(
+                f"{name} needs at least 2 classes; {train_data.name!r} has {train_data.num_classes} "
+                f"({', '.join(map(repr, train_data.class_names))}). A folder of images needs one sub-folder per "
+                f"class, or train an unconditional model: {', '.join(_unconditional_models())}")
+        return
     raise ValueError(
         f"{name} needs labelled data; {train_data.name!r} has no labels (e.g. a flat folder, or a dataset without a "
         f"class label). Put the images in one sub-folder per class, or train an unconditional model: "
@@ -191,10 +209,14 @@ def run(config):
     model_class = config.model_class
     # Before any TensorFlow operation (a multi-worker strategy configures the process's collectives).
     strategy = distribute.make_strategy(config.strategy)
+    if config.jit:
+        jit_lib.check_strategy(strategy)  # before any data is read (the Trainer checks it again)
     check_run_dir(config.out, config.resume, argument="out")  # fail before loading any data
     train_data, test_data = load_data(config.dataset, data_dir=config.data_dir, source_dir=config.source_dir,
                                       train_examples=config.train_examples, image_size=config.image_size,
                                       channels=config.channels, streaming=config.streaming)
+    if "train_examples" in config.explicit:
+        _enough_examples(train_data, config.train_examples)
     check_labelled(model_class, train_data)  # before a classifier is trained or a model built
     if config.examples_per_class is not None:
         train_data = data_lib.labelled_split(train_data, config.examples_per_class,

@@ -43,6 +43,7 @@ from tfgen.data.sources import (
 from tfgen.data.splits import SemiSupervisedDataset, labelled_split
 from tfgen.data import folders, streaming, transforms
 from tfgen.data.class_sets import ClassSetDataset, cluster_codes, sample_set_positions
+from tfgen.data.folders import FolderWarning
 
 __all__ = [
     "BINARIZATIONS",
@@ -50,6 +51,7 @@ __all__ = [
     "ClassSetDataset",
     "DATASETS",
     "DataUnavailableError",
+    "FolderWarning",
     "ImageDataset",
     "LABEL_FORMATS",
     "OFFLINE_ENV",

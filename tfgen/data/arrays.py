@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from tfgen import _checks
 from tfgen.data import transforms
-from tfgen.data.pipeline import ImageDataset
+from tfgen.data.pipeline import ImageDataset, as_uint8
 
 
 def _uint8(images, argument="images"):
@@ -23,8 +23,8 @@ def _uint8(images, argument="images"):
             f"{argument} must have shape (N, height, width, channels) or (N, height, width). "
             f"Received: {argument}.shape={images.shape}"
         )
-    # ImageDataset checks the dtype and the range and turns floats in [0, 1] into uint8.
-    return ImageDataset(images, None, name=argument).images
+    # The dtype, the range, the sizes and the channels (an alpha channel is dropped later, by the transform).
+    return as_uint8(images, argument, channels=(1, 2, 3, 4))
 
 
 def from_arrays(images, labels=None, *, class_names=None, name="arrays", image_size=None, channels=None):

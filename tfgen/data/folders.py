@@ -32,11 +32,25 @@ streaming cache (`tfgen.data.streaming`) for folders larger than memory.
 
 Images of different sizes need `image_size` (they are cropped and resized
 to it); without it, a clear error names two files of different sizes.
+
+Symbolic links: a linked image file is read like any other; a linked
+folder is never followed, wherever it points (a loop back to the folder
+or one of its ancestors, which would read every image again as an extra
+class; another folder inside it, a second copy; or a folder outside it):
+it is skipped, with one `FolderWarning` line naming each skipped link and
+where it points. Copy or move the images into the folder to include them.
+
+A ``train/`` folder without a test folder beside it (or a test folder
+without ``train/``) is refused, when it holds class sub-folders or is the
+folder's only sub-folder: it would otherwise be read as one class named
+"train". Give that folder itself as the dataset (a hold-out is then its
+test split), or add the missing split folder.
 """
 
 import hashlib
 import logging
 import os
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -84,31 +98,74 @@ def is_path(name_or_path):
     return any(sep in text for sep in separators) and not _tfds_name(text)
 
 
+class FolderWarning(UserWarning):
+    """A folder of images holds something that is skipped (a symbolic link to a folder): one line."""
+
+
 def _visible(names):
     return sorted(name for name in names if not name.startswith("."))
 
 
-def _image_files(folder, recursive):
-    """Sorted paths of the image files in `folder` (and below it, when `recursive`)."""
+def _image_files(folder, recursive, links=None):
+    """Sorted paths of the image files in `folder` (and below it, when `recursive`); the linked folders met
+    below it are not followed but added to the set `links`."""
     found = []
     for current, dirs, files in os.walk(folder):
-        dirs[:] = _visible(dirs) if recursive else []
+        if recursive:
+            linked = {name for name in dirs if os.path.islink(os.path.join(current, name))}
+            if links is not None:
+                links.update(os.path.join(current, name) for name in _visible(linked))
+            dirs[:] = [name for name in _visible(dirs) if name not in linked]
+        else:
+            dirs[:] = []
         found += [os.path.join(current, f) for f in _visible(files) if f.lower().endswith(EXTENSIONS)]
     return sorted(found)
 
 
-def _subfolders(folder):
-    return [name for name in _visible(os.listdir(folder)) if os.path.isdir(os.path.join(folder, name))]
+def _subfolders(folder, links=None):
+    """The visible sub-folders of `folder`, sorted; the linked ones are left out (added to the set `links`)."""
+    names = []
+    for name in _visible(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        if os.path.islink(path) and os.path.isdir(path):
+            if links is not None:
+                links.add(path)
+        elif os.path.isdir(path):
+            names.append(name)
+    return names
+
+
+def _warn_links(folder, links):
+    """One `FolderWarning` line naming the linked folders skipped in `folder` and where each points."""
+    if not links:
+        return
+    root = os.path.realpath(folder)
+    described = []
+    for link in sorted(links):
+        target = os.path.realpath(link)
+        if root == target or root.startswith(target.rstrip(os.sep) + os.sep):
+            why = "a loop: it holds the folder"
+        elif target.startswith(root + os.sep):
+            why = "inside the folder: a second copy"
+        else:
+            why = "out of the folder"
+        described.append(f"{os.path.relpath(link, folder)!r} -> {target!r} ({why})")
+    warnings.warn(f"The folder of images {folder!r}: skipped {len(described)} linked folder"
+                  f"{'s' if len(described) > 1 else ''} (never followed): {', '.join(described)}. Copy or move "
+                  f"the images into the folder to include them.", FolderWarning, stacklevel=2)
 
 
 def scan(folder):
-    """(files, labels or None, class_names) of a folder laid out as the module docstring says.
+    """(files, labels or None, class_names) of a folder laid out as the module docstring says; linked folders
+    are skipped, with one `FolderWarning` (module docstring).
 
     Raises:
         ValueError: no images, or images both loose and in sub-folders.
     """
-    classes = [name for name in _subfolders(folder) if _image_files(os.path.join(folder, name), True)]
+    links = set()
+    classes = [name for name in _subfolders(folder, links) if _image_files(os.path.join(folder, name), True, links)]
     loose = _image_files(folder, False)
+    _warn_links(folder, links)
     if classes and loose:
         raise ValueError(
             f"The folder {folder!r} holds both images ({os.path.basename(loose[0])!r}, ...) and class sub-folders "
@@ -145,6 +202,26 @@ def _split_folders(root):
     return None
 
 
+def _refuse_a_lone_split_folder(root):
+    """A ValueError when `root` has a train/ folder without a test folder, or a test folder without train/, that
+    holds class sub-folders or is `root`'s only sub-folder (it would be read as one class named after it)."""
+    subfolders = _subfolders(root)
+    present = [name for name in ("train", *TEST_FOLDERS) if name in subfolders]
+    if not present:
+        return
+    name = present[0]
+    path = os.path.join(root, name)
+    holds_classes = any(_image_files(os.path.join(path, sub), True) for sub in _subfolders(path))
+    if not holds_classes and len(subfolders) > 1:
+        return  # a class that happens to be called "train" among others
+    missing = "a test/ folder (or validation/, val/)" if name == "train" else "a train/ folder"
+    raise ValueError(
+        f"The folder of images {root!r} has a {name}/ folder but no {missing} beside it: split folders come in "
+        f"pairs, and alone {name}/ would be read as one class named {name!r}. Add the missing split folder, or "
+        f"give {path!r} itself as the dataset (every {HOLD_OUT}th file of each class is then held out for 'test')."
+    )
+
+
 def split_files(root, split):
     """(files, labels or None, class_names, how the split was made) of one split of the folder `root`."""
     _checks.choice("split", split, SPLITS)
@@ -166,6 +243,7 @@ def split_files(root, split):
                 raise ValueError(f"The test folder {folders[1]!r} has classes the training folder lacks: {unknown}")
             labels = np.asarray([class_names.index(names[label]) for label in labels], np.int64)
         return files, labels, class_names, f"the folder {folders[1]!r}"
+    _refuse_a_lone_split_folder(root)
     files, labels, class_names = scan(root)
     groups = [np.arange(len(files))] if labels is None else [np.flatnonzero(labels == k) for k in range(len(class_names))]
     keep = np.zeros(len(files), bool)

@@ -154,6 +154,32 @@ def check_shard(shard):
     return index, count
 
 
+def as_uint8(images, argument="images", channels=(1, 3)):
+    """`images` as a uint8 array (N, height, width, C), checked: at least one image, height and width >= 1, C in
+    `channels` (grey or RGB; the readers also take 2 and 4, an alpha channel they drop), uint8 in [0, 255] or
+    float in [0, 1] (rounded to uint8). A memory-mapped cache file is returned as it is."""
+    images = images if memory_mapped(images) else np.asarray(images)
+    if images.ndim != 4:
+        raise ValueError(
+            f"{argument} must have shape (N, height, width, channels). Received: {argument}.shape={images.shape}"
+        )
+    if images.shape[0] == 0:
+        raise ValueError(f"{argument} must hold at least one example. Received: {argument}.shape={images.shape}")
+    if images.shape[1] == 0 or images.shape[2] == 0:
+        raise ValueError(f"{argument} must be at least 1 pixel high and wide. Received: {argument}.shape={images.shape}")
+    if images.shape[3] not in channels:
+        kinds = {1: "grey", 2: "grey and alpha", 3: "RGB", 4: "RGBA"}
+        expected = " or ".join(f"{count} ({kinds[count]})" for count in channels)
+        raise ValueError(f"{argument} must have {expected} channels (the last axis). "
+                         f"Received: {argument}.shape={images.shape}")
+    if images.dtype != np.uint8:
+        if not np.issubdtype(images.dtype, np.floating):
+            raise TypeError(f"{argument} must be uint8 in [0, 255] or float in [0, 1]. Received: dtype={images.dtype}")
+        _checks.pixel_values(argument, images)
+        images = np.round(images * 255).astype(np.uint8)
+    return images
+
+
 @dataclasses.dataclass
 class ImageDataset:
     """Images and (optionally) labels, with a deterministic `tf.data` pipeline.
@@ -179,19 +205,7 @@ class ImageDataset:
     class_names: list = None
 
     def __post_init__(self):
-        images = self.images if memory_mapped(self.images) else np.asarray(self.images)
-        if images.ndim != 4:
-            raise ValueError(
-                f"images must have shape (N, height, width, channels). Received: images.shape={images.shape}"
-            )
-        if images.dtype != np.uint8:
-            if not np.issubdtype(images.dtype, np.floating):
-                raise TypeError(f"images must be uint8 in [0, 255] or float in [0, 1]. Received: dtype={images.dtype}")
-            _checks.pixel_values("images", images)
-            images = np.round(images * 255).astype(np.uint8)
-        if images.shape[0] == 0:
-            raise ValueError(f"images must hold at least one example. Received: images.shape={images.shape}")
-        self.images = images
+        self.images = images = as_uint8(self.images, "images", channels=(1, 3))
         if self.labels is None:
             if self.num_classes not in (None, 0) or self.class_names:
                 raise ValueError(

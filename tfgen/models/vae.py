@@ -35,6 +35,7 @@ from tfgen.models.base import NUM_SAMPLES_SPEC, Recipe
 from tfgen.models.decoder_likelihood import DecoderLikelihoodModel
 from tfgen.models.registry import register_model
 from tfgen.networks import ConvDecoder, ConvEncoder, GaussianMLP, MLPDecoder
+from tfgen.networks.mlp import check_hidden_layers
 
 NETWORKS = ("conv", "mlp")
 
@@ -105,9 +106,9 @@ class VAE(DecoderLikelihoodModel):
         self.networks = _checks.choice("networks", networks, NETWORKS)
         output_channels = self.decoder_output_channels
         if self.networks == "conv":
-            # Unused by the convolutional networks; kept as given for the config.
-            self.hidden_units = list(hidden_units) if isinstance(hidden_units, (list, tuple)) else hidden_units
-            self.activation = activation
+            # Unused by the convolutional networks; checked all the same (a typo is refused whatever the networks)
+            # and kept for the config.
+            self.hidden_units, self.activation = check_hidden_layers(hidden_units, activation)
             self.encoder = ConvEncoder(latent_dim, gaussian=True, image_shape=self.image_shape, name="encoder")
             self.decoder = ConvDecoder(latent_dim, output_activation=None, image_shape=self.image_shape,
                                        output_channels=output_channels, name="decoder")

@@ -23,6 +23,23 @@ from tfgen.networks.conv import add_convolutions, apply_convolutions, output_cha
 from tfgen.networks.shapes import IMAGE_SHAPE, check_image_shape, upsampling_plan
 
 
+def check_hidden_layers(hidden_units, activation):
+    """(hidden_units, activation) checked as `add_hidden_layers` takes them (a ValueError naming the argument):
+    one positive width (an int), or a non-empty sequence of them (a list); a Keras activation's name."""
+    if isinstance(hidden_units, (list, tuple)):
+        if not hidden_units:
+            raise ValueError("hidden_units must be a positive int or a non-empty sequence of them. Received: []")
+        checked = [_checks.positive_int("hidden_units", units) for units in hidden_units]
+    else:
+        checked = _checks.positive_int("hidden_units", hidden_units)
+    try:
+        keras.activations.get(activation)
+    except (ValueError, TypeError):
+        raise ValueError(f"activation must name a Keras activation such as 'relu' or 'tanh'. "
+                         f"Received: activation={activation!r}") from None
+    return checked, activation
+
+
 def add_hidden_layers(model, hidden_units, activation):
     """Gives `model` its hidden Dense layers: `hidden`, then `hidden_2`, `hidden_3`, ...
 
@@ -36,19 +53,8 @@ def add_hidden_layers(model, hidden_units, activation):
         stays an int (the configs of one-layer networks are unchanged), a
         sequence becomes a list.
     """
-    if isinstance(hidden_units, (list, tuple)):
-        if not hidden_units:
-            raise ValueError("hidden_units must be a positive int or a non-empty sequence of them. Received: []")
-        widths = [_checks.positive_int("hidden_units", units) for units in hidden_units]
-        checked = list(widths)
-    else:
-        widths = [_checks.positive_int("hidden_units", hidden_units)]
-        checked = widths[0]
-    try:
-        keras.activations.get(activation)
-    except (ValueError, TypeError):
-        raise ValueError(f"activation must name a Keras activation such as 'relu' or 'tanh'. "
-                         f"Received: activation={activation!r}") from None
+    checked, activation = check_hidden_layers(hidden_units, activation)
+    widths = checked if isinstance(checked, list) else [checked]
     for index, units in enumerate(widths):
         name = "hidden" if index == 0 else f"hidden_{index + 1}"
         setattr(model, name, keras.layers.Dense(units, activation=activation, name=name))

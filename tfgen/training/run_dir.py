@@ -110,8 +110,14 @@ def command_line(argv=None):
 
 
 def read_json(path):
+    """The JSON value of the file at `path`; a file that is not JSON (damaged, cut short, not UTF-8) is a
+    ValueError naming it."""
     with open(path, encoding="utf-8") as stream:
-        return json.load(stream)
+        try:
+            return json.load(stream)
+        except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
+            raise ValueError(f"{os.fspath(path)!r} is not valid JSON ({error}): it may be damaged; tfgen writes "
+                             f"it atomically, so it was changed by something else.") from None
 
 
 def read_history(run_dir, last_epoch=None):
@@ -244,12 +250,26 @@ def newest_intact_checkpoint(run_dir, below=None):
 def find_checkpoint(run_dir, name):
     """The prefix of the checkpoint `name` ("ckpt-1200", "1200" or a path ending in ckpt-1200) of `run_dir`.
 
+    A path must lead to the run's own `checkpoints/` folder (relative to the
+    working folder or to `run_dir`): a checkpoint of another run, or one set
+    aside in `checkpoints/superseded-N/`, is refused.
+
     Raises:
-        RunDirectoryError: the run has no such checkpoint (the message lists those it has).
+        RunDirectoryError: the run has no such checkpoint (the message lists
+            those it has), or the path leads elsewhere.
     """
-    text = str(name)
+    text = os.fspath(name) if isinstance(name, os.PathLike) else str(name)
     number = int(text) if text.isdigit() else checkpoint_number(os.path.basename(text.rstrip("/\\")))
     prefixes = checkpoint_prefixes(run_dir)
+    folder = os.path.dirname(text.rstrip("/\\"))
+    if folder:  # a path: it must be one of this run's checkpoints, not a file of another run with that number
+        own = os.path.realpath(checkpoint_dir(run_dir))
+        if own not in (os.path.realpath(folder), os.path.realpath(os.path.join(run_dir, folder))):
+            names = [os.path.basename(prefix) for prefix in prefixes.values()]
+            raise RunDirectoryError(
+                f"resume_from {text!r} (--resume-from) is not a checkpoint of the run {run_dir!r}: it lies in "
+                f"{folder!r}, not in {checkpoint_dir(run_dir)!r}. A run resumes from its own checkpoints only "
+                f"(resume that run with its own --out). Its checkpoints: {names or 'none'}")
     if number not in prefixes:
         names = [os.path.basename(prefix) for prefix in prefixes.values()]
         raise RunDirectoryError(f"{run_dir!r} has no checkpoint {name!r}. Its checkpoints: {names or 'none'}")

@@ -30,6 +30,7 @@ SIGINT and SIGTERM checkpoint at the next step boundary and raise
 others with `WorkerLost`.
 """
 
+import dataclasses
 import os
 import time
 
@@ -108,7 +109,7 @@ class Trainer:
             GAN whose discriminator learns at another rate (default for a
             GAN: Adam(`discriminator_learning_rate`, `discriminator_beta_1`),
             each G's when not given).
-        callbacks: `tfgen.training.Callback`s, e.g. `tfgen.plotting.PlotCallback`.
+        callbacks: a list of `tfgen.training.Callback`s (None: none), e.g. `tfgen.plotting.PlotCallback`.
         run_info: extra JSON-serializable facts to record in `config.json`
             (the dataset name, the command line...).
         **option_values: the fields of `options`, when it is not given.
@@ -129,6 +130,11 @@ class Trainer:
         **option_values,
     ):
         if options is None:
+            known = [field.name for field in dataclasses.fields(TrainingOptions)]
+            unknown = sorted(set(option_values) - set(known))
+            if unknown:
+                raise TypeError(f"Trainer takes no option {unknown[0]!r}.{_checks.did_you_mean(unknown[0], known)} "
+                                f"Its options: {known}")
             options = TrainingOptions(**option_values)
         elif not isinstance(options, TrainingOptions):
             raise TypeError(f"options must be a tfgen.config.TrainingOptions. Received: {type(options).__name__}")
@@ -141,8 +147,21 @@ class Trainer:
             raise TypeError(f"train_data must be a tfgen.data.ImageDataset. Received: {type(train_data).__name__}")
         if test_data is not None and not isinstance(test_data, ImageDataset):
             raise TypeError(f"test_data must be a tfgen.data.ImageDataset or None. Received: {type(test_data).__name__}")
-        if not run_dir:
+        if isinstance(run_dir, os.PathLike):
+            run_dir = os.fspath(run_dir)
+        if not isinstance(run_dir, str) or not run_dir:
             raise ValueError(f"run_dir must be a folder path. Received: run_dir={run_dir!r}")
+        if optimizer is not None and not isinstance(optimizer, keras.optimizers.Optimizer):
+            raise TypeError(f"optimizer must be a keras.optimizers.Optimizer or None. Received: "
+                            f"{type(optimizer).__name__}")
+        for argument, value in (("compile_kwargs", compile_kwargs), ("run_info", run_info)):
+            if value is not None and not isinstance(value, dict):
+                raise TypeError(f"{argument} must be a dict or None. Received: {type(value).__name__}")
+        if callbacks is None:
+            callbacks = ()
+        elif not isinstance(callbacks, (list, tuple)):
+            raise TypeError(f"callbacks must be a list of tfgen.training.Callback objects. Received: "
+                            f"{type(callbacks).__name__}")
         run_dir_lib.check_run_dir_paths(run_dir)
         self.model = model
         self.train_data = train_data
@@ -409,7 +428,11 @@ class Trainer:
             TrainingInterrupted: SIGINT or SIGTERM (a checkpoint was written).
         """
         max_steps = _checks.positive_int("max_steps", max_steps, allow_none=True)
-        resume = bool(resume) or resume_from is not None
+        resume = _checks.boolean("resume", resume) or resume_from is not None
+        if resume_from is not None and (isinstance(resume_from, (bool, np.bool_))
+                                        or not isinstance(resume_from, (str, int, np.integer))):
+            raise ValueError(f"resume_from must be a checkpoint's name ('ckpt-N') or its step N. "
+                             f"Received: resume_from={resume_from!r}")
         allow_changes = _checks.boolean("allow_changes", allow_changes)
         created = not os.path.exists(self.run_dir)
         # Only the chief of a multi-worker job writes (and locks) the run folder.
