@@ -157,6 +157,65 @@ def case(case_id, error, match, call):
     return pytest.param(call, error, match, id=case_id)
 
 
+def resolve(model_name="vae", **options):
+    """`RunConfig.resolve` of `model_name` into this test's run folder (no data, no model: fast)."""
+    from tfgen.config import RunConfig
+
+    return RunConfig.resolve(model_name, out=tmp("run"), **options)
+
+
+def config_file(content):
+    """A --config file in the temporary folder holding `content` (a dict as JSON, or text as it is)."""
+    import json
+
+    path = tmp("config.json")
+    with open(path, "w", encoding="utf-8") as stream:
+        stream.write(content if isinstance(content, str) else json.dumps(content))
+    return path
+
+
+def two_runs_with_checkpoint_5():
+    """Two run folders, a/ and b/, each with the index file of a checkpoint ckpt-5 (enough to be found)."""
+    for run in ("a", "b"):
+        a_file(run, "checkpoints", "ckpt-5.index")
+    return tmp("a"), tmp("b")
+
+
+def find_checkpoint(name):
+    from tfgen.training import run_dir
+
+    run_a, _ = two_runs_with_checkpoint_5()
+    return run_dir.find_checkpoint(run_a, name)
+
+
+def a_folder_of_images(*layout, count=3, name="images"):
+    """A folder `name` in the temporary folder with `count` 28x28 PNG files in each of the sub-folders `layout`."""
+    from PIL import Image
+
+    root = a_folder(name)
+    for sub in layout:
+        a_folder(name, sub)
+        for index in range(count):
+            Image.fromarray(np.full((28, 28), 20 * index, np.uint8)).save(os.path.join(root, sub, f"{index}.png"))
+    return root
+
+
+def a_corrupt_history():
+    a_folder("run")
+    with open(tmp("run", "history.json"), "w", encoding="utf-8") as stream:
+        stream.write('[{"epoch": 1, "train/loss": 3.0}, {"epoch": 2,')  # cut short
+    from tfgen.training import run_dir
+
+    return run_dir.read_history(tmp("run"))
+
+
+def one_class_data():
+    from tfgen.data import ImageDataset as Images
+
+    return Images(np.zeros((4, 28, 28, 1), np.uint8), np.zeros(4, np.int64), num_classes=1, name="images/train",
+                  class_names=["cats"])
+
+
 IMAGES_RANGE = r"images.*\[0, 1\]"
 
 # ---------------------------------------------------------------------------------------- the table
@@ -742,6 +801,80 @@ CASES = [
     case("train-out-is-a-file", ValueError, "out", lambda: train(out=a_file("run"))),
     case("train-labels_per_class=0", ValueError, "labels_per_class",
          lambda: train("ssvae", labels_per_class=0, latent_dim=2, encoder_units=8)),
+    # ------------------------------------------------------------ types: one strict reading of every value
+    case("types:config-smoke-string", ValueError, r"smoke must be True or False.*'false'.*--config file",
+         lambda: resolve(config_file=config_file({"smoke": "false"}))),
+    case("types:config-epochs-float", ValueError, r"epochs.*2\.5.*--config file",
+         lambda: resolve(config_file=config_file({"epochs": 2.5}))),
+    case("types:config-epochs-bool", ValueError, r"epochs.*True.*--config file",
+         lambda: resolve(config_file=config_file({"epochs": True}))),
+    case("types:config-epochs-null", ValueError, r"epochs.*None.*--config file",
+         lambda: resolve(config_file=config_file({"epochs": None}))),
+    case("types:config-infinity", ValueError, r"--config file.*Infinity is not a JSON value",
+         lambda: resolve(config_file=config_file('{"beta_1": Infinity}'))),
+    case("types:config-unknown-key", ValueError, r"\['epoch'\].*Did you mean 'epochs'",
+         lambda: resolve(config_file=config_file({"epoch": 3}))),
+    case("types:config-image-size-bool", ValueError, r"image_size.*--config file",
+         lambda: resolve(config_file=config_file({"image_size": True}))),
+    case("types:set-eager-int", ValueError, r"eager must be True or False.*--set eager",
+         lambda: resolve(assignments=[("eager", 1)])),
+    case("types:set-strategy-int", ValueError, r"strategy.*tf\.distribute\.Strategy",
+         lambda: resolve(assignments=[("strategy", 3)])),
+    case("types:set-unknown-name", ValueError, r"latnt_dim.*Did you mean 'latent_dim'",
+         lambda: resolve(assignments=[("latnt_dim", 3)])),
+    case("types:Trainer-eager=no", ValueError, "eager must be True or False", lambda: trainer(eager="no")),
+    case("types:Trainer-jit=1", ValueError, "jit must be True or False", lambda: trainer(jit=1)),
+    case("types:Trainer-verbose=True", ValueError, "verbose", lambda: trainer(verbose=True)),
+    case("types:Trainer-unknown-option", TypeError, "'epoch'.*Did you mean 'epochs'", lambda: trainer(epoch=1)),
+    case("types:Trainer-optimizer=str", TypeError, "optimizer must be", lambda: trainer(optimizer="adam")),
+    case("types:Trainer-run_info=list", TypeError, "run_info must be a dict", lambda: trainer(run_info=["x"])),
+    case("types:Trainer-callbacks=str", TypeError, "callbacks must be a list", lambda: trainer(callbacks="plots")),
+    case("types:Trainer-run_dir=int", ValueError, "run_dir", lambda: trainer(run_dir=5)),
+    case("types:Trainer.fit-resume=str", ValueError, "resume must be True or False",
+         lambda: trainer().fit(resume="no")),
+    case("types:Trainer.fit-resume_from=float", ValueError, "resume_from", lambda: trainer().fit(resume_from=1.5)),
+    case("types:ImageDataset-5-channels", ValueError, r"images must have 1 \(grey\) or 3 \(RGB\) channels",
+         lambda: ImageDataset(zeros(4, 28, 28, 5, dtype=np.uint8), np.arange(4))),
+    case("types:ImageDataset-height-0", ValueError, "images must be at least 1 pixel high",
+         lambda: ImageDataset(zeros(4, 0, 28, 1, dtype=np.uint8), np.arange(4))),
+    case("types:from_arrays-5-channels", ValueError, r"images must have .*4 \(RGBA\) channels",
+         lambda: data_lib.from_arrays(zeros(4, 28, 28, 5))),
+    case("types:from_arrays-width-0", ValueError, "images must be at least 1 pixel", lambda: data_lib.from_arrays(
+        zeros(4, 28, 0))),
+    case("types:VAE-hidden_units=str-conv", ValueError, "hidden_units", lambda: models.VAE(hidden_units="abc")),
+    case("types:VAE-activation=unknown-conv", ValueError, "activation", lambda: models.VAE(activation="tahn")),
+    # ------------------------------------------------------------ conflicts: two sources, one option
+    case("conflicts:flag-and-set", ValueError, r"epochs is given twice.*2 \(--set\).*3 \(the flags\)",
+         lambda: resolve(assignments=[("epochs", 2)], epochs=3)),
+    case("conflicts:set-twice", ValueError, "epochs is given twice", lambda: resolve(assignments=[("epochs", 1),
+                                                                                                  ("epochs", 2)])),
+    case("conflicts:model-option-flag-and-set", ValueError, "latent_dim is given twice",
+         lambda: resolve(assignments=[("latent_dim", 3)], latent_dim=4)),
+    case("conflicts:resume-from-and-no-resume", ValueError, r"resume_from.*--no-resume.*choose one",
+         lambda: resolve(resume_from="ckpt-5", resume=False)),
+    case("conflicts:examples-and-labels-per-class", ValueError, "examples_per_class.*labels_per_class.*choose one",
+         lambda: resolve("ssvae", examples_per_class=6, labels_per_class=10)),
+    case("conflicts:config-of-another-model", ValueError, r"configuration of 'cgan'.*not of 'vae'",
+         lambda: resolve(config_file=config_file({"model_name": "cgan", "epochs": 2}))),
+    case("conflicts:jit-and-eager", ValueError, "choose one", lambda: trainer(jit=True, eager=True)),
+    case("conflicts:resume-from-another-run", ValueError, r"not a checkpoint of the run.*its own --out",
+         lambda: find_checkpoint(tmp("b", "checkpoints", "ckpt-5"))),
+    case("conflicts:resume-from-a-superseded-checkpoint", ValueError, "not a checkpoint of the run",
+         lambda: find_checkpoint(a_file("a", "checkpoints", "superseded-1", "ckpt-5.index")[:-len(".index")])),
+    case("conflicts:resume-from-relative-path-of-another-run", ValueError, "not a checkpoint of the run",
+         lambda: find_checkpoint(os.path.join("..", "b", "checkpoints", "ckpt-5"))),
+    case("conflicts:lone-train-folder", ValueError, r"train/ folder but no test folder",
+         lambda: data_lib.load(a_folder_of_images("train/cats", "train/dogs"), "train")),
+    # ------------------------------------------------------------ messages: the real cause, named
+    case("messages:train-only-image-folder", ValueError, r"has a train/ folder but no test folder.*read as one class",
+         lambda: runs.load_data(a_folder_of_images("train/cats", "train/dogs"))),
+    case("messages:one-class-folder-for-a-conditional-model", ValueError, r"cgan needs at least 2 classes.*'cats'",
+         lambda: runs.check_labelled(models.ConditionalGAN, one_class_data())),
+    case("messages:corrupt-history-json", ValueError, r"history\.json' is not valid JSON", a_corrupt_history),
+    case("messages:non-json-config-value", ValueError, r"Cannot read the --config file .*config\.json.*NaN is not",
+         lambda: resolve(config_file=config_file('{"learning_rate": NaN}'))),
+    case("messages:train-examples-beyond-the-data", ValueError, r"train_examples=20 .*more than the 16 examples",
+         lambda: train(dataset=(dataset(16), None), train_examples=20)),
 ]
 
 
@@ -813,8 +946,9 @@ def test_export_with_a_bad_version_creates_no_folder():
 
 
 def cli_case(case_id, flag, argv):
-    """`argv` (a list, or a function returning one) must fail with one stderr line matching `flag`."""
-    return pytest.param(argv, flag, id=f"cli-{case_id}")
+    """`argv` (a list, or a function returning one) must fail with one stderr line matching `flag`. An id with
+    a class ("types:...") is kept as it is, for the count by class."""
+    return pytest.param(argv, flag, id=case_id if ":" in case_id else f"cli-{case_id}")
 
 
 TRAIN = ["train", "vae", "--dataset", "mnist", "--train-examples", "16", "--batch-size", "8", "--max-steps", "1",
@@ -871,6 +1005,24 @@ CLI_CASES = [
     cli_case("sample-out-is-a-folder", "--out|out",
              lambda: ["sample", "--model", os.path.join(LEGACY, "vae", "export"), "--columns", "2",
                       "--out", a_folder("grid.png")]),
+    cli_case("types:cli-config-smoke-string", r"smoke must be True or False.*'false'.*config\.json",
+             lambda: TRAIN + ["--out", tmp("run"), "--config", config_file({"smoke": "false"})]),
+    cli_case("types:cli-set-epochs-float", r"epochs.*2\.5.*--set epochs",
+             lambda: TRAIN + ["--out", tmp("run"), "--set", "epochs=2.5"]),
+    cli_case("types:cli-set-learning-rate-nan", r"learning_rate.*'NaN'",
+             lambda: TRAIN + ["--out", tmp("run"), "--set", "learning_rate=NaN"]),
+    cli_case("conflicts:cli-flag-and-set", r"epochs is given twice.*--set.*the flags",
+             lambda: TRAIN + ["--out", tmp("run"), "--set", "epochs=2", "--epochs", "3"]),
+    cli_case("conflicts:cli-set-twice", "epochs is given twice",
+             lambda: TRAIN + ["--out", tmp("run"), "--set", "epochs=1", "--set", "epochs=2"]),
+    cli_case("conflicts:cli-tfds-dir-and-data-dir", "--tfds-dir.*--data-dir",
+             lambda: TRAIN + ["--out", tmp("run"), "--tfds-dir", tmp("a"), "--data-dir", tmp("b")]),
+    cli_case("conflicts:cli-resume-from-and-no-resume", "--resume-from.*--no-resume",
+             lambda: TRAIN + ["--out", tmp("run"), "--resume-from", "ckpt-5", "--no-resume"]),
+    cli_case("messages:cli-unknown-flag-after-the-model", r"^tfgen train vae: error: unrecognized arguments: --bogus",
+             lambda: TRAIN + ["--out", tmp("run"), "--bogus"]),
+    cli_case("messages:cli-near-miss-flag", r"^tfgen train vae: error: .*--learnig-rate.*Did you mean '--learning-rate'",
+             lambda: TRAIN + ["--out", tmp("run"), "--learnig-rate", "0.1"]),
 ]
 
 
@@ -915,3 +1067,108 @@ def test_tf_config_without_the_multiworker_strategy_is_one_warning_line(capsys, 
     cli.main(["train", "vae", "--out", tmp("tf-config-run"), "--smoke"])
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(lines) == 1 and "warning: TF_CONFIG is set" in lines[0] and "--strategy multiworker" in lines[0], lines
+
+
+# ---------------------------------------------------------------------------------------- conflicts reported, causes named
+
+
+def test_conflicts_smoke_and_a_config_value_replaced_are_one_warning_line_each(capsys, monkeypatch):
+    """conflicts: --smoke with --epochs, and a --config value that a flag or --set replaces: reported, not silent."""
+    monkeypatch.setattr(runs, "run", lambda config: None)  # the warnings come from the config, before any run
+    path = config_file({"epochs": 2, "model": {"latent_dim": 3}})
+    cli.main(["train", "vae", "--out", tmp("run"), "--smoke", "--epochs", "5", "--config", path, "--set", "latent_dim=4"])
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 2, lines
+    assert "latent_dim=4 (--set) replaces 3" in lines[0] and "epochs=5 (the flags) replaces 2" in lines[0], lines
+    assert "smoke" in lines[1] and "epochs=5 is ignored" in lines[1], lines
+
+
+def test_conflicts_resume_with_changed_train_examples_is_refused_naming_it():
+    """conflicts: a resume that would train on other examples is a change of recipe (--allow-changes)."""
+    from tfgen.training.run_dir import RunDirectoryError
+
+    train()
+    with pytest.raises(RunDirectoryError, match=r"train_examples: 16 -> 32.*--allow-changes"):
+        train(resume=True, train_examples=32, epochs=2)
+    train(resume=True, train_examples=32, epochs=2, allow_changes=True)  # accepted when asked
+
+
+def test_a_checkpoint_path_of_the_run_itself_is_found():
+    run_a, _ = two_runs_with_checkpoint_5()
+    from tfgen.training import run_dir
+
+    expected = os.path.join(run_a, "checkpoints", "ckpt-5")
+    assert run_dir.find_checkpoint(run_a, os.path.join(run_a, "checkpoints", "ckpt-5")) == expected
+    assert run_dir.find_checkpoint(run_a, os.path.join("checkpoints", "ckpt-5")) == expected  # relative to the run
+    assert run_dir.find_checkpoint(run_a, "ckpt-5") == run_dir.find_checkpoint(run_a, 5) == expected
+
+
+@pytest.mark.parametrize("target", ["loop", "out"], ids=["paths:folder-symlink-loop", "paths:folder-symlink-out"])
+def test_a_linked_folder_is_skipped_with_one_warning(target):
+    """A folder link (a loop back to the folder, or out of it) is never followed: one FolderWarning names it."""
+    root = a_folder_of_images("cats", "dogs")
+    outside = a_folder_of_images("elsewhere", name="outside") if target == "out" else None
+    os.symlink(root if target == "loop" else os.path.join(outside, "elsewhere"), os.path.join(root, "linked"))
+    os.symlink(root, os.path.join(root, "cats", "nested"))  # a loop below a class folder too
+    with pytest.warns(data_lib.FolderWarning) as caught:
+        files, labels, class_names = data_lib.folders.scan(root)
+    assert class_names == ["cats", "dogs"]  # no extra class of duplicates
+    assert len(files) == 6 and sorted(np.bincount(labels)) == [3, 3]
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert "'linked'" in message and os.path.join("cats", "nested") in message
+    assert ("a loop" if target == "loop" else "out of the folder") in message
+
+
+def test_a_linked_image_file_is_read():
+    root = a_folder_of_images("cats", "dogs")
+    os.symlink(os.path.join(root, "cats", "0.png"), os.path.join(root, "dogs", "linked.png"))
+    files, labels, _ = data_lib.folders.scan(root)
+    assert len(files) == 7 and list(np.bincount(labels)) == [3, 4]
+
+
+def test_5_channels_through_a_tf_dataset_is_one_line():
+    with pytest.raises(ValueError, match="channels"):
+        data_lib.from_tf_dataset(tf.data.Dataset.from_tensor_slices(np.zeros((2, 8, 8, 5), np.uint8)))
+
+
+def _oom_chain():
+    """An AbortedError (what a replica sees) caused by an allocation failure on another."""
+    try:
+        try:
+            raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor with shape[512,256,56,56] "
+                                                               "[Op:Conv2DBackpropInput]")
+        except tf.errors.ResourceExhaustedError as cause:
+            raise tf.errors.AbortedError(None, None, "Collective ops is aborted by: ... while running "
+                                                     "generator/conv2d_transpose") from cause
+    except tf.errors.AbortedError as error:
+        return error
+
+
+@pytest.mark.parametrize("error", [
+    pytest.param(_oom_chain, id="messages:oom-in-the-cause"),
+    pytest.param(lambda: tf.errors.InternalError(None, None, "Conv2DTranspose failed\nfailed to allocate memory "
+                                                             "for the output"), id="messages:oom-in-a-later-line"),
+    pytest.param(lambda: ValueError("the step failed"), id="messages:no-oom-is-left-alone"),
+])
+def test_out_of_memory_is_named_with_what_to_lower(error):
+    error = error()
+    status, line = cli._describe_error(error)
+    if "oom" not in str(error).lower() and "allocate" not in str(error) and error.__cause__ is None:
+        assert line == "the step failed"
+        return
+    assert status == 2 and "\n" not in line
+    assert line.startswith("out of memory while running ") and "lower --batch-size or --image-size" in line, line
+    assert "Conv2DBackpropInput" in line or "Conv2DTranspose" in line, line
+
+
+def test_the_type_and_conflict_floors():
+    ids = [param.id for param in CASES] + [param.id for param in CLI_CASES]
+    for kind in ("types:", "conflicts:"):
+        assert sum(case_id.startswith(kind) for case_id in ids) >= 10, kind
+
+
+def test_messages_train_examples_beyond_a_tfds_split_reads_the_split():
+    """messages: the test split of --train-examples 20000 was TFDS's "Requested slice [:20000] incompatible with
+    10000 examples"; a split is read up to N (the training split's shortfall is refused, naming its size)."""
+    assert len(data_lib.load("mnist", "test", examples=10001)) == 10000

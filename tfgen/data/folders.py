@@ -214,7 +214,7 @@ def _refuse_a_lone_split_folder(root):
     holds_classes = any(_image_files(os.path.join(path, sub), True) for sub in _subfolders(path))
     if not holds_classes and len(subfolders) > 1:
         return  # a class that happens to be called "train" among others
-    missing = "a test/ folder (or validation/, val/)" if name == "train" else "a train/ folder"
+    missing = "test folder (test/, validation/ or val/)" if name == "train" else "train/ folder"
     raise ValueError(
         f"The folder of images {root!r} has a {name}/ folder but no {missing} beside it: split folders come in "
         f"pairs, and alone {name}/ would be read as one class named {name!r}. Add the missing split folder, or "
