@@ -31,7 +31,8 @@ def from_arrays(images, labels=None, *, class_names=None, name="arrays", image_s
     """An `ImageDataset` of arrays.
 
     Args:
-        images: (N, height, width[, channels]) uint8 in [0, 255] or float in [0, 1].
+        images: (N, height, width[, channels]) uint8 in [0, 255] or float in [0, 1]; 1 to 4 channels
+            (grey, grey and alpha, RGB, RGBA: an alpha channel is dropped); height and width at least 1.
         labels: None (unlabelled) or (N,) integer class ids.
         class_names: one name per class (default: "0", "1", ..., up to the
             largest label); sets the number of classes.
