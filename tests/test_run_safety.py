@@ -3,6 +3,7 @@ recovery from damaged checkpoints, signals, seeds, file permissions and one-line
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -547,3 +548,118 @@ def test_without_flock_the_lock_is_an_exclusive_file(tmp_path, monkeypatch):
     (tmp_path / "run" / ".tfgen.lock").write_text(json.dumps({"pid": 2**22 + 12345, "host": __import__("socket").gethostname()}))
     with pytest.warns(RuntimeWarning, match=r"stale lock .* pid 4206649"):
         locks.FolderLock(str(tmp_path / "run"), "run folder").acquire().release()
+
+
+# ----------------------------------------------------------- killed runs
+
+KILL_STATES = ("before-first-checkpoint", "mid-first-checkpoint", "mid-config")
+
+
+@pytest.fixture(scope="module")
+def killed_runs(tmp_path_factory):
+    """{state: a run folder as a SIGKILL at that point left it} (tests/child_kill_state.py, one process each,
+    all at once)."""
+    root = tmp_path_factory.mktemp("killed")
+    processes = {state: subprocess.Popen([sys.executable, os.path.join(REPO_ROOT, "tests", "child_kill_state.py"),
+                                          state, str(root / state)], cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
+                 for state in KILL_STATES}
+    for state, process in processes.items():
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == -signal.SIGKILL, f"{state}: exit {process.returncode}: {stderr[-2000:]}"
+    return {state: root / state for state in KILL_STATES}
+
+
+def _left(run):
+    """The names a killed run left: the run folder's and its checkpoints folder's."""
+    checkpoints = run / "checkpoints"
+    return sorted(os.listdir(run)), sorted(os.listdir(checkpoints)) if checkpoints.is_dir() else []
+
+
+@pytest.mark.parametrize("state", KILL_STATES)
+def test_every_state_a_killed_run_leaves_is_recovered_by_the_next_command(state, killed_runs, reference_state,
+                                                                           tmp_path):
+    """A run killed before its first checkpoint is whole (no checkpoint yet, half of the first one, half of its
+    config) has no checkpoint to resume; a fresh `train` on the folder says to pass --resume (when it holds the
+    run's config), and --resume starts it again from step 0 and ends exactly where the uninterrupted run does.
+    The killed save's temporary folder goes (it carries the marker); nothing else of the folder is lost."""
+    run = tmp_path / "run"
+    shutil.copytree(killed_runs[state], run)
+    top, checkpoints = _left(run)
+    assert not [name for name in checkpoints if name.endswith(".index")], checkpoints  # no checkpoint is seen
+    if state == "mid-first-checkpoint":
+        leftover = [name for name in checkpoints if name.startswith(".tmp-ckpt-")]
+        assert leftover and (run / "checkpoints" / leftover[0] / ".tfgen-checkpoint-in-progress").is_file()
+        assert [name for name in checkpoints if name.startswith("ckpt-4.data-")]  # the data went first
+    if state == "mid-config":
+        assert "config.json" not in top and [name for name in top if name.startswith(".tmp-")]
+        _trainer(tmp_path / "fresh").fit(max_steps=1)  # (the state's fresh train is the resume below, too)
+    else:
+        assert "config.json" in top
+        config = (run / "config.json").read_bytes()
+        with pytest.raises(RunDirectoryError, match=r"stopped before its first checkpoint.*\(--resume\) to start it "
+                                                    r"again from step 0"):
+            _trainer(run).fit()
+        assert (run / "config.json").read_bytes() == config and _left(run) == (top, checkpoints)
+    resumed = _trainer(run)
+    resumed.fit(resume=True)
+    _assert_same(reference_state, _state(resumed))
+    assert not [name for name in os.listdir(run / "checkpoints") if name.startswith(".tmp-ckpt-")]
+    assert run_files.latest_checkpoint(str(run)).endswith("ckpt-8")
+
+
+def test_resume_from_a_checkpoint_of_a_run_without_one_is_refused(killed_runs, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(killed_runs["before-first-checkpoint"], run)
+    with pytest.raises(RunDirectoryError, match=r"has no checkpoint 'ckpt-4'\. Its checkpoints: none"):
+        _trainer(run).fit(resume_from="ckpt-4")
+
+
+def test_a_checkpoint_is_published_whole_and_rotation_keeps_the_newest(tmp_path):
+    run = tmp_path / "run"
+    _trainer(run, checkpoint_every_steps=1, max_checkpoints=2).fit()
+    names = sorted(os.listdir(run / "checkpoints"))
+    # max_checkpoints + 1 kept (the newest is only known good once a finite step follows it), no temporary left.
+    assert [name for name in names if name.endswith(".index")] == ["ckpt-6.index", "ckpt-7.index", "ckpt-8.index"]
+    assert names == ["checkpoint"] + sorted(f"ckpt-{step}.{kind}" for step in (6, 7, 8)
+                                             for kind in ("index", "data-00000-of-00001"))
+    state = tf.train.get_checkpoint_state(str(run / "checkpoints"))
+    assert [os.path.basename(path) for path in state.all_model_checkpoint_paths] == ["ckpt-6", "ckpt-7", "ckpt-8"]
+    assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-8")
+
+
+def test_a_held_checkpoint_survives_its_rotation_and_a_rotated_choice_is_made_again(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    _trainer(run, checkpoint_every_steps=2).fit(max_steps=4)  # ckpt-2, ckpt-4
+    original = tf.train.load_checkpoint(str(run / "checkpoints" / "ckpt-4"))
+    expected = {name: original.get_tensor(name) for name in original.get_variable_to_shape_map()}
+    with run_files.held_checkpoint(str(run)) as held:
+        for entry in os.listdir(run / "checkpoints"):  # the run rotates ckpt-4 away while it is read
+            if entry.startswith("ckpt-4."):
+                os.remove(run / "checkpoints" / entry)
+        reader = tf.train.load_checkpoint(held)
+        for name, value in expected.items():
+            np.testing.assert_array_equal(reader.get_tensor(name), value, err_msg=name)
+    assert not os.path.exists(os.path.dirname(os.path.dirname(held)))  # the private copy is gone
+    # The latest is chosen, then rotated away before it is linked: the new latest is chosen instead.
+    gone = str(run / "checkpoints" / "ckpt-9")
+    choices = iter([gone, str(run / "checkpoints" / "ckpt-2")])
+    monkeypatch.setattr(run_files, "latest_checkpoint", lambda run_dir: next(choices))
+    with run_files.held_checkpoint(str(run)) as held:
+        assert os.path.basename(held) == "ckpt-2"
+    monkeypatch.setattr(run_files, "latest_checkpoint", lambda run_dir: gone)
+    with pytest.raises(RunDirectoryError, match="rotated away 5 times"):
+        with run_files.held_checkpoint(str(run)):
+            pass
+
+
+def test_export_refuses_a_checkpoint_that_never_received_an_update(tmp_path):
+    run = tmp_path / "run"
+    trainer = _trainer(run)
+    trainer.fit(max_steps=1)
+    # What a run of an older version could write: a checkpoint after updates that were all skipped.
+    trainer.optimizer.iterations.assign(0)
+    trainer._checkpoints.save(trainer.global_step)
+    assert run_files.applied_updates(run_files.latest_checkpoint(str(run))) == 0
+    with pytest.raises(RunDirectoryError, match=r"ckpt-1' never received an update"):
+        export_run(str(run), "x", str(tmp_path / "saved_models"))
+    assert not (tmp_path / "saved_models").exists()

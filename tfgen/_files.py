@@ -10,6 +10,7 @@ process creates (0666 less the umask).
 
 import json
 import os
+import shutil
 import tempfile
 
 
@@ -81,3 +82,30 @@ def write_json_atomic(path, value):
             os.fsync(stream.fileno())
 
     return write_atomic(path, write, suffix=".json")
+
+
+def marked_temporary_folder(parent, prefix, marker):
+    """A new folder `parent/<prefix>XXXX` that holds an empty file named `marker`, tfgen's sign that the
+    folder is its own temporary one: `remove_marked_temporaries` removes only folders that carry it, so a
+    folder of the user's that happens to be named like one is never touched."""
+    folder = tempfile.mkdtemp(dir=parent, prefix=prefix)
+    try:
+        open(os.path.join(folder, marker), "w").close()
+    except BaseException:
+        os.rmdir(folder)
+        raise
+    return folder
+
+
+def remove_marked_temporaries(parent, prefix, marker):
+    """Removes the folders `parent/<prefix>*` that carry `marker` (the leftovers of killed writers); the
+    caller must be the only live writer of `parent` (it holds its lock). Returns the names removed."""
+    removed = []
+    if not os.path.isdir(parent):
+        return removed
+    for entry in sorted(os.listdir(parent)):
+        path = os.path.join(parent, entry)
+        if entry.startswith(prefix) and os.path.isfile(os.path.join(path, marker)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(entry)
+    return removed

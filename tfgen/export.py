@@ -31,13 +31,12 @@ import json
 import os
 import re
 import shutil
-import tempfile
 
 import keras
 import tensorflow as tf
 
 from tfgen import _checks
-from tfgen._files import FOLDER_MODE, write_json_atomic
+from tfgen._files import FOLDER_MODE, marked_temporary_folder, remove_marked_temporaries, write_json_atomic
 from tfgen.locks import FolderLock
 from tfgen.models import GenerativeModel
 from tfgen.training.checkpoints import nonfinite_variable, restore_model
@@ -210,10 +209,7 @@ def export_model(model, model_dir, version=None, jit_compile=False, run_info=Non
 
 def _remove_stale_temporaries(model_dir):
     """Removes the temporary folders of killed exports (the lock holder is the only live writer)."""
-    for entry in os.listdir(model_dir):
-        path = os.path.join(model_dir, entry)
-        if entry.startswith(_TEMPORARY_PREFIX) and os.path.isfile(os.path.join(path, _TEMPORARY_MARKER)):
-            shutil.rmtree(path, ignore_errors=True)
+    remove_marked_temporaries(model_dir, _TEMPORARY_PREFIX, _TEMPORARY_MARKER)
 
 
 def _write_version(model, model_dir, version, jit_compile, run_info):
@@ -238,9 +234,8 @@ def _write_version(model, model_dir, version, jit_compile, run_info):
         functions[name] = archive.add_endpoint(name, function, input_signature=input_signature)
     # The manifest describes the archive's functions: traced once here, reused by write_out.
     manifest = _manifest(model, jit_compile, run_info, functions)
-    temporary = tempfile.mkdtemp(dir=model_dir, prefix=f"{_TEMPORARY_PREFIX}{version}-")
+    temporary = marked_temporary_folder(model_dir, f"{_TEMPORARY_PREFIX}{version}-", _TEMPORARY_MARKER)
     try:
-        open(os.path.join(temporary, _TEMPORARY_MARKER), "w").close()
         archive.write_out(temporary, verbose=False)
         write_json_atomic(os.path.join(temporary, MANIFEST_FILE), manifest)
         os.chmod(temporary, FOLDER_MODE)  # mkdtemp makes 0700 folders
@@ -284,9 +279,10 @@ def _run_info(run_dir, config):
 def export_run(run_dir, name, saved_models_dir="saved_models", jit_compile=False):
     """Exports the latest checkpoint of a training run as `saved_models_dir/name/<next version>`.
 
-    The name is checked and the checkpoint restored before anything is written.
+    The name is checked and the checkpoint restored before anything is written. A checkpoint whose
+    optimizers never applied an update (every update before it was skipped as non-finite) is refused.
     """
     check_model_name(name)
-    model, config = restore_model(run_dir)
+    model, config = restore_model(run_dir, require_updates=True)
     return export_model(model, os.path.join(saved_models_dir, name), jit_compile=jit_compile,
                         run_info=_run_info(run_dir, config))

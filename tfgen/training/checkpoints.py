@@ -4,7 +4,9 @@ moving checkpoints aside (never deleting them).
 * `make_checkpoint`: the `tf.train.Checkpoint` of a model (its random
   streams included), its optimizer and the loop's run state.
 * `RunCheckpoints`: the checkpoints of one training run, as the trainer
-  writes and restores them: only finite ones are written (the trainer checks
+  writes and restores them: each is written whole or not at all (into a
+  temporary folder that carries a marker, then renamed into place, index
+  last); only finite ones are written (the trainer checks
   with `nonfinite_variable` first); in a multi-worker job every worker saves
   (TensorFlow's collectives may run in a save) but only the chief's are kept;
   a resume checks that the checkpoint is whole and finite, and a damaged one
@@ -12,7 +14,9 @@ moving checkpoints aside (never deleting them).
   checkpoint moves the newer ones to `checkpoints/superseded-<step>/`, and
   after a divergence the checkpoints holding the diverged weights go to
   `checkpoints/diverged-<step>/`.
-* `restore_model`: the model of a run folder with its latest weights.
+* `restore_model`: the model of a run folder with its latest weights, read
+  from a private link (or copy) of the checkpoint, so that a run training on
+  beside it may rotate it away meanwhile.
 
 The files themselves (the `ckpt-<step>` names, TensorFlow's state file, the
 check that a checkpoint is whole and finite) are `tfgen.training.run_dir`'s.
@@ -25,9 +29,39 @@ import warnings
 
 import tensorflow as tf
 
+from tfgen._files import marked_temporary_folder, remove_marked_temporaries
 from tfgen.models.registry import model_class_of
 from tfgen.training import precision as precision_lib
 from tfgen.training import run_dir as run_dir_lib
+
+
+#: The temporary folders of checkpoint saves, in `checkpoints/`, and the marker each carries (only a folder that
+#: carries it is ever removed as a killed save's leftover).
+TEMPORARY_PREFIX = ".tmp-ckpt-"
+TEMPORARY_MARKER = ".tfgen-checkpoint-in-progress"
+
+
+def _listed_checkpoints(run_dir):
+    """The prefixes (oldest first) of the checkpoints that the run's state file lists and that exist: the ones
+    a save rotates (checkpoints copied in by hand and the set-aside folders are never deleted)."""
+    folder = run_dir_lib.checkpoint_dir(run_dir)
+    state = tf.train.get_checkpoint_state(folder)
+    if state is None:
+        return []
+    names = [os.path.basename(path) for path in state.all_model_checkpoint_paths]
+    prefixes = [os.path.join(folder, name) for name in names]
+    return [prefix for prefix in prefixes if os.path.isfile(prefix + ".index")]
+
+
+def _delete_checkpoint(prefix):
+    """Deletes the files of the checkpoint `prefix`: its index first, so that it is never seen half."""
+    folder, base = os.path.dirname(prefix), os.path.basename(prefix)
+    index = prefix + ".index"
+    if os.path.exists(index):
+        os.remove(index)
+    for entry in os.listdir(folder):
+        if entry.startswith(base + ".data-"):
+            os.remove(os.path.join(folder, entry))
 
 
 def make_checkpoint(model, optimizer=None, **extra):
@@ -109,35 +143,56 @@ class RunCheckpoints:
         self.chief = chief
         self.max_checkpoints = max_checkpoints
         self.verbose = verbose
-        self.manager = None  # made by `open`, once the run folder is locked and its checkpoints checked
-        self._worker_folder = None  # a worker other than the chief: its temporary checkpoint folder
 
     def open(self):
-        """Makes the `tf.train.CheckpointManager` that writes and rotates the checkpoints."""
+        """Prepares the writes, once the run folder is locked and its checkpoints checked: removes the
+        temporary folders that the saves of a killed run left (the lock holder is the only live writer)."""
         if self.chief:
-            self.manager = tf.train.CheckpointManager(
-                self.checkpoint, run_dir_lib.checkpoint_dir(self.run_dir), max_to_keep=self.max_checkpoints + 1
-            )
-        else:  # TensorFlow's way: the other workers save too, to a temporary folder deleted after each save
-            self._worker_folder = tempfile.mkdtemp(prefix="tfgen-worker-checkpoints-")
-            self.manager = tf.train.CheckpointManager(self.checkpoint, self._worker_folder, max_to_keep=1)
-
-    def close(self):
-        """Removes a worker's temporary checkpoint folder (the chief's checkpoints stay)."""
-        if self._worker_folder is not None:
-            shutil.rmtree(self._worker_folder, ignore_errors=True)
-            self._worker_folder = None
+            folder = run_dir_lib.checkpoint_dir(self.run_dir)
+            os.makedirs(folder, exist_ok=True)
+            remove_marked_temporaries(folder, TEMPORARY_PREFIX, TEMPORARY_MARKER)
 
     def save(self, number):
         """Writes a checkpoint numbered `number` (the global step); returns its path in the run folder.
 
-        The caller checks first that every variable is finite.
+        The caller checks first that every variable is finite. The files are
+        written into a temporary folder (with its marker) and renamed into
+        `checkpoints/` data first, index last, so a reader never sees half a
+        checkpoint (TensorFlow writes the index in place); then the state file
+        lists it and the oldest beyond `max_checkpoints` + 1 are deleted.
         """
-        path = self.manager.save(checkpoint_number=number)
+        number = int(number)
+        name = f"ckpt-{number}"
+        self.checkpoint.save_counter.assign_add(1)  # as tf.train.CheckpointManager.save does
         if not self.chief:
             # Every worker saves (TensorFlow's collectives may run in a save); only the chief's is kept.
-            shutil.rmtree(self._worker_folder, ignore_errors=True)
-            path = os.path.join(run_dir_lib.checkpoint_dir(self.run_dir), os.path.basename(path))
+            folder = tempfile.mkdtemp(prefix="tfgen-worker-checkpoints-")
+            try:
+                self.checkpoint.write(os.path.join(folder, name))
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+            return os.path.join(run_dir_lib.checkpoint_dir(self.run_dir), name)
+        folder = run_dir_lib.checkpoint_dir(self.run_dir)
+        temporary = marked_temporary_folder(folder, TEMPORARY_PREFIX, TEMPORARY_MARKER)
+        try:
+            self.checkpoint.write(os.path.join(temporary, name))
+            written = sorted(entry for entry in os.listdir(temporary) if entry.startswith(name + "."))
+            if os.path.exists(os.path.join(folder, name + ".index")):  # the same step again: the old one goes first
+                _delete_checkpoint(os.path.join(folder, name))
+            for entry in sorted(written, key=lambda entry: entry.endswith(".index")):  # the index last
+                os.replace(os.path.join(temporary, entry), os.path.join(folder, entry))
+        finally:
+            shutil.rmtree(temporary, ignore_errors=True)
+        path = os.path.join(folder, name)
+        # As tf.train.CheckpointManager: the state file lists the new one first, then the oldest go, then it
+        # lists the kept ones (a kill between leaves names of deleted ones, which the readers skip).
+        listed = [prefix for prefix in _listed_checkpoints(self.run_dir) if prefix != path] + [path]
+        run_dir_lib.write_checkpoint_index(self.run_dir, listed)
+        keep = self.max_checkpoints + 1
+        if len(listed) > keep:
+            for old in listed[:-keep]:
+                _delete_checkpoint(old)
+            run_dir_lib.write_checkpoint_index(self.run_dir, listed[-keep:])
         return path
 
     def latest(self):
@@ -236,8 +291,17 @@ def model_class(config):
     return _model_class(config)
 
 
-def restore_model(run_dir):
+def restore_model(run_dir, require_updates=False):
     """Rebuilds the model of a run directory and loads its latest weights.
+
+    The checkpoint is held against rotation while it is read
+    (`run_dir.held_checkpoint`): a run that trains on beside the reader may
+    delete it meanwhile.
+
+    Args:
+        run_dir: the run folder.
+        require_updates: refuse a checkpoint whose optimizers never applied an
+            update (the model is its initial weights: every update was skipped).
 
     Returns:
         (model, config): the restored model and the run's `config.json`.
@@ -246,19 +310,26 @@ def restore_model(run_dir):
         tfgen.training.RunDirectoryError: when `run_dir` is not a run
             directory, has no checkpoint, or its latest checkpoint cannot be
             read or holds non-finite values (the message names the newest
-            intact older one).
+            intact older one), or (`require_updates`) never received an update.
     """
     config = run_dir_lib.load_run_config(run_dir, require_checkpoint=True)
-    path = run_dir_lib.latest_checkpoint(run_dir)
-    problem = run_dir_lib.checkpoint_problem(path)
-    if problem is not None:
-        raise run_dir_lib.RunDirectoryError(
-            f"Cannot use the checkpoint {path!r}: {problem}. " + older_checkpoint_hint(run_dir, path)
-        )
-    model = _model_class(config).from_config(config["model_config"])
-    model.build_from_batch(model.zeros_batch())
-    try:
-        make_checkpoint(model).restore(path).expect_partial().assert_existing_objects_matched()
-    except Exception as error:  # noqa: BLE001 - a corrupt file fails in many ways
-        raise run_dir_lib.RunDirectoryError(f"Cannot restore the checkpoint {path!r}: {error}") from error
+    with run_dir_lib.held_checkpoint(run_dir) as path:
+        name = os.path.join(run_dir_lib.checkpoint_dir(run_dir), os.path.basename(path))  # for the messages
+        problem = run_dir_lib.checkpoint_problem(path)
+        if problem is not None:
+            raise run_dir_lib.RunDirectoryError(
+                f"Cannot use the checkpoint {name!r}: {problem}. " + older_checkpoint_hint(run_dir, name)
+            )
+        if require_updates and run_dir_lib.applied_updates(path) == 0:
+            raise run_dir_lib.RunDirectoryError(
+                f"The checkpoint {name!r} never received an update (every update before it was skipped as "
+                f"non-finite): its weights are the initial ones, so it is not exported. Check the data and the "
+                f"learning rate, and train again."
+            )
+        model = _model_class(config).from_config(config["model_config"])
+        model.build_from_batch(model.zeros_batch())
+        try:
+            make_checkpoint(model).restore(path).expect_partial().assert_existing_objects_matched()
+        except Exception as error:  # noqa: BLE001 - a corrupt file fails in many ways
+            raise run_dir_lib.RunDirectoryError(f"Cannot restore the checkpoint {name!r}: {error}") from error
     return model, config

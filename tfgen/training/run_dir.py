@@ -9,11 +9,14 @@ Checkpoints are `checkpoints/ckpt-<global step>`. TensorFlow's state file
 from the files themselves (`rebuild_checkpoint_index`), and
 `checkpoint_problem` tells whether one is whole and finite."""
 
+import contextlib
 import json
 import os
 import re
 import shlex
+import shutil
 import sys
+import tempfile
 
 import numpy as np
 import tensorflow as tf
@@ -239,6 +242,76 @@ def checkpoint_problem(prefix):
     return None
 
 
+_ITERATIONS_KEY = re.compile(r"(^|/)_?iterations/\.ATTRIBUTES/VARIABLE_VALUE$")
+
+
+def applied_updates(prefix):
+    """The updates the optimizers of the checkpoint at `prefix` had applied (the sum of their `iterations`; a
+    skipped non-finite update leaves them), or None when it holds no optimizer."""
+    reader = tf.train.load_checkpoint(prefix)
+    counts = [int(reader.get_tensor(name)) for name in reader.get_variable_to_shape_map()
+              if _ITERATIONS_KEY.search(name)]
+    return sum(counts) if counts else None
+
+
+@contextlib.contextmanager
+def held_checkpoint(run_dir, prefix=None, attempts=5):
+    """Holds a checkpoint of `run_dir` (the latest, or `prefix`) against rotation while it is read: yields the
+    prefix of a private copy of its files, removed at the end.
+
+    A run that trains writes new checkpoints and deletes old ones while
+    other commands (export, evaluate, sample) read them. The files are
+    hard-linked (or, across file systems, copied) into a temporary folder
+    first: the run may then delete its own names, the reader keeps the
+    data. A checkpoint rotated away between the choice and the link is
+    chosen again (the new latest), up to `attempts` times.
+
+    Raises:
+        RunDirectoryError: the run has no checkpoint, or `prefix` is gone.
+    """
+    folder = tempfile.mkdtemp(prefix="tfgen-read-checkpoint-")
+    try:
+        for attempt in range(attempts):
+            chosen = prefix or latest_checkpoint(run_dir)
+            if chosen is None:
+                raise RunDirectoryError(f"Run directory {run_dir!r} has no checkpoint in {checkpoint_dir(run_dir)!r}.")
+            copy = os.path.join(folder, f"{attempt}", os.path.basename(chosen))
+            if _link_checkpoint(chosen, copy):
+                break
+            if prefix is not None:
+                raise RunDirectoryError(f"The checkpoint {prefix!r} was removed while it was read (another "
+                                        f"process rotated or moved it).")
+        else:
+            raise RunDirectoryError(f"The checkpoints of {run_dir!r} were rotated away {attempts} times while they "
+                                    f"were read; try again once the run writes less often (--checkpoint-every-steps).")
+        yield copy
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _link_checkpoint(prefix, copy):
+    """Hard-links (or copies) the files of the checkpoint `prefix` to `copy`; False when they are gone."""
+    source, base = os.path.dirname(prefix), os.path.basename(prefix)
+    os.makedirs(os.path.dirname(copy))
+    try:
+        names = [entry for entry in os.listdir(source) if entry.startswith(base + ".data-")]
+        shards = {int(name.rsplit("-of-", 1)[-1]) for name in names if name.rsplit("-of-", 1)[-1].isdigit()}
+        if (len(shards) != 1 or len(names) != shards.pop()) and not os.path.isfile(prefix + ".index"):
+            return False  # being removed (a damaged checkpoint, whose index stays, is read and found damaged)
+        # The index last: our writer publishes it last, so data files listed before it are whole.
+        for name in sorted(names) + [base + ".index"]:
+            target = os.path.join(os.path.dirname(copy), name)
+            try:
+                os.link(os.path.join(source, name), target)
+            except FileNotFoundError:
+                raise
+            except OSError:  # another file system, or links not allowed: a copy
+                shutil.copyfile(os.path.join(source, name), target)
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def newest_intact_checkpoint(run_dir, below=None):
     """The newest checkpoint prefix without `checkpoint_problem` (older than step `below` if given), or None."""
     for number, prefix in reversed(list(checkpoint_prefixes(run_dir).items())):
@@ -313,16 +386,35 @@ def check_run_dir_paths(run_dir, argument="run_dir"):
                                 f"another run folder. Nothing was changed.")
 
 
+def stopped_before_first_checkpoint(run_dir):
+    """True when `run_dir` holds a run that ended (killed, refused by a full disk, diverged) before its first
+    checkpoint: a folder with tfgen's start of a run (its config.json, its lock file, the temporary file of a
+    config being written) but no checkpoint. Nothing of it can be resumed; it can be started again."""
+    if not os.path.isdir(run_dir) or checkpoint_prefixes(run_dir):
+        return False
+    entries = os.listdir(run_dir)
+    return CONFIG_FILE in entries or LOCK_FILE in entries or any(entry.startswith(".tmp-") for entry in entries)
+
+
 def check_run_dir(run_dir, resume, argument="run_dir"):
     """Checks that `run_dir` fits the request before any work starts.
 
     With `resume`, it must be a run directory with a checkpoint: its config
-    is returned. Without, it must not hold a run already (nothing is ever
-    overwritten): None is returned.
+    is returned; or a run stopped before its first checkpoint
+    (`stopped_before_first_checkpoint`): None is returned, and the run starts
+    again from step 0. Without, it must not hold a run already (nothing is
+    ever overwritten): None is returned.
     """
     check_run_dir_paths(run_dir, argument)
     if resume:
+        if stopped_before_first_checkpoint(run_dir):
+            return None
         return load_run_config(run_dir, require_checkpoint=True)
+    if stopped_before_first_checkpoint(run_dir) and os.path.exists(os.path.join(run_dir, CONFIG_FILE)):
+        raise RunDirectoryError(
+            f"{run_dir!r} holds a run that stopped before its first checkpoint; pass resume=True (--resume) to "
+            f"start it again from step 0, or choose another folder. Nothing was changed."
+        )
     if latest_checkpoint(run_dir) is not None or os.path.exists(os.path.join(run_dir, CONFIG_FILE)):
         raise RunDirectoryError(
             f"{run_dir!r} already holds a training run; pass resume=True (--resume) to continue it, "

@@ -233,7 +233,7 @@ class Trainer:
         self.checkpoint = make_checkpoint(self.model, self.optimizer, epoch=self.epoch, step_in_epoch=self.step_in_epoch,
                                           global_step=self.global_step, metric_sums=self._metric_sums,
                                           metric_count=self._metric_count)
-        # Writes, restores and sets aside the run's checkpoints (their manager made by `fit`, once the run
+        # Writes, restores and sets aside the run's checkpoints (opened by `fit`, once the run
         # folder is locked and its checkpoints checked).
         self._checkpoints = RunCheckpoints(self.checkpoint, run_dir, chief=self.chief,
                                            max_checkpoints=self.max_checkpoints, verbose=self.verbose)
@@ -410,7 +410,9 @@ class Trainer:
         `tfgen.locks.FolderLockedError` and changes nothing.
 
         Args:
-            resume: continue the run in `run_dir` from its latest checkpoint.
+            resume: continue the run in `run_dir` from its latest checkpoint
+                (a run stopped before its first checkpoint starts again from
+                step 0).
             max_steps: stop (after checkpointing) once this many steps have
                 run in this call; for smoke runs and interruption tests.
             resume_from: resume from this older checkpoint ("ckpt-N" or N)
@@ -449,10 +451,10 @@ class Trainer:
                 f"Another worker of the job refused to train in {self.run_dir!r} (its message says why); "
                 f"nothing was changed."))
             if self.chief:
-                if resume_from is not None:
+                if path is not None and resume_from is not None:
                     self._checkpoints.set_aside_newer(path)
                 config = (facts.resume_config(stored, self._config(), changes, global_step=self.global_step.numpy(),
-                                              epoch=self.epoch.numpy()) if resume else self._config())
+                                              epoch=self.epoch.numpy()) if stored is not None else self._config())
                 run_dir_lib.write_json_atomic(os.path.join(self.run_dir, run_dir_lib.CONFIG_FILE), config)
             wrote = True
             self._checkpoints.open()
@@ -468,7 +470,6 @@ class Trainer:
                 lock.release()
             if created and not wrote and self.chief:  # a refused new run leaves nothing behind
                 run_dir_lib.remove_if_only_lock(self.run_dir)
-            self._checkpoints.close()
 
     def _start_run(self, resume, resume_from, allow_changes, lock):
         """Checks the request against the run folder, locks it (`lock`: the chief's) and restores the run
@@ -477,7 +478,13 @@ class Trainer:
         if lock is not None:
             lock.acquire()
         stored = run_dir_lib.check_run_dir(self.run_dir, resume)  # again, now that no other writer can change it
-        if not resume:
+        if resume and stored is None:  # the run stopped before its first checkpoint: it starts again
+            if resume_from is not None:
+                run_dir_lib.find_checkpoint(self.run_dir, resume_from)  # raises: it has none
+            if self.verbose:
+                print(f"{self.run_dir!r} has no checkpoint yet (its run stopped before the first): training starts "
+                      f"again from step 0.")
+        if not resume or stored is None:
             return stored, {}, None
         changes = facts.check_resume(stored, self._config(), self.model, precision=self.precision, run_dir=self.run_dir,
                                      run_info_keys=tuple(self.run_info), allow_changes=allow_changes)
