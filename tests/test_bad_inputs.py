@@ -21,6 +21,7 @@ import pytest
 import tensorflow as tf
 
 from tfgen import cli, evaluation, export, labels, layers, losses, models, plotting, runs, serving
+from tfgen import report as report_lib
 from tfgen import data as data_lib
 from tfgen import random as tfgen_random
 from tfgen.data import BINARIZATIONS, ClassSetDataset, ImageDataset, SemiSupervisedDataset
@@ -151,6 +152,60 @@ def a_run_folder():
 
     write_json_atomic(tmp("run", "config.json"), {"model": "vae", "model_config": {"latent_dim": 2}})
     return tmp("run")
+
+
+def user_files(*parts, names=("notes.txt",)):
+    """A folder holding files of the user's (`names`; a name ending in "/" is a sub-folder), its path."""
+    folder = a_folder(*parts)
+    for name in names:
+        if name.endswith("/"):
+            a_folder(*parts, name[:-1])
+        else:
+            with open(os.path.join(folder, name), "w", encoding="utf-8") as stream:
+                stream.write(f"the user's {name}")
+    return folder
+
+
+def a_text_file(name, text=""):
+    """A file named `name` in the temporary folder holding `text` (the wrong content for its extension)."""
+    path = tmp(name)
+    with open(path, "w", encoding="utf-8") as stream:
+        stream.write(text)
+    return path
+
+
+def a_binary_file(name, data):
+    path = tmp(name)
+    with open(path, "wb") as stream:
+        stream.write(data)
+    return path
+
+
+def a_text_file_in(parts, text=""):
+    """A file at tmp(*parts) (or at the absolute path they join to) holding `text`; its path."""
+    path = os.path.join(_TEMPORARY["path"], *parts)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as stream:
+        stream.write(text)
+    return path
+
+
+def an_export_copy():
+    """A copy of the legacy VAE export (saved_models/<name>), to damage."""
+    import shutil
+
+    shutil.copytree(os.path.join(LEGACY, "vae", "export"), tmp("saved_models", "vae"))
+    return tmp("saved_models", "vae")
+
+
+def an_image_folder(bad_name, bad_bytes):
+    """A flat folder of 12 PNG images, and the file `bad_name` (sorted first) holding `bad_bytes`."""
+    folder = a_folder("images")
+    for index in range(12):
+        plotting.save_image_grid(images(1), os.path.join(folder, f"image{index:02d}.png"))
+    with open(os.path.join(folder, bad_name), "wb") as stream:
+        stream.write(bad_bytes)
+    return folder
 
 
 def case(case_id, error, match, call):
@@ -875,6 +930,59 @@ CASES = [
          lambda: resolve(config_file=config_file('{"learning_rate": NaN}'))),
     case("messages:train-examples-beyond-the-data", ValueError, r"train_examples=20 .*more than the 16 examples",
          lambda: train(dataset=(dataset(16), None), train_examples=20)),
+    # ------------------------------------------------------------ paths: only its own files (issue 27)
+    case("paths:train-out-folder-holds-user-files", ValueError, "out .*holds files tfgen did not write.*notes.txt.*--force",
+         lambda: train(out=user_files("mine"))),
+    case("paths:train-out-names-five-then-how-many-more", ValueError, r"'f4.txt' and 3 more",
+         lambda: train(out=user_files("mine", names=[f"f{index}.txt" for index in range(8)]))),
+    case("paths:train-out-holds-a-user-subfolder", ValueError, "photos/",
+         lambda: train(out=user_files("mine", names=("photos/",)))),
+    case("paths:train-out-holds-a-hidden-user-file", ValueError, r"\.env",
+         lambda: train(out=user_files("mine", names=(".env", ".tfgen.lock")))),
+    case("paths:train-out-user-file-beside-a-classifier", ValueError, "data.csv",
+         lambda: train(out=user_files("mine", names=("classifier.weights.h5", "data.csv")))),
+    case("paths:Trainer.fit-run_dir-holds-user-files", ValueError, "run_dir .*holds files tfgen did not write",
+         lambda: trainer(run_dir=user_files("mine")).fit()),
+    case("paths:export_run-model-folder-holds-user-files", ValueError, "holds files an export does not write.*--force",
+         lambda: export.export_run(os.path.join(LEGACY, "vae", "run"), "vae",
+                                   os.path.dirname(user_files("saved_models", "vae")))),
+    case("paths:export_model-model-folder-is-a-version-folder", ValueError, "saved_model.pb",
+         lambda: export.export_model(model("vae"), os.path.join(an_export_copy(), "1"))),
+    case("paths:sample_grid-out-is-a-user-text-file", FileExistsError, "out .*not a PNG or JPEG image.*--force",
+         lambda: serving.sample_grid(os.path.join(LEGACY, "vae", "export"), a_text_file("g.png", "mine"), columns=2)),
+    case("paths:check_report_path-out-is-a-user-json", FileExistsError, "out .*not an evaluation report.*--force",
+         lambda: report_lib.check_report_path(a_text_file("scores.json", '{"mine": 1}'))),
+    # ------------------------------------------------------------ formats: a file holds what its extension names
+    case("formats:train-config-yaml", ValueError, "--config file .*not valid JSON.*YAML",
+         lambda: train(config_file=a_text_file("run.yaml", "epochs: 3\n"))),
+    case("formats:train-config-empty", ValueError, "--config file .*is empty",
+         lambda: train(config_file=a_text_file("run.json"))),
+    case("formats:train-config-binary", ValueError, "--config file .*not a JSON file",
+         lambda: train(config_file=a_binary_file("run.json", b"\x89PNG\r\n\x1a\n\xff\xfe"))),
+    case("formats:train-classifier-not-weights-h5", ValueError, r"classifier must name a \.weights\.h5",
+         lambda: train("dcgan", classifier=tmp("classifier.h5"))),
+    case("formats:train-classifier-keras-file", ValueError, r"classifier must name a \.weights\.h5",
+         lambda: train("dcgan", classifier=os.path.join(LEGACY, "vae", "model.keras"))),
+    case("formats:load_classifier-text-named-weights-h5", ValueError, r"not a \.weights\.h5 file: it holds text",
+         lambda: evaluation.load_classifier(a_text_file("c.weights.h5", "mine"))),
+    case("formats:evaluate-classifier-empty-weights-h5", ValueError, "classifier .*is empty",
+         lambda: report_lib.evaluate(os.path.join(LEGACY, "vae", "run"), classifier=a_text_file("c.weights.h5"))),
+    case("formats:check_report_path-out-png", ValueError, r"out must name a \.json file",
+         lambda: report_lib.check_report_path(tmp("report.png"))),
+    case("formats:export_run-config-json-list", ValueError, "config.json.*must hold a JSON object",
+         lambda: export.export_run(os.path.dirname(a_text_file_in(("run", "config.json"), "[1, 2]")), "vae")),
+    case("formats:export_run-config-empty", ValueError, "config.json.*is empty",
+         lambda: export.export_run(os.path.dirname(a_text_file_in(("run", "config.json"))), "vae")),
+    case("formats:export_run-keras-file-for-a-run", ValueError, "is a file, not a run folder",
+         lambda: export.export_run(os.path.join(LEGACY, "vae", "model.keras"), "vae")),
+    case("formats:ExportedModel-keras-file-for-an-export", ValueError, "is a file, not an export folder",
+         lambda: serving.ExportedModel(os.path.join(LEGACY, "vae", "model.keras"))),
+    case("formats:ExportedModel-manifest-empty", ValueError, "export manifest .*is empty",
+         lambda: serving.ExportedModel(os.path.dirname(a_text_file_in((an_export_copy(), "1", "tfgen_manifest.json"))))),
+    case("formats:load_folder-zero-byte-png", ValueError, r"image00.png.*is empty \(0 bytes\)",
+         lambda: data_lib.folders.load_folder(an_image_folder("image00.png", b""))),
+    case("formats:load_folder-text-named-png", ValueError, r"image00.png.*holds text$",
+         lambda: data_lib.folders.load_folder(an_image_folder("image00.png", b"a text file, named .png"))),
 ]
 
 
@@ -946,9 +1054,11 @@ def test_export_with_a_bad_version_creates_no_folder():
 
 
 def cli_case(case_id, flag, argv):
-    """`argv` (a list, or a function returning one) must fail with one stderr line matching `flag`. An id with
-    a class ("types:...") is kept as it is, for the count by class."""
-    return pytest.param(argv, flag, id=case_id if ":" in case_id else f"cli-{case_id}")
+    """`argv` (a list, or a function returning one) must fail with one stderr line matching `flag`."""
+    # A case of a class (e.g. "paths:out-folder-holds-user-files") keeps its class first: "paths:cli-...".
+    kind, _, rest = case_id.rpartition(":")
+    rest = rest if rest.startswith("cli-") else f"cli-{rest}"
+    return pytest.param(argv, flag, id=f"{kind}:{rest}" if kind else rest)
 
 
 TRAIN = ["train", "vae", "--dataset", "mnist", "--train-examples", "16", "--batch-size", "8", "--max-steps", "1",
@@ -1023,6 +1133,27 @@ CLI_CASES = [
              lambda: TRAIN + ["--out", tmp("run"), "--bogus"]),
     cli_case("messages:cli-near-miss-flag", r"^tfgen train vae: error: .*--learnig-rate.*Did you mean '--learning-rate'",
              lambda: TRAIN + ["--out", tmp("run"), "--learnig-rate", "0.1"]),
+    cli_case("paths:train-out-folder-holds-user-files", "out .*holds files tfgen did not write.*--force",
+             lambda: TRAIN + ["--out", user_files("mine", names=("notes.txt", "thesis/"))]),
+    cli_case("paths:export-model-folder-holds-user-files", "holds files an export does not write.*--force",
+             lambda: ["export", os.path.join(LEGACY, "vae", "run"), "--name", "vae", "--saved-models-dir",
+                      os.path.dirname(user_files("saved_models", "vae", names=("README.md",)))]),
+    cli_case("paths:sample-out-is-a-user-file", "out .*not a PNG or JPEG image.*--force",
+             lambda: ["sample", "--model", os.path.join(LEGACY, "vae", "export"), "--columns", "2",
+                      "--out", a_text_file("holiday.jpg", "the user's photo, as text")]),
+    cli_case("paths:evaluate-out-is-a-user-json", "out .*not an evaluation report.*--force",
+             lambda: ["evaluate", os.path.join(LEGACY, "vae", "run"), "--out", a_text_file("results.json", "[1, 2]")]),
+    cli_case("formats:train-config-yaml", "--config file .*YAML",
+             lambda: TRAIN + ["--out", tmp("run"), "--config", a_text_file("run.yml", "epochs: 3\n")]),
+    cli_case("formats:train-classifier-txt", r"classifier must name a \.weights\.h5",
+             lambda: ["train", "dcgan", "--out", tmp("run"), "--classifier", a_text_file("classifier.txt", "mine")]),
+    cli_case("formats:evaluate-out-without-extension", r"out must name a \.json file",
+             lambda: ["evaluate", os.path.join(LEGACY, "vae", "run"), "--out", tmp("report")]),
+    cli_case("formats:sample-model-keras-file", "is a file, not an export folder",
+             lambda: ["sample", "--model", os.path.join(LEGACY, "vae", "model.keras"), "--out", tmp("g.png")]),
+    cli_case("formats:train-dataset-folder-text-named-png", r"image00.png.*holds text",
+             lambda: ["train", "vae", "--dataset", an_image_folder("image00.png", b"text"), "--batch-size", "4",
+                      "--out", tmp("run")]),
 ]
 
 
@@ -1054,8 +1185,10 @@ def test_cli_bad_input_is_one_line_naming_the_flag(argv, flag, capsys):
 
 
 def test_sample_writes_the_format_its_extension_names(capsys):
+    """formats: issue 27's example, `tfgen sample --out s.jpg` wrote PNG bytes; an extension in capitals too."""
     export_dir = os.path.join(LEGACY, "vae", "export")
-    for name, magic in (("g.jpg", b"\xff\xd8\xff"), ("g.jpeg", b"\xff\xd8\xff"), ("g.png", b"\x89PNG")):
+    for name, magic in (("g.jpg", b"\xff\xd8\xff"), ("g.jpeg", b"\xff\xd8\xff"), ("g.png", b"\x89PNG"),
+                        ("G.PNG", b"\x89PNG"), ("G.JPG", b"\xff\xd8\xff")):
         assert cli.main(["sample", "--model", export_dir, "--columns", "2", "--out", tmp(name)]) == 0
         with open(tmp(name), "rb") as stream:
             assert stream.read(len(magic)) == magic, name
@@ -1172,3 +1305,81 @@ def test_messages_train_examples_beyond_a_tfds_split_reads_the_split():
     """messages: the test split of --train-examples 20000 was TFDS's "Requested slice [:20000] incompatible with
     10000 examples"; a split is read up to N (the training split's shortfall is refused, naming its size)."""
     assert len(data_lib.load("mnist", "test", examples=10001)) == 10000
+
+
+# ---------------------------------------------------------------------------------------- only its own files: what passes
+
+
+def _contents(folder):
+    """{relative path: bytes} of every file below `folder`."""
+    found = {}
+    for current, _, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(current, name)
+            with open(path, "rb") as stream:
+                found[os.path.relpath(path, folder)] = stream.read()
+    return found
+
+
+def test_force_trains_beside_the_users_files_and_leaves_them_byte_identical():
+    folder = user_files("mine", names=("notes.txt", ".env", "thesis/"))
+    with open(os.path.join(folder, "thesis", "chapter1.tex"), "w", encoding="utf-8") as stream:
+        stream.write("the user's chapter")
+    before = _contents(folder)
+    trainer(run_dir=folder, force=True).fit()
+    after = _contents(folder)
+    assert {name: after[name] for name in before} == before
+    assert "config.json" in after and any(name.startswith("checkpoints") for name in after)
+    # A resume needs no --force (the folder holds its run), and force is no part of the recipe it compares.
+    resumed = trainer(run_dir=folder, epochs=2)
+    resumed.fit(resume=True)
+    assert len(resumed.history) == 2
+    assert {name: _contents(folder)[name] for name in before} == before
+
+
+def test_a_new_run_takes_an_empty_folder_or_one_of_tfgens_own_entries():
+    trainer(run_dir=a_folder("empty")).fit()
+    own = user_files("own", names=("classifier.weights.h5", ".tmp-abc123.json", ".tfgen.lock", "plots/"))
+    with pytest.warns(RuntimeWarning, match="stale lock"):  # the lock file of no live process
+        trainer(run_dir=own).fit()
+    assert os.path.isfile(os.path.join(own, "config.json"))
+
+
+def test_the_force_flag_reaches_the_run_config(monkeypatch):
+    seen = []
+    monkeypatch.setattr(runs, "run", lambda config: seen.append(config))
+    cli.main(["train", "vae", "--out", tmp("run"), "--smoke", "--force"])
+    cli.main(["train", "vae", "--out", tmp("run"), "--smoke"])
+    assert [config.force for config in seen] == [True, False]
+    assert seen[0].training_options().force is True
+
+
+def test_export_with_force_adds_a_version_beside_the_users_files():
+    saved_models = os.path.dirname(user_files("saved_models", "vae", names=("README.md", "old/")))
+    before = _contents(saved_models)
+    path = export.export_run(os.path.join(LEGACY, "vae", "run"), "vae", saved_models, force=True)
+    assert os.path.basename(path) == "1" and export.is_complete_version(path)
+    after = _contents(saved_models)
+    assert {name: after[name] for name in before} == before
+
+
+def test_sample_replaces_its_own_grid_and_a_users_file_only_with_force():
+    export_dir = os.path.join(LEGACY, "vae", "export")
+    out = tmp("grid.png")
+    assert cli.main(["sample", "--model", export_dir, "--columns", "2", "--out", out]) == 0
+    assert cli.main(["sample", "--model", export_dir, "--columns", "2", "--seed", "5", "--out", out]) == 0
+    user = a_text_file("photo.jpg", "the user's photo")
+    assert cli.main(["sample", "--model", export_dir, "--columns", "2", "--out", user]) == 2
+    with open(user, encoding="utf-8") as stream:
+        assert stream.read() == "the user's photo"
+    assert cli.main(["sample", "--model", export_dir, "--columns", "2", "--out", user, "--force"]) == 0
+    with open(user, "rb") as stream:
+        assert stream.read(3) == b"\xff\xd8\xff"
+
+
+def test_an_earlier_report_is_replaced_and_a_users_json_only_with_force():
+    earlier = a_text_file("report.json", '{"model": "vae", "kind": "run", "target": "run", "dataset": "mnist", '
+                                         '"split": "test", "seed": 0}')
+    assert report_lib.check_report_path(earlier) == earlier
+    user = a_text_file("mine.json", '{"mine": 1}')
+    assert report_lib.check_report_path(user, force=True) == user

@@ -64,11 +64,12 @@ def test_sample_errors_name_what_was_wrong(exports, tmp_path, capsys, arguments,
     folder, _ = exports
     paths = {"cgan": str(folder / "cgan"), "vae": str(folder / "vae"), "missing": str(tmp_path / "nothing")}
     out = tmp_path / "grid.png"
-    out.write_bytes(b"an older picture")
+    older = b"\x89PNG\r\n\x1a\nan older picture"  # a PNG, which sample may replace (a file of another kind it refuses)
+    out.write_bytes(older)
     arguments = [argument.format(**paths) for argument in arguments]
     assert cli.main(["sample", *arguments, "--out", str(out)]) == 2
     assert re.search(message, capsys.readouterr().err)
-    assert out.read_bytes() == b"an older picture"  # nothing written over on error
+    assert out.read_bytes() == older  # nothing written over on error
 
 
 def test_a_corrupt_export_gets_a_clear_error(exports, tmp_path, capsys):

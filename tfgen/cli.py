@@ -232,6 +232,10 @@ def _parser(argv=()):
     export.add_argument("--name", required=True, help="the folder under --saved-models-dir")
     export.add_argument("--saved-models-dir", default="saved_models")
     export.add_argument("--xla", action="store_true", help="compile every signature with XLA (jit_compile)")
+    export.add_argument("--force", action="store_true",
+                        help="export into a --saved-models-dir/--name folder that holds files an export does not "
+                             "write (anything but its numbered versions), beside them; without it such a folder is "
+                             "refused")
 
     sample = commands.add_parser("sample", help="draw a grid of samples from an exported model (no training, no data)")
     sample.add_argument("--model", required=True, help="saved_models/<name> (its newest complete version) or a version folder")
@@ -241,7 +245,11 @@ def _parser(argv=()):
     sample.add_argument("--columns", type=_positive_int, default=8, help="samples per row")
     sample.add_argument("--rows", type=_positive_int, default=None, help="rows (default: one per class, or --columns)")
     sample.add_argument("--seed", type=_seed, default=0, help="the first seed; image i uses seed + i")
-    sample.add_argument("--out", required=True, help="the PNG file to write")
+    sample.add_argument("--out", required=True,
+                        help="the image file to write: .png, or .jpg / .jpeg for JPEG (the format follows the "
+                             "extension); an existing file there is replaced only when it is a PNG or JPEG image")
+    sample.add_argument("--force", action="store_true",
+                        help="replace an existing --out file that is not a PNG or JPEG image")
     sample.add_argument("--row-labels", action="store_true",
                         help="name each row's class beside it (a figure; default: the samples pixel for pixel)")
     _add_evaluate_parser(commands)
@@ -280,8 +288,11 @@ def _add_evaluate_parser(commands):
                                "~/.cache/tfgen/classifiers)")
     evaluate.add_argument("--fid", action="store_true", help="also FID and KID of the samples (Inception-v3)")
     evaluate.add_argument("--out", default=None, metavar="FILE.json",
-                          help="the JSON report (default: RUN_DIR/evaluation.json for a run; an export's report is "
-                               "written only with --out, never into the export)")
+                          help="the JSON report, a .json file (default: RUN_DIR/evaluation.json for a run; an "
+                               "export's report is written only with --out, never into the export); an existing "
+                               "file there is replaced only when it is an earlier report of tfgen evaluate")
+    evaluate.add_argument("--force", action="store_true",
+                          help="replace an existing --out file that is not a report of tfgen evaluate")
     evaluate.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
     evaluate.add_argument("--source-dir", default=None, help=SOURCE_DIR_HELP)
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -415,13 +426,13 @@ def _run(args, overrides=None):
     elif args.command == "export":
         from tfgen.export import export_run
 
-        path = export_run(args.run_dir, args.name, args.saved_models_dir, jit_compile=args.xla)
+        path = export_run(args.run_dir, args.name, args.saved_models_dir, jit_compile=args.xla, force=args.force)
         print(f"Exported to {path}")
     elif args.command == "sample":
         from tfgen.serving import sample_grid
 
         path, images = sample_grid(args.model, args.out, label=args.label, columns=args.columns,
-                                   rows=args.rows, seed=args.seed, row_labels=args.row_labels)
+                                   rows=args.rows, seed=args.seed, row_labels=args.row_labels, force=args.force)
         print(f"Wrote {len(images)} samples to {path}")
     elif args.command == "evaluate":
         _evaluate(args)
@@ -434,7 +445,7 @@ def _evaluate(args):
 
     out = args.out if args.out is not None else report_lib.default_report_path(args.target)
     if out is not None:
-        report_lib.check_report_path(out)  # before any work
+        report_lib.check_report_path(out, force=args.force)  # before any work
     report = report_lib.evaluate(
         args.target, dataset=args.dataset, iw_samples=args.iw_samples, seed=args.seed, batch_size=args.batch_size,
         max_images=args.max_images, num_samples=args.samples or report_lib.DEFAULT_SAMPLES,

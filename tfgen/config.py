@@ -28,6 +28,7 @@ import warnings
 import numpy as np
 
 from tfgen import _checks
+from tfgen._files import read_json_file
 from tfgen.data import BINARIZATIONS
 from tfgen.data import transforms
 from tfgen.models import get_model_class
@@ -145,6 +146,13 @@ def _path(name, value):
     return _text(name, value)
 
 
+def _weights_file(name, value):
+    from tfgen._files import check_file_format
+    from tfgen.evaluation.classifier import WEIGHTS_SUFFIX
+
+    return check_file_format(_path(name, value), (WEIGHTS_SUFFIX,), name)
+
+
 def _strategy(name, value):
     if value is None or isinstance(value, str):
         return _checks.choice(name, "default" if value is None else value, STRATEGIES)
@@ -228,6 +236,10 @@ class TrainingOptions:
             be applied, not skipped as non-finite, for the run to succeed
             (`TrainingDiverged` otherwise); an epoch with no applied update
             always stops the run.
+        force: let a new run write into a folder that holds files tfgen did
+            not write (beside them; none of them is read, changed or
+            removed). Without it such a folder is refused. Not part of the
+            recipe: a resume neither records nor compares it.
         verbose: 0 silent, 1 progress bars and summaries.
     """
 
@@ -265,6 +277,9 @@ class TrainingOptions:
     min_applied_updates: float = option(0.5, _fraction, parse=float, help=(
         "the share of a run's updates that must be applied (not skipped as non-finite) for it to end as a success; "
         "an epoch that applies none always fails the run"))
+    force: bool = option(False, _boolean, help=(
+        "train a new run in an --out folder that holds files tfgen did not write, beside them (none of them is "
+        "read, changed or removed); without it such a folder is refused"))
     verbose: int = option(1, _verbose, flag=False)
 
     def __post_init__(self):
@@ -385,7 +400,7 @@ class RunConfig(TrainingOptions):
                                          "models)"))
     sample_scores: bool = option(None, _boolean, recipe=True, flag=_adversarial, help=(
         "score the samples every epoch with a classifier trained on the data"))
-    classifier: str = option(None, _optional(_path), parse=str, shown="in the run folder", flag=_adversarial,
+    classifier: str = option(None, _optional(_weights_file), parse=str, shown="in the run folder", flag=_adversarial,
                              metavar="FILE",
                              help="the classifier's .weights.h5 (trained and saved there when missing)")
     classifier_epochs: int = option(None, _positive_int, recipe=True, flag=False)
@@ -650,14 +665,11 @@ def _read_config_file(config_file, run_fields, model_name):
         config, where = dict(config_file), "the --config options"
     else:
         try:
-            with open(config_file, encoding="utf-8") as stream:
-                config = json.load(stream, parse_constant=_not_json)
-        except (OSError, ValueError) as error:
-            raise ValueError(f"Cannot read the --config file {config_file!r}: {error}") from None
+            config = read_json_file(config_file, "--config file", expect=dict,  # names what is wrong with it
+                                    parse_constant=_not_json)
+        except OSError as error:
+            raise ValueError(f"Cannot read the --config file {config_file!r}: {error}") from error
         where = f"the --config file {config_file!r}"
-        if not isinstance(config, dict):
-            raise ValueError(f"The --config file {config_file!r} must hold a JSON object. "
-                             f"Received: {type(config).__name__}")
     model = config.pop("model", None) or {}
     if not isinstance(model, dict):
         raise ValueError(f"\"model\" in {where} must be a JSON object of constructor arguments. "

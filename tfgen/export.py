@@ -36,8 +36,9 @@ import keras
 import tensorflow as tf
 
 from tfgen import _checks
-from tfgen._files import FOLDER_MODE, marked_temporary_folder, remove_marked_temporaries, write_json_atomic
-from tfgen.locks import FolderLock
+from tfgen._files import (FOLDER_MODE, foreign_entries, listed, marked_temporary_folder, read_json_file,
+                          remove_marked_temporaries, write_json_atomic)
+from tfgen.locks import LOCK_FILE, FolderLock
 from tfgen.models import GenerativeModel
 from tfgen.training.checkpoints import nonfinite_variable, restore_model
 from tfgen.training.facts import image_facts
@@ -91,7 +92,11 @@ def latest_version(model_dir):
     Raises:
         FileNotFoundError: no such folder, or no complete version in it (the
             message names the incomplete ones).
+        ValueError: `model_dir` is a file.
     """
+    if os.path.isfile(model_dir):
+        raise ValueError(f"{model_dir!r} is a file, not an export folder (saved_models/<name>, written by "
+                         f"`tfgen export`).")
     if not os.path.isdir(model_dir):
         raise FileNotFoundError(f"No exported model folder at {model_dir!r}.")
     if is_complete_version(model_dir):  # a version folder given directly
@@ -158,8 +163,7 @@ def read_manifest(version_dir):
     path = os.path.join(version_dir, MANIFEST_FILE)
     if not os.path.isfile(path):
         return {}
-    with open(path, encoding="utf-8") as stream:
-        return json.load(stream)
+    return read_json_file(path, "export manifest", expect=dict)
 
 
 def check_finite_weights(model):
@@ -172,7 +176,26 @@ def check_finite_weights(model):
         )
 
 
-def export_model(model, model_dir, version=None, jit_compile=False, run_info=None):
+def is_export_entry(name, model_dir):
+    """Whether an export writes an entry of this name in `model_dir` (`saved_models/<name>`): a numbered version
+    folder, its lock file or a temporary folder."""
+    return ((name.isdigit() and os.path.isdir(os.path.join(model_dir, name))) or name == LOCK_FILE
+            or name.startswith(_TEMPORARY_PREFIX))
+
+
+def check_model_folder(model_dir, force=False):
+    """Refuses (ValueError) a model folder that holds entries an export does not write (`is_export_entry`), naming
+    a few, unless `force` (the version is added beside them; none of them is read, changed or removed)."""
+    foreign = [] if force else foreign_entries(model_dir, lambda name: is_export_entry(name, model_dir))
+    if foreign:
+        raise ValueError(f"The model folder {model_dir!r} holds files an export does not write ({listed(foreign)}): "
+                         f"it holds the numbered versions that TF Serving serves. Choose another --name (name) or "
+                         f"--saved-models-dir, or pass --force (force=True) to add the version beside them (nothing "
+                         f"of theirs is read, changed or removed).")
+    return model_dir
+
+
+def export_model(model, model_dir, version=None, jit_compile=False, run_info=None, force=False):
     """Writes `model`'s serving signatures as a new SavedModel version.
 
     Args:
@@ -186,6 +209,8 @@ def export_model(model, model_dir, version=None, jit_compile=False, run_info=Non
             refused by the signatures; the serving binary must have XLA.
         run_info: facts about the training run for the manifest; its "class_names" (the
             training data's) go to the manifest's top level when they match `num_classes`.
+        force: export into a `model_dir` that holds files an export does not write
+            (`check_model_folder`, which refuses it otherwise).
 
     Returns:
         The path of the written version.
@@ -201,6 +226,7 @@ def export_model(model, model_dir, version=None, jit_compile=False, run_info=Non
     version = _checks.positive_int("version", version, allow_none=True)
     if os.path.exists(model_dir) and not os.path.isdir(model_dir):
         raise ValueError(f"model_dir {model_dir!r} is a file, not a folder.")
+    check_model_folder(model_dir, force)
     check_finite_weights(model)
     with FolderLock(model_dir, "export name", wait=LOCK_WAIT_SECONDS):
         _remove_stale_temporaries(model_dir)
@@ -276,13 +302,15 @@ def _run_info(run_dir, config):
     }
 
 
-def export_run(run_dir, name, saved_models_dir="saved_models", jit_compile=False):
+def export_run(run_dir, name, saved_models_dir="saved_models", jit_compile=False, force=False):
     """Exports the latest checkpoint of a training run as `saved_models_dir/name/<next version>`.
 
-    The name is checked and the checkpoint restored before anything is written. A checkpoint whose
-    optimizers never applied an update (every update before it was skipped as non-finite) is refused.
+    The name and the model folder (`check_model_folder`; `force`) are checked and the checkpoint restored before
+    anything is written. A checkpoint whose optimizers never applied an update (every update before it was
+    skipped as non-finite) is refused.
     """
     check_model_name(name)
+    check_model_folder(os.path.join(saved_models_dir, name), force)
     model, config = restore_model(run_dir, require_updates=True)
     return export_model(model, os.path.join(saved_models_dir, name), jit_compile=jit_compile,
-                        run_info=_run_info(run_dir, config))
+                        run_info=_run_info(run_dir, config), force=force)

@@ -47,6 +47,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import _checks
+from tfgen._files import check_file_format, check_replaceable, extension, read_json_file
 from tfgen import data as data_lib
 from tfgen import labels as labels_lib
 from tfgen.evaluation import (
@@ -58,6 +59,7 @@ from tfgen.evaluation import (
     sample_scores,
 )
 from tfgen.evaluation import likelihood as likelihood_lib
+from tfgen.evaluation.classifier import WEIGHTS_SUFFIX
 from tfgen.export import existing_versions, is_complete_version, latest_version
 from tfgen.models import GenerativeModel
 from tfgen.models.base import SCORES, seeds_array
@@ -248,6 +250,9 @@ def load_target(target):
     if not isinstance(target, (str, os.PathLike)) or not str(target):
         raise ValueError(f"target must be a run folder, an export folder or a tfgen model. Received: {target!r}")
     path = os.fspath(target)
+    if os.path.isfile(path):
+        raise ValueError(f"{path!r} is a file, not a folder: pass a run folder of `tfgen train` or an export of "
+                         f"`tfgen export`.")
     if not os.path.isdir(path):
         raise FileNotFoundError(f"No such folder: {path!r} (expected a run folder of `tfgen train` or an export "
                                 f"of `tfgen export`).")
@@ -410,6 +415,8 @@ def evaluate(target, dataset=None, iw_samples=None, seed=0, batch_size=100, max_
     max_images = _checks.positive_int("max_images", max_images, allow_none=True)
     num_samples = _checks.integer("num_samples", num_samples, minimum=2)
     fid = _checks.boolean("fid", fid)
+    if isinstance(classifier, (str, os.PathLike)):  # before any work: a file of the format its name says
+        check_file_format(classifier, (WEIGHTS_SUFFIX,), "classifier", must_exist=True)
     model, facts = load_target(target)
     sections = scored_sections(model)
     notes = []
@@ -472,11 +479,24 @@ def default_report_path(target):
     return None
 
 
-def check_report_path(path):
-    """`path` if a report may be written there: a file path, never one of a run's own files (its evaluation.json
-    aside) and never inside an export's folder."""
+def is_report_file(path):
+    """Whether the file at `path` holds a report of `tfgen evaluate` (a JSON object with its first keys)."""
+    try:
+        report = read_json_file(path, expect=dict)
+    except (OSError, ValueError):
+        return False
+    return {"model", "kind", "target", "dataset", "split"} <= set(report)
+
+
+def check_report_path(path, force=False):
+    """`path` if a report may be written there: a `.json` file path, never one of a run's own files (its
+    evaluation.json aside), never inside an export's folder, and never over a file that is not an earlier report
+    (`is_report_file`) unless `force`."""
     check_output_file(path, "out")
+    if extension(path) != ".json":
+        raise ValueError(f"out must name a .json file (the report is JSON). Received: out={os.fspath(path)!r}")
     check_not_a_run_file(path, "out", own=(REPORT_FILE,))
+    check_replaceable(path, is_report_file, "an evaluation report of tfgen", force=_checks.boolean("force", force))
     folder = os.path.dirname(os.path.abspath(path))
     while True:
         if is_complete_version(folder):

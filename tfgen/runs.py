@@ -34,13 +34,13 @@ from tfgen.plotting.vhe import few_shot_support
 from tfgen.training import Trainer
 from tfgen.training import distribute
 from tfgen.training import jit as jit_lib
-from tfgen.training.run_dir import HISTORY_FILE, check_run_dir, read_json
+from tfgen.training.run_dir import CLASSIFIER_FILE, HISTORY_FILE, check_own_folder, check_run_dir, read_json  # noqa: F401
 
 #: Samples scored per epoch by the GANs' diagnostics (and InfoGAN's samples per code at the end).
 SCORE_SAMPLES = 1000
 CODE_SAMPLES = 500
-#: The classifier of the sample scores, saved in the run folder when no other path is given.
-CLASSIFIER_FILE = "classifier.weights.h5"
+#: `CLASSIFIER_FILE` (from `tfgen.training.run_dir`): the classifier of the sample scores, saved in the run folder
+#: when no other path is given.
 
 
 def load_data(dataset, *, data_dir=None, source_dir=None, train_examples=None, image_size=None, channels=None,
@@ -212,6 +212,7 @@ def run(config):
     if config.jit:
         jit_lib.check_strategy(strategy)  # before any data is read (the Trainer checks it again)
     check_run_dir(config.out, config.resume, argument="out")  # fail before loading any data
+    check_own_folder(config.out, config.resume, config.force, argument="out")
     train_data, test_data = load_data(config.dataset, data_dir=config.data_dir, source_dir=config.source_dir,
                                       train_examples=config.train_examples, image_size=config.image_size,
                                       channels=config.channels, streaming=config.streaming)
@@ -243,8 +244,10 @@ def run(config):
                                      config.classifier_epochs, config.verbose)
     callbacks = run_callbacks(model, train_data, test_data, plot_every=config.plot_every, evaluator=evaluator,
                               reference_runs=config.reference_runs, few_shot_data=loaded_test, smoke=config.smoke)
+    # force=True: the folder was checked above, before the sample classifier (named by --classifier, maybe) was
+    # written into it.
     trainer = Trainer(model, train_data, config.out, test_data=test_data,
-                      options=config.training_options().replace(strategy=strategy), callbacks=callbacks,
+                      options=config.training_options().replace(strategy=strategy, force=True), callbacks=callbacks,
                       run_info=config.recorded())
     trainer.fit(resume=config.resume, max_steps=config.max_steps, resume_from=config.resume_from,
                 allow_changes=config.allow_changes)

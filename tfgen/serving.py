@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from tfgen import _checks
 from tfgen import labels as labels_lib
-from tfgen._files import check_output_file
+from tfgen._files import check_output_file, check_replaceable, holds_format
 from tfgen.export import latest_version, read_manifest
 from tfgen.models.base import seeds_array
 from tfgen.networks import IMAGE_SHAPE
@@ -131,7 +131,12 @@ class ExportedModel:
         return images
 
 
-def sample_grid(model_dir, out, label=None, columns=8, rows=None, seed=0, row_labels=False):
+def is_image_file(path):
+    """Whether the file at `path` holds a PNG or JPEG image (what `sample_grid` writes, and replaces)."""
+    return holds_format(path, (".png", ".jpg"))
+
+
+def sample_grid(model_dir, out, label=None, columns=8, rows=None, seed=0, row_labels=False, force=False):
     """Writes a PNG grid of samples from an export; returns (path, images).
 
     Conditional models: one row per class, in class-id order (`label=None`),
@@ -142,7 +147,9 @@ def sample_grid(model_dir, out, label=None, columns=8, rows=None, seed=0, row_la
     The PNG holds the samples pixel for pixel, grey or RGB as the export's
     images are; when the manifest names the classes, their names are in the
     PNG's "Rows" text entry (JSON, one name per row). With `row_labels`, a
-    figure with each row's class name beside it is drawn instead.
+    figure with each row's class name beside it is drawn instead. An existing
+    file at `out` is replaced only when it is a PNG or JPEG image (an earlier
+    grid), or with `force`.
     """
     from tfgen.images import check_grid_size, image_format, plot_images, save_image_grid  # matplotlib: when drawn
 
@@ -155,6 +162,7 @@ def sample_grid(model_dir, out, label=None, columns=8, rows=None, seed=0, row_la
     check_output_file(out, "out")
     check_not_a_run_file(out, "out")
     image_format(out, "out")
+    check_replaceable(out, is_image_file, "a PNG or JPEG image", force=_checks.boolean("force", force))
     exported = ExportedModel(model_dir)
     labels, names = None, None
     if label is not None and exported.is_conditional():

@@ -50,12 +50,14 @@ test split), or add the missing split folder.
 import hashlib
 import logging
 import os
+import re
 import warnings
 
 import numpy as np
 import tensorflow as tf
 
 from tfgen import _checks
+from tfgen._files import SIGNATURES, content_problem, holds_format
 from tfgen.data import streaming as streaming_lib
 from tfgen.data import transforms
 
@@ -267,8 +269,10 @@ def _decode(path):
 
 
 def _first_line(error):
+    """The first line of an error's message, without TensorFlow's "{{function_node ...}}" and "[Op:...]" parts."""
     text = getattr(error, "message", None) or str(error)
-    return (text.strip().splitlines() or [type(error).__name__])[0]
+    text = re.sub(r"\{\{[^}]*\}\}\s*|\s*\[Op:[^\]]*\].*$", "", (text.strip().splitlines() or [""])[0])
+    return text.strip() or type(error).__name__
 
 
 def read_image(path, image_size=None, channels=None):
@@ -280,7 +284,10 @@ def read_image(path, image_size=None, channels=None):
     try:
         return transforms.transform_image(_decode(path), image_size, channels).numpy()
     except (tf.errors.OpError, ValueError) as error:
-        raise ValueError(f"Cannot read the image file {path!r}: {_first_line(error)}") from None
+        # A file that is no image at all (empty, text) is named as such; an image of another format than its
+        # extension names is read as what it is.
+        reason = None if holds_format(path, SIGNATURES) else content_problem(path)
+        raise ValueError(f"Cannot read the image file {path!r}: {reason or _first_line(error)}") from None
 
 
 def _mixed_error(reference_path, reference_shape, path, shape):

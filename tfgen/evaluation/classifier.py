@@ -36,7 +36,11 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import _checks
+from tfgen._files import check_file_format
 from tfgen.networks import IMAGE_SHAPE
+
+#: The classifier's weights file: Keras' weights-only HDF5 format, named by this ending.
+WEIGHTS_SUFFIX = ".weights.h5"
 
 FEATURES_LAYER = "features"
 #: Conv stages are added while the feature map's larger side is above this.
@@ -165,8 +169,7 @@ def train_classifier(train_data, test_data=None, epochs=3, batch_size=128, learn
 
 def save_classifier(model, path):
     """Saves the classifier's weights to `path` (must end in `.weights.h5`)."""
-    if not str(path).endswith(".weights.h5"):
-        raise ValueError(f"path must end in '.weights.h5'. Received: path={path!r}")
+    check_file_format(path, (WEIGHTS_SUFFIX,))
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     model.save_weights(path)
     return path
@@ -188,6 +191,7 @@ def load_classifier(path, num_classes=10, image_shape=IMAGE_SHAPE):
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No classifier weights at {path!r}; train one with tfgen.evaluation.train_classifier.")
+    check_file_format(path, (WEIGHTS_SUFFIX,))
     model = build_classifier(num_classes, image_shape=image_shape)
     try:
         model.load_weights(path)

@@ -25,8 +25,12 @@ import tensorflow as tf
 from tfgen._files import (  # noqa: F401
     FILE_MODE,
     FOLDER_MODE,
+    TEMPORARY_PREFIX,
     _existing_ancestor,
     check_output_file,
+    foreign_entries,
+    listed,
+    read_json_file,
     write_atomic,
     write_json_atomic,
 )
@@ -42,6 +46,28 @@ CHECKPOINT_DIR = "checkpoints"
 #: What a run writes at its top level, besides the files of its callbacks (scores, the classifier): no other
 #: command may write over them (`check_not_a_run_file`).
 RUN_ENTRIES = (CONFIG_FILE, HISTORY_FILE, CHECKPOINT_DIR, "plots", "tensorboard", LOCK_FILE)
+#: The sample classifier a run of `tfgen.runs` trains and saves in its folder before the run starts.
+CLASSIFIER_FILE = "classifier.weights.h5"
+
+
+def is_run_entry(name):
+    """Whether tfgen writes an entry of this name at the top of a new run's folder: `RUN_ENTRIES`, the sample
+    classifier, its temporary files."""
+    return name in RUN_ENTRIES or name == CLASSIFIER_FILE or name.startswith(TEMPORARY_PREFIX)
+
+
+def check_own_folder(run_dir, resume=False, force=False, argument="run_dir"):
+    """Refuses (`RunDirectoryError`) a new run in a folder that holds files tfgen did not write (`is_run_entry`),
+    naming a few, unless `force` (the run is written beside them; none of them is read, changed or removed).
+    A resumed run, a folder that holds a run (`check_run_dir` answers for it) or a missing one passes."""
+    if resume or force or os.path.exists(os.path.join(run_dir, CONFIG_FILE)):
+        return
+    foreign = foreign_entries(run_dir, is_run_entry)
+    if foreign:
+        raise RunDirectoryError(
+            f"{argument} {os.fspath(run_dir)!r} holds files tfgen did not write ({listed(foreign)}): a new run "
+            f"keeps its folder to itself. Choose a new or empty folder, or pass force=True (--force) to train "
+            f"beside them (nothing of theirs is read, changed or removed).")
 
 
 def run_folder_of(path):
@@ -112,15 +138,10 @@ def command_line(argv=None):
     return shlex.join(words + argv[1:])
 
 
-def read_json(path):
-    """The JSON value of the file at `path`; a file that is not JSON (damaged, cut short, not UTF-8) is a
-    ValueError naming it."""
-    with open(path, encoding="utf-8") as stream:
-        try:
-            return json.load(stream)
-        except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
-            raise ValueError(f"{os.fspath(path)!r} is not valid JSON ({error}): it may be damaged; tfgen writes "
-                             f"it atomically, so it was changed by something else.") from None
+def read_json(path, expect=None):
+    """The JSON value of a run's file at `path`; a ValueError naming the file when it is not JSON (`expect`: the
+    type it must have)."""
+    return read_json_file(path, "run file", expect)
 
 
 def read_history(run_dir, last_epoch=None):
@@ -356,6 +377,9 @@ def load_run_config(run_dir, require_checkpoint=True):
         RunDirectoryError: when `run_dir` does not exist, has no readable
             `config.json`, or (with `require_checkpoint`) no checkpoint.
     """
+    if os.path.isfile(run_dir):
+        raise RunDirectoryError(f"{run_dir!r} is a file, not a run folder: pass the --out folder of a `tfgen train` "
+                                f"run.")
     if not os.path.isdir(run_dir):
         raise RunDirectoryError(f"Run directory {run_dir!r} does not exist or is not a folder.")
     path = os.path.join(run_dir, CONFIG_FILE)
@@ -365,8 +389,10 @@ def load_run_config(run_dir, require_checkpoint=True):
             f"Pass the --out folder of a `tfgen train` run."
         )
     try:
-        config = read_json(path)
-    except (OSError, ValueError) as error:
+        config = read_json(path, expect=dict)
+    except ValueError as error:  # names the file and what is wrong with it
+        raise RunDirectoryError(str(error)) from error
+    except OSError as error:
         raise RunDirectoryError(f"Cannot read {path!r}: {error}") from error
     if not isinstance(config, dict) or "model" not in config or "model_config" not in config:
         raise RunDirectoryError(f"{path!r} is not a tfgen run configuration (no 'model' / 'model_config').")

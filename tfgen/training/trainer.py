@@ -89,7 +89,9 @@ class Trainer:
             `batch_size`, `learning_rate`, `beta_1`, `seed`, `binarization`,
             `eager`, `precision`, `jit`, `strategy`, `checkpoint_every_steps`,
             `max_checkpoints`, `max_nonfinite_steps`, `steps_per_epoch`,
-            `verbose`; see `TrainingOptions`), each checked there. In short:
+            `force`, `verbose`; see `TrainingOptions`), each checked there.
+            A new run's `run_dir` must be missing, empty or hold only what
+            tfgen writes there; `force=True` trains beside other files. In short:
             the seed fixes the initial weights of a model not yet built
             (every unseeded initializer is re-seeded from it), the data order,
             the binarization and every random draw of the steps; the
@@ -442,6 +444,7 @@ class Trainer:
         wrote = False
         try:
             try:
+                run_dir_lib.check_own_folder(self.run_dir, resume, self.options.force)  # a new run's folder is its own
                 stored, changes, path = self._start_run(resume, resume_from, allow_changes, lock)
                 problem = None
             except Exception as error:  # noqa: BLE001 - raised below, once every worker has voted
