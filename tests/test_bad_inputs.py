@@ -926,7 +926,7 @@ CASES = [
     case("messages:one-class-folder-for-a-conditional-model", ValueError, r"cgan needs at least 2 classes.*'cats'",
          lambda: runs.check_labelled(models.ConditionalGAN, one_class_data())),
     case("messages:corrupt-history-json", ValueError, r"history\.json' is not valid JSON", a_corrupt_history),
-    case("messages:non-json-config-value", ValueError, r"Cannot read the --config file .*config\.json.*NaN is not",
+    case("messages:non-json-config-value", ValueError, r"--config file .*config\.json.*NaN is not a JSON value",
          lambda: resolve(config_file=config_file('{"learning_rate": NaN}'))),
     case("messages:train-examples-beyond-the-data", ValueError, r"train_examples=20 .*more than the 16 examples",
          lambda: train(dataset=(dataset(16), None), train_examples=20)),
