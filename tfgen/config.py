@@ -28,6 +28,7 @@ import warnings
 import numpy as np
 
 from tfgen import _checks
+from tfgen._memory import check_fits
 from tfgen.data import BINARIZATIONS
 from tfgen.data import transforms
 from tfgen.models import get_model_class
@@ -393,6 +394,11 @@ class RunConfig(TrainingOptions):
 
     def _check_together(self):
         super()._check_together()
+        if self.image_size is not None:  # a batch of the resized images, float32, before any data is loaded
+            height, width = self.image_size
+            check_fits(f"image_size={height}x{width} (--image-size) with batch_size={self.batch_size}",
+                       self.batch_size, height * width * (self.channels or 1) * 4, lower="--image-size or --batch-size",
+                       per=f" per batch of {self.batch_size} images (float32)")
         model_class = get_model_class(self.model_name)
         if not isinstance(self.model, (dict, types.MappingProxyType)):
             raise ValueError(f"model must be a dict of constructor arguments. Received: model={self.model!r}")

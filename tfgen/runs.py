@@ -19,6 +19,7 @@ import keras
 import tensorflow as tf
 
 from tfgen import data as data_lib
+from tfgen._memory import check_fits
 from tfgen.config import SMOKE, RunConfig, constructor_options, model_defaults, run_options  # noqa: F401 (re-exported)
 from tfgen.evaluation import (
     ClusterScoresCallback,
@@ -196,6 +197,9 @@ def run(config):
                                       train_examples=config.train_examples, image_size=config.image_size,
                                       channels=config.channels, streaming=config.streaming)
     check_labelled(model_class, train_data)  # before a classifier is trained or a model built
+    height, width, channels = (int(side) for side in train_data.image_shape)
+    check_fits(f"batch_size={config.batch_size} (--batch-size)", config.batch_size, height * width * channels * 4,
+               per=f" per batch of {height}x{width}x{channels} images (float32)", lower="--batch-size")
     if config.examples_per_class is not None:
         train_data = data_lib.labelled_split(train_data, config.examples_per_class,
                                              seed=config.split_seed).labelled_subset()

@@ -179,6 +179,8 @@ def _load_mnist(name, split="train", *, data_dir=None, source_dir=None, examples
     _checks.choice("split", split, SPLITS)
     examples = _checks.positive_int("examples", examples, allow_none=True)
     builder = prepare(name, data_dir=data_dir, source_dir=source_dir)
+    if examples is not None:  # more than the split holds: all of it (as every other source does)
+        examples = min(examples, builder.info.splits[split].num_examples)
     selection = split if examples is None else f"{split}[:{examples}]"
     arrays = tfds.as_numpy(builder.as_dataset(split=selection, batch_size=-1, shuffle_files=False))
     return ImageDataset(images=arrays["image"], labels=arrays["label"], num_classes=10, name=f"{name}/{split}",

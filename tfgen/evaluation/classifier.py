@@ -90,7 +90,7 @@ def build_classifier(num_classes=10, image_shape=IMAGE_SHAPE, dropout=0.3):
         ValueError: `num_classes` below 2 or an `image_shape` that is not
             three positive integers with sides of at least 10.
     """
-    num_classes = _checks.integer("num_classes", num_classes, minimum=2)
+    num_classes = _checks.class_count("num_classes", num_classes, minimum=2)
     image_shape = _check_image_shape(image_shape)
     inputs = keras.Input(image_shape, name="images")
     hidden = inputs
