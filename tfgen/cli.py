@@ -9,6 +9,7 @@ every constructor argument is a flag of its own (or `--set NAME=VALUE`), and
 import argparse
 import json
 import os
+import signal
 import sys
 import warnings
 
@@ -337,10 +338,15 @@ def _main(args, overrides=None):
         return 0
     try:
         import_tensorflow_quietly()
-        return _run(args, overrides)
-    except KeyboardInterrupt:
-        print(f"tfgen {args.command}: interrupted; nothing more was written.", file=sys.stderr)
-        return 130
+        from tfgen.training.signals import interrupt_on_signals
+
+        with interrupt_on_signals():  # SIGINT and SIGTERM: one line and 128 + the signal, wherever they come
+            return _run(args, overrides)
+    except KeyboardInterrupt as error:
+        number = getattr(error, "signal_number", int(signal.SIGINT))  # a plain KeyboardInterrupt: SIGINT
+        print(f"tfgen {args.command}: interrupted by {signal.Signals(number).name}; nothing more was written.",
+              file=sys.stderr)
+        return 128 + number
     except Exception as error:  # noqa: BLE001 - the one place every error becomes one line
         if os.environ.get("TFGEN_DEBUG"):
             raise

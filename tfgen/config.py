@@ -38,6 +38,10 @@ from tfgen.models.options import constructor_options, model_defaults  # noqa: F4
 #: declared here, with the options, so that the run config needs nothing of the training package).
 STRATEGIES = ("default", "mirrored", "multiworker")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+#: The default of `collective_timeout` (`--collective-timeout`, seconds): the longest a multi-worker start-up
+#: waits for the other workers, and one collective op for them (a hung worker; a dead one is noticed sooner, by
+#: the coordination service's heartbeats). Long enough for the chief's figures and scores between epochs.
+COLLECTIVE_TIMEOUT_S = 600.0
 
 #: What `smoke=True` (`--smoke`) sets: a few steps on a few examples, for tests and a first look. Epochs,
 #: steps per epoch and the classifier's epochs are overridden whatever else is asked; the examples are a default.
@@ -329,6 +333,8 @@ class RunConfig(TrainingOptions):
         smoke: a few steps on a few examples (`SMOKE`).
         preset: the name of one of the model's `presets`, the recipe the run
             starts from instead of the model's default `recipe`.
+        collective_timeout: multiworker: the seconds the start-up waits for
+            the other workers, and one collective op for them.
         explicit: the names of the run options given explicitly (not the
             recipe's or a default), e.g. sample scores asked for on data
             without labels are an error, the recipe's are dropped with a note.
@@ -390,6 +396,9 @@ class RunConfig(TrainingOptions):
     preset: str = option(None, _optional(_text), parse=str, shown="none", applies=_has_presets,
                          help=lambda model_class: "a named recipe in place of the default: " + "; ".join(
                              f"{name} ({recipe.source})" for name, recipe in model_class.presets.items()))
+    collective_timeout: float = option(COLLECTIVE_TIMEOUT_S, _positive_number, parse=float, metavar="SECONDS", help=(
+        "multiworker: the longest the start-up waits for the other workers of TF_CONFIG, and one collective op for "
+        "them; then the run stops naming the workers that never answered"))
     explicit: frozenset = option(frozenset(), lambda name, value: frozenset(value), flag=False)
 
     def _check_together(self):

@@ -191,7 +191,7 @@ def run(config):
     """Runs the `tfgen.config.RunConfig` `config`: data, model, callbacks and trainer; returns the `Trainer`."""
     model_class = config.model_class
     # Before any TensorFlow operation (a multi-worker strategy configures the process's collectives).
-    strategy = distribute.make_strategy(config.strategy)
+    strategy = distribute.make_strategy(config.strategy, collective_timeout=config.collective_timeout)
     check_run_dir(config.out, config.resume, argument="out")  # fail before loading any data
     train_data, test_data = load_data(config.dataset, data_dir=config.data_dir, source_dir=config.source_dir,
                                       train_examples=config.train_examples, image_size=config.image_size,

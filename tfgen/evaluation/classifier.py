@@ -167,9 +167,9 @@ def save_classifier(model, path):
     """Saves the classifier's weights to `path` (must end in `.weights.h5`)."""
     if not str(path).endswith(".weights.h5"):
         raise ValueError(f"path must end in '.weights.h5'. Received: path={path!r}")
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    model.save_weights(path)
-    return path
+    from tfgen._files import write_atomic  # whole or not at all: a signal while saving leaves no half file
+
+    return write_atomic(path, model.save_weights, suffix=".weights.h5")
 
 
 def load_classifier(path, num_classes=10, image_shape=IMAGE_SHAPE):
