@@ -23,8 +23,10 @@ import tensorflow as tf
 from tfgen import cli, evaluation, export, labels, layers, losses, models, plotting, runs, serving
 from tfgen import report as report_lib
 from tfgen import data as data_lib
+from tfgen import report as report_lib
 from tfgen import random as tfgen_random
 from tfgen.data import BINARIZATIONS, ClassSetDataset, ImageDataset, SemiSupervisedDataset
+from tfgen.evaluation import likelihood as likelihood_lib
 from tfgen.plotting import gan as gan_plots
 from tfgen.plotting import vae as vae_plots
 from tfgen.plotting import vhe as vhe_plots
@@ -983,6 +985,41 @@ CASES = [
          lambda: data_lib.folders.load_folder(an_image_folder("image00.png", b""))),
     case("formats:load_folder-text-named-png", ValueError, r"image00.png.*holds text$",
          lambda: data_lib.folders.load_folder(an_image_folder("image00.png", b"a text file, named .png"))),
+    # ------------------------------------------------------------ sizes: bounded before any work (issue 27)
+    case("sizes:evaluate-iw_samples=1e9", ValueError, r"iw_samples must be at most 1,000,000.*--iw-samples",
+         lambda: report_lib.evaluate(model("vae"), iw_samples=10**9)),
+    case("sizes:likelihood-chunks-past-2**16", ValueError, r"2\*\*16 chunks.*--iw-samples or --batch-size",
+         lambda: likelihood_lib.likelihood_scores(new("vae"), dataset(16), num_samples=70_000, batch_size=16,
+                                                  rows_per_call=16, progress=False)),
+    case("sizes:evaluate-samples=1e9", ValueError, r"--samples 1000000000 needs about .*TiB.*at most .* fit in",
+         lambda: report_lib.evaluate(os.path.join(LEGACY, "cgan", "export"), num_samples=10**9, progress=False)),
+    case("sizes:evaluate-seed-plus-samples-past-int64", ValueError, "seed=.*int64",
+         lambda: report_lib.evaluate(os.path.join(LEGACY, "cgan", "export"), seed=2**63 - 2, num_samples=100)),
+    case("sizes:train-image_size=100000", ValueError, r"image_size=100000x100000 needs about .*GiB",
+         lambda: train(image_size=100000)),
+    case("sizes:train-image_size-batch-past-memory", ValueError, r"image_size.*(batch_size=100000|one image)",
+         lambda: train(image_size=4000, batch_size=100_000, train_examples=None)),
+    case("sizes:parse_image_size=1e6", ValueError, "image_size",
+         lambda: data_lib.transforms.parse_image_size(10**6)),
+    case("sizes:from_arrays-label=2**40", ValueError, r"labels must be class ids below 100,000",
+         lambda: data_lib.from_arrays(np.zeros((2, 28, 28, 1), np.uint8), np.array([0, 2**40]))),
+    case("sizes:ImageDataset-num_classes=2**40", ValueError, "num_classes must be at most 100,000",
+         lambda: ImageDataset(np.zeros((2, 28, 28, 1), np.uint8), np.array([0, 2**40]), num_classes=2**40 + 1)),
+    case("sizes:CVAE-num_classes=1e9", ValueError, "num_classes must be at most",
+         lambda: models.CVAE(num_classes=10**9)),
+    case("sizes:ConditionalGAN-num_classes=1e9", ValueError, "num_classes must be at most",
+         lambda: models.ConditionalGAN(num_classes=10**9)),
+    case("sizes:build_classifier-num_classes=1e9", ValueError, "num_classes must be at most",
+         lambda: evaluation.build_classifier(num_classes=10**9)),
+    case("sizes:image_grid-rows=1e6", ValueError, r"1000000 x 1 images.*Lower rows",
+         lambda: plotting.image_grid(images(2), rows=10**6)),
+    case("sizes:plot_latent_grid-size=10000", ValueError, r"10000 x 10000 images.*Lower size",
+         lambda: vae_plots.plot_latent_grid(lambda z: np.zeros((len(z), 28, 28, 1), np.float32), 2, tmp("g.png"),
+                                            size=10_000)),
+    case("sizes:plot_class_rows-per_class=1e6", ValueError, "Lower per_class",
+         lambda: gan_plots.plot_class_rows(model("cgan"), tmp("g.png"), per_class=10**6)),
+    case("sizes:plot_infogan_codes-num_rows=1e6", ValueError, "Lower num_rows",
+         lambda: gan_plots.plot_infogan_codes(model("infogan"), tmp("codes"), num_rows=10**6)),
 ]
 
 
@@ -1154,7 +1191,23 @@ CLI_CASES = [
     cli_case("formats:train-dataset-folder-text-named-png", r"image00.png.*holds text",
              lambda: ["train", "vae", "--dataset", an_image_folder("image00.png", b"text"), "--batch-size", "4",
                       "--out", tmp("run")]),
+    # sizes (issue 27): ids by class
+    pytest.param(lambda: ["evaluate", os.path.join(LEGACY, "vae", "export"), "--iw-samples", "1000000000",
+                          "--out", tmp("r.json")], "--iw-samples", id="sizes:cli-evaluate-iw-samples=1e9"),
+    pytest.param(lambda: ["evaluate", os.path.join(LEGACY, "cgan", "export"), "--samples", "1000000000",
+                          "--out", tmp("r.json")], "--samples.*at most", id="sizes:cli-evaluate-samples=1e9"),
+    pytest.param(lambda: TRAIN + ["--out", tmp("run"), "--image-size", "100000"], "image_size",
+                 id="sizes:cli-train-image-size=100000"),
+    pytest.param(lambda: ["sample", "--model", os.path.join(LEGACY, "vae", "export"), "--seed", str(2**63 - 2),
+                          "--out", tmp("g.png")], "--seed", id="sizes:cli-sample-seed-past-int64"),
+    pytest.param(lambda: TRAIN + ["--out", tmp("run"), "--collective-timeout", "0"], "collective_timeout",
+                 id="sizes:cli-train-collective-timeout=0"),
 ]
+
+
+def test_sizes_train_examples_beyond_the_split_take_all_of_it():
+    # TFDS refused "Requested slice [:100000000] incompatible with 10000 examples"; every source takes all now.
+    assert len(data_lib.load("mnist", "test", examples=10**8)) == 10_000
 
 
 def test_a_bad_model_argument_fails_before_the_sample_classifier_trains_and_writes_nothing(capsys):

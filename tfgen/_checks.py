@@ -55,6 +55,20 @@ def positive_int(argument, value, allow_none=False):
     return integer(argument, value, minimum=1, allow_none=allow_none)
 
 
+#: The most classes a dataset or model may have: a documented cap (ImageNet-21k has 21,841), far below what one
+#: name per class and the models' one-hot codes cost in memory (a label of 2**40 made 2**40 class names).
+MAX_CLASSES = 100_000
+
+
+def class_count(argument, value, minimum=1):
+    """A number of classes: an integer in [minimum, `MAX_CLASSES`], else a ValueError naming `argument`."""
+    value = integer(argument, value, minimum=minimum)
+    if value > MAX_CLASSES:
+        raise ValueError(f"{argument} must be at most {MAX_CLASSES:,} classes (a documented cap: every class has a "
+                         f"name and a column of the one-hot codes). Received: {argument}={value}")
+    return value
+
+
 def non_negative_int(argument, value, allow_none=False):
     """`integer(argument, value, minimum=0)`."""
     return integer(argument, value, minimum=0, allow_none=allow_none)
@@ -221,6 +235,15 @@ def pixel_message(argument, values, expectation=None):
 
 #: A run's seed and seed + 1 (its evaluation stream) are both int64 stateless-seed components.
 SEED_RANGE = (INT64_MIN, INT64_MAX - 1)
+
+
+def seed_span(argument, value, count, lower):
+    """Refuses a first seed `value` whose `count` seeds value, value + 1, ... do not all fit in int64 (NumPy would
+    make them floats); `lower` names what to lower, e.g. "--seed or --samples"."""
+    if value + count - 1 > INT64_MAX:
+        raise ValueError(f"{argument}={value} and {count:,} seeds after it pass int64's largest value, 2**63 - 1: "
+                         f"lower {lower}")
+    return value
 
 
 def run_seed(argument, value):

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import re
+import signal
 import sys
 import warnings
 
@@ -374,11 +375,16 @@ def _main(args, overrides=None):
         return 0
     try:
         import_tensorflow_quietly()
-        with _warning_lines(args.command):
+        from tfgen.training.signals import interrupt_on_signals
+
+        # SIGINT and SIGTERM: one line and 128 + the signal, wherever they come.
+        with _warning_lines(args.command), interrupt_on_signals():
             return _run(args, overrides)
-    except KeyboardInterrupt:
-        print(f"tfgen {args.command}: interrupted; nothing more was written.", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as error:
+        number = getattr(error, "signal_number", int(signal.SIGINT))  # a plain KeyboardInterrupt: SIGINT
+        print(f"tfgen {args.command}: interrupted by {signal.Signals(number).name}; nothing more was written.",
+              file=sys.stderr)
+        return 128 + number
     except Exception as error:  # noqa: BLE001 - the one place every error becomes one line
         if os.environ.get("TFGEN_DEBUG"):
             raise

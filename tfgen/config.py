@@ -29,6 +29,7 @@ import numpy as np
 
 from tfgen import _checks
 from tfgen._files import read_json_file
+from tfgen._memory import check_fits
 from tfgen.data import BINARIZATIONS
 from tfgen.data import transforms
 from tfgen.models import get_model_class
@@ -38,6 +39,10 @@ from tfgen.models.options import constructor_options, model_defaults  # noqa: F4
 #: declared here, with the options, so that the run config needs nothing of the training package).
 STRATEGIES = ("default", "mirrored", "multiworker")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+#: The default of `collective_timeout` (`--collective-timeout`, seconds): the longest a multi-worker start-up
+#: waits for the other workers, and one collective op for them (a hung worker; a dead one is noticed sooner, by
+#: the coordination service's heartbeats). Long enough for the chief's figures and scores between epochs.
+COLLECTIVE_TIMEOUT_S = 600.0
 
 #: What `smoke=True` (`--smoke`) sets: a few steps on a few examples, for tests and a first look. Epochs,
 #: steps per epoch and the classifier's epochs are overridden whatever else is asked; the examples are a default.
@@ -348,6 +353,8 @@ class RunConfig(TrainingOptions):
         smoke: a few steps on a few examples (`SMOKE`).
         preset: the name of one of the model's `presets`, the recipe the run
             starts from instead of the model's default `recipe`.
+        collective_timeout: multiworker: the seconds the start-up waits for
+            the other workers, and one collective op for them.
         explicit: the names of the run options given explicitly (not the
             recipe's or a default), e.g. sample scores asked for on data
             without labels are an error, the recipe's are dropped with a note.
@@ -409,10 +416,18 @@ class RunConfig(TrainingOptions):
     preset: str = option(None, _optional(_text), parse=str, shown="none", applies=_has_presets,
                          help=lambda model_class: "a named recipe in place of the default: " + "; ".join(
                              f"{name} ({recipe.source})" for name, recipe in model_class.presets.items()))
+    collective_timeout: float = option(COLLECTIVE_TIMEOUT_S, _positive_number, parse=float, metavar="SECONDS", help=(
+        "multiworker: the longest the start-up waits for the other workers of TF_CONFIG, and one collective op for "
+        "them; then the run stops naming the workers that never answered"))
     explicit: frozenset = option(frozenset(), lambda name, value: frozenset(value), flag=False)
 
     def _check_together(self):
         super()._check_together()
+        if self.image_size is not None:  # a batch of the resized images, float32, before any data is loaded
+            height, width = self.image_size
+            check_fits(f"image_size={height}x{width} (--image-size) with batch_size={self.batch_size}",
+                       self.batch_size, height * width * (self.channels or 1) * 4, lower="--image-size or --batch-size",
+                       per=f" per batch of {self.batch_size} images (float32)")
         model_class = get_model_class(self.model_name)
         if not isinstance(self.model, (dict, types.MappingProxyType)):
             raise ValueError(f"model must be a dict of constructor arguments. Received: model={self.model!r}")

@@ -43,15 +43,17 @@ def image_format(path, argument="path"):
     return FORMATS[extension]
 
 
-def check_grid_size(rows, columns, height, width, argument="columns"):
+def check_grid_size(rows, columns, height, width, argument="--columns"):
     """Refuses, before any image is drawn, a grid of rows x columns images of height x width pixels that holds
-    more than `MAX_GRID_PIXELS` pixels; the error says which square grid would fit."""
+    more than `MAX_GRID_PIXELS` pixels; the error says which square grid would fit and names `argument` (the
+    flag or argument to lower). Every path that draws a grid checks it (`image_grid` last of all)."""
+    rows, columns, height, width = (int(value) for value in (rows, columns, height, width))
     pixels = rows * columns * height * width
     if pixels > MAX_GRID_PIXELS:
         side = int(np.sqrt(MAX_GRID_PIXELS // (height * width)))
         raise ValueError(f"A grid of {rows} x {columns} images of {height}x{width} pixels holds {pixels:,} pixels; "
                          f"one image holds at most {MAX_GRID_PIXELS:,} (e.g. {side} x {side} of these). Lower "
-                         f"--{argument}. Received: rows={rows}, columns={columns}")
+                         f"{argument}. Received: rows={rows}, columns={columns}")
 
 
 def save_figure(figure, path):
@@ -109,6 +111,7 @@ def image_grid(images, rows=None):
     count, height, width = images.shape[:3]
     rows = _checks.positive_int("rows", rows, allow_none=True) or int(np.ceil(np.sqrt(count)))
     cols = int(np.ceil(count / rows))
+    check_grid_size(rows, cols, height, width, argument="rows")
     grid = np.ones((rows * height, cols * width, *images.shape[3:]), dtype=images.dtype)
     for index, image in enumerate(images):
         row, col = divmod(index, cols)

@@ -50,6 +50,7 @@ from tfgen import _checks
 from tfgen._files import check_file_format, check_replaceable, extension, read_json_file
 from tfgen import data as data_lib
 from tfgen import labels as labels_lib
+from tfgen._memory import check_fits
 from tfgen.evaluation import (
     Evaluator,
     InceptionScorer,
@@ -215,6 +216,7 @@ def draw_samples(model, num_samples, seed=0, num_classes=None, progress=True):
     (`tfgen.labels.sample_class_ids`, "blocks"; labels None otherwise).
     """
     num_samples = _checks.integer("num_samples", num_samples, minimum=2)
+    _checks.seed_span("seed", seed, num_samples, "--seed or --samples")
     labels = None
     if model.conditional:
         labels = labels_lib.sample_class_ids(num_samples, num_classes or model.num_classes, labels_lib.BLOCKS)
@@ -414,6 +416,7 @@ def evaluate(target, dataset=None, iw_samples=None, seed=0, batch_size=100, max_
     batch_size = _checks.positive_int("batch_size", batch_size)
     max_images = _checks.positive_int("max_images", max_images, allow_none=True)
     num_samples = _checks.integer("num_samples", num_samples, minimum=2)
+    _checks.seed_span("seed", seed, num_samples, "--seed or --samples")
     fid = _checks.boolean("fid", fid)
     if isinstance(classifier, (str, os.PathLike)):  # before any work: a file of the format its name says
         check_file_format(classifier, (WEIGHTS_SUFFIX,), "classifier", must_exist=True)
@@ -428,12 +431,19 @@ def evaluate(target, dataset=None, iw_samples=None, seed=0, batch_size=100, max_
             notes.append(reason)
     if not sections:
         raise ValueError(f"Nothing to score: {notes[0] if notes else _missing_likelihood(model)}.")
+    if "samples" in sections or fid:  # the samples are kept, float32, and copied once when joined
+        height, width, channels = (int(side) for side in model.image_shape)
+        check_fits(f"--samples {num_samples}", num_samples, 2 * 4 * height * width * channels,
+                   per=f" ({height}x{width}x{channels} float32 images)", lower="--samples")
     # Inception-v3 before any long computation: offline without its weights, the one line comes at once.
     inception_net = inception_model() if fid else None
     test, train_data, dataset_name = load_test_data(model, facts, dataset, data_dir, source_dir)
     report = {"model": _name(model), "kind": facts["kind"], "target": facts["path"], "dataset": dataset_name,
               "split": "test", "seed": seed}
     scored = test.take(max_images) if max_images is not None and max_images < len(test) else test
+    if "likelihood" in sections:  # before the first batch: the chunks of codes of the batches actually scored
+        likelihood_lib.check_chunks(iw_samples or likelihood_lib.DEFAULT_IW_SAMPLES, min(batch_size, len(scored)),
+                                    rows_per_call)
     if "likelihood" in sections:
         if progress:
             print(f"Importance-weighted log-likelihood, K = {iw_samples or likelihood_lib.DEFAULT_IW_SAMPLES}:")

@@ -19,6 +19,7 @@ import keras
 import tensorflow as tf
 
 from tfgen import data as data_lib
+from tfgen._memory import check_fits
 from tfgen.config import SMOKE, RunConfig, constructor_options, model_defaults, run_options  # noqa: F401 (re-exported)
 from tfgen.evaluation import (
     ClusterScoresCallback,
@@ -208,7 +209,7 @@ def run(config):
     """Runs the `tfgen.config.RunConfig` `config`: data, model, callbacks and trainer; returns the `Trainer`."""
     model_class = config.model_class
     # Before any TensorFlow operation (a multi-worker strategy configures the process's collectives).
-    strategy = distribute.make_strategy(config.strategy)
+    strategy = distribute.make_strategy(config.strategy, collective_timeout=config.collective_timeout)
     if config.jit:
         jit_lib.check_strategy(strategy)  # before any data is read (the Trainer checks it again)
     check_run_dir(config.out, config.resume, argument="out")  # fail before loading any data
@@ -219,6 +220,9 @@ def run(config):
     if "train_examples" in config.explicit:
         _enough_examples(train_data, config.train_examples)
     check_labelled(model_class, train_data)  # before a classifier is trained or a model built
+    height, width, channels = (int(side) for side in train_data.image_shape)
+    check_fits(f"batch_size={config.batch_size} (--batch-size)", config.batch_size, height * width * channels * 4,
+               per=f" per batch of {height}x{width}x{channels} images (float32)", lower="--batch-size")
     if config.examples_per_class is not None:
         train_data = data_lib.labelled_split(train_data, config.examples_per_class,
                                              seed=config.split_seed).labelled_subset()

@@ -173,6 +173,7 @@ def sample_grid(model_dir, out, label=None, columns=8, rows=None, seed=0, row_la
         if exported.num_classes is None:
             raise ValueError(f"The export at {exported.path!r} has no manifest telling its classes: pass --label.")
         rows = exported.num_classes
+        check_grid_size(rows, columns, *exported.image_shape[:2])  # before the labels of every cell are made
         labels = labels_lib.sample_class_ids(rows * columns, rows, labels_lib.BLOCKS)  # one row per class
         names = exported.class_names
     else:
@@ -183,6 +184,7 @@ def sample_grid(model_dir, out, label=None, columns=8, rows=None, seed=0, row_la
             names = [known[label]] * rows if 0 <= label < len(known) else None
     height, width = exported.image_shape[:2]
     check_grid_size(rows, columns, height, width)  # before any sample is drawn
+    _checks.seed_span("seed", seed, rows * columns, "--seed")
     seeds = np.arange(seed, seed + rows * columns)
     images = exported.sample(seeds, labels)
     if row_labels:

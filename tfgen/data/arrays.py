@@ -55,8 +55,11 @@ def from_arrays(images, labels=None, *, class_names=None, name="arrays", image_s
         class_names = [str(n) for n in class_names]
         num_classes = len(class_names)
     else:
-        num_classes = int(labels.max()) + 1 if labels.size and np.issubdtype(labels.dtype, np.integer) else 1
-        num_classes = max(num_classes, 1)
+        largest = int(labels.max()) if labels.size and np.issubdtype(labels.dtype, np.integer) else 0
+        if largest >= _checks.MAX_CLASSES:  # before a name is made for every class up to it
+            raise ValueError(f"labels must be class ids below {_checks.MAX_CLASSES:,} (a documented cap on the "
+                             f"classes). Received: a label of {largest}")
+        num_classes = max(largest + 1, 1)
     return ImageDataset(images, labels, num_classes, name=name, class_names=class_names)
 
 

@@ -217,7 +217,7 @@ class ImageDataset:
         labels = np.asarray(self.labels)
         if self.num_classes is None:
             self.num_classes = len(self.class_names) if self.class_names else 10
-        self.num_classes = _checks.positive_int("num_classes", self.num_classes)
+        self.num_classes = _checks.class_count("num_classes", self.num_classes)
         if labels.shape != (images.shape[0],):
             raise ValueError(
                 f"labels must have shape ({images.shape[0]},), one integer per image. Received: labels.shape={labels.shape}"

@@ -66,9 +66,10 @@ def memory_budget():
         if budget < 0:
             raise ValueError(f"{MAX_IN_MEMORY_ENV} must be a non-negative number of bytes. Received: {value!r}")
         return budget
-    try:
-        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
+    from tfgen._memory import total_bytes  # the one home of the memory arithmetic
+
+    ram = total_bytes()
+    if ram is None:
         return DEFAULT_MAX_IN_MEMORY_BYTES
     return int(min(ram // 4, DEFAULT_MAX_IN_MEMORY_BYTES))
 

@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import _checks
+from tfgen._memory import check_fits
 
 CHANNELS = (1, 3)
 
@@ -45,11 +46,15 @@ def parse_image_size(image_size, argument="image_size"):
     if len(value) != 2:
         raise ValueError(f"{argument} must be an int or (height, width). Received: {argument}={image_size!r}")
     try:
-        return tuple(_checks.positive_int(argument, side) for side in value)
+        height, width = (_checks.positive_int(argument, side) for side in value)
     except ValueError:
         raise ValueError(
             f"{argument} must be a positive int or a pair (height, width) of them. Received: {argument}={image_size!r}"
         ) from None
+    # One image is resized in float32, with up to 4 channels: refused here when even that cannot be held.
+    check_fits(f"{argument}={height}x{width}", 1, height * width * 4 * 4, lower=argument,
+               per=" for one image (float32, up to 4 channels, while it is resized)")
+    return height, width
 
 
 def check_channels(channels, argument="channels"):

@@ -94,7 +94,7 @@ def build_classifier(num_classes=10, image_shape=IMAGE_SHAPE, dropout=0.3):
         ValueError: `num_classes` below 2 or an `image_shape` that is not
             three positive integers with sides of at least 10.
     """
-    num_classes = _checks.integer("num_classes", num_classes, minimum=2)
+    num_classes = _checks.class_count("num_classes", num_classes, minimum=2)
     image_shape = _check_image_shape(image_shape)
     inputs = keras.Input(image_shape, name="images")
     hidden = inputs
@@ -170,9 +170,9 @@ def train_classifier(train_data, test_data=None, epochs=3, batch_size=128, learn
 def save_classifier(model, path):
     """Saves the classifier's weights to `path` (must end in `.weights.h5`)."""
     check_file_format(path, (WEIGHTS_SUFFIX,))
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    model.save_weights(path)
-    return path
+    from tfgen._files import write_atomic  # whole or not at all: a signal while saving leaves no half file
+
+    return write_atomic(path, model.save_weights, suffix=WEIGHTS_SUFFIX)
 
 
 def load_classifier(path, num_classes=10, image_shape=IMAGE_SHAPE):

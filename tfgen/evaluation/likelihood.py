@@ -56,12 +56,37 @@ _SEED_BITS = 63 - _INDEX_BITS - _CHUNK_BITS
 _LN2 = math.log(2.0)
 
 
+#: The most importance samples per image: a documented cap on time, not memory (the codes are drawn in chunks,
+#: so memory stays bounded): 200 times Burda et al.'s K, already days of decoder passes on a full test split.
+MAX_IW_SAMPLES = 1_000_000
+
+
 def check_num_samples(num_samples, argument="iw_samples"):
-    """A positive int number of importance samples, or one line naming what was wrong."""
+    """A positive int number of importance samples, at most `MAX_IW_SAMPLES`, or one line naming what was wrong."""
     if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
         raise ValueError(f"{argument} must be a positive integer: the codes drawn per image "
                          f"(1 gives the ELBO, {DEFAULT_IW_SAMPLES} the papers' estimate). Received: {num_samples!r}")
+    if num_samples > MAX_IW_SAMPLES:
+        raise ValueError(f"{argument} must be at most {MAX_IW_SAMPLES:,} (the codes are drawn in chunks, so this cap "
+                         f"bounds the time, not the memory: every image costs K decoder passes; "
+                         f"{DEFAULT_IW_SAMPLES} is the papers' estimate): lower {_flag(argument)}. "
+                         f"Received: {argument}={int(num_samples)}")
     return int(num_samples)
+
+
+def _flag(argument):
+    return "--" + argument.replace("_", "-")
+
+
+def check_chunks(num_samples, batch_size, rows_per_call=DEFAULT_ROWS_PER_CALL, argument="iw_samples"):
+    """Refuses, before any work, K codes per image that a batch of `batch_size` images would draw in more chunks
+    than `importance_seeds` numbers (2**16): the estimate would stop with that error after hours of work."""
+    chunk = max(1, min(num_samples, rows_per_call // max(batch_size, 1)))
+    most = chunk * 2 ** _CHUNK_BITS
+    if num_samples > most:
+        raise ValueError(f"{argument}={num_samples} codes per image in chunks of {chunk} (batches of {batch_size} "
+                         f"images, {rows_per_call} rows per call) need more than 2**{_CHUNK_BITS} chunks; at most "
+                         f"{most} fit: lower {_flag(argument)} or --batch-size")
 
 
 def importance_seeds(seed, indices, chunk):
@@ -132,6 +157,7 @@ def importance_weighted_bound(log_weights_fn, images, num_samples, seed=0, first
     """
     num_samples = check_num_samples(num_samples)
     batch = int(images.shape[0])
+    check_chunks(num_samples, batch, rows_per_call)
     accumulator = LogMeanExp(batch)
     for seeds, count in _chunks(num_samples, seed, first_index, batch, rows_per_call):
         accumulator.add(log_weights_fn(images, seeds, count))
@@ -241,6 +267,7 @@ def likelihood_scores(model, data, num_samples=DEFAULT_IW_SAMPLES, seed=0, batch
     batch_size = _checks.positive_int("batch_size", batch_size)
     max_images = _checks.positive_int("max_images", max_images, allow_none=True)
     limit = len(data) if max_images is None else min(max_images, len(data))
+    check_chunks(num_samples, min(batch_size, max(limit, 1)), rows_per_call)  # before the first batch
     if kind != "class_set" and limit < len(data):
         data = data.take(limit)  # (the VHE's class sets are drawn from the whole split; its batches are cut below)
     log_weights = _compiled_log_weights(model)

@@ -39,7 +39,7 @@ class LabelPlanes(keras.layers.Layer):
 
     def __init__(self, num_classes=10, **kwargs):
         super().__init__(**kwargs)
-        self.num_classes = _checks.integer("num_classes", num_classes, minimum=2)
+        self.num_classes = _checks.class_count("num_classes", num_classes, minimum=2)
 
     def call(self, inputs):
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:

@@ -33,7 +33,7 @@ class LabelProjection(keras.layers.Layer):
 
     def __init__(self, num_classes, mode="add", activation="relu", **kwargs):
         super().__init__(**kwargs)
-        self.num_classes = _checks.positive_int("num_classes", num_classes)
+        self.num_classes = _checks.class_count("num_classes", num_classes)
         self.mode = _checks.choice("mode", mode, MODES)
         self.activation = activation
         self.projection = None

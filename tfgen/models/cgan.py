@@ -82,7 +82,7 @@ class ConditionalGAN(AdversarialModel):
         super().__init__(latent_dim=latent_dim, discriminator_steps=discriminator_steps,
                          label_smoothing=label_smoothing, seed=seed, **kwargs)
         self.label_input = _checks.choice("label_input", label_input, LABEL_INPUTS[1:])
-        self.num_classes = _checks.integer("num_classes", num_classes, minimum=2)
+        self.num_classes = _checks.class_count("num_classes", num_classes, minimum=2)
         self.hidden_units = _checks.positive_ints("hidden_units", hidden_units)
         self.generator_filters = _checks.positive_int("generator_filters", generator_filters)
         self.discriminator_filters = _checks.positive_int("discriminator_filters", discriminator_filters)

@@ -151,7 +151,7 @@ class CVAE(DecoderLikelihoodModel):
     ):
         super().__init__(**kwargs)
         self.latent_dim = _checks.positive_int("latent_dim", latent_dim)
-        self.num_classes = _checks.integer("num_classes", num_classes, minimum=2)
+        self.num_classes = _checks.class_count("num_classes", num_classes, minimum=2)
         self.conditioning = _checks.choice("conditioning", conditioning, CONDITIONINGS)
         self.encoder_sees_label = _checks.boolean("encoder_sees_label", encoder_sees_label)
         self.encoder_units = _checks.positive_int("encoder_units", encoder_units)

@@ -136,7 +136,7 @@ class DCGANDiscriminator(keras.Model):
         self.base_filters = _checks.positive_int("base_filters", base_filters)
         self.batch_norm = _checks.boolean("batch_norm", batch_norm)
         self.label_input = label_input
-        self.num_classes = _checks.positive_int("num_classes", num_classes)
+        self.num_classes = _checks.class_count("num_classes", num_classes)
         self.leaky_slope = _checks.non_negative_number("leaky_slope", leaky_slope)
         self.image_shape = check_image_shape(image_shape)
         self.num_layers = upsampling_plan(self.image_shape)[2]

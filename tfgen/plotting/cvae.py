@@ -9,12 +9,16 @@
 
 import tensorflow as tf
 
+from tfgen import _checks
 from tfgen import random as tfgen_random
+from tfgen.images import check_grid_size
 from tfgen.plotting.common import class_names_for, image_grid, label_rows, plot_images, plt, save_figure, show_grid
 
 
 def class_grid_images(model, num_columns=10, seed=0):
     """(num_classes * num_columns, H, W, C) images: row c is class c, column j uses the j-th z."""
+    num_columns = _checks.positive_int("num_columns", num_columns)
+    check_grid_size(model.num_classes, num_columns, *model.image_shape[:2], argument="num_columns")  # before drawing
     z = tfgen_random.normal((num_columns, model.latent_dim), tfgen_random.seed_tensor(seed))
     z = tf.tile(z, [model.num_classes, 1])
     labels = tf.repeat(tf.range(model.num_classes, dtype=tf.int64), num_columns)

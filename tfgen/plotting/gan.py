@@ -13,6 +13,7 @@ import tensorflow as tf
 from tfgen import _checks
 from tfgen import labels as labels_lib
 from tfgen import random as tfgen_random
+from tfgen.images import check_grid_size
 from tfgen.plotting.common import class_names_for, plot_images
 
 
@@ -48,6 +49,7 @@ def plot_class_rows(model, path, per_class=10, seed=0, title=None, class_names=N
         raise ValueError(f"plot_class_rows needs a conditional model (e.g. ConditionalGAN). Received: {type(model).__name__}")
     per_class = _checks.positive_int("per_class", per_class)
     classes = model.num_classes
+    check_grid_size(classes, per_class, *model.image_shape[:2], argument="per_class")  # before drawing
     z = np.tile(_normal(per_class, model.latent_dim, seed).numpy(), (classes, 1))
     labels = labels_lib.sample_class_ids(classes * per_class, classes, labels_lib.BLOCKS)  # one row per class
     images = generate_images(model, z, labels=labels)
@@ -86,6 +88,8 @@ def plot_infogan_codes(model, path_prefix, num_rows=10, num_columns=10, limit=2.
     num_columns = _checks.positive_int("num_columns", num_columns)
     limit = _checks.positive_number("limit", limit)
     categories = model.num_categories
+    check_grid_size(num_rows, categories, *model.image_shape[:2], argument="num_rows")  # before drawing
+    check_grid_size(categories, num_columns, *model.image_shape[:2], argument="num_columns")
     paths = []
     z = np.repeat(_normal(num_rows, model.latent_dim, seed).numpy(), categories, axis=0)
     categorical = labels_lib.sample_class_ids(num_rows * categories, categories)  # the categories in turn
@@ -123,6 +127,8 @@ def interpolate(start, end, num_steps, spherical=True):
 def plot_interpolation(model, path, num_rows=5, num_steps=10, seed=0, spherical=True):
     """Each row walks from one random z to another (a conditional model keeps class row % num_classes)."""
     num_rows = _checks.positive_int("num_rows", num_rows)
+    num_steps = _checks.positive_int("num_steps", num_steps)
+    check_grid_size(num_rows, num_steps, *model.image_shape[:2], argument="num_rows or num_steps")  # before drawing
     ends = _normal(2 * num_rows, model.latent_dim, seed).numpy()
     z = np.concatenate([interpolate(ends[2 * row], ends[2 * row + 1], num_steps, spherical) for row in range(num_rows)])
     # Row r keeps class (or category) r % K: the classes in turn, num_steps images each.

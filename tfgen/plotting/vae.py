@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import _checks
+from tfgen.images import check_grid_size
 from tfgen.plotting.common import class_names_for, plot_images, plt, save_figure
 
 
@@ -59,6 +60,8 @@ def plot_latent_grid(decode, latent_dim, path, size=15, limit=2.0, title=None):
     latent_dim = _checks.positive_int("latent_dim", latent_dim)
     size = _checks.positive_int("size", size)
     limit = _checks.positive_number("limit", limit)
+    # The images' size is the decoder's: one point first, so the grid is refused before size**2 are decoded.
+    check_grid_size(size, size, *np.asarray(decode(tf.zeros((1, latent_dim)))).shape[1:3], argument="size")
     values = np.linspace(-limit, limit, size)
     points = np.zeros((size * size, latent_dim), dtype=np.float32)
     for row, y in enumerate(values[::-1]):

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from tfgen import _checks
 from tfgen import random as tfgen_random
+from tfgen.images import check_grid_size
 from tfgen.plotting.common import image_grid, plt, save_figure, show_grid
 
 
@@ -96,6 +97,10 @@ def few_shot_support(data, shots=5, seed=0):
 def plot_few_shot(model, support, path, num_samples=10, seed=0, title=None):
     """One row per class: its `shots` given images, a blank, then `num_samples` generated ones."""
     support = np.asarray(support, dtype=np.float32)
+    num_samples = _checks.positive_int("num_samples", num_samples)
+    if support.ndim == 5:  # (classes, shots, H, W, C): refused before any image is generated
+        check_grid_size(support.shape[0], support.shape[1] + 1 + num_samples, *support.shape[2:4],
+                        argument="num_samples")
     generated = model.few_shot(tf.constant(support), num_samples, seed=tfgen_random.seed_tensor(seed)).numpy()
     classes, shots = support.shape[:2]
     blank = np.ones((classes, 1, *support.shape[2:]), dtype=np.float32)

@@ -21,22 +21,34 @@ In a multi-worker job:
 * a value decided on the chief reaches the others with `broadcast_from_chief`;
 * a worker that dies is noticed by TensorFlow's coordination service (its
   heartbeats stop, within about a minute) and every collective of the others
-  then fails; a hung one by the collectives' timeout
-  (`COLLECTIVE_TIMEOUT_S`). The trainer turns either into `WorkerLost`.
+  then fails; a hung one by the collectives' timeout (`collective_timeout`,
+  `--collective-timeout`, default `COLLECTIVE_TIMEOUT_S`). The trainer turns
+  either into `WorkerLost`.
+
+Before the strategy is made (TensorFlow's own wait for the other workers is
+a C++ call that neither a timeout nor SIGINT/SIGTERM can end), each worker
+prints one line, "waiting for N workers (TF_CONFIG) ...", listens on its own
+port and waits until every other worker's port answers (`wait_for_workers`):
+a Python loop that SIGINT and SIGTERM end at once, and that gives up after
+`collective_timeout` seconds, naming the workers that never answered. A port
+another program holds is refused first, in one line.
 """
 
 import json
 import os
+import signal
+import socket
+import sys
+import threading
+import time
 
 import numpy as np
 import tensorflow as tf
 
-from tfgen.config import STRATEGIES  # noqa: E402,F401 (re-exported: the choices of the option, declared there)
+# Re-exported: the choices and the timeout default of the options, declared with them.
+from tfgen.config import COLLECTIVE_TIMEOUT_S, STRATEGIES  # noqa: E402,F401
 
 TF_CONFIG = "TF_CONFIG"
-#: The longest one collective op may wait for the other workers (a hung worker; a dead one is noticed sooner,
-#: by the coordination service's heartbeats). Long enough for the chief's figures and scores between epochs.
-COLLECTIVE_TIMEOUT_S = 1800
 #: The errors with which collectives fail when a worker is gone or cannot be reached.
 COLLECTIVE_ERRORS = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.AbortedError,
                      tf.errors.CancelledError)
@@ -98,7 +110,8 @@ def make_strategy(strategy=None, *, collective_timeout=COLLECTIVE_TIMEOUT_S):
             host, or the CPU), "multiworker" (every worker of `TF_CONFIG`,
             with their local GPUs), or a `tf.distribute.Strategy`, returned
             as it is.
-        collective_timeout: "multiworker": seconds one collective op may wait.
+        collective_timeout: "multiworker": the seconds the start-up may wait
+            for the other workers (`wait_for_workers`), and one collective op.
 
     Raises:
         ValueError: an unknown name, a missing or malformed `TF_CONFIG`, or
@@ -121,11 +134,84 @@ def make_strategy(strategy=None, *, collective_timeout=COLLECTIVE_TIMEOUT_S):
     return _MADE[strategy]
 
 
+def _task_name(job, index):
+    return f"{job} {index}"
+
+
+def wait_for_workers(config, timeout, *, poll_s=0.2, stream=None):
+    """Waits, in Python, until the port of every other task of the `TF_CONFIG` `config` answers (module docstring).
+
+    This task listens on its own port meanwhile (the others see it) and
+    accepts and closes what connects. SIGINT and SIGTERM end the wait at once.
+
+    Raises:
+        ValueError: this task's port is in use (another program, or a worker
+            of another job).
+        WorkerLost: some tasks did not answer within `timeout` seconds (named).
+    """
+    stream = sys.stderr if stream is None else stream
+    cluster, task = config["cluster"], config["task"]
+    me = (task["type"], task.get("index", 0))
+    tasks = [(job, index, address) for job in ("chief", "worker") for index, address in enumerate(cluster.get(job, []))]
+    port = int(cluster[me[0]][me[1]].rsplit(":", 1)[1])
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(("", port))
+        listener.listen(64)
+    except OSError as error:
+        listener.close()
+        raise ValueError(f"port {port} of {_task_name(*me)} (TF_CONFIG) is in use ({error.strerror or error}): stop "
+                         f"the program that holds it, or give this worker another port in TF_CONFIG") from None
+    listener.setblocking(False)
+    waiting = {(job, index): address for job, index, address in tasks if (job, index) != me}
+    print(f"waiting for {len(tasks)} workers (TF_CONFIG) to start, timeout {timeout:g} s (--collective-timeout) ...",
+          file=stream, flush=True)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            _drain(listener)
+            for key, address in list(waiting.items()):
+                host, peer_port = address.rsplit(":", 1)
+                try:
+                    socket.create_connection((host, int(peer_port)), timeout=min(1.0, timeout)).close()
+                    del waiting[key]
+                except OSError:
+                    pass
+            if not waiting:
+                return
+            if time.monotonic() >= deadline:
+                names = ", ".join(f"{_task_name(*key)} ({address})" for key, address in sorted(waiting.items()))
+                raise WorkerLost(f"{len(waiting)} of the {len(tasks)} workers of TF_CONFIG never answered within "
+                                 f"{timeout:g} s: {names}. Start every worker (the same TF_CONFIG cluster), or "
+                                 f"raise --collective-timeout (collective_timeout=).")
+            time.sleep(poll_s)
+    finally:
+        _drain(listener)
+        listener.close()
+
+
+def _drain(listener):
+    """Accepts and closes the connections waiting on `listener` (the other workers' probes)."""
+    while True:
+        try:
+            connection, _ = listener.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        connection.close()
+
+
 def _make(strategy, collective_timeout):
     if strategy == "mirrored":
         return tf.distribute.MirroredStrategy()
-    read_tf_config()
+    config = read_tf_config()
+    wait_for_workers(config, collective_timeout)
     options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=collective_timeout)
+    handlers = _python_handlers()
+    # Every worker answered; should one vanish now, TensorFlow's own wait would hang in C++: a watchdog ends the
+    # process after the timeout, with the one line.
+    made = threading.Event()
+    threading.Thread(target=_watchdog, args=(made, collective_timeout), daemon=True).start()
     try:
         return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     except (RuntimeError, ValueError) as error:
@@ -135,6 +221,32 @@ def _make(strategy, collective_timeout):
                 "of the program (tfgen.training.distribute.make_strategy('multiworker')) and pass it as strategy="
             ) from error
         raise
+    finally:
+        made.set()
+        _restore_handlers(handlers)
+
+
+def _python_handlers():
+    """{signal: handler} of SIGINT and SIGTERM as Python set them (the main thread only; else {})."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore_handlers(handlers):
+    """Puts back the Python handlers of SIGINT and SIGTERM: TensorFlow's coordination agent installs its own
+    SIGTERM handler (a preemption notice), which would make the process ignore SIGTERM."""
+    for number, handler in handlers.items():
+        if handler is not None:
+            signal.signal(number, handler)
+
+
+def _watchdog(made, timeout):
+    if not made.wait(timeout):
+        print(f"tfgen: error: the workers of TF_CONFIG answered, but TensorFlow's cluster did not form within "
+              f"{timeout:g} s (a worker stopped meanwhile?); stopping. Raise --collective-timeout if the workers "
+              f"are slow to start.", file=sys.stderr, flush=True)
+        os._exit(1)
 
 
 def is_multi_worker(strategy):

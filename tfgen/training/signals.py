@@ -6,6 +6,7 @@ step boundary, and in a multi-worker job every worker stops at the same
 step, `tfgen.training.trainer`); a second one stops at once.
 """
 
+import contextlib
 import signal
 import threading
 
@@ -27,6 +28,46 @@ class TrainingInterrupted(Exception):
         super().__init__(message)
         self.signal_number = signal_number
         self.checkpoint = checkpoint
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM outside a training loop (`interrupt_on_signals`): the work stops where it is.
+
+    Attributes:
+        signal_number: the signal received.
+    """
+
+    def __init__(self, signal_number):
+        super().__init__(signal.Signals(signal_number).name)
+        self.signal_number = int(signal_number)
+
+
+@contextlib.contextmanager
+def interrupt_on_signals():
+    """Inside: SIGINT and SIGTERM raise `Interrupted` in the main thread, wherever it is in Python code (a wait
+    for the other workers, a classifier's training, an evaluation, an export), so the command line ends with
+    one line and 128 + the signal's number (the first one's; more signals while it stops are ignored); every
+    file is written whole or not at all, so nothing is half written. `StopSignals` replaces them while a training loop runs (a checkpoint first). Outside the main
+    thread it changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    received = []
+
+    def handle(number, frame):
+        del frame
+        if received:  # a second signal while the work stops: it is stopping already
+            return
+        received.append(number)
+        raise Interrupted(number)
+
+    previous = {number: signal.signal(number, handle) for number in StopSignals.SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
 
 
 class StopSignals:
