@@ -166,7 +166,10 @@ def test_signals_sigint_and_sigterm_at_once_are_one_line(case_id, tmp_path, caps
 
     monkeypatch.setattr(runs, "load_data", load_data)
     status, lines, _ = _run(TRAIN + ["--out", str(tmp_path / "run")], capsys)
-    assert status == 130 and len(lines) == 1 and "interrupted by SIGINT" in lines[0], lines
+    # Which of the two is handled first is the kernel's and Python's choice (another thread of the process may
+    # take one while this one blocks them): one of them, one line, the status of the one it names.
+    assert status in (130, 143) and len(lines) == 1, (status, lines)
+    assert f"interrupted by {signal.Signals(status - 128).name}" in lines[0], lines
     assert not os.path.exists(tmp_path / "run")
 
 
