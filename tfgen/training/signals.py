@@ -47,8 +47,8 @@ def interrupt_on_signals():
     """Inside: SIGINT and SIGTERM raise `Interrupted` in the main thread, wherever it is in Python code (a wait
     for the other workers, a classifier's training, an evaluation, an export), so the command line ends with
     one line and 128 + the signal's number (the first one's; more signals while it stops are ignored); every
-    file is written whole or not at all, so nothing is half written. `StopSignals` replaces them while a training loop runs (a checkpoint first). Outside the main
-    thread it changes nothing."""
+    file is written whole or not at all, so nothing is half written. `StopSignals` replaces them while a
+    training loop runs (a checkpoint first). Outside the main thread it changes nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
