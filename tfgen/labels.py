@@ -155,6 +155,10 @@ def class_ids_per_sample(labels, num_samples, argument="labels"):
     """`labels`, one int class id per sample or one for all, as an int64 NumPy vector of `num_samples` ids
     (not range-checked: `check_class_ids`). A ValueError or TypeError naming `argument` otherwise."""
     labels = np.asarray(labels.numpy() if tf.is_tensor(labels) else labels)
+    if labels.dtype == object and labels.size and all(isinstance(value, int) for value in labels.reshape(-1)):
+        # Python ints beyond int64 (NumPy keeps them as objects): no class has such an id.
+        raise ValueError(f"{argument} must be class ids; {max(labels.reshape(-1), key=abs)} is beyond any number of "
+                         f"classes (int64).")
     if labels.dtype.kind not in "iu":
         raise TypeError(f"{argument} must be integer class ids, one per sample. Received: dtype={labels.dtype}")
     if labels.ndim > 1 or labels.size not in (1, num_samples):
