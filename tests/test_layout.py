@@ -12,7 +12,7 @@ from conftest import REPO_ROOT
 
 #: Floor of each part of the package, lowest first (docs/architecture.md).
 FLOORS = {
-    "tfgen._checks": 0, "tfgen._files": 0, "tfgen.random": 0, "tfgen.labels": 0, "tfgen.locks": 0, "tfgen.images": 0,
+    "tfgen._checks": 0, "tfgen._files": 0, "tfgen._memory": 0, "tfgen.random": 0, "tfgen.labels": 0, "tfgen.locks": 0, "tfgen.images": 0,
     "tfgen.data": 1, "tfgen.layers": 1, "tfgen.losses": 1,
     "tfgen.networks": 2,
     "tfgen.models": 3,

@@ -24,6 +24,8 @@ def _umask():
 FILE_MODE = 0o666 & ~_umask()
 #: The permissions of the folders written through a temporary folder (exports): those of `os.makedirs`.
 FOLDER_MODE = 0o777 & ~_umask()
+#: The suffix Keras requires of a weights file (`model.save_weights`): the sample classifier's.
+WEIGHTS_SUFFIX = ".weights.h5"
 #: The names of tfgen's temporary files and folders (renamed into place when whole).
 TEMPORARY_PREFIX = ".tmp-"
 #: The first bytes of the binary formats tfgen reads and writes, by extension: a file holds the format its

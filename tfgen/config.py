@@ -152,8 +152,7 @@ def _path(name, value):
 
 
 def _weights_file(name, value):
-    from tfgen._files import check_file_format
-    from tfgen.evaluation.classifier import WEIGHTS_SUFFIX
+    from tfgen._files import WEIGHTS_SUFFIX, check_file_format
 
     return check_file_format(_path(name, value), (WEIGHTS_SUFFIX,), name)
 

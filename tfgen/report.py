@@ -60,7 +60,7 @@ from tfgen.evaluation import (
     sample_scores,
 )
 from tfgen.evaluation import likelihood as likelihood_lib
-from tfgen.evaluation.classifier import WEIGHTS_SUFFIX
+from tfgen._files import WEIGHTS_SUFFIX
 from tfgen.export import existing_versions, is_complete_version, latest_version
 from tfgen.models import GenerativeModel
 from tfgen.models.base import SCORES, seeds_array

@@ -36,11 +36,10 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import _checks
-from tfgen._files import check_file_format
+from tfgen._files import WEIGHTS_SUFFIX, check_file_format, write_atomic  # noqa: F401 (WEIGHTS_SUFFIX re-exported)
 from tfgen.networks import IMAGE_SHAPE
 
 #: The classifier's weights file: Keras' weights-only HDF5 format, named by this ending.
-WEIGHTS_SUFFIX = ".weights.h5"
 
 FEATURES_LAYER = "features"
 #: Conv stages are added while the feature map's larger side is above this.
@@ -170,8 +169,6 @@ def train_classifier(train_data, test_data=None, epochs=3, batch_size=128, learn
 def save_classifier(model, path):
     """Saves the classifier's weights to `path` (must end in `.weights.h5`)."""
     check_file_format(path, (WEIGHTS_SUFFIX,))
-    from tfgen._files import write_atomic  # whole or not at all: a signal while saving leaves no half file
-
     return write_atomic(path, model.save_weights, suffix=WEIGHTS_SUFFIX)
 
 
