@@ -259,3 +259,30 @@ def test_xla_export_gives_the_same_outputs(exports, tmp_path):
     plain = tf.saved_model.load(paths["vae"]).signatures["decode"](z=z)["images"].numpy()
     np.testing.assert_allclose(tf.saved_model.load(compiled).signatures["decode"](z=z)["images"].numpy(), plain,
                                rtol=1e-4, atol=1e-5)
+
+
+def test_a_large_sample_is_drawn_in_requests_of_sample_chunk_images(exports, monkeypatch):
+    """`ExportedModel.sample` asks the export for at most SAMPLE_CHUNK images a request (a 150 x 150 grid in one
+    request crashed in C++ under a 6 GiB address-space cap); the images are those of one request, each within the
+    row tolerance of the conformance suite (2**-17: a request's size may change the kernels' rounding)."""
+    import tensorflow as tf
+
+    from tfgen import serving
+
+    model = serving.ExportedModel(exports[1]["cgan"])
+    seeds, labels = np.arange(7, dtype=np.int64), np.arange(7) % 10
+    whole = model.signature("sample")(seed=tf.constant(seeds), label=tf.constant(labels))["images"].numpy()
+    calls = []
+
+    class Counted:  # the signature, counting the images of each request
+        structured_input_signature = model.signatures["sample"].structured_input_signature
+
+        def __call__(self, signature=model.signatures["sample"], **inputs):
+            calls.append(len(inputs["seed"]))
+            return signature(**inputs)
+
+    monkeypatch.setitem(model.signatures, "sample", Counted())
+    monkeypatch.setattr(serving, "SAMPLE_CHUNK", 3)
+    chunked = model.sample(seeds, labels)
+    assert calls == [3, 3, 1]
+    np.testing.assert_allclose(chunked, whole, rtol=0, atol=2**-17)

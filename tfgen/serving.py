@@ -125,10 +125,19 @@ class ExportedModel:
             arguments["label"] = tf.constant(labels)
         elif labels is not None:
             raise ValueError(f"{self.name!r} is unconditional: its sample signature takes no label.")
-        images = self.signature("sample")(**arguments)["images"].numpy()
+        # In requests of SAMPLE_CHUNK images: the signature's work (a decoder's activations) grows with the
+        # request, the grid only by its images (a 150 x 150 grid in one request needed ~5 GB and crashed in C++).
+        function = self.signature("sample")
+        images = np.concatenate([
+            function(**{key: value[start:start + SAMPLE_CHUNK] for key, value in arguments.items()})["images"].numpy()
+            for start in range(0, len(seeds), SAMPLE_CHUNK)])
         if not np.all(np.isfinite(images)):
             raise ValueError(f"The export at {self.path!r} drew non-finite images: its weights are damaged.")
         return images
+
+
+#: The most images `ExportedModel.sample` asks of the export in one request.
+SAMPLE_CHUNK = 256
 
 
 def is_image_file(path):
