@@ -149,7 +149,7 @@ def wait_for_workers(config, timeout, *, poll_s=0.2, stream=None):
             of another job).
         WorkerLost: some tasks did not answer within `timeout` seconds (named).
     """
-    stream = sys.stderr if stream is None else stream
+    stream = sys.stdout if stream is None else stream  # a progress line, as the epochs' (errors: stderr)
     cluster, task = config["cluster"], config["task"]
     me = (task["type"], task.get("index", 0))
     tasks = [(job, index, address) for job in ("chief", "worker") for index, address in enumerate(cluster.get(job, []))]
