@@ -41,8 +41,9 @@ STRATEGIES = ("default", "mirrored", "multiworker")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 #: The default of `collective_timeout` (`--collective-timeout`, seconds): the longest a multi-worker start-up
 #: waits for the other workers, and one collective op for them (a hung worker; a dead one is noticed sooner, by
-#: the coordination service's heartbeats). Long enough for the chief's figures and scores between epochs.
-COLLECTIVE_TIMEOUT_S = 600.0
+#: the coordination service's heartbeats). Long enough for the chief's figures and scores between epochs, which
+#: the other workers wait through at a collective (1800 s, the collectives' timeout before it was an option).
+COLLECTIVE_TIMEOUT_S = 1800.0
 
 #: What `smoke=True` (`--smoke`) sets: a few steps on a few examples, for tests and a first look. Epochs,
 #: steps per epoch and the classifier's epochs are overridden whatever else is asked; the examples are a default.
