@@ -607,6 +607,21 @@ def test_every_state_a_killed_run_leaves_is_recovered_by_the_next_command(state,
     assert run_files.latest_checkpoint(str(run)).endswith("ckpt-8")
 
 
+def test_resume_of_a_folder_of_user_files_with_a_stale_lock_is_refused(tmp_path):
+    """Only tfgen's leftovers (a lock, a temporary file) make a folder without config.json a run to start again:
+    beside a user's files that would be a new run, which needs --force."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / ".tfgen.lock").write_text("")
+    (run / "notes.txt").write_text("mine")
+    with pytest.raises(RunDirectoryError, match="no config.json"):
+        _trainer(run).fit(resume=True)
+    assert sorted(os.listdir(run)) == [".tfgen.lock", "notes.txt"]
+    (run / "notes.txt").unlink()
+    _trainer(run).fit(resume=True, max_steps=1)  # only the killed run's lock: started again
+    assert run_files.latest_checkpoint(str(run)).endswith("ckpt-1")
+
+
 def test_resume_from_a_checkpoint_of_a_run_without_one_is_refused(killed_runs, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(killed_runs["before-first-checkpoint"], run)

@@ -415,11 +415,15 @@ def check_run_dir_paths(run_dir, argument="run_dir"):
 def stopped_before_first_checkpoint(run_dir):
     """True when `run_dir` holds a run that ended (killed, refused by a full disk, diverged) before its first
     checkpoint: a folder with tfgen's start of a run (its config.json, its lock file, the temporary file of a
-    config being written) but no checkpoint. Nothing of it can be resumed; it can be started again."""
+    config being written) but no checkpoint. Nothing of it can be resumed; it can be started again. A folder
+    without the run's config.json must hold nothing else (the files of a user's are a new run's, `--force`)."""
     if not os.path.isdir(run_dir) or checkpoint_prefixes(run_dir):
         return False
     entries = os.listdir(run_dir)
-    return CONFIG_FILE in entries or LOCK_FILE in entries or any(entry.startswith(".tmp-") for entry in entries)
+    if CONFIG_FILE in entries:
+        return True
+    return bool(entries) and all(is_run_entry(entry) for entry in entries) and (
+        LOCK_FILE in entries or any(entry.startswith(TEMPORARY_PREFIX) for entry in entries))
 
 
 def check_run_dir(run_dir, resume, argument="run_dir"):
