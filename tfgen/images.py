@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from tfgen import _checks  # noqa: E402
-from tfgen._files import write_atomic  # noqa: E402
+from tfgen._files import extension, write_atomic  # noqa: E402
 
 
 #: The image formats a grid or figure is written in, by the file's extension: the format follows the name.
@@ -36,11 +36,11 @@ MAX_GRID_PIXELS = 8192 * 8192
 def image_format(path, argument="path"):
     """The format of the image file `path` from its extension ("png" or "jpeg"); a ValueError naming `argument`
     for any other extension (a file named .jpg holds JPEG bytes, never PNG ones)."""
-    extension = os.path.splitext(os.fspath(path))[1].lower()
-    if extension not in FORMATS:
+    found = FORMATS.get(extension(path))
+    if found is None:
         raise ValueError(f"{argument} must name a .png, .jpg or .jpeg file (the format follows the extension). "
                          f"Received: {argument}={os.fspath(path)!r}")
-    return FORMATS[extension]
+    return found
 
 
 def check_grid_size(rows, columns, height, width, argument="--columns"):
