@@ -48,6 +48,7 @@ import tensorflow as tf
 from tfgen import _checks
 from tfgen import random as tfgen_random
 from tfgen.losses import gan as gan_losses
+from tfgen.models import ema
 from tfgen.models.base import GenerativeModel, run_if
 from tfgen.random import split_seed
 
@@ -107,8 +108,7 @@ class AdversarialModel(GenerativeModel):
                                               allow_maximum=False)
         self.seed = _checks.optional_seed("seed", seed)
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.generator_ema = _checks.number("generator_ema", generator_ema, minimum=0.0, allow_minimum=False,
-                                            maximum=1.0, allow_maximum=False, allow_none=True)
+        self.generator_ema = ema.check_decay("generator_ema", generator_ema)
         #: The averaged copy of the generator (`generator_ema`), made by `build_from_batch`; None without one.
         self.generator_average = None
         self.d_optimizer = None
@@ -226,25 +226,17 @@ class AdversarialModel(GenerativeModel):
 
     def _make_generator_average(self):
         """Creates `generator_average` (when `generator_ema` is set): a second instance of the generator network,
-        not trainable, starting from the generator's current values."""
+        not trainable, starting from the generator's current values (`tfgen.models.ema`)."""
         if self.generator_ema is None or self.generator_average is not None:
             return
-        average = type(self.generator).from_config({**self.generator.get_config(), "name": "generator_average"})
-        average(self.generator_inputs(self.draw_latents(1, tf.constant([0, 0], tf.int64))), training=False)
-        average.trainable = False
-        for target, source in zip(average.weights, self.generator.weights):
-            target.assign(source)
-        self.generator_average = average
+        inputs = self.generator_inputs(self.draw_latents(1, tf.constant([0, 0], tf.int64)))
+        self.generator_average = ema.make_average(self.generator, inputs, "generator_average")
 
     def _non_trainable_state(self):
         """The base's snapshot list without the averaged generator's variables: no update's forward pass moves
         them (`train_step` averages after the update, only when it was applied), so copying them before every
         discriminator and generator update would be wasted work."""
-        state = super()._non_trainable_state()
-        if self.generator_average is None:
-            return state
-        averaged = {id(variable) for variable in self.generator_average.variables}
-        return [variable for variable in state if id(variable) not in averaged]
+        return ema.without_average(super()._non_trainable_state(), self.generator_average)
 
     @property
     def sampling_generator(self):
@@ -260,15 +252,8 @@ class AdversarialModel(GenerativeModel):
         a `tf.distribute` strategy each replica updates its own copy, from
         the same (synced) generator weights.
         """
-        if self.generator_average is None:
-            return
-        step = tf.cast(self.g_optimizer.iterations, tf.float32)
-        decay = tf.minimum(tf.constant(self.generator_ema, tf.float32), (1.0 + step) / (10.0 + step))
-        for average, live in zip(self.generator_average.weights, self.generator.weights):
-            if tf.as_dtype(average.dtype).is_floating:
-                average.assign_sub(tf.cast(1.0 - decay, average.dtype) * (average - tf.cast(live, average.dtype)))
-            else:
-                average.assign(live)
+        if self.generator_average is not None:
+            ema.update_average(self.generator_average, self.generator, self.generator_ema, self.g_optimizer.iterations)
 
     # --------------------------------------------------------------- losses
 
