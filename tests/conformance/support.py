@@ -284,8 +284,9 @@ def serving_input(spec, rng, batch, num_classes):
     unknown dimension (the batch, a VHE class set's size) gets `batch`.
     """
     shape = [batch if dim is None else dim for dim in spec.shape]
-    if spec.shape.rank == 0:  # a scalar: the codes per image of the `log_importance_weights` signatures
-        return np.array(3, spec.dtype.as_numpy_dtype)
+    if spec.shape.rank == 0:  # a scalar: the codes per image of the `log_importance_weights` signatures, a sampler's
+        # steps or guidance scale, or DDIM's eta (in [0, 1])
+        return np.array(0.5 if spec.name == "eta" else 3, spec.dtype.as_numpy_dtype)
     if spec.dtype == tf.int64 or spec.dtype == tf.int32:
         values = np.arange(batch) + 1  # distinct seeds
         if spec.name == "label":

@@ -13,11 +13,14 @@ from tfgen.models.dcgan import DCGAN  # noqa: E402
 from tfgen.models.cgan import ConditionalGAN  # noqa: E402
 from tfgen.models.infogan import InfoGAN  # noqa: E402
 from tfgen.models.vhe import VHE, UnsupervisedVHE  # noqa: E402
+from tfgen.models.diffusion import ConditionalDiffusion, Diffusion  # noqa: E402
 
 __all__ = [
     "AdversarialModel",
     "CVAE",
+    "ConditionalDiffusion",
     "ConditionalGAN",
+    "Diffusion",
     "DCGAN",
     "GenerativeModel",
     "GumbelSemiSupervisedVAE",

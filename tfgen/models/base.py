@@ -27,8 +27,10 @@ NUM_SAMPLES_SPEC = tf.TensorSpec([], tf.int32, name="num_samples")
 LIKELIHOOD_KINDS = ("vae", "conditional", "semi_supervised", "class_set", "marginal_vhe")
 #: The sections of `tfgen evaluate`'s report (`GenerativeModel.scores`), in report order: "likelihood" (models
 #: with a `likelihood_kind`), "classification_error" (models that classify), "mmd" (the MMD-VAE: `encode` to
-#: codes and `reconstruct`), "samples" (the sample scores of a classifier).
-SCORES = ("likelihood", "classification_error", "mmd", "samples")
+#: codes and `reconstruct`), "variational_bound" (the diffusion models: `variational_bound(images, seeds,
+#: labels)`, an unbiased per-image estimate of the bound on -log p(x) in nats), "samples" (the sample scores of a
+#: classifier).
+SCORES = ("likelihood", "classification_error", "mmd", "variational_bound", "samples")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,6 +174,12 @@ class GenerativeModel(keras.Model):
     #: Named recipes besides the default (`tfgen train NAME --preset PRESET`): {name: `Recipe`}, e.g. an
     #: earlier default kept one flag away.
     presets = {}
+    #: How far row i of a batch drawn by `sample_from_seeds` (or a seeded signature) may be from the same seed drawn
+    #: alone, for pixel values in [0, 1]. Kernels block their sums by batch size (oneDNN and Eigen pick other tiles
+    #: for 1 row than for 2), so the two add the same float32 terms in another order: a few ulps per layer, which
+    #: the output layers shrink; 2**-17 is 64 ulps of 1.0 (tests/conformance/test_saved_model.py). A sampler that
+    #: loops over its network (diffusion) declares more.
+    sample_row_atol = 2.0**-17
     #: The trainer and the likelihood scores trace the model's steps with AutoGraph: needed only by a step with
     #: Python control flow on tensors (`if tensor:`, `for ... in tf.range`); tfgen's steps write `tf.cond` and
     #: `tf.while_loop` where they need any, and converting every function a step calls costs 1-3 s of CPU per
