@@ -173,6 +173,10 @@ def _error(capsys, argv):
 @pytest.mark.parametrize("argv, expected", [
     (["evaluate", "saved_models/mnist_cgan", "--iw-samples", "0"], "argument --iw-samples: expected a positive"),
     (["evaluate", "saved_models/mnist_cgan", "--iw-samples", "10"], "cgan has no likelihood"),
+    (["evaluate", "saved_models/mnist_cgan", "--bound-samples", "2"],
+     "cgan has no variational bound: only the diffusion models have one"),
+    (["evaluate", "saved_models/fashion_vae_latent2", "--bound-samples", "2"],
+     "vae has no variational bound (the diffusion models' score): its likelihood is estimated by importance sampling"),
     (["evaluate", "saved_models/fashion_vae_latent2", "--iw-samples", "10"],
      "no 'log_importance_weights' signature (exported by an older tfgen): re-export the run"),
     (["evaluate", "saved_models/mnist_cgan", "--dataset", "fashion_mnist"], "was trained on 'mnist', not 'fashion_mnist'"),

@@ -152,6 +152,10 @@ def test_interface_contract_and_bad_arguments():
     assert [name for name in likelihoods.NAMES if likelihoods.get_likelihood(name).eight_bit] == [
         "logistic", "logistic_mixture"]
     np.testing.assert_allclose(likelihoods.bits_per_dim(784 * math.log(2.0) * 3.5, 784).numpy(), 3.5, rtol=1e-6)
+    # float64 nats stay float64 throughout (the evaluation reports' bits/dim): a division by a correctly rounded
+    # constant, 2 ulps (2**-51 relative) at most.
+    assert likelihoods.bits_per_dim(np.float64(1000.0), 784).numpy() == pytest.approx(
+        1000.0 / (784 * math.log(2.0)), rel=2.0**-51)
     with pytest.raises(ValueError, match="likelihood.*'poisson'"):
         likelihoods.get_likelihood("poisson")
     with pytest.raises(ValueError, match="num_mixtures.*0"):

@@ -262,11 +262,13 @@ def _parser(argv=()):
 
 def _add_evaluate_parser(commands):
     evaluate = commands.add_parser(
-        "evaluate", help="score a run or an export on its test data (likelihood, classification error, samples)",
+        "evaluate", help="score a run or an export on its test data (likelihood, variational bound, classification "
+                         "error, samples)",
         description="Score a training run (its latest checkpoint) or an export on the test split of its dataset: "
                     "the importance-weighted log-likelihood, ELBO and bits/dim of the VAE family, the MMD-VAE's "
-                    "reconstruction error and MMD, the semi-supervised models' test error, and the sample scores "
-                    "of the GANs and conditional models. Prints a short table and writes the whole report as JSON.")
+                    "reconstruction error and MMD, the semi-supervised models' test error, the diffusion models' "
+                    "variational bound on -log p(x) in nats and bits/dim, and the sample scores of the GANs, the "
+                    "diffusion and the conditional models. Prints a short table and writes the whole report as JSON.")
     evaluate.add_argument("target", metavar="RUN_DIR_OR_EXPORT",
                           help="a `tfgen train` run folder, or saved_models/<name> (its newest complete version) or "
                                "a version folder")
@@ -276,8 +278,12 @@ def _add_evaluate_parser(commands):
     evaluate.add_argument("--iw-samples", type=_positive_int, default=None, metavar="K",
                           help="importance samples per test image (default: 5000, Burda et al.'s; models "
                                "without a likelihood refuse it)")
-    evaluate.add_argument("--seed", type=_seed, default=0, help="the seed of every draw: codes, binarization, "
-                          "samples (sample i uses seed + i) (default: 0)")
+    evaluate.add_argument("--bound-samples", type=_positive_int, default=None, metavar="K",
+                          help="the diffusion models' variational bound: timesteps drawn per test image, averaged "
+                               "(default: 1; the estimate is unbiased for any K, and its ± standard error says how "
+                               "precise it is; models without the bound refuse it)")
+    evaluate.add_argument("--seed", type=_seed, default=0, help="the seed of every draw: codes, timesteps, "
+                          "binarization, samples (sample i uses seed + i) (default: 0)")
     evaluate.add_argument("--batch-size", type=_positive_int, default=100, help="test images per batch (default: 100)")
     evaluate.add_argument("--max-images", type=_positive_int, default=None, metavar="N",
                           help="score only the first N test images (default: all)")
@@ -453,8 +459,9 @@ def _evaluate(args):
     if out is not None:
         report_lib.check_report_path(out, force=args.force)  # before any work
     report = report_lib.evaluate(
-        args.target, dataset=args.dataset, iw_samples=args.iw_samples, seed=args.seed, batch_size=args.batch_size,
-        max_images=args.max_images, num_samples=args.samples or report_lib.DEFAULT_SAMPLES,
+        args.target, dataset=args.dataset, iw_samples=args.iw_samples, bound_samples=args.bound_samples,
+        seed=args.seed, batch_size=args.batch_size, max_images=args.max_images,
+        num_samples=args.samples or report_lib.DEFAULT_SAMPLES,
         classifier=args.classifier, fid=args.fid, progress=not args.quiet, data_dir=args.data_dir,
         source_dir=args.source_dir)
     for note in report.get("notes", []):

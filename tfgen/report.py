@@ -3,6 +3,7 @@
     report = evaluate("runs/vae")                          # a training run (its latest checkpoint)
     report = evaluate("saved_models/mnist_cgan")           # an export (its newest complete version)
     tfgen evaluate runs/vae --iw-samples 5000 --out vae.json
+    tfgen evaluate runs/diffusion --bound-samples 4      # a diffusion model's bound, 4 timesteps per image
 
 What is scored is what the model declares (`GenerativeModel.scores`;
 nothing here reads its name or probes it):
@@ -12,7 +13,12 @@ nothing here reads its name or probes it):
   its ELBO and bits per dimension (`tfgen.evaluation.likelihood.likelihood_scores`);
 * `mmd`: the MMD-VAE, reconstruction error and MMD (`mmd_scores`);
 * `classification_error`: the semi-supervised models' q(y|x) (`error_rate`);
-* `samples`: the GANs and the conditional models, the classifier's label
+* `variational_bound`: the diffusion models, Ho et al.'s bound on -log p(x)
+  (-log p(x|y) given the label) of the 8-bit test images, in nats and bits
+  per dimension, from K timesteps drawn per image (`bound_samples`, default
+  1: the estimate is unbiased, its standard error says how precise it is;
+  `variational_bound_scores`);
+* `samples`: the GANs, the diffusion and the conditional models, the classifier's label
   accuracy, diversity and Fréchet distance of `num_samples` samples
   (`sample_scores`); `fid`/`kid` on Inception features with `fid=True`.
 
@@ -121,7 +127,8 @@ class ExportScorer:
 
     The methods call the signatures: `log_importance_weights(images, seeds,
     num_samples, labels=None, class_set=None)` (the VHE without labels:
-    `marginal_log_importance_weights`), `classify(images)` ->
+    `marginal_log_importance_weights`), `variational_bound(images, seeds,
+    labels=None)` (the diffusion models' signature of that name), `classify(images)` ->
     log-probabilities (the signature gives probabilities; the scores take
     logits, and a softmax of log-probabilities gives them back),
     `encode`/`reconstruct` and `sample_from_seeds(seeds, labels=None)`.
@@ -164,7 +171,8 @@ class ExportScorer:
         self.classifies = model_class.classifies and "classify" in signatures
         self.latent_codes = model_class.latent_codes and "predict_codes" in signatures
         available = {"likelihood": has_likelihood, "classification_error": self.classifies,
-                     "mmd": "encode" in signatures and "reconstruct" in signatures, "samples": "sample" in signatures}
+                     "mmd": "encode" in signatures and "reconstruct" in signatures,
+                     "variational_bound": "variational_bound" in signatures, "samples": "sample" in signatures}
         self.scores = tuple(section for section in model_class.scores if available[section])
 
     @property
@@ -186,6 +194,18 @@ class ExportScorer:
         if self._takes(self.likelihood_signature, "class_set"):
             inputs["class_set"] = tf.cast(class_set, tf.float32)
         return self._call(self.likelihood_signature, **inputs)["log_weights"]
+
+    def variational_bound(self, images, seeds, labels=None):
+        """`variational_bound(images, seeds, labels=None)` of the diffusion models through the export's signature:
+        nats per image, one timestep per int64 seed."""
+        inputs = {"images": tf.cast(images, tf.float32), "seed": tf.cast(seeds, tf.int64)}
+        if self._takes("variational_bound", "label"):
+            if labels is None:
+                raise ValueError(f"{self.registered_name}.variational_bound needs labels (one class id per image).")
+            inputs["label"] = tf.cast(labels, tf.int64)
+        elif labels is not None:
+            raise ValueError(f"{self.registered_name} is unconditional: its variational bound takes no labels.")
+        return self._call("variational_bound", **inputs)["nats"]
 
     def classify(self, images):
         probabilities = self._call("classify", images=tf.cast(images, tf.float32))["probabilities"].numpy()
@@ -368,6 +388,24 @@ def scored_sections(model):
     return [section for section in SCORES if section in model.scores]
 
 
+def _declared_scores(model):
+    """The sections `model`'s class declares (an export's: those of the class its manifest names, before they are
+    narrowed to its signatures)."""
+    return model.model_class.scores if isinstance(model, ExportScorer) else model.scores
+
+
+def _missing_bound(model):
+    """Why `model` has no variational bound section: a line for the report and the errors."""
+    name = _name(model)
+    if isinstance(model, ExportScorer) and "variational_bound" in model.model_class.scores:
+        return (f"the export at {model.path!r} has no 'variational_bound' signature (exported by an older tfgen): "
+                f"re-export the run with this tfgen to add it")
+    if "likelihood" in _declared_scores(model):
+        return (f"{name} has no variational bound (the diffusion models' score): its likelihood is estimated by "
+                f"importance sampling (--iw-samples K)")
+    return f"{name} has no variational bound: only the diffusion models have one"
+
+
 def _missing_likelihood(model):
     """Why `model` has no likelihood section: a line for the report and the errors."""
     name = _name(model)
@@ -376,12 +414,15 @@ def _missing_likelihood(model):
                 f"older tfgen): re-export the run with this tfgen to add it")
     if "mmd" in model.scores:
         return f"{name} has no likelihood: its encoder is deterministic (scored by reconstruction error and MMD)"
+    if "variational_bound" in _declared_scores(model):
+        return (f"{name} has no importance-weighted likelihood: it is scored by its variational bound on -log p(x) "
+                f"(--bound-samples K, the timesteps drawn per test image)")
     return f"{name} has no likelihood: a GAN has no density to estimate (scored by its samples)"
 
 
 def evaluate(target, dataset=None, iw_samples=None, seed=0, batch_size=100, max_images=None,
              num_samples=DEFAULT_SAMPLES, classifier=None, fid=False, progress=True, data_dir=None,
-             source_dir=None, rows_per_call=likelihood_lib.DEFAULT_ROWS_PER_CALL):
+             source_dir=None, rows_per_call=likelihood_lib.DEFAULT_ROWS_PER_CALL, bound_samples=None):
     """The test scores of a run, an export or a model, as a JSON-ready dict (module docstring).
 
     Args:
@@ -393,7 +434,7 @@ def evaluate(target, dataset=None, iw_samples=None, seed=0, batch_size=100, max_
         iw_samples: K, the codes per image of the likelihood (default
             `DEFAULT_IW_SAMPLES` where the model has one); given for a model
             without a likelihood, a ValueError.
-        seed: the seed of every draw (codes, binarization, samples).
+        seed: the seed of every draw (codes, timesteps, binarization, samples).
         batch_size: test images per batch.
         max_images: score only the first this many test images.
         num_samples: samples drawn for the sample scores (and FID/KID).
@@ -403,15 +444,24 @@ def evaluate(target, dataset=None, iw_samples=None, seed=0, batch_size=100, max_
         progress: show progress bars.
         data_dir, source_dir: see `tfgen.data.load`.
         rows_per_call: see `likelihood_scores`.
+        bound_samples: K of the diffusion models' variational bound, the
+            timesteps drawn per test image (default
+            `DEFAULT_BOUND_SAMPLES`, one: the estimate is unbiased, its
+            standard error says how precise it is); given for a model
+            without the bound, a ValueError.
 
     Returns:
         {"model", "kind", "target", "dataset", "split", "seed", and the
-        sections: "likelihood", "classification_error", "mmd", "samples",
-        "fid", "kid", "kid_std"; "notes": what was left out and why}.
+        sections: "likelihood", "classification_error", "mmd",
+        "variational_bound", "samples", "fid", "kid", "kid_std"; "notes":
+        what was left out and why}.
     """
     asked_likelihood = iw_samples is not None
     if asked_likelihood:
         iw_samples = likelihood_lib.check_num_samples(iw_samples)
+    asked_bound = bound_samples is not None
+    if asked_bound:
+        bound_samples = likelihood_lib.check_bound_samples(bound_samples, "bound_samples")
     seed = _checks.seed("seed", seed)
     batch_size = _checks.positive_int("batch_size", batch_size)
     max_images = _checks.positive_int("max_images", max_images, allow_none=True)
@@ -428,6 +478,12 @@ def evaluate(target, dataset=None, iw_samples=None, seed=0, batch_size=100, max_
         if asked_likelihood:
             raise ValueError(reason)
         if isinstance(model, ExportScorer) and model.model_class.likelihood_kind is not None:
+            notes.append(reason)
+    if "variational_bound" not in sections:
+        reason = _missing_bound(model)
+        if asked_bound:
+            raise ValueError(reason)
+        if isinstance(model, ExportScorer) and "variational_bound" in model.model_class.scores:
             notes.append(reason)
     if not sections:
         raise ValueError(f"Nothing to score: {notes[0] if notes else _missing_likelihood(model)}.")
@@ -460,6 +516,13 @@ def evaluate(target, dataset=None, iw_samples=None, seed=0, batch_size=100, max_
             print("Reconstruction error and MMD:")
         report["mmd"] = likelihood_lib.mmd_scores(model, scored, seed=seed, batch_size=max(batch_size, 2),
                                                    binarization=facts.get("binarization"), progress=progress)
+    if "variational_bound" in sections:
+        bound_samples = bound_samples or likelihood_lib.DEFAULT_BOUND_SAMPLES
+        if progress:
+            print(f"Variational bound, {bound_samples} timestep{'s' if bound_samples > 1 else ''} per image:")
+        report["variational_bound"] = likelihood_lib.variational_bound_scores(
+            model, scored, seed=seed, timesteps_per_image=bound_samples, batch_size=batch_size,
+            binarization=facts.get("binarization"), progress=progress)
     samples = None
     if "samples" in sections or fid:
         if progress:
@@ -545,6 +608,12 @@ def summary_rows(report):
         entry = report["mmd"]
         rows += [("images", str(entry["images"])), ("squared error / image", f"{entry['squared_error']:.3f}"),
                  ("MMD", f"{entry['mmd']:.5f}")]
+    bound = report.get("variational_bound")
+    if bound:
+        given = "|y" if bound["given_label"] else ""
+        rows += [("images", str(bound["images"])), ("timesteps drawn per image", str(bound["timesteps_per_image"])),
+                 (f"variational bound on -log p(x{given})", f"{bound['nats']:.2f} ± {bound['nats_stderr']:.2f} nats"),
+                 ("bits/dim (bound)", f"{bound['bits_per_dim']:.4f} ± {bound['bits_per_dim_stderr']:.4f}")]
     samples = report.get("samples")
     if samples:
         rows.append(("samples", str(samples["num_samples"])))

@@ -1,7 +1,7 @@
 """Evaluation: a project-trained classifier and the sample scores built on it, FID and KID on
-Inception-v3 features (`tfgen.evaluation.inception`), importance-weighted test log-likelihoods
-(`tfgen.evaluation.likelihood`), classification error, clustering scores and InfoGAN's code accuracy,
-and the callbacks that log them every epoch."""
+Inception-v3 features (`tfgen.evaluation.inception`), importance-weighted test log-likelihoods and the
+diffusion models' variational bound (`tfgen.evaluation.likelihood`), classification error, clustering
+scores and InfoGAN's code accuracy, and the callbacks that log them every epoch."""
 
 from tfgen.evaluation.semi_supervised import error_rate
 from tfgen.evaluation.classifier import (
@@ -34,7 +34,7 @@ from tfgen.evaluation.inception import (
     inception_model,
     kid,
 )
-from tfgen.evaluation.likelihood import likelihood_kind, likelihood_scores, mmd_scores
+from tfgen.evaluation.likelihood import likelihood_kind, likelihood_scores, mmd_scores, variational_bound_scores
 
 __all__ = [
     "ClusterScoresCallback",
@@ -67,4 +67,5 @@ __all__ = [
     "sample_scores",
     "save_classifier",
     "train_classifier",
+    "variational_bound_scores",
 ]

@@ -1,4 +1,5 @@
-"""Test log-likelihoods of the VAE family by importance sampling, and the MMD-VAE's scores.
+"""Test log-likelihoods of the VAE family by importance sampling, the diffusion models' variational bound, and the
+MMD-VAE's scores.
 
 A VAE is judged by its test negative log-likelihood, estimated as Burda,
 Grosse and Salakhutdinov ("Importance Weighted Autoencoders", ICLR 2016)
@@ -33,6 +34,14 @@ seed: image i of the test split, chunk j of its codes, draws its codes from
 the int64 seed `importance_seeds(seed, i, j)` alone, and the binarization
 of dynamically binarized data is fixed by the seed and the batch size, so
 the same seed, K, batch size and rows per call give the same numbers.
+
+The diffusion models (`variational_bound_scores`) have no importance
+weights: their score is Ho et al.'s variational bound on -log p(x) of the
+8-bit test images (-log p(x|y) for the conditional one), in nats and bits
+per dimension, estimated without bias from K timesteps drawn per image
+(draw j of image i from the seed `importance_seeds(seed, i, j)`), averaged
+per image; mean over images and standard error as above. An upper bound
+on -log p(x), as -L_K is.
 """
 
 import math
@@ -45,6 +54,7 @@ from tfgen import _checks
 from tfgen import random as tfgen_random
 from tfgen.data import ClassSetDataset
 from tfgen.losses import mmd
+from tfgen.losses.likelihoods import bits_per_dim
 
 #: Burda et al.'s number of importance samples for a test log-likelihood.
 DEFAULT_IW_SAMPLES = 5000
@@ -93,18 +103,22 @@ def importance_seeds(seed, indices, chunk):
     """The int64 seeds of the codes of images `indices` (their places in the test split), chunk `chunk`.
 
     One seed per (seed, image, chunk): the bits are seed | image | chunk, so
-    no two images or chunks share a seed.
+    no two images or chunks share a seed. `chunk` is an int, or an int array
+    of the shape of `indices` (one chunk per image: `variational_bound_scores`
+    gives draw j of image i the seed of chunk j).
     """
     seed = _checks.seed("seed", seed)
     indices = np.asarray(indices, np.int64)
+    chunk = np.asarray(chunk, np.int64)
     if seed >= 2 ** _SEED_BITS:
         raise ValueError(f"seed must be below 2**{_SEED_BITS}. Received: seed={seed}")
     if indices.size and (indices.min() < 0 or indices.max() >= 2 ** _INDEX_BITS):
         raise ValueError(f"Image indices must lie in [0, 2**{_INDEX_BITS}). Received: {indices.min()}..{indices.max()}")
-    if not 0 <= chunk < 2 ** _CHUNK_BITS:
+    outside = chunk[(chunk < 0) | (chunk >= 2 ** _CHUNK_BITS)]
+    if outside.size:
         raise ValueError(f"At most 2**{_CHUNK_BITS} chunks of codes per image: raise the rows per call. "
-                         f"Received: chunk={chunk}")
-    return (np.int64(seed) << (_INDEX_BITS + _CHUNK_BITS)) | (indices << _CHUNK_BITS) | np.int64(chunk)
+                         f"Received: chunk={int(outside.flat[0])}")
+    return (np.int64(seed) << (_INDEX_BITS + _CHUNK_BITS)) | (indices << _CHUNK_BITS) | chunk
 
 
 class LogMeanExp:
@@ -392,3 +406,145 @@ def mmd_scores(model, data, seed=0, batch_size=100, max_images=None, binarizatio
         "mmd": float(np.average(mmds, weights=weights)),
         "mmd_batch_size": batch_size,
     }
+
+
+# ------------------------------------------------------------------ the diffusion models' variational bound
+
+#: Timesteps drawn per test image for the diffusion models' variational bound: one. The estimate is unbiased for
+#: any number (its standard error says how precise it is), and 10,000 MNIST test images then cost 10,000 U-Net
+#: passes, minutes on a CPU.
+DEFAULT_BOUND_SAMPLES = 1
+#: The U-Net rows (images x timesteps) of one call of `variational_bound`: bounds the memory of the estimate
+#: whatever K and the batch size are (a U-Net row holds far more activations than a VAE decoder's; calls of 500 rows
+#: of the MNIST recipe's U-Net raised a CPU process's peak memory by about 0.5 GiB).
+DEFAULT_BOUND_ROWS_PER_CALL = 500
+#: The most timesteps per image: draw j of an image has the seed of chunk j of `importance_seeds`.
+MAX_BOUND_SAMPLES = 2 ** _CHUNK_BITS
+
+
+def check_bound_samples(timesteps_per_image, argument="timesteps_per_image"):
+    """A positive int number of timesteps drawn per image, at most `MAX_BOUND_SAMPLES`, or one line naming what was
+    wrong."""
+    if isinstance(timesteps_per_image, bool) or not isinstance(timesteps_per_image, (int, np.integer)) \
+            or timesteps_per_image < 1:
+        raise ValueError(f"{argument} must be a positive integer: the timesteps drawn per test image for the "
+                         f"variational bound (default {DEFAULT_BOUND_SAMPLES}). Received: {timesteps_per_image!r}")
+    if timesteps_per_image > MAX_BOUND_SAMPLES:
+        raise ValueError(f"{argument} must be at most {MAX_BOUND_SAMPLES:,} (draw j of image i has the seed "
+                         f"importance_seeds(seed, i, j)); the estimate is unbiased with any number and its standard "
+                         f"error says how precise it is: lower {_flag(argument)}. "
+                         f"Received: {argument}={int(timesteps_per_image)}")
+    return int(timesteps_per_image)
+
+
+def variational_bound_scores(model, data, seed=0, timesteps_per_image=DEFAULT_BOUND_SAMPLES, batch_size=100,
+                             max_images=None, rows_per_call=DEFAULT_BOUND_ROWS_PER_CALL, binarization=None,
+                             progress=True):
+    """The test variational bound of a diffusion model on -log p(x) (-log p(x|y) given the label), in nats.
+
+    The model's `variational_bound(images, seeds, labels=None)` estimates
+    Ho et al.'s bound (Eq. 5, `tfgen.models.diffusion`) of an image without
+    bias from one timestep drawn per int64 seed. Image i of the test split
+    (its place in it) draws K timesteps, draw j with the seed
+    `importance_seeds(seed, i, j)`; its estimate is the mean of the K. The
+    seeds do not depend on the batch size nor on the rows per call, which
+    only group the rows into calls (the U-Net's sums can then differ in
+    their last bits), so the same seed and K give the same numbers.
+
+    The bound is the mean over images of the per-image estimates, with its
+    standard error std(per-image means) / sqrt(images): each per-image mean
+    varies with its K draws as well as with the image, and the spread over
+    images holds both, so the standard error is that of the whole estimate
+    (it shrinks with K only as far as the draws' share of it goes).
+
+    The images are the 8-bit test images (`ImageDataset` holds uint8), as the
+    bound's discretized decoder needs: 256 levels, the model's binarization
+    "none"; a run that trained on binarized images is scored on its binarized
+    test images (levels 0 and 255), as it trained.
+
+    Args:
+        model: a model that declares the "variational_bound" score (a diffusion
+            model, or an export of one: `tfgen.report.ExportScorer`).
+        data: the test `tfgen.data.ImageDataset`; labelled for a conditional model.
+        seed: the seed of every draw (and of a dynamic binarization).
+        timesteps_per_image: K, the timesteps drawn per image (`DEFAULT_BOUND_SAMPLES`).
+        batch_size: test images per batch.
+        max_images: score only the first this many test images.
+        rows_per_call: at most this many images x timesteps per call of the model.
+        binarization: the test images' binarization, as the model was trained
+            (default the model's contract, "none").
+        progress: show a progress bar.
+
+    Returns:
+        {`images`, `timesteps_per_image`, `seed`, `binarization`,
+        `given_label` (the conditional model's bound is on -log p(x|y)),
+        `nats` (the mean bound), `nats_stderr`, `bits_per_dim` (nats / (D ln 2),
+        D = height x width x channels) and `bits_per_dim_stderr`}.
+    """
+    name = getattr(model, "registered_name", None) or type(model).__name__
+    if "variational_bound" not in model.scores:
+        raise ValueError(f"{name} has no variational bound to estimate (the diffusion models have one).")
+    timesteps_per_image = check_bound_samples(timesteps_per_image)
+    batch_size = _checks.positive_int("batch_size", batch_size)
+    max_images = _checks.positive_int("max_images", max_images, allow_none=True)
+    rows_per_call = _checks.positive_int("rows_per_call", rows_per_call)
+    if model.conditional:
+        data.require_labels(f"{name}'s variational bound on -log p(x|y) given the label")
+    limit = len(data) if max_images is None else min(max_images, len(data))
+    if limit < len(data):
+        data = data.take(limit)
+    bound = _compiled_bound(model)
+    binarization = binarization or model.binarization
+    means = []
+    bar = keras.utils.Progbar(limit, unit_name="image") if progress else None
+    first = 0
+    for batch in data.batches(batch_size, seed=seed, shuffle=False, binarization=binarization):
+        labels = batch["label"] if model.conditional else None
+        totals = _bound_totals(bound, batch["image"], labels, seed, first, timesteps_per_image, rows_per_call)
+        means.append(totals / timesteps_per_image)
+        first += len(totals)
+        if bar is not None:
+            bar.update(first)
+    means = np.concatenate(means)
+    nats, nats_stderr = _summary(means)
+    shape = model.image_shape
+    num_dims = int(shape[0]) * int(shape[1]) * int(shape[2])
+    return {"images": first, "timesteps_per_image": timesteps_per_image, "seed": seed,
+            "binarization": binarization, "given_label": bool(model.conditional),
+            "nats": nats, "nats_stderr": nats_stderr,
+            "bits_per_dim": float(bits_per_dim(np.float64(nats), num_dims)),
+            "bits_per_dim_stderr": float(bits_per_dim(np.float64(nats_stderr), num_dims))}
+
+
+def _compiled_bound(model):
+    """`model.variational_bound` as a graph traced once for any number of rows (an input signature of unknown batch
+    size: the calls of a batch and its last, smaller call share it); an export's `ExportScorer`: its method, which
+    calls the export's graph."""
+    if not isinstance(model, keras.Model):
+        return model.variational_bound
+    signature = [tf.TensorSpec([None, *model.image_shape], tf.float32), tf.TensorSpec([None], tf.int64)]
+    if model.conditional:
+        signature.append(tf.TensorSpec([None], tf.int64))
+    return tf.function(model.variational_bound, input_signature=signature, autograph=model.autograph)
+
+
+def _bound_totals(bound, images, labels, seed, first, draws, rows_per_call):
+    """The sum over its `draws` timesteps of each image's bound estimate (float64, (batch,)).
+
+    The batch's rows (image, draw) are taken image-major, `rows_per_call` at a time.
+    """
+    count = int(images.shape[0])
+    totals = np.zeros(count)
+    rows = count * draws
+    for start in range(0, rows, rows_per_call):
+        row = np.arange(start, min(rows, start + rows_per_call))
+        image_rows, draw = row // draws, row % draws
+        seeds = tf.constant(importance_seeds(seed, first + image_rows, draw))
+        gather = tf.constant(image_rows)
+        extra = () if labels is None else (tf.cast(tf.gather(labels, gather), tf.int64),)
+        values = np.asarray(bound(tf.cast(tf.gather(images, gather), tf.float32), seeds, *extra), np.float64)
+        if not np.all(np.isfinite(values)):
+            raise FloatingPointError("A variational bound estimate is not finite (the model's weights or the images "
+                                     "hold NaN or infinity).")
+        np.add.at(totals, image_rows, values)
+    return totals

@@ -83,7 +83,8 @@ def bits_per_dim(nats, num_dims):
     """
     num_dims = _checks.positive_int("num_dims", num_dims)
     nats = tf.convert_to_tensor(nats)
-    return nats / tf.cast(num_dims * _LN2, nats.dtype)
+    # The constant made in the dtype of `nats`: tf.cast of a Python float would round it to float32 first.
+    return nats / tf.constant(num_dims * _LN2, nats.dtype)
 
 
 def _log_expm1(value, log_value):
