@@ -49,7 +49,7 @@ def test_a_name_that_is_a_run_option_and_a_constructor_argument():
     ({"image_size": "64by48"}, "image_size must be N or HxW"),
     ({"channels": 2}, "channels must be 1 (grey) or 3 (RGB). Received: channels=2"),
     ({"reference_runs": {"VAE": "runs/vae"}}, "reference_runs applies to vhe, vhe_unsupervised only, not to 'vae'"),
-    ({"split_seed": 3}, "split_seed applies to cgan, cvae, gumbel_ssvae, ssvae, vhe only, not to 'vae'"),
+    ({"split_seed": 3}, "split_seed applies to cgan, conditional_diffusion, cvae, gumbel_ssvae, ssvae, vhe only, not to 'vae'"),
     ({"latnt_dim": 3}, "'vae' takes no option ['latnt_dim']"),
     ({"labels_per_class": 10}, "labels_per_class applies to the semi-supervised models only"),
     ({"discriminator_learning_rate": 1e-3}, "discriminator_learning_rate applies to the GANs only"),

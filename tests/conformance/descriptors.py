@@ -11,11 +11,14 @@ MODEL_KWARGS = {
     # resumption, eager == compiled, replicas, exports, other image shapes) covers the average too.
     "cgan": {"latent_dim": 8, "hidden_units": (16,), "generator_filters": 8, "discriminator_filters": 8,
              "generator_ema": 0.9},
+    # One level at 28x28 (no down- or upsampling: half the U-Net's layers, and its traces, of three levels); two at
+    # the other image shapes (SHAPE_KWARGS), where the exports are checked, so the resolutions' path is covered too.
     "conditional_diffusion": {"num_classes": 20, "timesteps": 10, "base_filters": 4, "num_res_blocks": 1,
-                              "attention_max_side": 0, "sampling_steps": 2, "ema": 0.9, "guidance_scale": 1.0},
+                              "attention_max_side": 0, "num_levels": 1, "sampling_steps": 2, "ema": 0.9,
+                              "guidance_scale": 1.0},
     "cvae": {"latent_dim": 2, "num_classes": 20},
     "dcgan": {"latent_dim": 8, "generator_filters": 8, "discriminator_filters": 8},
-    "diffusion": {"timesteps": 10, "base_filters": 4, "num_res_blocks": 1, "attention_max_side": 0,
+    "diffusion": {"timesteps": 10, "base_filters": 4, "num_res_blocks": 1, "attention_max_side": 0, "num_levels": 1,
                   "sampling_steps": 2, "ema": 0.9},
     "gumbel_ssvae": {"latent_dim": 2, "num_classes": 20},
     "infogan": {"latent_dim": 8, "generator_filters": 8, "discriminator_filters": 8, "q_hidden_units": 16},
@@ -39,6 +42,8 @@ EXPORT_SHAPES = ((64, 64, 3),)
 #: conditional encoder's extra convolution at 64x64), its unsupervised variant keeps the MLPs.
 SHAPE_KWARGS = {
     "vhe": {"networks": "conv"},
+    "diffusion": {"num_levels": 2},
+    "conditional_diffusion": {"num_levels": 2},
 }
 
 #: A non-default value for every constructor option of each registered model
@@ -59,13 +64,13 @@ NON_DEFAULT_KWARGS = {
               "num_mixtures": 3, "image_shape": (48, 64, 2), "num_importance_samples": 3}],
     "conditional_diffusion": {"num_classes": 7, "label_dropout": 0.25, "guidance_scale": 2.0, "timesteps": 20,
                               "schedule": "cosine", "base_filters": 8, "num_res_blocks": 1, "max_multiplier": 4,
-                              "attention_max_side": 16, "ema": 0.99, "sampling_steps": 5, "eta": 0.5, "seed": 5,
-                              "image_shape": (48, 64, 2)},
+                              "attention_max_side": 16, "num_levels": 3, "ema": 0.99, "sampling_steps": 5, "eta": 0.5,
+                              "seed": 5, "image_shape": (48, 64, 2)},
     "dcgan": {"latent_dim": 5, "generator_filters": 6, "discriminator_filters": 5, "discriminator_batch_norm": False,
               "discriminator_steps": 2, "label_smoothing": 0.1, "seed": 5, "image_shape": (48, 64, 2),
               "generator_ema": 0.999},
     "diffusion": {"timesteps": 20, "schedule": "cosine", "base_filters": 8, "num_res_blocks": 1, "max_multiplier": 4,
-                  "attention_max_side": 16, "ema": 0.99, "sampling_steps": 5, "eta": 0.5, "seed": 5,
+                  "attention_max_side": 16, "num_levels": 3, "ema": 0.99, "sampling_steps": 5, "eta": 0.5, "seed": 5,
                   "image_shape": (48, 64, 2)},
     "gumbel_ssvae": {"latent_dim": 3, "num_classes": 7, "hard": True, "initial_temperature": 2.0,
                      "min_temperature": 0.3, "anneal_rate": 1e-3, "anneal_every": 100, "alpha": 2.0,

@@ -167,14 +167,17 @@ def reverse_loop(schedule, noise_fn, seeds, shape, steps, eta, ddpm=False):
         abar_prev = tf.where(t_prev >= 0, schedule.gather("alphas_cumprod", tf.fill([batch], tf.maximum(t_prev, 0))),
                              1.0)
         x0 = tf.clip_by_value((images - tf.sqrt(1.0 - abar) * eps) / tf.sqrt(abar), -1.0, 1.0)
-        noise = noise_from_seeds(seeds, shape, _START_STREAM + 1 + tf.cast(index, tf.int64))
+        stream = _START_STREAM + 1 + tf.cast(index, tf.int64)
         if ddpm:
+            noise = noise_from_seeds(seeds, shape, stream)
             mean = schedule.gather("posterior_mean_x0", t_batch) * x0 + schedule.gather("posterior_mean_xt",
                                                                                          t_batch) * images
             variance = tf.where(t > 0, schedule.gather("posterior_variance", t_batch), 0.0)
             return index + 1, mean + tf.sqrt(variance) * noise
         eps = (images - tf.sqrt(abar) * x0) / tf.sqrt(1.0 - abar)  # the noise of the clipped x_0
         variance = eta ** 2 * (1.0 - abar_prev) / (1.0 - abar) * (1.0 - abar / abar_prev)
+        # DDIM with eta = 0 is deterministic: its per-image draws (a loop over the seeds) would be multiplied by 0.
+        noise = tf.cond(eta > 0.0, lambda: noise_from_seeds(seeds, shape, stream), lambda: tf.zeros_like(images))
         direction = tf.sqrt(tf.maximum(1.0 - abar_prev - variance, 0.0))
         return index + 1, tf.sqrt(abar_prev) * x0 + direction * eps + tf.sqrt(variance) * noise
 
@@ -214,6 +217,7 @@ class Diffusion(GenerativeModel):
         num_res_blocks: the U-Net's residual blocks per level.
         max_multiplier: the U-Net's largest channel multiplier.
         attention_max_side: self-attention at the U-Net's levels of at most this side (0: none).
+        num_levels: the U-Net's resolutions (None: all the image shape allows, e.g. 3 at 28x28).
         ema: None, or the decay of the moving average of the weights that samples and exports use
             (`tfgen.models.ema`; DDPM: 0.9999).
         sampling_steps: the DDIM steps of `sample` and of the export's `sample` signature.
@@ -241,7 +245,7 @@ class Diffusion(GenerativeModel):
     )
 
     def __init__(self, timesteps=1000, schedule="linear", base_filters=64, num_res_blocks=2, max_multiplier=2,
-                 attention_max_side=8, ema=0.9999, sampling_steps=50, eta=0.0, seed=None, **kwargs):
+                 attention_max_side=8, num_levels=None, ema=0.9999, sampling_steps=50, eta=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.timesteps = _checks.integer("timesteps", timesteps, minimum=2)
         self.schedule = _checks.choice("schedule", schedule, SCHEDULES)
@@ -252,7 +256,7 @@ class Diffusion(GenerativeModel):
         self.seed = _checks.optional_seed("seed", seed)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.network = UNet(base_filters=base_filters, num_res_blocks=num_res_blocks, max_multiplier=max_multiplier,
-                            attention_max_side=attention_max_side, num_classes=self.num_classes,
+                            attention_max_side=attention_max_side, num_levels=num_levels, num_classes=self.num_classes,
                             image_shape=self.image_shape, name="network")
         #: The averaged copy of the network (`ema`), made by `build_from_batch`; None without one.
         self.network_average = None
@@ -448,6 +452,8 @@ class Diffusion(GenerativeModel):
         return {**super().get_config(), "timesteps": self.timesteps, "schedule": self.schedule,
                 "base_filters": network.base_filters, "num_res_blocks": network.num_res_blocks,
                 "max_multiplier": network.max_multiplier, "attention_max_side": network.attention_max_side,
+                "num_levels": network.requested_levels,
+                "num_levels": network.requested_levels,
                 "ema": self.ema, "sampling_steps": self.sampling_steps, "eta": self.eta,
                 "seed": self.seed}
 
@@ -461,14 +467,14 @@ class ConditionalDiffusion(Diffusion):
         num_classes: the number of classes.
         label_dropout: the probability of training on the null class instead of the label.
         guidance_scale: w of `sample` and of the export's `sample` signature (0: no guidance).
-        timesteps, schedule, base_filters, num_res_blocks, max_multiplier, attention_max_side, ema,
+        timesteps, schedule, base_filters, num_res_blocks, max_multiplier, attention_max_side, num_levels, ema,
             sampling_steps, eta, seed: see `Diffusion`.
         **kwargs: base model arguments, and `image_shape`.
     """
 
     conditional = True
     requires_labels = True
-    figures = ("losses", "samples", "class_rows")
+    figures = ("losses", "class_rows")  # its samples, one row per class (sampling costs S network passes)
     paper = 'Ho & Salimans 2022, "Classifier-Free Diffusion Guidance"'
     recipe = Recipe(
         source="DDPM (Ho et al. 2020) with classifier-free guidance (Ho & Salimans 2022: label dropout 0.1), sized "

@@ -123,6 +123,8 @@ class UNet(keras.Model):
         num_res_blocks: residual blocks per level, on the way down and on the way up.
         max_multiplier: the channel multiplier doubles per level (1, 2, 4, ...) up to this.
         attention_max_side: self-attention at every level whose longer side is at most this many pixels (0: none).
+        num_levels: the resolutions of the network (None: all that the shape rule gives, k + 1; fewer stop the way
+            down earlier, the middle at a higher resolution).
         num_classes: None (unconditional), or the classes of a conditional network (its embedding has
             `num_classes + 1` rows: the last is the null class of classifier-free guidance).
         time_dim: the size of the timestep embedding (None: 4 * base_filters, as DDPM).
@@ -136,7 +138,7 @@ class UNet(keras.Model):
     Returns the predicted noise, (batch, H, W, C) float32.
     """
 
-    def __init__(self, base_filters=64, num_res_blocks=2, max_multiplier=2, attention_max_side=8,
+    def __init__(self, base_filters=64, num_res_blocks=2, max_multiplier=2, attention_max_side=8, num_levels=None,
                  num_classes=None, time_dim=None, image_shape=IMAGE_SHAPE, **kwargs):
         super().__init__(**kwargs)
         self.base_filters = _checks.positive_int("base_filters", base_filters)
@@ -147,7 +149,10 @@ class UNet(keras.Model):
         self.time_dim = _checks.positive_int("time_dim", time_dim, allow_none=True) or 4 * self.base_filters
         self.image_shape = check_image_shape(image_shape)
         _, _, downsamplings = upsampling_plan(self.image_shape)
-        self.num_levels = downsamplings + 1
+        #: The `num_levels` asked (None: all); `num_levels` is what the network has.
+        self.requested_levels = _checks.integer("num_levels", num_levels, minimum=1, maximum=downsamplings + 1,
+                                                allow_none=True)
+        self.num_levels = self.requested_levels or downsamplings + 1
         side = max(self.image_shape[:2])
         #: Per level: (channels, attention).
         self.levels = [(self.base_filters * min(2 ** level, self.max_multiplier),
@@ -224,5 +229,5 @@ class UNet(keras.Model):
     def get_config(self):
         return {**super().get_config(), "base_filters": self.base_filters, "num_res_blocks": self.num_res_blocks,
                 "max_multiplier": self.max_multiplier, "attention_max_side": self.attention_max_side,
-                "num_classes": self.num_classes, "time_dim": self.time_dim,
+                "num_levels": self.requested_levels, "num_classes": self.num_classes, "time_dim": self.time_dim,
                 "image_shape": list(self.image_shape)}

@@ -41,7 +41,7 @@ def generate_images(model, z, labels=None, categorical=None, continuous=None):
 
 
 def plot_class_rows(model, path, per_class=10, seed=0, title=None, class_names=None):
-    """One row per class of a conditional model (each column one z, shared by the rows).
+    """One row per class of a conditional model (each column one z, or one seed, shared by the rows).
 
     The rows are named by `class_names` (the dataset's; default "0", "1", ...).
     """
@@ -50,9 +50,13 @@ def plot_class_rows(model, path, per_class=10, seed=0, title=None, class_names=N
     per_class = _checks.positive_int("per_class", per_class)
     classes = model.num_classes
     check_grid_size(classes, per_class, *model.image_shape[:2], argument="per_class")  # before drawing
-    z = np.tile(_normal(per_class, model.latent_dim, seed).numpy(), (classes, 1))
     labels = labels_lib.sample_class_ids(classes * per_class, classes, labels_lib.BLOCKS)  # one row per class
-    images = generate_images(model, z, labels=labels)
+    if hasattr(model, "latent_dim"):
+        z = np.tile(_normal(per_class, model.latent_dim, seed).numpy(), (classes, 1))
+        images = generate_images(model, z, labels=labels)
+    else:  # a model without a latent vector (diffusion): each column one seed, shared by the rows
+        seeds = np.tile(np.arange(per_class, dtype=np.int64) + int(seed) * 1000, classes)
+        images = model.sample_from_seeds(seeds, labels=labels)
     return plot_images(images, path, title=title or "one row per class", rows=classes,
                        row_labels=class_names_for(classes, class_names))
 
