@@ -51,10 +51,10 @@ TINY = {
     "infogan": {"latent_dim": 4, "generator_filters": 4, "discriminator_filters": 4, "q_hidden_units": 8},
     "vhe": {"class_dim": 3, "latent_dim": 2, "hidden_units": 8},
     "vhe_unsupervised": {"num_examples": 16, "num_clusters": 2, "class_dim": 3, "latent_dim": 2, "hidden_units": 8},
-    "diffusion": {"timesteps": 8, "base_filters": 4, "num_res_blocks": 1, "attention_max_side": 0,
+    "diffusion": {"timesteps": 8, "base_filters": 4, "num_res_blocks": 1, "attention_max_side": 0, "num_levels": 1,
                   "sampling_steps": 2},
     "conditional_diffusion": {"num_classes": 10, "timesteps": 8, "base_filters": 4, "num_res_blocks": 1,
-                              "attention_max_side": 0, "sampling_steps": 2},
+                              "attention_max_side": 0, "num_levels": 1, "sampling_steps": 2},
 }
 
 

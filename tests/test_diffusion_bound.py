@@ -19,8 +19,8 @@ from tfgen.evaluation.likelihood import check_bound_samples, importance_seeds, v
 from tfgen.models import ConditionalDiffusion, Diffusion
 from tfgen.report import ExportScorer, evaluate, format_summary
 
-TINY = {"timesteps": 6, "base_filters": 4, "num_res_blocks": 1, "attention_max_side": 0, "sampling_steps": 2,
-        "ema": 0.9}
+TINY = {"timesteps": 6, "base_filters": 4, "num_res_blocks": 1, "attention_max_side": 0, "num_levels": 1,
+        "sampling_steps": 2, "ema": 0.9}
 #: How much one image's estimate may move, relatively, between calls that group the rows differently (or between
 #: the model and its export's graph): tests/conformance/test_saved_model.py derives it for the variational_bound
 #: signature (a few ulps of the U-Net's output through its ~30 layers, 2**-15; a sum of D positive terms moves

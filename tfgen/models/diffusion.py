@@ -361,10 +361,14 @@ class Diffusion(GenerativeModel):
         return self.sample_seeds(seeds, labels)
 
     def draw_batch(self, num_samples, labels=None, seed=None):
+        """One int64 seed per image from the stateless `seed`, then `sample_from_seeds`' images: eagerly through its
+        traced function (an eager reverse loop would run op by op), in a graph directly."""
         seed = tfgen_random.resolve_seed(seed, self.seed_generator)
         seeds = tf.random.stateless_uniform([num_samples], seed=tf.cast(seed, tf.int64), minval=None, maxval=None,
                                             dtype=tf.int64)
         class_ids = None if labels is None else tf.argmax(labels, axis=-1)
+        if tf.executing_eagerly():
+            return self.sample_from_seeds(seeds, None if class_ids is None else class_ids.numpy())
         return self.sample_seeds(seeds, class_ids)
 
     # ------------------------------------------------------------ the bound
