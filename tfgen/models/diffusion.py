@@ -293,8 +293,9 @@ class Diffusion(GenerativeModel):
         time_seed, noise_seed, label_seed = tfgen_random.split_seed(seed, 3)
         timesteps = tfgen_random.class_ids([size], self.timesteps, time_seed, self.seed_generator)
         noise = tfgen_random.normal(tf.shape(x0), noise_seed, self.seed_generator)
-        predicted = self.predict_noise(self.noisy(x0, timesteps, noise), timesteps, self.network_labels(batch, label_seed),
-                                 training=training, average=False)
+        labels = self.network_labels(batch, label_seed)
+        predicted = self.predict_noise(self.noisy(x0, timesteps, noise), timesteps, labels, training=training,
+                                       average=False)
         return {"loss": tf.reduce_mean(tf.square(predicted - noise))}
 
     def train_step(self, batch, seed=None):
