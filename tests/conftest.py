@@ -200,3 +200,16 @@ def example_runs():
     """The example scripts' smoke runs (and `tfgen train dcgan --smoke`), started when the session started:
     `example_runs.result(name)` gives (returncode, the --out folder, stderr)."""
     return started("examples")
+
+
+def cli_error(capsys, argv):
+    """The stderr of `tfgen` run on `argv`, checked to be the one line of a refused input with exit status 2."""
+    from tfgen import cli
+
+    try:
+        code = cli.main(argv)
+    except SystemExit as exit_:  # argparse
+        code = exit_.code
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    return err

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import synthetic_dataset
+from conftest import cli_error, synthetic_dataset
 from tfgen import cli
 from tfgen.data import ImageDataset
 from tfgen.evaluation import Evaluator, build_classifier
@@ -150,16 +150,6 @@ def test_evaluate_reports_the_bound_of_an_export_as_of_its_model(conditional, co
         scorer.variational_bound(tf.zeros([1, 28, 28, 1]), [1])
 
 
-def _error(capsys, argv):
-    try:
-        code = cli.main(argv)
-    except SystemExit as exit_:  # argparse
-        code = exit_.code
-    err = capsys.readouterr().err
-    assert code == 2 and err.count("\n") == 1, err
-    return err
-
-
 def test_the_cli_refuses_in_one_line(conditional_export, capsys, tmp_path):
     # A flat folder of images: no labels; its test split is every 10th file.
     folder = tmp_path / "unlabelled"
@@ -169,13 +159,13 @@ def test_the_cli_refuses_in_one_line(conditional_export, capsys, tmp_path):
         pixels = rng.integers(0, 256, size=(28, 28, 1), dtype=np.uint8)
         (folder / f"{index}.png").write_bytes(tf.io.encode_png(pixels).numpy())
     export = os.path.dirname(conditional_export)
-    err = _error(capsys, ["evaluate", export, "--dataset", str(folder), "--samples", "3", "--quiet"])
+    err = cli_error(capsys, ["evaluate", export, "--dataset", str(folder), "--samples", "3", "--quiet"])
     assert "variational bound on -log p(x|y) given the label needs labelled data; 'unlabelled/test' has no labels" \
         in err
-    err = _error(capsys, ["evaluate", export, "--iw-samples", "5"])
+    err = cli_error(capsys, ["evaluate", export, "--iw-samples", "5"])
     assert "conditional_diffusion has no importance-weighted likelihood: it is scored by its variational bound" in err
     assert "--bound-samples K" in err
-    err = _error(capsys, ["evaluate", export, "--bound-samples", "0"])
+    err = cli_error(capsys, ["evaluate", export, "--bound-samples", "0"])
     assert "argument --bound-samples: expected a positive" in err
 
 

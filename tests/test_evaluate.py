@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO_ROOT, create_model, example_batch, requires_real_data, synthetic_dataset
+from conftest import cli_error, REPO_ROOT, create_model, example_batch, requires_real_data, synthetic_dataset
 from tfgen import cli
 from tfgen.report import ExportScorer, draw_samples, evaluate
 from tfgen.evaluation import Evaluator, build_classifier
@@ -160,16 +160,6 @@ def test_the_cli_scores_a_run_and_writes_its_report(mnist_run, capsys):
     assert f"{report['likelihood']['marginal']['nll']:.2f} nats" in printed
 
 
-def _error(capsys, argv):
-    try:
-        code = cli.main(argv)
-    except SystemExit as exit_:  # argparse
-        code = exit_.code
-    err = capsys.readouterr().err
-    assert code == 2 and err.count("\n") == 1, err
-    return err
-
-
 @pytest.mark.parametrize("argv, expected", [
     (["evaluate", "saved_models/mnist_cgan", "--iw-samples", "0"], "argument --iw-samples: expected a positive"),
     (["evaluate", "saved_models/mnist_cgan", "--iw-samples", "10"], "cgan has no likelihood"),
@@ -186,13 +176,13 @@ def _error(capsys, argv):
 ])
 def test_bad_input_gets_one_line(capsys, monkeypatch, argv, expected):
     monkeypatch.chdir(REPO_ROOT)
-    assert expected in _error(capsys, argv)
+    assert expected in cli_error(capsys, argv)
     assert not os.path.exists(os.path.join(SAVED_MODELS, "mnist_cgan", "1", "report.json"))
 
 
 @requires_real_data
 def test_a_run_asked_for_another_dataset_gets_one_line(mnist_run, capsys):
-    err = _error(capsys, ["evaluate", mnist_run, "--dataset", "fashion_mnist", "--iw-samples", "2"])
+    err = cli_error(capsys, ["evaluate", mnist_run, "--dataset", "fashion_mnist", "--iw-samples", "2"])
     assert "was trained on 'mnist', not 'fashion_mnist'" in err
 
 
@@ -231,7 +221,7 @@ def test_the_sample_classifier_is_trained_once_and_cached(tmp_path, monkeypatch)
 def test_fid_without_the_inception_weights_is_one_line_before_any_work(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # an empty Keras cache, offline (conftest)
     monkeypatch.setenv("TFGEN_OFFLINE", "1")
-    err = _error(capsys, ["evaluate", os.path.join(SAVED_MODELS, "mnist_cgan"), "--fid", "--samples", "20"])
+    err = cli_error(capsys, ["evaluate", os.path.join(SAVED_MODELS, "mnist_cgan"), "--fid", "--samples", "20"])
     assert "The Inception-v3 weights for FID/KID are not available" in err
 
 

@@ -55,6 +55,7 @@ mechanism of `tfgen.models.ema`) is what samples, the bound and the export
 use; training uses the trained network.
 """
 
+import dataclasses
 import math
 
 import keras
@@ -481,13 +482,12 @@ class ConditionalDiffusion(Diffusion):
     requires_labels = True
     figures = ("losses", "class_rows")  # its samples, one row per class (sampling costs S network passes)
     paper = 'Ho & Salimans 2022, "Classifier-Free Diffusion Guidance"'
-    recipe = Recipe(
+    recipe = dataclasses.replace(
+        Diffusion.recipe,
         source="DDPM (Ho et al. 2020) with classifier-free guidance (Ho & Salimans 2022: label dropout 0.1), sized "
                "for CPUs: T = 1000, linear schedule, Adam 2e-4, EMA 0.9999, a U-Net of 32 filters, 20 epochs of "
                "batch 128 on MNIST; DDIM with 50 steps and guidance scale 1 samples",
-        model={"timesteps": 1000, "schedule": "linear", "base_filters": 32, "num_res_blocks": 1, "ema": 0.9999,
-               "sampling_steps": 50, "label_dropout": 0.1, "guidance_scale": 1.0},
-        epochs=20, batch_size=128, learning_rate=2e-4, beta_1=0.9, plot_every=5,
+        model={**Diffusion.recipe.model, "label_dropout": 0.1, "guidance_scale": 1.0},
     )
 
     def __init__(self, num_classes=10, label_dropout=0.1, guidance_scale=1.0, **kwargs):
