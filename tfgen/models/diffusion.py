@@ -237,12 +237,13 @@ class Diffusion(GenerativeModel):
     sample_row_atol = 2.0**-8
     paper = 'Ho, Jain & Abbeel 2020, "Denoising Diffusion Probabilistic Models"'
     recipe = Recipe(
-        source="Ho et al. 2020 (DDPM), sized for CPUs: T = 1000, linear schedule, Adam 2e-4, EMA 0.9999 of the "
-               "weights, eps-prediction and the simple loss; a U-Net of 32 filters with attention at 7x7, 20 epochs "
-               "of batch 128 on MNIST; DDIM with 50 steps samples",
+        source="Ho et al. 2020 (DDPM), sized for CPUs: T = 1000, linear schedule, EMA 0.9999 of the weights, "
+               "eps-prediction and the simple loss; a U-Net of 32 filters with attention at 7x7, 10 epochs of batch "
+               "128 on MNIST at Adam 1e-3 (DDPM's 2e-4 is for 800k steps: after 300 steps its test loss was 0.081 "
+               "against 1e-3's 0.050); DDIM with 50 steps samples",
         model={"timesteps": 1000, "schedule": "linear", "base_filters": 32, "num_res_blocks": 1, "ema": 0.9999,
                "sampling_steps": 50},
-        epochs=20, batch_size=128, learning_rate=2e-4, beta_1=0.9, plot_every=5,
+        epochs=10, batch_size=128, learning_rate=1e-3, beta_1=0.9, plot_every=5,
     )
 
     def __init__(self, timesteps=1000, schedule="linear", base_filters=64, num_res_blocks=2, max_multiplier=2,
@@ -459,7 +460,6 @@ class Diffusion(GenerativeModel):
                 "base_filters": network.base_filters, "num_res_blocks": network.num_res_blocks,
                 "max_multiplier": network.max_multiplier, "attention_max_side": network.attention_max_side,
                 "num_levels": network.requested_levels,
-                "num_levels": network.requested_levels,
                 "ema": self.ema, "sampling_steps": self.sampling_steps, "eta": self.eta,
                 "seed": self.seed}
 
@@ -485,7 +485,7 @@ class ConditionalDiffusion(Diffusion):
     recipe = dataclasses.replace(
         Diffusion.recipe,
         source="DDPM (Ho et al. 2020) with classifier-free guidance (Ho & Salimans 2022: label dropout 0.1), sized "
-               "for CPUs: T = 1000, linear schedule, Adam 2e-4, EMA 0.9999, a U-Net of 32 filters, 20 epochs of "
+               "for CPUs: T = 1000, linear schedule, Adam 1e-3, EMA 0.9999, a U-Net of 32 filters, 10 epochs of "
                "batch 128 on MNIST; DDIM with 50 steps and guidance scale 1 samples",
         model={**Diffusion.recipe.model, "label_dropout": 0.1, "guidance_scale": 1.0},
     )
