@@ -9,10 +9,18 @@ images, with the same figures for the real test images as the baseline.
 
     python benchmarks/score_exports.py --classifier runs/classifier_mnist5.weights.h5 \\
         saved_models/mnist_cvae saved_models/mnist_cgan
+
+A diffusion export is drawn through its `sample_ddim` signature once per
+`--setting` (DDIM steps, eta, guidance scale):
+
+    python benchmarks/score_exports.py --classifier runs/classifier_mnist5.weights.h5 --per-class 100 \\
+        --setting steps=50,eta=0,guidance_scale=0 --setting steps=50,eta=0,guidance_scale=3 \\
+        saved_models/mnist_diffusion saved_models/mnist_cgan
 """
 
 import argparse
 import json
+import time
 
 import numpy as np
 
@@ -38,7 +46,13 @@ def main():
     parser.add_argument("--dataset", default="mnist", choices=data.DATASETS)
     parser.add_argument("--per-class", type=int, default=500)
     parser.add_argument("--out-json", default=None)
+    parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE[,NAME=VALUE...]",
+                        help="draw through the `sample_ddim` signature with these inputs (a diffusion model's "
+                             "steps, eta, guidance_scale), one row per --setting; exports without the signature "
+                             "are drawn through `sample` once")
     args = parser.parse_args()
+    settings = [dict((name, float(value)) for name, value in (pair.split("=") for pair in setting.split(",")))
+                for setting in args.setting]
 
     evaluator = Evaluator(load_classifier(args.classifier))
     real_images, real_labels = image_arrays(data.load(args.dataset, "test"))
@@ -52,11 +66,18 @@ def main():
         if not exported.is_conditional():
             raise SystemExit(f"{path}: not a conditional model (its sample signature takes no label)")
         labels = np.repeat(np.arange(exported.num_classes), args.per_class)
-        images = np.concatenate([
-            exported.sample(np.arange(start, start + 1000), labels[start:start + 1000])
-            for start in range(0, len(labels), 1000)
-        ])
-        results[path] = score(evaluator, images, labels, reference)
+        ddim = settings and "sample_ddim" in exported.signatures
+        for setting in settings if ddim else [{}]:
+            started = time.perf_counter()
+            images = np.concatenate([
+                exported.sample(np.arange(start, start + 1000), labels[start:start + 1000],
+                                **({"signature": "sample_ddim", **setting} if ddim else {}))
+                for start in range(0, len(labels), 1000)
+            ])
+            name = f"{path} ({', '.join(f'{key}={value:g}' for key, value in setting.items())})" if ddim else path
+            results[name] = {**score(evaluator, images, labels, reference),
+                             "seconds_per_image": (time.perf_counter() - started) / len(labels)}
+            print(name, results[name], flush=True)
 
     print(f"| samples ({args.per_class} per class) | label accuracy | diversity | Fréchet distance (classifier features) |")
     print("|---|---|---|---|")

@@ -260,9 +260,14 @@ def _write_version(model, model_dir, version, jit_compile, run_info):
         functions[name] = archive.add_endpoint(name, function, input_signature=input_signature)
     # The manifest describes the archive's functions: traced once here, reused by write_out.
     manifest = _manifest(model, jit_compile, run_info, functions)
+    _keep_one_trace(archive, functions)
     temporary = marked_temporary_folder(model_dir, f"{_TEMPORARY_PREFIX}{version}-", _TEMPORARY_MARKER)
     try:
-        archive.write_out(temporary, verbose=False)
+        # No gradient functions: an export serves forward passes, and saving the gradients of every function
+        # (`experimental_custom_gradients`, on by default) traced them all again. TensorFlow's own ops keep their
+        # registered gradients in a reloaded export; only a custom gradient would be lost, and no signature has one.
+        archive.write_out(temporary, options=tf.saved_model.SaveOptions(experimental_custom_gradients=False),
+                          verbose=False)
         write_json_atomic(os.path.join(temporary, MANIFEST_FILE), manifest)
         os.chmod(temporary, FOLDER_MODE)  # mkdtemp makes 0700 folders
         os.remove(os.path.join(temporary, _TEMPORARY_MARKER))
@@ -271,6 +276,23 @@ def _write_version(model, model_dir, version, jit_compile, run_info):
         shutil.rmtree(temporary, ignore_errors=True)
         raise
     return final_path
+
+
+def _keep_one_trace(archive, functions):
+    """Puts each endpoint's concrete function (traced for the manifest) on the archive's object in place of its
+    tf.function, so that the SavedModel is written from that one trace.
+
+    `tf.saved_model.save` traces every tf.function it finds on the saved object again, inside its save context,
+    although its input signature was traced already: an export traced each signature twice (a diffusion model's
+    in-graph sampler, the U-Net in a loop, took half of its 11 s export in the second trace). A concrete
+    function is saved as it is; the reloaded attribute is called the same way (`loaded.sample(seed=...)`), and
+    `signatures` is unchanged. `ExportArchive` keeps its endpoints on a private attribute: where a Keras version
+    has none, the export stays as it was (two traces, the same SavedModel).
+    """
+    holder = getattr(archive, "_tf_trackable", None)
+    for name, function in functions.items():
+        if holder is not None and getattr(holder, name, None) is function:
+            setattr(holder, name, function.get_concrete_function())
 
 
 def _class_names(config):

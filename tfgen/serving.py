@@ -107,15 +107,29 @@ class ExportedModel:
         _, inputs = self.signature("sample").structured_input_signature
         return "label" in inputs
 
-    def sample(self, seeds, labels=None):
+    def sample(self, seeds, labels=None, signature="sample", **settings):
         """Images (N, H, W, C) in [0, 1], one per seed (and label, for conditional models).
+
+        Args:
+            seeds, labels: one seed (and, conditional, one class id) per image.
+            signature: the signature that draws them: "sample", or a sampler that takes settings besides (a
+                diffusion model's "sample_ddim").
+            **settings: the signature's scalar inputs by name (a diffusion model's `steps`, `eta`,
+                `guidance_scale`), each in the signature's dtype.
 
         Raises:
             ValueError: a label for an unconditional model, none for a
-                conditional one, or a class id out of range.
+                conditional one, a class id out of range, or a setting the signature does not take (or one it
+                needs and was not given).
         """
         seeds = seeds_array(seeds)
         arguments = {"seed": tf.constant(seeds)}
+        _, inputs = self.signature(signature).structured_input_signature
+        scalars = sorted(name for name, spec in inputs.items() if spec.shape.rank == 0)
+        if sorted(settings) != scalars:
+            raise ValueError(f"The {signature!r} signature of {self.name!r} takes the settings {scalars}. "
+                             f"Received: {sorted(settings)}")
+        constants = {name: tf.constant(value, inputs[name].dtype) for name, value in settings.items()}
         if self.is_conditional():
             if labels is None:
                 raise ValueError(f"{self.name!r} is conditional: pass one class id per seed (--label).")
@@ -127,9 +141,10 @@ class ExportedModel:
             raise ValueError(f"{self.name!r} is unconditional: its sample signature takes no label.")
         # In requests of SAMPLE_CHUNK images: the signature's work (a decoder's activations) grows with the
         # request, the grid only by its images (a 150 x 150 grid in one request needed ~5 GB and crashed in C++).
-        function = self.signature("sample")
+        function = self.signature(signature)
         images = np.concatenate([
-            function(**{key: value[start:start + SAMPLE_CHUNK] for key, value in arguments.items()})["images"].numpy()
+            function(**{key: value[start:start + SAMPLE_CHUNK] for key, value in arguments.items()},
+                     **constants)["images"].numpy()
             for start in range(0, len(seeds), SAMPLE_CHUNK)])
         if not np.all(np.isfinite(images)):
             raise ValueError(f"The export at {self.path!r} drew non-finite images: its weights are damaged.")
