@@ -295,8 +295,9 @@ def run_callbacks(model, train_data, test_data, *, plot_every, evaluator=None, r
         if source.labels is not None:  # unlabelled data has no classes to draw the shots from
             support = few_shot_support(source, shots=model.set_size)
     references = {name: read_json(os.path.join(run, HISTORY_FILE)) for name, run in (reference_runs or {}).items()}
+    sizes = {"num_samples": SMOKE["figure_samples"], "per_class": SMOKE["figure_columns"]} if smoke else {}
     callbacks.append(PlotCallback(every=plot_every, support=support, reference_histories=references,
-                                  evaluator=evaluator))
+                                  evaluator=evaluator, **sizes))
     return callbacks
 
 

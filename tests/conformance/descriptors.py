@@ -31,6 +31,14 @@ MODEL_KWARGS = {
     "vhe_unsupervised": {"num_examples": 64, "num_clusters": 3, "class_dim": 3, "latent_dim": 2, "hidden_units": 16},
 }
 
+#: Models whose checks in the child processes (exact resumption after a kill, eager == compiled steps and loops,
+#: MirroredStrategy, mixed precision, other image shapes and their exports) are those of another model: {model:
+#: the model that runs the same code with one input more}. The unconditional diffusion model is the conditional
+#: one without the label (`network_labels` is None; the U-Net without its class embedding): its in-process checks
+#: (one step, seeds, the checkpoint and .keras round trips, sampling) and its 28x28x1 export run as every model's;
+#: the child processes' runs (~90 s of CPU per diffusion model) are made once, for `conditional_diffusion`.
+CHILD_CHECKS_BY = {"diffusion": "conditional_diffusion"}
+
 #: The image shapes the suite checks besides 28x28x1 (test_image_shapes.py, and the exports of
 #: test_saved_model.py): RGB at the rule's k = 2 and k = 3 (tfgen.networks.shapes).
 IMAGE_SHAPES = ((32, 32, 3), (64, 64, 3))

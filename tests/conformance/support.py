@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from background import TIMEOUT_SCALE, child_environment, low_priority
 from conftest import built_model, create_model
-from conformance.descriptors import SHAPE_KWARGS
+from conformance.descriptors import CHILD_CHECKS_BY, SHAPE_KWARGS
 from tfgen.data import ImageDataset
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -187,11 +187,21 @@ def started_child(kind):
     return child
 
 
+def child_models(names):
+    """`names` as the parameters of a test that reads a child's runs: a model of `CHILD_CHECKS_BY` is skipped,
+    naming the model whose runs check its code."""
+    return [pytest.param(name, marks=pytest.mark.skip(reason=f"{name}'s code is checked by {CHILD_CHECKS_BY[name]}'s "
+                                                              f"run (conformance/descriptors.py CHILD_CHECKS_BY)"))
+            if name in CHILD_CHECKS_BY else name for name in names]
+
+
 def selected_models(session, module, test_names, image_shape=None):
     """The models (the "name" parameter) of the selected tests `test_names` of test file `module`
-    (those whose "image_shape" parameter is `image_shape`, when given)."""
+    (those whose "image_shape" parameter is `image_shape`, when given; not those skipped by `child_models`)."""
     names = set()
     for item in session.items:
+        if item.get_closest_marker("skip") is not None:
+            continue
         if item.nodeid.split("::")[0].endswith(module) and getattr(item, "originalname", None) in test_names:
             if image_shape is None or item.callspec.params.get("image_shape") == image_shape:
                 names.add(item.callspec.params["name"])

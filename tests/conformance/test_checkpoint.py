@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import MODEL_NAMES, built_model, create_model, synthetic_dataset
-from conformance.support import CHILD_OF, model_report, started_child
+from conformance.support import CHILD_OF, child_models, model_report, started_child
 from tfgen.models import MODELS
 from tfgen.training import RunDirectoryError, Trainer, make_checkpoint
 
@@ -43,7 +43,7 @@ def _trainer(name, run_dir):
 
 
 @pytest.mark.background
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", child_models(MODEL_NAMES))
 def test_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(name):
     """Bit for bit: both runs execute the same traced steps on the same values in the same order.
 
@@ -143,7 +143,7 @@ def test_trainer_argument_checks(tmp_path):
 
 
 @pytest.mark.background
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", child_models(MODEL_NAMES))
 def test_eager_and_compiled_training_loops_agree(name):
     """One epoch of Trainer(eager=True) and Trainer(eager=False) from the same seeds: bit-identical.
 

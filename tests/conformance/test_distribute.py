@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from conftest import MODEL_NAMES
-from conformance.support import model_report, started_child
+from conformance.support import child_models, model_report, started_child
 from tfgen.models import MODELS, AdversarialModel
 
 
 @pytest.mark.background
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", child_models(MODEL_NAMES))
 def test_trains_under_mirrored_strategy(name):
     report = model_report(started_child("distribute"), name)
     assert report["replicas"] == 2

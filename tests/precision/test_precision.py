@@ -16,7 +16,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import MODEL_NAMES, create_model, example_batch, synthetic_dataset
-from conformance.support import model_report
+from conformance.support import child_models, model_report
 from precision.conftest import STATE
 from tfgen import cli
 from tfgen.export import export_run
@@ -287,7 +287,7 @@ def _check_run(entry, name):
 
 
 @pytest.mark.background  # reads the child started with the session (tests/precision/conftest.py)
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", child_models(MODEL_NAMES))
 def test_every_model_trains_in_mixed_bfloat16(name):
     entry = model_report(_child(), name, "bfloat16")
     _check_run(entry, name)

@@ -94,7 +94,8 @@ def _accuracy(callback, trainer, tag, folder):
 
 def _class_rows(callback, trainer, tag, folder):
     model = trainer.model
-    return plot_class_rows(model, os.path.join(folder, f"class_rows_{tag}.png"), seed=callback.seed,
+    return plot_class_rows(model, os.path.join(folder, f"class_rows_{tag}.png"), per_class=callback.per_class,
+                           seed=callback.seed,
                            title=f"one row per class, {_words(tag)}", class_names=class_names(trainer, model.num_classes))
 
 
@@ -186,6 +187,7 @@ class PlotCallback(PeriodicCallback):
         final_figures: drawn once after training (file names end in
             "final"); default: the model's `final_figures`.
         num_samples: how many random samples to draw.
+        per_class: the samples of each class in the one-row-per-class figure (its columns).
         num_points: how many test images to place in the latent-space plot.
         seed: the seed of the samples (the same z every time, so the figures
             of successive epochs are comparable).
@@ -208,7 +210,7 @@ class PlotCallback(PeriodicCallback):
     """
 
     def __init__(self, every=10, figures=None, final_figures=None, num_samples=64, num_points=5000, seed=1234,
-                 support=None, reference_histories=None, evaluator=None, arithmetic=(7, 1, 3), track_class=5,
+                 support=None, per_class=10, reference_histories=None, evaluator=None, arithmetic=(7, 1, 3), track_class=5,
                  tensorboard=True):
         super().__init__(every)
         for names in (figures, final_figures):
@@ -218,6 +220,7 @@ class PlotCallback(PeriodicCallback):
         self.figures = None if figures is None else tuple(figures)
         self.final_figures = None if final_figures is None else tuple(final_figures)
         self.num_samples = _checks.positive_int("num_samples", num_samples)
+        self.per_class = _checks.positive_int("per_class", per_class)
         self.num_points = _checks.positive_int("num_points", num_points)
         self.seed = seed
         self.support = support
