@@ -23,11 +23,10 @@ computation, and the fixtures here make them run the same computation:
 Child processes cost a TensorFlow start each (~5 s of CPU): there is one
 per environment a check needs, never one per model: the eager-versus-compiled
 comparisons (oneDNN off), the checks on two logical CPUs (test_distribute.py
-and tests/precision: support.start_two_cpu_child), and the rest in one
-process (child_batch.py): the checks at other image shapes than 28x28x1
-(test_image_shapes.py, and the exports at those shapes) and the runs
-interrupted and resumed (test_checkpoint.py, three Trainers a model). They
-start in the background when the session starts, for the models whose tests
+and tests/precision: support.start_two_cpu_child), the checks at other image
+shapes than 28x28x1 (test_image_shapes.py, and the exports), and the runs
+interrupted and resumed (test_checkpoint.py, three Trainers a model); the
+last two in a process of child_batch.py each. They start in the background when the session starts, for the models whose tests
 are selected, and run while the in-process tests do (CPU work that would
 otherwise wait for them); each model's test reads its part of the shared
 report, so a failure still names the model. The tests that read the
@@ -78,10 +77,11 @@ def pytest_collection_finish(session):
                                                  {"test_an_export_declares_what_its_model_declares"})
                 if name not in exports]
     resumed = selected_models(session, "test_checkpoint.py", {"test_run_killed_mid_epoch_resumes_to_the_uninterrupted_result"})
-    # The checks at other image shapes (and the exports) and the resumed runs need no environment of their own:
-    # one process makes both (child_batch.py), the image shapes first (their TensorFlow-only child then loads
-    # the exports while the runs are made). Each child costs a TensorFlow start and traces the loop's shared
-    # code again; one process for both is ~150 s of CPU, less than the in-process tests' wall time.
+    # The checks at other image shapes (and the exports) and the resumed runs need no environment of their own,
+    # but each runs in a process of its own (child_batch.py, one check each): a child computes on one thread
+    # (background.CHILD_THREADS), and what the children have left when the in-process tests end is the suite's
+    # tail, which two processes make on both cores (one process for both was a tail of one core, 138 s in a
+    # fresh-clone run, for a TensorFlow start and a trace of the loop's shared code saved, ~10 s of CPU).
     batch = []
     if cases or exports:
         folder = os.path.join(workdir, "shapes")
@@ -91,13 +91,11 @@ def pytest_collection_finish(session):
     if resumed:
         batch.append(("checkpoint", "child_checkpoint.py", os.path.join(workdir, "checkpoint.json"), [",".join(resumed)]))
         CHILD_OF.update({name: "checkpoint" for name in resumed})
-    if batch:
-        spec = os.path.join(workdir, "batch.json")
+    for kind, script, report, arguments in batch:
+        spec = os.path.join(workdir, f"{kind}.json")
         with open(spec, "w") as stream:
-            json.dump([[script, report, arguments] for _, script, report, arguments in batch], stream)
-        child = Child("child_batch.py", [spec], os.path.join(workdir, "batch"))
-        for kind, script, report, _ in batch:
-            CHILDREN[kind] = child.part(report, script)
+            json.dump([[script, report, arguments]], stream)
+        CHILDREN[kind] = Child("child_batch.py", [spec], os.path.join(workdir, f"batch-{kind}")).part(report, script)
     start_two_cpu_child(session)  # test_distribute.py's runs, with tests/precision's (support.start_two_cpu_child)
 
 
