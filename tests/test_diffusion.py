@@ -4,6 +4,7 @@ T steps against DDPM, guidance, label dropout, the moving average, and the varia
 sum of its T terms."""
 
 import math
+import os
 
 import keras
 import numpy as np
@@ -271,3 +272,32 @@ def test_the_prior_term_and_the_decoder_match_their_closed_forms():
     levels = tf.constant(np.arange(256, dtype=np.float32) / 255 * 2 - 1)
     total = tf.reduce_sum(tf.exp(diffusion_lib.discretized_gaussian_log_prob(levels, 0.1, math.log(0.3))))
     assert abs(float(total) - 1.0) < 1e-5  # 256 float32 terms summed
+
+
+# ------------------------------------------------------------ exporting with other sampler settings
+
+
+def test_export_set_changes_the_sampler_defaults_and_nothing_else(tmp_path, capsys):
+    """`tfgen export --set` rebuilds the run's model with other `sampling_options` (the export's `sample` signature
+    samples as its model does: test_saved_model.py) and refuses any other option in one line, writing nothing."""
+    import json
+
+    from conftest import cli_error, synthetic_dataset
+    from tfgen import cli
+    from tfgen.training import Trainer
+
+    model = ConditionalDiffusion(num_classes=10, **{**TINY, "ema": None})  # one step, eager: a run folder, cheaply
+    Trainer(model, synthetic_dataset(8), str(tmp_path / "run"), epochs=1, batch_size=8, seed=0, verbose=0,
+            eager=True).fit()
+    out = str(tmp_path / "saved_models")
+    err = cli_error(capsys, ["export", str(tmp_path / "run"), "--name", "m", "--saved-models-dir", out,
+                             "--set", "base_filters=8"])
+    assert "cannot export with other base_filters" in err and "sampling_steps, eta, guidance_scale" in err
+    assert not os.path.exists(os.path.join(out, "m", "1"))
+    assert cli.main(["export", str(tmp_path / "run"), "--name", "m", "--saved-models-dir", out,
+                     "--set", "guidance_scale=2.5", "--set", "sampling_steps=3"]) == 0
+    with open(os.path.join(out, "m", "1", "tfgen_manifest.json")) as stream:
+        manifest = json.load(stream)
+    assert manifest["model_config"]["guidance_scale"] == 2.5 and manifest["model_config"]["sampling_steps"] == 3
+    assert manifest["model_config"]["base_filters"] == TINY["base_filters"]
+    assert manifest["training"]["export_settings"] == {"guidance_scale": 2.5, "sampling_steps": 3}

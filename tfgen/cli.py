@@ -237,6 +237,10 @@ def _parser(argv=()):
                         help="export into a --saved-models-dir/--name folder that holds files an export does not "
                              "write (anything but its numbered versions), beside them; without it such a folder is "
                              "refused")
+    export.add_argument("--set", dest="settings", action="append", type=_assignment, default=[],
+                        metavar="NAME=VALUE",
+                        help="export with another value of an option that sets how the model samples (a diffusion "
+                             "model's sampling_steps, eta, guidance_scale: the `sample` signature's defaults)")
 
     sample = commands.add_parser("sample", help="draw a grid of samples from an exported model (no training, no data)")
     sample.add_argument("--model", required=True, help="saved_models/<name> (its newest complete version) or a version folder")
@@ -438,7 +442,8 @@ def _run(args, overrides=None):
     elif args.command == "export":
         from tfgen.export import export_run
 
-        path = export_run(args.run_dir, args.name, args.saved_models_dir, jit_compile=args.xla, force=args.force)
+        path = export_run(args.run_dir, args.name, args.saved_models_dir, jit_compile=args.xla, force=args.force,
+                          settings=dict(args.settings))
         print(f"Exported to {path}")
     elif args.command == "sample":
         from tfgen.serving import sample_grid

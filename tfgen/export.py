@@ -324,15 +324,22 @@ def _run_info(run_dir, config):
     }
 
 
-def export_run(run_dir, name, saved_models_dir="saved_models", jit_compile=False, force=False):
+def export_run(run_dir, name, saved_models_dir="saved_models", jit_compile=False, force=False, settings=None):
     """Exports the latest checkpoint of a training run as `saved_models_dir/name/<next version>`.
 
     The name and the model folder (`check_model_folder`; `force`) are checked and the checkpoint restored before
     anything is written. A checkpoint whose optimizers never applied an update (every update before it was
     skipped as non-finite) is refused.
+
+    `settings`: {option: value} of the model's `sampling_options` to export with instead of the run's (e.g. a
+    diffusion model's `guidance_scale`: the export's `sample` signature samples so); the manifest records them
+    (`training.export_settings`). Another option is refused (a ValueError naming those the model has).
     """
     check_model_name(name)
     check_model_folder(os.path.join(saved_models_dir, name), force)
-    model, config = restore_model(run_dir, require_updates=True)
-    return export_model(model, os.path.join(saved_models_dir, name), jit_compile=jit_compile,
-                        run_info=_run_info(run_dir, config), force=force)
+    model, config = restore_model(run_dir, require_updates=True, settings=settings)
+    run_info = _run_info(run_dir, config)
+    if settings:
+        run_info["export_settings"] = dict(settings)
+    return export_model(model, os.path.join(saved_models_dir, name), jit_compile=jit_compile, run_info=run_info,
+                        force=force)

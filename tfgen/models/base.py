@@ -180,6 +180,9 @@ class GenerativeModel(keras.Model):
     #: the output layers shrink; 2**-17 is 64 ulps of 1.0 (tests/conformance/test_saved_model.py). A sampler that
     #: loops over its network (diffusion) declares more.
     sample_row_atol = 2.0**-17
+    #: Constructor options that only set how the model samples (no weight depends on them): `tfgen export --set`
+    #: exports a run with other values of these (a diffusion model's DDIM steps, eta and guidance scale).
+    sampling_options = ()
     #: The trainer and the likelihood scores trace the model's steps with AutoGraph: needed only by a step with
     #: Python control flow on tensors (`if tensor:`, `for ... in tf.range`); tfgen's steps write `tf.cond` and
     #: `tf.while_loop` where they need any, and converting every function a step calls costs 1-3 s of CPU per

@@ -235,6 +235,7 @@ class Diffusion(GenerativeModel):
     #: U-Net `sampling_steps` times, and the update divides its noise by sqrt(abar_t), so the kernels' reordered
     #: sums (a few ulps per call) can grow through the loop; one 8-bit level, what a served image is written in.
     sample_row_atol = 2.0**-8
+    sampling_options = ("sampling_steps", "eta")
     paper = 'Ho, Jain & Abbeel 2020, "Denoising Diffusion Probabilistic Models"'
     recipe = Recipe(
         source="Ho et al. 2020 (DDPM), sized for CPUs: T = 1000, linear schedule, EMA 0.9999 of the weights, "
@@ -480,6 +481,7 @@ class ConditionalDiffusion(Diffusion):
 
     conditional = True
     requires_labels = True
+    sampling_options = Diffusion.sampling_options + ("guidance_scale",)
     figures = ("losses", "class_rows")  # its samples, one row per class (sampling costs S network passes)
     paper = 'Ho & Salimans 2022, "Classifier-Free Diffusion Guidance"'
     recipe = dataclasses.replace(

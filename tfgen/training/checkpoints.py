@@ -291,7 +291,18 @@ def model_class(config):
     return _model_class(config)
 
 
-def restore_model(run_dir, require_updates=False):
+def _sampling_settings(model_class, settings):
+    """`settings` checked against `model_class.sampling_options` (ValueError naming them)."""
+    settings = dict(settings or {})
+    unknown = sorted(set(settings) - set(model_class.sampling_options))
+    if unknown:
+        allowed = ", ".join(model_class.sampling_options) or "none"
+        raise ValueError(f"{model_class.__name__} cannot export with other {', '.join(unknown)}: only the options that "
+                         f"set how it samples can change after training (its: {allowed}).")
+    return settings
+
+
+def restore_model(run_dir, require_updates=False, settings=None):
     """Rebuilds the model of a run directory and loads its latest weights.
 
     The checkpoint is held against rotation while it is read
@@ -302,6 +313,8 @@ def restore_model(run_dir, require_updates=False):
         run_dir: the run folder.
         require_updates: refuse a checkpoint whose optimizers never applied an
             update (the model is its initial weights: every update was skipped).
+        settings: {option: value} of the model class's `sampling_options` to build the model with instead of
+            the run's (no weight depends on them); a ValueError names the options when another is given.
 
     Returns:
         (model, config): the restored model and the run's `config.json`.
@@ -326,7 +339,8 @@ def restore_model(run_dir, require_updates=False):
                 f"non-finite): its weights are the initial ones, so it is not exported. Check the data and the "
                 f"learning rate, and train again."
             )
-        model = _model_class(config).from_config(config["model_config"])
+        model_class = _model_class(config)
+        model = model_class.from_config({**config["model_config"], **_sampling_settings(model_class, settings)})
         model.build_from_batch(model.zeros_batch())
         try:
             make_checkpoint(model).restore(path).expect_partial().assert_existing_objects_matched()
