@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import MODEL_NAMES, built_model
+from conftest import MODEL_NAMES, built_model, create_model
 from conformance.descriptors import MODEL_KWARGS, NON_DEFAULT_KWARGS
 from conformance.support import started_child
 from tfgen.models import MODELS
@@ -49,6 +49,9 @@ def test_declarations_are_readable_from_the_class_and_well_formed(name):
     assert ("classification_error" in cls.scores) == cls.classifies
     if cls.conditional:
         assert cls.requires_labels, "a conditional model trains on labels"
+    # `tfgen export --set` rebuilds the model from its config with these changed: each is in the config.
+    config = create_model(name).get_config()
+    assert isinstance(cls.sampling_options, tuple) and set(cls.sampling_options) <= set(config), cls.sampling_options
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
