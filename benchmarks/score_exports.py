@@ -51,7 +51,7 @@ def main():
                              "steps, eta, guidance_scale), one row per --setting; exports without the signature "
                              "are drawn through `sample` once")
     args = parser.parse_args()
-    settings = [dict((name, float(value)) for name, value in (pair.split("=") for pair in setting.split(",")))
+    settings = [dict((name, json.loads(value)) for name, value in (pair.split("=") for pair in setting.split(",")))
                 for setting in args.setting]
 
     evaluator = Evaluator(load_classifier(args.classifier))

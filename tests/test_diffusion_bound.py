@@ -191,3 +191,19 @@ def test_bound_samples_are_checked_and_refused_by_models_without_the_bound():
         evaluate(create_model("dcgan"), dataset=data, bound_samples=1, progress=False)
     with pytest.raises(ValueError, match="diffusion has no importance-weighted likelihood"):
         evaluate(create_model("diffusion"), dataset=data, iw_samples=3, progress=False)
+
+
+def test_an_export_samples_through_sample_ddim_with_the_settings_given(conditional, conditional_export):
+    """`ExportedModel.sample(..., signature="sample_ddim", **settings)` (benchmarks/score_exports.py --setting): at
+    the model's own settings it draws what `sample` draws; a missing or fractional integer setting is refused."""
+    from tfgen.serving import ExportedModel
+
+    exported = ExportedModel(os.path.dirname(conditional_export))
+    seeds, labels = np.arange(3), np.array([0, 2, 1])
+    settings = {"steps": conditional.sampling_steps, "eta": conditional.eta, "guidance_scale": conditional.guidance_scale}
+    np.testing.assert_allclose(exported.sample(seeds, labels, signature="sample_ddim", **settings),
+                               exported.sample(seeds, labels), atol=conditional.sample_row_atol, rtol=0)
+    with pytest.raises(ValueError, match=r"takes the settings \['eta', 'guidance_scale', 'steps'\]"):
+        exported.sample(seeds, labels, signature="sample_ddim", steps=2)
+    with pytest.raises(ValueError, match="'steps' must be an integer"):
+        exported.sample(seeds, labels, signature="sample_ddim", **{**settings, "steps": 2.5})

@@ -129,7 +129,7 @@ class ExportedModel:
         if sorted(settings) != scalars:
             raise ValueError(f"The {signature!r} signature of {self.name!r} takes the settings {scalars}. "
                              f"Received: {sorted(settings)}")
-        constants = {name: tf.constant(value, inputs[name].dtype) for name, value in settings.items()}
+        constants = {name: _setting(name, value, inputs[name].dtype) for name, value in settings.items()}
         if self.is_conditional():
             if labels is None:
                 raise ValueError(f"{self.name!r} is conditional: pass one class id per seed (--label).")
@@ -149,6 +149,15 @@ class ExportedModel:
         if not np.all(np.isfinite(images)):
             raise ValueError(f"The export at {self.path!r} drew non-finite images: its weights are damaged.")
         return images
+
+
+def _setting(name, value, dtype):
+    """A scalar input of a signature as a tensor of its dtype; an integer input refuses a fractional value."""
+    if dtype.is_integer:
+        if isinstance(value, bool) or float(value) != int(value):
+            raise ValueError(f"The setting {name!r} must be an integer. Received: {name}={value!r}")
+        value = int(value)
+    return tf.constant(value, dtype)
 
 
 #: The most images `ExportedModel.sample` asks of the export in one request.
