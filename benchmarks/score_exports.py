@@ -70,7 +70,7 @@ def main():
         for setting in settings if ddim else [{}]:
             started = time.perf_counter()
             images = np.concatenate([
-                exported.sample(np.arange(start, start + 1000), labels[start:start + 1000],
+                exported.sample(np.arange(start, min(start + 1000, len(labels))), labels[start:start + 1000],
                                 **({"signature": "sample_ddim", **setting} if ddim else {}))
                 for start in range(0, len(labels), 1000)
             ])
