@@ -58,16 +58,25 @@ def low_priority(command):
     return [nice, "-n", "10", *command] if nice else list(command)
 
 
-#: Every child's TensorFlow runs each op on one thread: the children and the in-process tests share the cores,
-#: and an op split over threads that other processes hold waits (and spins) for them. The same work for ~4%
-#: less CPU (child_checkpoint.py, three at once on two cores: 51.7 s -> 49.6 s of CPU each). Each child
-#: compares only what it computed itself, or what children of the same settings computed.
-CHILD_THREADS = {"TF_NUM_INTRAOP_THREADS": "1"}
+#: Every child's TensorFlow runs each op on one thread, and its ops one at a time: the children and the
+#: in-process tests share the cores, and an op split over threads that other processes hold waits (and spins)
+#: for them. The same work for less CPU: child_checkpoint.py, three at once on two cores, 51.7 s -> 49.6 s of
+#: CPU each with one intra-op thread; the 28x28 exports of every model, four processes at once on two cores,
+#: 248 -> 224 s with one inter-op thread as well (one process alone: 54.7 -> 52.9 s). Each child compares only
+#: what it computed itself, or what children of the same settings computed.
+CHILD_THREADS = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+#: The children whose replicas run at once (MirroredStrategy on two logical CPUs, the multi-worker jobs'
+#: collectives): one intra-op thread, TensorFlow's inter-op threads, on which the replicas' ops run side by side.
+REPLICA_THREADS = {"TF_NUM_INTRAOP_THREADS": "1"}
 
 
-def child_environment(**overrides):
-    """This process's environment for a child that imports tfgen from this checkout (and the tests' helpers)."""
-    return {**os.environ, "PYTHONPATH": REPO_ROOT, "TF_CPP_MIN_LOG_LEVEL": "2", **CHILD_THREADS, **overrides}
+def child_environment(threads=None, **overrides):
+    """This process's environment for a child that imports tfgen from this checkout (and the tests' helpers);
+    `threads`: its TensorFlow thread settings (CHILD_THREADS unless given)."""
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")}
+    return {**environment, "PYTHONPATH": REPO_ROOT, "TF_CPP_MIN_LOG_LEVEL": "2",
+            **(CHILD_THREADS if threads is None else threads), **overrides}
 
 
 # ---------------------------------------------------------------- the example scripts (and one CLI run)
@@ -194,8 +203,8 @@ class CliKillRuns:
         if self._stopped:
             raise RuntimeError("the session ended")
         log = open(os.path.join(self.folder, f"{label}.stderr"), "w+")
-        # One thread each: the same ops in the same order, so the runs are exact on any CPU.
-        env = child_environment(TF_NUM_INTEROP_THREADS="1", TF_NUM_INTRAOP_THREADS="1")
+        # One thread each (CHILD_THREADS): the same ops in the same order, so the runs are exact on any CPU.
+        env = child_environment()
         process = subprocess.Popen(low_priority([sys.executable, "-m", "tfgen.cli", *argv]), stdout=stdout,
                                    stderr=log, text=True, cwd=REPO_ROOT, env=env)
         self.processes.append(process)

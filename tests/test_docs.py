@@ -17,6 +17,7 @@ import sys
 
 import pytest
 
+from background import CHILD_THREADS
 from conftest import REPO_ROOT
 
 #: ```python blocks, with the line before them (where a "not run" note goes).
@@ -73,7 +74,7 @@ def test_python_snippets_run(tmp_path):
     spec.write_text(json.dumps([runnable, os.path.join(REPO_ROOT, "saved_models")]))
     runner = tmp_path / "runner.py"
     runner.write_text(_RUNNER)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TFGEN_OFFLINE": "1",
+    env = {**os.environ, **CHILD_THREADS, "TF_CPP_MIN_LOG_LEVEL": "3", "TFGEN_OFFLINE": "1",
            "PYTHONPATH": os.pathsep.join(filter(None, [REPO_ROOT, os.environ.get("PYTHONPATH")]))}
     result = subprocess.run([sys.executable, str(runner), str(spec)], capture_output=True, text=True, env=env,
                             cwd=tmp_path, timeout=300)

@@ -345,7 +345,9 @@ def reuse(tmp_path_factory):
     (root / "manifest.json").write_text(json.dumps(manifest))
     script = root / "reload.py"
     script.write_text(_RELOAD_SCRIPT)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    from background import CHILD_THREADS  # here: the fresh process imports this file, without tests/ on its path
+
+    env = {**os.environ, **CHILD_THREADS, "TF_CPP_MIN_LOG_LEVEL": "2"}
     env["PYTHONPATH"] = os.pathsep.join(p for p in [REPO_ROOT, env.get("PYTHONPATH")] if p)
     process = subprocess.run([sys.executable, str(script), str(root), os.path.abspath(__file__)],
                              cwd=root, env=env, capture_output=True, text=True, timeout=300)

@@ -35,7 +35,7 @@ import time
 import numpy as np
 import pytest
 
-from background import TIMEOUT_SCALE, child_environment, low_priority
+from background import REPLICA_THREADS, TIMEOUT_SCALE, child_environment, low_priority
 from conftest import create_model, synthetic_dataset
 from tfgen import cli
 from tfgen.data import ClassSetDataset, labelled_split
@@ -65,7 +65,7 @@ class Job:
         self.processes, self.logs, self.reports = [], [], []
         addresses = [f"127.0.0.1:{_free_port()}" for _ in range(workers)]
         for index in range(workers):
-            env = child_environment()
+            env = child_environment(threads=REPLICA_THREADS)
             if mode != "reference":
                 env["TF_CONFIG"] = json.dumps({"cluster": {"worker": addresses},
                                                "task": {"type": "worker", "index": index}})

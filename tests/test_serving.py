@@ -13,7 +13,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from background import SHIPPED, shipped_models
+from background import CHILD_THREADS, SHIPPED, shipped_models
 from conftest import built_model, started
 from tfgen import cli
 from tfgen.export import MANIFEST_FILE, complete_versions, export_model, latest_version, read_manifest
@@ -144,7 +144,7 @@ print(json.dumps(results))
 
 def _saved_model_cli(*commands):
     """[(exit status, stdout, stderr)] of the `saved_model_cli` commands, run in one fresh process."""
-    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    environment = {**os.environ, **CHILD_THREADS, "TF_CPP_MIN_LOG_LEVEL": "2"}
     result = subprocess.run([sys.executable, "-c", _SAVED_MODEL_CLI, json.dumps(commands)],
                             capture_output=True, text=True, env=environment, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from background import TIMEOUT_SCALE, child_environment, low_priority
+from background import REPLICA_THREADS, TIMEOUT_SCALE, child_environment, low_priority
 from conftest import built_model, create_model
 from conformance.descriptors import CHILD_CHECKS_BY, SHAPE_KWARGS
 from tfgen.data import ImageDataset
@@ -156,7 +156,7 @@ def start_two_cpu_child(session):
     precision_report = os.path.join(folder, "precision.json")
     child = TWO_CPUS["child"] = Child(os.path.join(HERE, "child_distribute.py"),
                                       [",".join(distributed), precision_report, *(",".join(names) for names in precision)],
-                                      folder)
+                                      folder, env=child_env(threads=REPLICA_THREADS))
     TWO_CPUS["precision"] = child.part(precision_report, "child_precision.py")
     if distributed:
         CHILDREN["distribute"] = child.part(child.report_path)
