@@ -17,20 +17,6 @@ if "TFGEN_DATA_DIR" not in os.environ and os.path.isdir(_SHARED_DATA):
 
 import tensorflow as tf  # noqa: E402
 
-# The suite's own process runs each op on one thread and its ops one at a time, as the children do
-# (background.CHILD_THREADS): the background children keep both cores busy for the whole session, and a tiny
-# model's op split over threads, or ops handed between threads, pay for the hand-over and the spinning. Four
-# test files (test_vhe, test_gan_models, conformance/test_serialization, test_diffusion) alone: 125.8 s of CPU
-# with TensorFlow's default threads, 110.0 s with one intra-op thread, 105.8 s with one of each as well as Grappler
-# off (below). Set before TensorFlow starts its runtime (the first op), which is here.
-tf.config.threading.set_intra_op_parallelism_threads(1)
-tf.config.threading.set_inter_op_parallelism_threads(1)
-# Grappler (TensorFlow's graph optimizer) is off in this process: its passes cost each new graph's first call
-# more than they save a tiny model's few steps, and they change no result these tests check (conformance/
-# conftest.py's `grappler_disabled` makes graphs that must compute the same thing the same way). The children
-# that run as a user does keep it on: the examples, the command-line runs, the mixed-precision, XLA,
-# MirroredStrategy and multi-worker runs.
-tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
 
 from conformance.descriptors import MODEL_KWARGS  # noqa: E402
 from tfgen.data import ImageDataset  # noqa: E402
@@ -98,6 +84,25 @@ def missing_data_summary(skipped):
             "from https://storage.googleapis.com/cvdf-datasets/mnist/ and "
             "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/) and run the suite with TFGEN_DATA_DIR=DIR "
             "(.ci/run uses ../shared/data when it is there)."]
+
+
+
+def pytest_configure(config):
+    """The suite's process's TensorFlow settings (a hook: not in the children that import this file)."""
+    # The suite's own process runs each op on one thread and its ops one at a time, as the children do
+    # (background.CHILD_THREADS): the background children keep both cores busy for the whole session, and a tiny
+    # model's op split over threads, or ops handed between threads, pay for the hand-over and the spinning. Four
+    # test files (test_vhe, test_gan_models, conformance/test_serialization, test_diffusion) alone: 125.8 s of CPU
+    # with TensorFlow's default threads, 110.0 s with one intra-op thread, 105.8 s with one of each as well as Grappler
+    # off (below). Set before TensorFlow starts its runtime (its first op), which pytest_configure is.
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    # Grappler (TensorFlow's graph optimizer) is off in this process: its passes cost each new graph's first call
+    # more than they save a tiny model's few steps, and they change no result these tests check (conformance/
+    # conftest.py's `grappler_disabled` makes graphs that must compute the same thing the same way). The children
+    # that run as a user does keep it on: the examples, the command-line runs, the mixed-precision, XLA,
+    # MirroredStrategy and multi-worker runs.
+    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
 
 
 def pytest_terminal_summary(terminalreporter):

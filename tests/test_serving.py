@@ -13,7 +13,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from background import CHILD_THREADS, SHIPPED, shipped_models
+from background import CHILD_THREADS, SHIPPED, SHIPPED_COLUMNS, shipped_models
 from conftest import built_model, started
 from tfgen import cli
 from tfgen.export import MANIFEST_FILE, complete_versions, export_model, latest_version, read_manifest
@@ -202,7 +202,7 @@ def test_shipped_model_samples_in_a_fresh_process_without_data(name, shipped_sam
     folder, statuses, errors = shipped_samples
     assert statuses.get(name) == 0, errors[-3000:]
     grid = _png(folder / f"{name}.png")
-    assert grid.shape[:2] == (8 * 28, 8 * 28) and grid[..., 0].std() > 0.05  # not a blank picture
+    assert grid.shape[:2] == (SHIPPED_COLUMNS * 28, SHIPPED_COLUMNS * 28) and grid[..., 0].std() > 0.05  # not blank
     assert os.path.isfile(os.path.join(version, MANIFEST_FILE))
 
 
