@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from tfgen.models import ConditionalDiffusion, Diffusion
 from tfgen.models import diffusion as diffusion_lib
+from tfgen.training import make_checkpoint
 
 TINY = {"timesteps": 8, "base_filters": 4, "num_res_blocks": 1, "attention_max_side": 0, "num_levels": 1,
         "sampling_steps": 2, "ema": None}  # the average is built (a second U-Net) where a test reads it
@@ -206,7 +207,7 @@ def test_label_dropout_trains_on_the_null_class_at_its_rate():
         ConditionalDiffusion(label_dropout=1.0, **TINY)
 
 
-def test_the_average_follows_the_network_by_the_shared_rule():
+def test_the_average_follows_the_network_by_the_shared_rule(tmp_path):
     model = _built(Diffusion, ema=0.9)
     batch = {"image": tf.random.stateless_uniform([4, 28, 28, 1], seed=[5, 6])}
     before = [w.numpy() for w in model.network_average.weights]
@@ -223,6 +224,17 @@ def test_the_average_follows_the_network_by_the_shared_rule():
     model.network_average, kept = None, model.network_average
     assert np.abs(model.sample_seeds(seeds).numpy() - averaged).max() > 1e-4
     model.network_average = kept
+    # The average and its update count travel with the model (the conformance descriptors' diffusion models have
+    # none): a checkpoint and a .keras file restore them, and the restored model samples the same images.
+    path = make_checkpoint(model, model.optimizer).save(str(tmp_path / "ckpt"))
+    restored = _built(Diffusion, ema=0.9)
+    make_checkpoint(restored, restored.optimizer).restore(path).assert_consumed()
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    for other in (restored, loaded):
+        for expected, actual in zip(model.network_average.variables, other.network_average.variables):
+            np.testing.assert_array_equal(actual.numpy(), expected.numpy(), err_msg=expected.path)
+        np.testing.assert_array_equal(other.sample_seeds(seeds).numpy(), averaged)
 
 
 def test_conditional_samples_need_labels_and_the_unconditional_refuse_them():

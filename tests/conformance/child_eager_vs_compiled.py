@@ -1,6 +1,6 @@
 """Child process of the conformance suite: eager and compiled training, side by side, for every model.
 
-Usage: child_eager_vs_compiled.py REPORT STEP_MODELS LOOP_MODELS (comma-separated model names).
+Usage: child_eager_vs_compiled.py REPORT LOOP_MODELS (comma-separated model names).
 
 Started by tests/conformance/conftest.py with TF_ENABLE_ONEDNN_OPTS=0, and
 Grappler is disabled below: the eager and the compiled side then run the
@@ -9,7 +9,7 @@ bit-identical on any CPU. What the comparison is for is the trace-time
 behaviour of the models' Python code (seeds, Python side effects, variables
 created or read once at trace time), which neither switch changes.
 
-Writes {model: {"step": {...}, "loop": {...}}} (or {"error": traceback}) to REPORT.
+Writes {model: {"loop": {...}}} (or {"error": traceback}) to REPORT.
 """
 
 import os
@@ -22,7 +22,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from conftest import built_model, create_model, example_batch, synthetic_dataset  # noqa: E402
+from conftest import create_model, synthetic_dataset  # noqa: E402
 from child_report import check_each, write_report  # noqa: E402
 from tfgen.training import Trainer  # noqa: E402
 
@@ -57,34 +57,11 @@ def state_differences(model, other):
     return found
 
 
-def compare_steps(name):
-    """Two train_steps (two batches, two seeds) of one model eagerly and of its copy through one tf.function."""
-    eager_model, batch = built_model(name, seed=3)
-    graph_model, _ = built_model(name, seed=4)
-    graph_model.set_weights(eager_model.get_weights())
-    initial = [v.numpy().copy() for v in eager_model.trainable_variables]
-    step = tf.function(graph_model.train_step, autograph=False)  # as the Trainer compiles its steps
-    calls = [(batch, tf.constant([7, 11], tf.int64)), (example_batch(eager_model, seed=1), tf.constant([8, 12], tf.int64))]
-    metrics = []
-    for call, (data, seed) in enumerate(calls):
-        eager_metrics = eager_model.train_step(data, seed)
-        graph_metrics = step(data, seed)
-        for key in eager_model.metric_names:
-            e, g = float(eager_metrics[key].numpy()), float(graph_metrics[key].numpy())
-            if not np.array_equal(e, g):
-                metrics.append((call, key, e, g))
-    unchanged = sum(np.array_equal(a, v.numpy()) for a, v in zip(initial, eager_model.trainable_variables))
-    return {
-        "metric_differences": metrics,
-        "state_differences": state_differences(eager_model, graph_model),
-        "traces": int(step.experimental_get_tracing_count()),
-        "unchanged_trainable_variables": int(unchanged),
-        "trainable_variables": len(initial),
-    }
-
-
 def compare_loops(name, folder):
-    """One epoch of Trainer(eager=False) and Trainer(eager=True), from the same seeds."""
+    """One epoch (4 steps: 4 batches, 4 seeds) of Trainer(eager=False) and Trainer(eager=True), from the same seeds.
+
+    The compiled side's 4 steps run one trace (`traces`, checked): a seed, a Python side effect or a variable
+    read once when the step was traced stays frozen in it, and the eager side's steps differ from them."""
     runs = {}
     for eager in (False, True):
         keras.utils.set_random_seed(0)
@@ -99,17 +76,17 @@ def compare_loops(name, folder):
         "history_differences": history,
         "state_differences": state_differences(compiled.model, eager.model),
         "global_steps": [int(compiled.global_step.numpy()), int(eager.global_step.numpy())],
+        "traces": int(compiled._train_batch.experimental_get_tracing_count()),
     }
 
 
-def main(report_path, step_models, loop_models):
+def main(report_path, loop_models):
     tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
     folder = tempfile.mkdtemp(dir=os.getcwd())
     report = {}
-    for kind, names, check in (("step", step_models, compare_steps), ("loop", loop_models, lambda n: compare_loops(n, folder))):
-        check_each(report, names, check, kind)
+    check_each(report, loop_models, lambda name: compare_loops(name, folder), "loop")
     write_report(report_path, report)
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:3])

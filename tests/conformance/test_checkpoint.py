@@ -145,14 +145,19 @@ def test_trainer_argument_checks(tmp_path):
 @pytest.mark.background
 @pytest.mark.parametrize("name", child_models(MODEL_NAMES))
 def test_eager_and_compiled_training_loops_agree(name):
-    """One epoch of Trainer(eager=True) and Trainer(eager=False) from the same seeds: bit-identical.
+    """One epoch (4 steps, 4 batches, 4 seeds) of Trainer(eager=True) and Trainer(eager=False) from the same seeds:
+    bit-identical.
 
     Both run in a child process with oneDNN's graph rewrites and Grappler off
     (conformance/conftest.py), so both sides run the same kernels in the same
     order on any CPU: any difference comes from the loop itself (seeds,
-    counters, metric sums, the distribution of the batches).
+    counters, metric sums, the distribution of the batches) or from the steps'
+    trace-time behaviour: the compiled steps run one trace (checked), so a
+    seed, a Python side effect or a variable read once when the step was traced
+    stays frozen there, and the eager steps differ from it.
     """
     report = model_report(started_child("eager_vs_compiled"), name, "loop")
+    assert report["traces"] == 1, "the compiled step retraced: its later steps did not test the first trace"
     assert report["global_steps"] == [4, 4]
     assert "train/loss" in report["history_keys"]
     assert report["history_differences"] == [], "(metric, compiled, eager)"
