@@ -60,6 +60,20 @@ def built_model(name, seed=0, learning_rate=1e-3):
     return model, batch
 
 
+#: {name: (model, batch)} of `shared_built_model`.
+_SHARED_MODELS = {}
+
+
+def shared_built_model(name):
+    """`built_model(name)`, built once per session for the tests that only read a model: they call its sampling,
+    scoring and serving functions (with explicit seeds) and check what it declares, and none trains, compiles or
+    changes it (those build their own with `built_model`). A build costs 0.3 to 2 s of CPU (the diffusion models'),
+    and the functions a test traces on the model are traced once for all of them."""
+    if name not in _SHARED_MODELS:
+        _SHARED_MODELS[name] = built_model(name)
+    return _SHARED_MODELS[name]
+
+
 def real_data_available():
     """True when the real MNIST files can be loaded (offline source folder present)."""
     source = os.environ.get("TFGEN_DATA_DIR")

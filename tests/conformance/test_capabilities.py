@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import MODEL_NAMES, built_model, create_model
+from conftest import MODEL_NAMES, create_model, shared_built_model
 from conformance.descriptors import MODEL_KWARGS, NON_DEFAULT_KWARGS
 from conformance.support import started_child
 from tfgen.models import MODELS
@@ -56,7 +56,7 @@ def test_declarations_are_readable_from_the_class_and_well_formed(name):
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_the_likelihood_declared_is_computed_and_served(name):
-    model, batch = built_model(name)
+    model, batch = shared_built_model(name)
     kind = model.likelihood_kind
     endpoints = model.serving_endpoints()
     if kind is None:
@@ -82,7 +82,7 @@ def test_the_likelihood_declared_is_computed_and_served(name):
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_classifiers_codes_and_encoders_are_what_is_declared(name):
-    model, batch = built_model(name)
+    model, batch = shared_built_model(name)
     endpoints = model.serving_endpoints()
     images = batch["image"][:3]
     assert model.classifies == hasattr(model, "classify") == ("classify" in endpoints)
@@ -103,7 +103,7 @@ def test_classifiers_codes_and_encoders_are_what_is_declared(name):
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_conditional_models_sample_the_classes_asked_and_the_others_refuse_labels(name):
-    model, _ = built_model(name)
+    model, _ = shared_built_model(name)
     inputs = _signature_inputs(model, "sample")
     if not model.conditional:
         assert inputs == ["seed"] and model.num_classes is None
@@ -127,7 +127,7 @@ def test_conditional_models_sample_the_classes_asked_and_the_others_refuse_label
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_one_way_to_sample(name):
-    model, _ = built_model(name)
+    model, _ = shared_built_model(name)
     images = model.sample(3, seed=SEED).numpy()
     assert images.shape == (3, *model.image_shape) and images.min() >= 0.0 and images.max() <= 1.0
     # The deprecated positional seed draws the same images, with a warning.
@@ -163,7 +163,7 @@ def test_an_export_declares_what_its_model_declares(name):
     if not isinstance(entry, dict):
         pytest.fail(f"{name}: no export from the image-shapes child (is test_saved_model.py selected?):\n{entry}")
     scorer = ExportScorer(entry["export_dir"])
-    model, _ = built_model(name)
+    model, _ = shared_built_model(name)
     for declaration in ("registered_name", "conditional", "likelihood_kind", "classifies", "scores", "requires_labels",
                         "semi_supervised", "class_sets", "label_format", "recipe", "num_classes", "binarization"):
         assert getattr(scorer, declaration) == getattr(model, declaration), declaration

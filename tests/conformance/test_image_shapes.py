@@ -1,4 +1,4 @@
-"""Every registered model at other image shapes than MNIST's: 32x32x3 and 64x64x3 (descriptors.IMAGE_SHAPES).
+"""Every registered model at another image shape than MNIST's: 64x64x3 (descriptors.IMAGE_SHAPES).
 
 The rest of the suite checks every model at 28x28x1. Here one test per model
 and shape checks, on a tiny instance (descriptors.MODEL_KWARGS with

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import MODEL_NAMES, built_model
+from conftest import MODEL_NAMES, built_model, shared_built_model
 from conformance.descriptors import EXPORT_SHAPES
 from conformance.support import CHILDREN, child_models, model_report, serving_input, shape_id, shape_key, started_child
 from tfgen.export import export_model
@@ -141,7 +141,7 @@ _ROW_ATOL = 2.0**-17
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_seeded_signatures_depend_on_each_seed_alone(name):
     """Every signature with a seed input: row i depends on seed i (and the row's other inputs) only."""
-    model, _ = built_model(name)
+    model, _ = shared_built_model(name)
     rng = np.random.default_rng(0)
     checked = 0
     for endpoint, (function, signature) in model.serving_endpoints().items():

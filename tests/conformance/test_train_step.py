@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import MODEL_NAMES, built_model
+from conftest import MODEL_NAMES, built_model, shared_built_model
 
 
 def _weights(model):
@@ -28,7 +28,7 @@ def test_one_step_changes_weights_and_gives_finite_named_metrics(name, seed):
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_same_seed_same_step_other_seed_other_step(name):
-    model, batch = built_model(name)
+    model, batch = shared_built_model(name)
     first = model.test_step(batch, tf.constant([1, 2], tf.int64))["loss"].numpy()
     again = model.test_step(batch, tf.constant([1, 2], tf.int64))["loss"].numpy()
     other = model.test_step(batch, tf.constant([1, 3], tf.int64))["loss"].numpy()
@@ -39,7 +39,7 @@ def test_same_seed_same_step_other_seed_other_step(name):
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_bad_image_batches_name_the_problem(name, seed):
-    model, batch = built_model(name)
+    model, batch = shared_built_model(name)
     with pytest.raises(ValueError, match=r"shape \(batch, 28, 28, 1\)"):
         model.train_step({**batch, "image": tf.zeros([4, 32, 32, 1])}, seed)
     with pytest.raises(TypeError, match="float"):
@@ -48,7 +48,7 @@ def test_bad_image_batches_name_the_problem(name, seed):
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_sample_shape_and_range(name, seed):
-    model, _ = built_model(name)
+    model, _ = shared_built_model(name)
     images = model.sample(5, seed=seed).numpy()
     assert images.shape == (5, 28, 28, 1)
     assert images.min() >= 0.0 and images.max() <= 1.0
