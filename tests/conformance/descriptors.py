@@ -48,10 +48,6 @@ CHILD_CHECKS_BY = {"diffusion": "conditional_diffusion"}
 #: again (~17 s of CPU): it is the deeper shape's code with one level less, and BENCHMARKS_IMAGES.md trains it.
 IMAGE_SHAPES = ((64, 64, 3),)
 
-#: The shapes of IMAGE_SHAPES whose SavedModel exports test_saved_model.py also checks. An export costs
-#: ~2 s (tf.saved_model.save): every model once at the deepest shape, where its networks have the
-#: most layers.
-EXPORT_SHAPES = ((64, 64, 3),)
 
 #: What changes in MODEL_KWARGS at those shapes: the VHE there uses its convolutional networks (the
 #: conditional encoder's extra convolution at 64x64), its unsupervised variant keeps the MLPs.
