@@ -10,9 +10,8 @@ checkpoint restores every value bit for bit.
 
 The models are built and checked in one child process
 (child_image_shapes.py, started by conftest.py when the session starts),
-which also exports them at 64x64x3 (descriptors.EXPORT_SHAPES) for the
-TensorFlow-only child of test_saved_model.py; each test asserts on its part
-of the report.
+which also makes the 28x28x1 exports of test_saved_model.py; each test
+asserts on its part of the report.
 """
 
 import pytest
