@@ -45,9 +45,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 #: The longest a job may run (its processes are killed then); they take well under a minute on an idle machine.
 JOB_TIMEOUT_S = 400 * TIMEOUT_SCALE
 #: The runs the children train (child_multiworker.RUNS).
-RUNS = ("vae", "dcgan", "vhe_unsupervised", "runs_vae")
+RUNS = ("vae", "vhe_unsupervised", "runs_vae")
 #: Global steps of each run: 32 examples in batches of 8, 2 epochs (1 for runs_vae, made by tfgen.runs.train).
-STEPS = {"vae": 8, "dcgan": 8, "vhe_unsupervised": 8, "runs_vae": 4}
+STEPS = {"vae": 8, "vhe_unsupervised": 8, "runs_vae": 4}
 _JOBS = {}
 
 
