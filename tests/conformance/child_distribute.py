@@ -1,7 +1,8 @@
-"""Child process on two logical CPUs: every model trains under MirroredStrategy (test_distribute.py), and the
-runs of tests/precision (precision/child_precision.py) train too.
+"""Child process on two logical CPUs: every model trains under MirroredStrategy in mixed bfloat16
+(test_distribute.py, and test_precision.py's bfloat16 checks), and the other runs of tests/precision
+(precision/child_precision.py) train too.
 
-Usage: child_distribute.py REPORT MODELS [PRECISION_REPORT BFLOAT16 JIT FLOAT16 MIRRORED_FLOAT16]
+Usage: child_distribute.py REPORT MODELS [PRECISION_REPORT JIT FLOAT16 MIRRORED_FLOAT16]
 (comma-separated model names; the precision lists as `child_precision.run_all` takes them).
 
 A process of its own because the logical devices must be configured before
@@ -14,6 +15,7 @@ to PRECISION_REPORT.
 import os
 import sys
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -28,11 +30,22 @@ from tfgen.training import Trainer  # noqa: E402
 
 
 def train(name, strategy):
+    """One epoch (4 steps) in mixed bfloat16 under `strategy`: test_distribute.py's run, and
+    test_precision.py's bfloat16 run (its checks of the policy: `precision.child_precision.policy_facts`).
+
+    One run for both: each model's replicas, and its layers and losses under the policy, were two runs (~23 s
+    of CPU in all) until the suite had to fit its time again; MirroredStrategy's code does not depend on the
+    policy, and float32 under it is the multi-worker reference's (test_multiworker.py)."""
+    from precision.child_precision import policy_facts
+
+    keras.utils.set_random_seed(0)
     with strategy.scope():
         model = create_model(name)
     trainer = Trainer(model, synthetic_dataset(32), os.path.join(os.getcwd(), name), epochs=1, batch_size=8,
-                      learning_rate=1e-3, strategy=strategy, verbose=0)
+                      learning_rate=1e-3, strategy=strategy, verbose=0, precision="mixed_bfloat16")
+    before = [variable.numpy().copy() for variable in model.trainable_variables]
     history = trainer.fit()
+    after = [variable.numpy() for variable in model.trainable_variables]
     # Keras variables wrap the strategy's variables: .value is the MirroredVariable.
     mirrored = [v.value for v in model.trainable_variables if isinstance(v.value, tf.distribute.DistributedValues)]
     out_of_sync = [v.name for v in mirrored if not all(bool(tf.reduce_all(value == v.values[0])) for value in v.values)]
@@ -44,6 +57,9 @@ def train(name, strategy):
         "variables": len(model.trainable_variables),
         "out_of_sync": out_of_sync,
         "steps": steps,
+        "moved": sum(not np.array_equal(old, new) for old, new in zip(before, after)),
+        "finite_variables": all(bool(np.all(np.isfinite(value))) for value in after),
+        **policy_facts(model, trainer),
         **_skip_on_every_replica(model, trainer),  # last: it poisons a weight
     }
 

@@ -147,8 +147,10 @@ def start_two_cpu_child(session):
     whichever runs first (either may be loaded alone)."""
     if "child" in TWO_CPUS or session.config.option.collectonly:
         return TWO_CPUS.get("child")
-    distributed = selected_models(session, "test_distribute.py", {"test_trains_under_mirrored_strategy"})
     module = os.path.join("precision", "test_precision.py")
+    # One run a model for both (child_distribute.train): under MirroredStrategy, in mixed bfloat16.
+    distributed = sorted(set(selected_models(session, "test_distribute.py", {"test_trains_under_mirrored_strategy"}))
+                         | set(selected_models(session, module, {"test_every_model_trains_in_mixed_bfloat16"})))
     precision = [selected_models(session, module, {test}) for test in PRECISION_TESTS]
     if not (distributed or any(precision)):
         return None
@@ -159,13 +161,14 @@ def start_two_cpu_child(session):
                                       folder, env=child_env(threads=REPLICA_THREADS))
     TWO_CPUS["precision"] = child.part(precision_report, "child_precision.py")
     if distributed:
-        CHILDREN["distribute"] = child.part(child.report_path)
+        CHILDREN["distribute"] = TWO_CPUS["distribute"] = child.part(child.report_path)
     return child
 
 
 #: The tests of tests/precision/test_precision.py whose runs the two-CPU child makes, in the order of
-#: child_precision.py's lists: mixed bfloat16, XLA, mixed float16, mixed float16 under MirroredStrategy.
-PRECISION_TESTS = ("test_every_model_trains_in_mixed_bfloat16", "test_every_model_family_trains_with_xla",
+#: child_precision.py's lists: XLA, mixed float16, mixed float16 under MirroredStrategy (the mixed bfloat16 runs
+#: are the MirroredStrategy runs of test_distribute.py).
+PRECISION_TESTS = ("test_every_model_family_trains_with_xla",
                    "test_mixed_float16_trains", "test_mixed_float16_trains_under_mirrored_strategy")
 
 

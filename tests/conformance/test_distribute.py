@@ -1,6 +1,8 @@
 """Every registered model trains under tf.distribute.MirroredStrategy on two
 logical CPU devices, the replicas stay in sync, and a non-finite value on one
-replica skips the step on both.
+replica skips the step on both. The runs are in mixed bfloat16: the same runs
+are tests/precision's checks of that policy (float32 under MirroredStrategy is
+test_multiworker.py's single-process reference).
 
 All models train in one child process (tests/conformance/child_distribute.py,
 started by conftest.py when the session starts); each test asserts on its

@@ -1,5 +1,6 @@
-"""The runs of tests/precision: every model trains a few steps in mixed bfloat16 and with XLA (--jit), the VAE
-and DCGAN in mixed float16, and the DCGAN in mixed float16 under MirroredStrategy on two logical CPUs.
+"""The runs of tests/precision: every model family trains a few steps with XLA (--jit), the VAE and DCGAN in
+mixed float16, and the DCGAN in mixed float16 under MirroredStrategy on two logical CPUs. (Every model's run in
+mixed bfloat16 is conformance/child_distribute.py's, under MirroredStrategy.)
 
 They run in the child process of conformance/child_distribute.py (`run_all`), started when the session starts
 (conformance/support.py `start_two_cpu_child`): its XLA compilations (8-40 s per model on two cores) run beside
@@ -32,20 +33,28 @@ def train(name, folder, strategy=None, **options):
     before = [variable.numpy().copy() for variable in model.trainable_variables]
     history = trainer.fit()
     after = [variable.numpy() for variable in model.trainable_variables]
-    batch = next(iter(trainer.batches(trainer.train_data, epoch=0)))
-    losses = model.compute_losses(batch, seed=np.array([1, 2], np.int64), training=False)
     return {
         "steps": int(trainer.global_step.numpy()),
         "metrics": {key: value for key, value in history[-1].items() if key.startswith("train/")},
         "moved": sum(not np.array_equal(old, new) for old, new in zip(before, after)),
         "variables": len(before),
         "finite_variables": all(bool(np.all(np.isfinite(value))) for value in after),
+        **policy_facts(model, trainer),
+        "replicas": trainer.strategy.num_replicas_in_sync,
+        "out_of_sync": _out_of_sync(model),
+    }
+
+
+def policy_facts(model, trainer):
+    """The dtypes of a trained model's variables, layers and losses, and its optimizers' classes (a loss scale
+    or none): what test_precision.py checks of a policy."""
+    batch = next(iter(trainer.batches(trainer.train_data, epoch=0)))
+    losses = model.compute_losses(batch, seed=np.array([1, 2], np.int64), training=False)
+    return {
         "variable_dtypes": sorted({variable.dtype for variable in model.variables if "float" in variable.dtype}),
         "compute_dtypes": sorted({layer.compute_dtype for layer in model._flatten_layers(include_self=False)}),
         "loss_dtypes": sorted({value.dtype.name for value in losses.values()}),
         "optimizers": sorted({type(optimizer).__name__ for optimizer in trainer._optimizers()}),
-        "replicas": trainer.strategy.num_replicas_in_sync,
-        "out_of_sync": _out_of_sync(model),
     }
 
 
@@ -56,10 +65,10 @@ def _out_of_sync(model):
 
 
 def run_all(report_path, lists, mirrored):
-    """`lists`: the comma-separated models to train in mixed bfloat16, with XLA, in mixed float16, and in mixed
-    float16 under `mirrored` (a MirroredStrategy on two logical CPUs)."""
+    """`lists`: the comma-separated models to train with XLA, in mixed float16, and in mixed float16 under
+    `mirrored` (a MirroredStrategy on two logical CPUs). (The mixed bfloat16 runs are child_distribute.py's.)"""
     folder = tempfile.mkdtemp(prefix="tfgen-precision-")
-    kinds = {"bfloat16": {"precision": "mixed_bfloat16"}, "jit": {"jit": True}, "float16": {"precision": "mixed_float16"},
+    kinds = {"jit": {"jit": True}, "float16": {"precision": "mixed_float16"},
              "mirrored_float16": {"precision": "mixed_float16", "strategy": mirrored}}
     report = {}
     for (kind, options), names in zip(kinds.items(), lists):

@@ -16,7 +16,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import MODEL_NAMES, create_model, example_batch, synthetic_dataset
-from conformance.support import child_models, model_report
+from conformance.support import TWO_CPUS, child_models, model_report
 from precision.conftest import STATE
 from tfgen import cli
 from tfgen.export import export_run
@@ -275,8 +275,8 @@ def test_policy_is_applied_to_layers_not_globally():
 
 # ------------------------------------------ the child's runs (last: the child runs meanwhile)
 
-def _check_run(entry, name):
-    assert entry["steps"] == 2
+def _check_run(entry, name, steps=2):
+    assert entry["steps"] == steps
     bad = {key: value for key, value in entry["metrics"].items() if not np.isfinite(value)}
     assert not bad, f"{name}: non-finite metrics {bad}"
     assert entry["metrics"]["train/skipped_updates"] == 0.0
@@ -289,8 +289,13 @@ def _check_run(entry, name):
 @pytest.mark.background  # reads the child started with the session (tests/precision/conftest.py)
 @pytest.mark.parametrize("name", child_models(MODEL_NAMES))
 def test_every_model_trains_in_mixed_bfloat16(name):
-    entry = model_report(_child(), name, "bfloat16")
-    _check_run(entry, name)
+    """Under MirroredStrategy on two logical CPUs: test_distribute.py's run (conformance/child_distribute.py)."""
+    _child()  # the child started
+    if "distribute" not in TWO_CPUS:
+        pytest.fail("the two-CPU child was started without the MirroredStrategy runs (conformance/support.py)")
+    entry = model_report(TWO_CPUS["distribute"], name)
+    _check_run(entry, name, steps=4)
+    assert entry["replicas"] == 2 and entry["out_of_sync"] == []
     assert "bfloat16" in entry["compute_dtypes"], "the layers compute in bfloat16"
     assert "LossScaleOptimizer" not in entry["optimizers"], "bfloat16 needs no loss scale"
 
