@@ -224,7 +224,7 @@ def test_the_average_follows_the_network_by_the_shared_rule(tmp_path):
     model.network_average, kept = None, model.network_average
     assert np.abs(model.sample_seeds(seeds).numpy() - averaged).max() > 1e-4
     model.network_average = kept
-    # The average and its update count travel with the model (the conformance descriptors' diffusion models have
+    # The average's weights travel with the model (the conformance descriptors' diffusion models have
     # none): a checkpoint and a .keras file restore them, and the reloaded model samples the same images.
     path = make_checkpoint(model, model.optimizer).save(str(tmp_path / "ckpt"))
     restored = _built(Diffusion, ema=0.9)

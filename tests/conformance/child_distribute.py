@@ -31,35 +31,26 @@ from tfgen.training import Trainer  # noqa: E402
 
 def train(name, strategy):
     """One epoch (4 steps) in mixed bfloat16 under `strategy`: test_distribute.py's run, and
-    test_precision.py's bfloat16 run (its checks of the policy: `precision.child_precision.policy_facts`).
+    test_precision.py's bfloat16 run (its checks of the run and the policy: `precision.child_precision.fit_facts`).
 
     One run for both: each model's replicas, and its layers and losses under the policy, were two runs (~23 s
     of CPU in all) until the suite had to fit its time again; MirroredStrategy's code does not depend on the
     policy, and float32 under it is the multi-worker reference's (test_multiworker.py)."""
-    from precision.child_precision import policy_facts
+    from precision.child_precision import fit_facts, out_of_sync
 
     keras.utils.set_random_seed(0)
     with strategy.scope():
         model = create_model(name)
     trainer = Trainer(model, synthetic_dataset(32), os.path.join(os.getcwd(), name), epochs=1, batch_size=8,
                       learning_rate=1e-3, strategy=strategy, verbose=0, precision="mixed_bfloat16")
-    before = [variable.numpy().copy() for variable in model.trainable_variables]
-    history = trainer.fit()
-    after = [variable.numpy() for variable in model.trainable_variables]
+    facts = fit_facts(trainer)
     # Keras variables wrap the strategy's variables: .value is the MirroredVariable.
     mirrored = [v.value for v in model.trainable_variables if isinstance(v.value, tf.distribute.DistributedValues)]
-    out_of_sync = [v.name for v in mirrored if not all(bool(tf.reduce_all(value == v.values[0])) for value in v.values)]
-    steps = int(trainer.global_step.numpy())
     return {
+        **facts,
         "replicas": strategy.num_replicas_in_sync,
-        "metrics": {key: value for key, value in history[-1].items() if key.startswith("train/")},
         "mirrored": len(mirrored),
-        "variables": len(model.trainable_variables),
-        "out_of_sync": out_of_sync,
-        "steps": steps,
-        "moved": sum(not np.array_equal(old, new) for old, new in zip(before, after)),
-        "finite_variables": all(bool(np.all(np.isfinite(value))) for value in after),
-        **policy_facts(model, trainer),
+        "out_of_sync": out_of_sync(model),
         **_skip_on_every_replica(model, trainer),  # last: it poisons a weight
     }
 

@@ -30,27 +30,25 @@ def train(name, folder, strategy=None, **options):
         model = create_model(name)
     trainer = Trainer(model, synthetic_dataset(32), os.path.join(folder, name), epochs=1, batch_size=8,
                       steps_per_epoch=STEPS, learning_rate=1e-3, strategy=strategy, verbose=0, **options)
+    return {**fit_facts(trainer), "replicas": trainer.strategy.num_replicas_in_sync, "out_of_sync": out_of_sync(model)}
+
+
+def fit_facts(trainer):
+    """Runs `trainer.fit()`; what test_precision.py checks of the run (`_check_run`): its steps and last train
+    metrics, how many trainable variables moved and whether all are finite, and the dtypes of the model's
+    variables, layers and losses and its optimizers' classes (a loss scale or none) under the run's policy."""
+    model = trainer.model
     before = [variable.numpy().copy() for variable in model.trainable_variables]
     history = trainer.fit()
     after = [variable.numpy() for variable in model.trainable_variables]
+    batch = next(iter(trainer.batches(trainer.train_data, epoch=0)))
+    losses = model.compute_losses(batch, seed=np.array([1, 2], np.int64), training=False)
     return {
         "steps": int(trainer.global_step.numpy()),
         "metrics": {key: value for key, value in history[-1].items() if key.startswith("train/")},
         "moved": sum(not np.array_equal(old, new) for old, new in zip(before, after)),
         "variables": len(before),
         "finite_variables": all(bool(np.all(np.isfinite(value))) for value in after),
-        **policy_facts(model, trainer),
-        "replicas": trainer.strategy.num_replicas_in_sync,
-        "out_of_sync": _out_of_sync(model),
-    }
-
-
-def policy_facts(model, trainer):
-    """The dtypes of a trained model's variables, layers and losses, and its optimizers' classes (a loss scale
-    or none): what test_precision.py checks of a policy."""
-    batch = next(iter(trainer.batches(trainer.train_data, epoch=0)))
-    losses = model.compute_losses(batch, seed=np.array([1, 2], np.int64), training=False)
-    return {
         "variable_dtypes": sorted({variable.dtype for variable in model.variables if "float" in variable.dtype}),
         "compute_dtypes": sorted({layer.compute_dtype for layer in model._flatten_layers(include_self=False)}),
         "loss_dtypes": sorted({value.dtype.name for value in losses.values()}),
@@ -58,7 +56,7 @@ def policy_facts(model, trainer):
     }
 
 
-def _out_of_sync(model):
+def out_of_sync(model):
     """The trainable variables whose replicas hold different values (none outside MirroredStrategy)."""
     mirrored = [v for v in model.trainable_variables if isinstance(v.value, tf.distribute.DistributedValues)]
     return [v.path for v in mirrored if not all(bool(tf.reduce_all(part == v.value.values[0])) for part in v.value.values)]
