@@ -184,6 +184,20 @@ def test_set_and_config_reach_any_constructor_argument(capsys, tmp_path, monkeyp
     assert "expected NAME=VALUE" in _error(capsys, ["train", "mmd_vae", "--out", "run", "--set", "latent_dim"])
 
 
+def test_the_gan_objective_flags_reach_the_model_options(monkeypatch):
+    from tfgen import runs
+
+    calls = []
+    monkeypatch.setattr(runs, "run", lambda config: calls.append(config))
+    assert cli.main(["train", "dcgan", "--out", "run", "--loss", "hinge", "--spectral-norm"]) == 0
+    assert cli.main(["train", "infogan", "--out", "run", "--loss", "wgan_gp", "--gradient-penalty", "5",
+                     "--no-discriminator-batch-norm", "--discriminator-steps", "5", "--no-spectral-norm"]) == 0
+    hinge, wgan = (dict(run.model) for run in calls)
+    assert (hinge["loss"], hinge["spectral_norm"]) == ("hinge", True) and "gradient_penalty" not in hinge
+    assert (wgan["loss"], wgan["gradient_penalty"], wgan["spectral_norm"]) == ("wgan_gp", 5.0, False)
+    assert (wgan["discriminator_batch_norm"], wgan["discriminator_steps"]) == (False, 5)
+
+
 def test_bad_model_options_get_one_clear_line(capsys, tmp_path):
     err = _error(capsys, ["train", "vae", "--out", str(tmp_path / "run"), "--set", "latnt_dim=3"])
     assert "'vae' takes no option ['latnt_dim']" in err

@@ -106,3 +106,109 @@ def test_gaussian_mutual_information_loss_matches_scipy_free_closed_form(graph, 
     # Unit variance: half the squared error plus 0.5 log(2 pi) per dimension.
     unit = losses.gaussian_mutual_information_loss(tf.constant(codes), tf.constant(mean), 0.0).numpy()
     np.testing.assert_allclose(unit, np.mean(np.sum(0.5 * (codes - mean) ** 2 + 0.5 * np.log(2 * np.pi), axis=1)), rtol=1e-6)
+
+
+# ------------------------------------------------ WGAN-GP and the hinge loss
+
+# Tolerances: each value below is a handful of float32 operations on O(1) numbers (sums of at most 12 terms, a
+# square root), so the float32 result is within ~20 ulps (relative 2.4e-6) of the float64 reference, and the
+# penalty's (norm - 1) with norms >= 1.5 amplifies a relative error at most norm / (norm - 1) <= 3 times:
+# rtol 1e-5 (84 ulps) in float32. In float64 the same count of ulps is ~1e-14: rtol 1e-12.
+def _rtol(dtype):
+    return 1e-5 if dtype == np.float32 else 1e-12
+
+
+@pytest.mark.parametrize("graph", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_wasserstein_and_hinge_losses(graph, dtype):
+    real, fake = tf.constant(REAL, dtype), tf.constant(FAKE, dtype)
+    np.testing.assert_allclose(_run(losses.wasserstein_critic_loss, real, fake, graph=graph),
+                               np.mean(FAKE) - np.mean(REAL), rtol=_rtol(dtype))
+    np.testing.assert_allclose(_run(losses.wasserstein_generator_loss, fake, graph=graph), -np.mean(FAKE),
+                               rtol=_rtol(dtype))
+    # REAL has 2.0 beyond the margin (0 loss) and 0.5 inside it; FAKE has -3.0 beyond it, 1.0 and 0.25 inside.
+    expected = np.mean(np.maximum(0.0, 1.0 - REAL)) + np.mean(np.maximum(0.0, 1.0 + FAKE))
+    np.testing.assert_allclose(_run(losses.hinge_discriminator_loss, real, fake, graph=graph), expected,
+                               rtol=_rtol(dtype))
+    np.testing.assert_allclose(expected, (0 + 2 + 1 + 0.5) / 4 + (0 + 2 + 1.25) / 3)  # the reference, by hand
+
+
+def test_critic_losses_point_the_right_way():
+    real, fake = tf.Variable([0.0, 2.0]), tf.Variable([0.0, -2.0])
+    with tf.GradientTape(persistent=True) as tape:
+        critic = losses.wasserstein_critic_loss(real, fake)
+        hinge = losses.hinge_discriminator_loss(real, fake)
+        generator = losses.wasserstein_generator_loss(fake)
+    np.testing.assert_array_equal(tape.gradient(critic, real).numpy(), [-0.5, -0.5])
+    np.testing.assert_array_equal(tape.gradient(critic, fake).numpy(), [0.5, 0.5])
+    # The hinge stops pushing beyond the margin: real 2.0 and fake -2.0 get no gradient.
+    np.testing.assert_array_equal(tape.gradient(hinge, real).numpy(), [-0.5, 0.0])
+    np.testing.assert_array_equal(tape.gradient(hinge, fake).numpy(), [0.5, 0.0])
+    np.testing.assert_array_equal(tape.gradient(generator, fake).numpy(), [-0.5, -0.5])
+
+
+_IMAGES = np.random.default_rng(3).uniform(-1.0, 1.0, size=(2, 3, 3, 4, 1))  # (real, fake) batches of 3 (3x4x1)
+_EPSILON = np.array([0.0, 0.3, 1.0])  # the ends of the segment and a point inside
+
+
+def _penalty(critic, dtype, graph, weights=_EPSILON):
+    real, fake = (tf.constant(images, dtype) for images in _IMAGES)
+    return _run(lambda: losses.gradient_penalty(critic, real, fake, tf.constant(weights, dtype)), graph=graph)
+
+
+@pytest.mark.parametrize("graph", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gradient_penalty_of_a_linear_critic_is_its_norm_minus_one_squared(graph, dtype):
+    # D(x) = <w, x>: its gradient is w at every point, whatever eps, so the penalty is (||w|| - 1)^2.
+    w = np.random.default_rng(4).normal(size=(3, 4, 1))
+    assert np.linalg.norm(w) > 1.5  # away from 1: see the tolerances above
+    weight = tf.Variable(w.astype(dtype))
+    critic = lambda x: tf.reduce_sum(x * weight, axis=[1, 2, 3])  # noqa: E731
+    np.testing.assert_allclose(_penalty(critic, dtype, graph), (np.linalg.norm(w) - 1.0) ** 2, rtol=_rtol(dtype))
+    # The penalty's own gradient (a second derivative of D) in closed form: d/dw (||w|| - 1)^2 = 2 (1 - 1/||w||) w.
+    real, fake = (tf.constant(images, dtype) for images in _IMAGES)
+    with tf.GradientTape() as tape:
+        penalty = losses.gradient_penalty(critic, real, fake, tf.constant(_EPSILON, dtype))
+    np.testing.assert_allclose(tape.gradient(penalty, weight).numpy(), 2.0 * (1.0 - 1.0 / np.linalg.norm(w)) * w,
+                               rtol=_rtol(dtype), atol=_rtol(dtype) * np.abs(w).max())
+
+
+@pytest.mark.parametrize("graph", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gradient_penalty_of_a_quadratic_critic_interpolates_one_eps_per_example(graph, dtype):
+    # D(x) = 1/2 sum_j a_j x_j^2: its gradient at x_hat is a * x_hat, so every example's norm depends on its eps.
+    a = np.random.default_rng(5).uniform(2.0, 4.0, size=(3, 4, 1))
+    scale = tf.Variable(a.astype(dtype))
+    critic = lambda x: 0.5 * tf.reduce_sum(scale * tf.square(x), axis=[1, 2, 3])  # noqa: E731
+    real, fake = _IMAGES
+    x_hat = _EPSILON[:, None, None, None] * real + (1.0 - _EPSILON[:, None, None, None]) * fake
+    norms = np.sqrt(np.sum((a * x_hat) ** 2, axis=(1, 2, 3)))
+    assert norms.min() > 1.5  # away from 1: see the tolerances above
+    np.testing.assert_allclose(_penalty(critic, dtype, graph), np.mean((norms - 1.0) ** 2), rtol=_rtol(dtype))
+    # d/da_j mean_i (n_i - 1)^2 = mean_i 2 (n_i - 1) a_j x_hat_ij^2 / n_i.
+    expected = np.mean(2.0 * (norms - 1.0)[:, None, None, None] * a * x_hat ** 2 / norms[:, None, None, None], axis=0)
+    with tf.GradientTape() as tape:
+        penalty = losses.gradient_penalty(critic, tf.constant(real, dtype), tf.constant(fake, dtype),
+                                          tf.constant(_EPSILON, dtype))
+    np.testing.assert_allclose(tape.gradient(penalty, scale).numpy(), expected, rtol=_rtol(dtype),
+                               atol=_rtol(dtype) * np.abs(expected).max())
+    # eps = 1 is the real image, eps = 0 the fake one: swapping the batches and eps -> 1 - eps changes nothing.
+    swapped = _run(lambda: losses.gradient_penalty(critic, tf.constant(fake, dtype), tf.constant(real, dtype),
+                                                   tf.constant(1.0 - _EPSILON, dtype)), graph=graph)
+    np.testing.assert_allclose(swapped, np.mean((norms - 1.0) ** 2), rtol=_rtol(dtype))
+
+
+def test_gradient_penalty_of_a_flat_critic_is_one_with_a_finite_gradient():
+    # A zero gradient: the norm's floor keeps d sqrt(s)/ds finite at s = 0 (the penalty is then exactly 1).
+    weight = tf.Variable(0.0)
+    real, fake = (tf.constant(images, tf.float32) for images in _IMAGES)
+    with tf.GradientTape() as tape:
+        penalty = losses.gradient_penalty(lambda x: weight * tf.reduce_sum(x, axis=[1, 2, 3]), real, fake, _EPSILON)
+    gradient = tape.gradient(penalty, weight)
+    assert float(penalty) == pytest.approx(1.0, abs=1e-5) and np.isfinite(float(gradient))
+    constant = losses.gradient_penalty(lambda x: tf.ones([tf.shape(x)[0]]), real, fake, _EPSILON)  # not connected
+    assert float(constant) == pytest.approx(1.0, abs=1e-5)
+    with pytest.raises(ValueError, match=r"interpolation_weights must have shape \(3,\)"):
+        losses.gradient_penalty(lambda x: x, real, fake, _EPSILON[:2])
+    with pytest.raises(ValueError, match="fake must have the shape of real"):
+        losses.gradient_penalty(lambda x: x, real, fake[:2], _EPSILON)

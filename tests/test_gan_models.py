@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import built_model, create_model, example_batch, synthetic_dataset
+from tfgen import losses
 from tfgen.evaluation import (
     Evaluator,
     build_classifier,
@@ -19,7 +20,10 @@ from tfgen.evaluation import (
     save_classifier,
     train_classifier,
 )
+from tfgen.layers import SpectralNormalization
 from tfgen.models import MODELS, ConditionalGAN
+from tfgen.models.gan import to_model_range
+from tfgen.random import split_seed
 from tfgen.training import make_checkpoint
 
 GANS = ["dcgan", "cgan", "infogan"]
@@ -33,6 +37,21 @@ def _changed(before, variables):
     return [not np.array_equal(b, v.numpy()) for b, v in zip(before, variables)]
 
 
+def _still(model):
+    """The paths of the discriminator variables that a first update leaves as they are: with the hinge loss, D's
+    logit bias, whose gradient, (share of fakes above -1) - (share of reals below 1), is 0 while every score is
+    inside the margin, as at initialization. (WGAN-GP's critic has no logit bias: nothing could ever train it.)"""
+    if model.loss != "hinge":
+        return set()
+    return {"discriminator/logit/bias", "discriminator/logit_spectral_norm/logit/bias"}
+
+
+def _check_discriminator_moved(model, before, variables):
+    still = _still(model)
+    for moved, variable in zip(_changed(before, variables), variables):
+        assert moved == (variable.path not in still), f"{variable.path} moved: {moved}"
+
+
 @pytest.mark.parametrize("name", GANS)
 def test_each_update_touches_only_its_own_players_variables(name, seed):
     model, batch = built_model(name)
@@ -42,7 +61,7 @@ def test_each_update_touches_only_its_own_players_variables(name, seed):
 
     d_before, g_before = _snapshot(d_variables), _snapshot(g_variables)
     model.discriminator_step(batch, seed)
-    assert all(_changed(d_before, d_variables)), "a discriminator variable did not change"
+    _check_discriminator_moved(model, d_before, d_variables)
     assert not any(_changed(g_before, g_variables)), "the discriminator's update moved a generator variable"
     assert int(model.d_optimizer.iterations.numpy()) == 1 and int(model.g_optimizer.iterations.numpy()) == 0
 
@@ -59,7 +78,7 @@ def test_k_discriminator_steps_per_generator_step(seed):
     batch = next(iter(synthetic_dataset(8).batches(8, shuffle=False, binarization="none")))
     model.build_from_batch(batch)
     metrics = model.train_step(batch, seed)
-    assert set(metrics) == {"loss", "d_loss", "g_loss", "skipped_updates"}
+    assert set(metrics) == {"loss", "d_loss", "g_loss", "gradient_penalty", "skipped_updates"}  # WGAN-GP's
     assert float(metrics["skipped_updates"]) == 0.0  # of its k + 1 = 4 updates, none skipped
     assert int(model.d_optimizer.iterations.numpy()) == 3 and int(model.g_optimizer.iterations.numpy()) == 1
 
@@ -232,6 +251,129 @@ def test_config_round_trip(name):
     json.dumps(config)
 
 
+# ------------------------------------------------------------- the objectives
+
+#: Each objective with the discriminator it is trained with here: WGAN-GP's critic without batch norm (required),
+#: the hinge loss with spectral normalization (Miyato et al.'s SN-GAN), the minimax game with the DCGAN's.
+OBJECTIVES = {"minimax": {"discriminator_batch_norm": True, "spectral_norm": False},
+              "wgan_gp": {"discriminator_batch_norm": False, "spectral_norm": False},
+              "hinge": {"discriminator_batch_norm": False, "spectral_norm": True}}
+
+
+def _objective_model(name, loss, **overrides):
+    keras.utils.set_random_seed(0)
+    model = create_model(name, loss=loss, **{**OBJECTIVES.get(loss, {}), **overrides})
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    batch = example_batch(model)
+    model.build_from_batch(batch)
+    return model, batch
+
+
+@pytest.mark.parametrize("loss", sorted(OBJECTIVES))
+@pytest.mark.parametrize("name", GANS)
+def test_one_step_of_each_objective_is_finite_and_moves_both_players(name, loss, seed):
+    model, batch = _objective_model(name, loss)
+    d_variables, g_variables = model.discriminator_variables(), model.generator_variables()
+    d_before, g_before = _snapshot(d_variables), _snapshot(g_variables)
+    metrics = model.train_step(batch, seed)
+    assert set(metrics) == {*model.metric_names, "skipped_updates"}
+    assert ("gradient_penalty" in metrics) == (loss == "wgan_gp")
+    assert all(np.isfinite(float(value)) for value in metrics.values()), metrics
+    assert float(metrics["skipped_updates"]) == 0.0
+    _check_discriminator_moved(model, d_before, d_variables)
+    assert all(_changed(g_before, g_variables)), "a generator variable did not change"
+
+
+@pytest.mark.parametrize("loss", ["non_saturating", *sorted(OBJECTIVES)])
+def test_each_objective_is_its_pair_of_losses_on_the_steps_scores(loss, seed):
+    """The CGAN (the model whose D takes a condition) against `tfgen.losses` on D's scores, drawn as the step
+    draws them: the latents from the step's seed (with WGAN-GP, from the first of its two halves; the second gives
+    eps), the gradient penalty at eps x + (1 - eps) G(z) with D's label held at the real example's."""
+    overrides = {"label_smoothing": 0.1} if loss in ("minimax", "non_saturating") else {}
+    model, batch = _objective_model("cgan", loss, **overrides)
+    assert model.loss == loss
+    d_objective, d_metrics = model.discriminator_objective(batch, seed, training=False)
+    g_objective, g_metrics = model.generator_objective(batch, seed, training=False)
+    latent_seed, penalty_seed = split_seed(seed, 2) if loss == "wgan_gp" else (seed, None)
+    real, real_condition = to_model_range(batch["image"]), model.real_condition(batch)
+    latents = model.draw_latents(8, latent_seed)
+    fake = model.generator(model.generator_inputs(latents), training=False)
+    real_scores = model.discriminate(real, real_condition, False)[0]
+    fake_scores = model.discriminate(fake, model.fake_condition(latents), False)[0]
+    g_latents = model.draw_latents(8, seed)  # the generator's objective draws from its whole seed
+    g_fake = model.generator(model.generator_inputs(g_latents), training=False)
+    g_scores = model.discriminate(g_fake, model.fake_condition(g_latents), False)[0]
+    if loss == "wgan_gp":
+        eps = tf.random.stateless_uniform([8], penalty_seed)
+        penalty = losses.gradient_penalty(lambda x: model.discriminate(x, real_condition, False)[0], real, fake, eps)
+        expected_d = losses.wasserstein_critic_loss(real_scores, fake_scores) + model.gradient_penalty * penalty
+        np.testing.assert_allclose(d_metrics["gradient_penalty"].numpy(), penalty.numpy(), rtol=1e-6)
+        assert float(penalty) > 0.0
+    elif loss == "hinge":
+        expected_d = losses.hinge_discriminator_loss(real_scores, fake_scores)
+    else:
+        expected_d = losses.discriminator_loss(real_scores, fake_scores, label_smoothing=model.label_smoothing)
+    expected_g = {"non_saturating": losses.generator_loss, "minimax": losses.minimax_generator_loss}.get(
+        loss, losses.wasserstein_generator_loss)(g_scores)
+    # The same float32 operations on the same values in the same order as the step's: equal to rounding only.
+    np.testing.assert_allclose(d_objective.numpy(), expected_d.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(g_objective.numpy(), expected_g.numpy(), rtol=1e-6)
+    assert set(d_metrics) == ({"d_loss", "gradient_penalty"} if loss == "wgan_gp" else {"d_loss"})
+
+
+def test_spectral_norm_state_follows_the_steps_is_put_back_when_one_is_skipped_and_is_checkpointed(seed, tmp_path):
+    model, batch = built_model("infogan")  # the descriptor: spectral normalization (and the minimax loss)
+    wrappers = [layer for layer in model.discriminator._flatten_layers() if isinstance(layer, SpectralNormalization)]
+    # D's two convolutions (28x28) and its logit; Q's head (a classifier of the codes) is not D's score: none.
+    assert sorted(wrapper.name for wrapper in wrappers) == ["conv1_spectral_norm", "conv2_spectral_norm",
+                                                            "logit_spectral_norm"]
+    assert not any(isinstance(layer, SpectralNormalization) for layer in model.q_head._flatten_layers())
+    vectors = [wrapper.vector_u for wrapper in wrappers]
+    assert all(any(vector is state for state in model._non_trainable_state()) for vector in vectors)
+    before = _snapshot(vectors)
+    model.discriminator_step(batch, seed)
+    assert all(_changed(before, vectors)), "a training step must move every power iteration's vector"
+    # A NaN in D's first kernel: its u would become NaN in the forward pass; the skipped update puts u back.
+    for compiled in (False, True):
+        kernel = wrappers[0].layer.kernel
+        healthy = kernel.numpy()
+        poisoned = healthy.copy()
+        poisoned.flat[0] = np.nan
+        kernel.assign(poisoned)
+        before = _snapshot(vectors)
+        step = tf.function(model.discriminator_step) if compiled else model.discriminator_step
+        assert float(step(batch, seed)["skipped_updates"]) == 1.0
+        for old, vector in zip(before, vectors):
+            np.testing.assert_array_equal(vector.numpy(), old)
+        kernel.assign(healthy)
+    path = make_checkpoint(model, model.optimizer).save(str(tmp_path / "ckpt"))
+    restored, _ = built_model("infogan", seed=1)
+    make_checkpoint(restored, restored.optimizer).restore(path).assert_consumed()
+    restored_vectors = [layer.vector_u for layer in restored.discriminator._flatten_layers()
+                        if isinstance(layer, SpectralNormalization)]
+    for old, vector in zip(_snapshot(vectors), restored_vectors):
+        np.testing.assert_array_equal(vector.numpy(), old)
+
+
+@pytest.mark.parametrize("name", GANS)
+def test_the_objective_options_round_trip_and_configs_without_them_load_as_before(name):
+    model = create_model(name, loss="wgan_gp", gradient_penalty=2.5, spectral_norm=True, discriminator_batch_norm=False,
+                         label_smoothing=0.0)
+    config = json.loads(json.dumps(model.get_config()))
+    clone = MODELS[name].from_config(config)
+    assert (clone.loss, clone.gradient_penalty, clone.spectral_norm) == ("wgan_gp", 2.5, True)
+    assert isinstance(clone.discriminator.conv1, SpectralNormalization)
+    assert isinstance(clone.discriminator.logit, SpectralNormalization)
+    assert not clone.discriminator.logit.layer.use_bias  # a Wasserstein critic's logit has no bias
+    # A config written before the options existed (no "loss", "gradient_penalty", "spectral_norm"): today's default.
+    old = {key: value for key, value in config.items() if key not in ("loss", "gradient_penalty", "spectral_norm")}
+    legacy = MODELS[name].from_config({**old, "discriminator_batch_norm": True})
+    assert (legacy.loss, legacy.gradient_penalty, legacy.spectral_norm) == ("non_saturating", 10.0, False)
+    assert legacy.metric_names[:3] == ("loss", "d_loss", "g_loss") and "gradient_penalty" not in legacy.metric_names
+    assert not any(isinstance(layer, SpectralNormalization) for layer in legacy.discriminator._flatten_layers())
+    assert legacy.discriminator.logit.use_bias
+
+
 # ------------------------------------------------------------- the evaluator
 
 
@@ -388,7 +530,8 @@ def test_infogan_discriminator_dense_layer_is_shared_with_q_and_checkpointed(see
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     batch = example_batch(model)
     model.build_from_batch(batch)
-    assert model.discriminator.dense0.kernel.shape[-1] == 24
+    assert model.spectral_norm  # the descriptor's: the checkpoint below holds the power iterations' vectors too
+    assert model.discriminator.dense0.layer.kernel.shape[-1] == 24
     assert model.q_head.dense.kernel.shape[0] == 24  # Q reads D's Dense features
     logits, _, _ = model.predict_codes(tf.zeros([3, 28, 28, 1]))
     assert logits.shape == (3, model.num_categories)

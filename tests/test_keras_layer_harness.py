@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from keras.src import testing
 
-from tfgen.layers import GaussianSampling, GumbelSoftmax, LabelPlanes, LabelProjection
+from tfgen.layers import GaussianSampling, GumbelSoftmax, LabelPlanes, LabelProjection, SpectralNormalization
 
 
 class TfgenLayersInKerasHarness(testing.TestCase):
@@ -45,6 +45,12 @@ class TfgenLayersInKerasHarness(testing.TestCase):
                             expected_output_shape=(2, 3), expected_num_trainable_weights=2)
         self.run_layer_test(LabelProjection, {"num_classes": 4, "mode": "concat"}, input_data=(z, one_hot),
                             expected_output_shape=(2, 7), expected_num_trainable_weights=0)
+
+    def test_spectral_normalization(self):
+        inputs = np.random.default_rng(2).normal(size=(3, 4)).astype("float32")
+        self.run_layer_test(SpectralNormalization, {"layer": keras.layers.Dense(2)}, input_data=inputs,
+                            expected_output_shape=(3, 2), expected_num_trainable_weights=2,
+                            expected_num_non_trainable_weights=1)
 
 
 @pytest.mark.parametrize("mode", ["add", "concat"])

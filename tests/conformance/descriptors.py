@@ -21,12 +21,21 @@ MODEL_KWARGS = {
                               "attention_max_side": 0, "num_levels": 1, "sampling_steps": 2, "ema": None,
                               "guidance_scale": 1.0},
     "cvae": {"latent_dim": 2, "num_classes": 20},
-    "dcgan": {"latent_dim": 8, "generator_filters": 8, "discriminator_filters": 8},
+    # The GANs' objectives (tfgen/models/gan.py, `loss`): the DCGAN trains with WGAN-GP (its critic without batch
+    # norm, as the paper's) and the InfoGAN with the minimax loss and spectral normalization, so every property
+    # (exact resumption, eager == compiled, replicas, mixed precision, exports, other image shapes) covers the
+    # gradient penalty's double backpropagation and the power iteration's state; the CGAN keeps the default
+    # (non-saturating) loss, so that stays covered too. Not the hinge loss: its D's logit bias gets a zero
+    # gradient while every score is inside the margin (as at initialization), and every property here checks
+    # that one step moves every variable; tests/test_gan_models.py trains it.
+    "dcgan": {"latent_dim": 8, "generator_filters": 8, "discriminator_filters": 8, "loss": "wgan_gp",
+              "discriminator_batch_norm": False},
     # Without the average, as the conditional model (above).
     "diffusion": {"timesteps": 10, "base_filters": 4, "num_res_blocks": 1, "attention_max_side": 0, "num_levels": 1,
                   "sampling_steps": 2, "ema": None},
     "gumbel_ssvae": {"latent_dim": 2, "num_classes": 20},
-    "infogan": {"latent_dim": 8, "generator_filters": 8, "discriminator_filters": 8, "q_hidden_units": 16},
+    "infogan": {"latent_dim": 8, "generator_filters": 8, "discriminator_filters": 8, "q_hidden_units": 16,
+                "loss": "minimax", "spectral_norm": True},
     "mmd_vae": {"latent_dim": 2},
     "ssvae": {"latent_dim": 2, "num_classes": 20},
     "vae": {"latent_dim": 2},
@@ -65,7 +74,8 @@ SHAPE_KWARGS = {
 NON_DEFAULT_KWARGS = {
     "cgan": {"latent_dim": 5, "num_classes": 7, "label_input": "vector", "hidden_units": (12,), "generator_filters": 6,
              "discriminator_filters": 5, "discriminator_batch_norm": False, "discriminator_steps": 2,
-             "label_smoothing": 0.1, "seed": 5, "image_shape": (48, 64, 2), "generator_ema": 0.99},
+             "label_smoothing": 0.1, "seed": 5, "image_shape": (48, 64, 2), "generator_ema": 0.99, "loss": "minimax",
+             "gradient_penalty": 5.0, "spectral_norm": True},
     # A KL weight and the IWAE bound exclude each other: two sets, each option non-default in one.
     "cvae": [{"latent_dim": 3, "num_classes": 7, "conditioning": "concat", "encoder_sees_label": True,
               "encoder_units": 12, "beta": 0.5, "likelihood": "gaussian_learned", "analytic_kl": False, "seed": 5,
@@ -79,7 +89,7 @@ NON_DEFAULT_KWARGS = {
                               "seed": 5, "image_shape": (48, 64, 2)},
     "dcgan": {"latent_dim": 5, "generator_filters": 6, "discriminator_filters": 5, "discriminator_batch_norm": False,
               "discriminator_steps": 2, "label_smoothing": 0.1, "seed": 5, "image_shape": (48, 64, 2),
-              "generator_ema": 0.999},
+              "generator_ema": 0.999, "loss": "minimax", "gradient_penalty": 5.0, "spectral_norm": True},
     "diffusion": {"timesteps": 20, "schedule": "cosine", "base_filters": 8, "num_res_blocks": 1, "max_multiplier": 4,
                   "attention_max_side": 16, "num_levels": 3, "ema": 0.99, "sampling_steps": 5, "eta": 0.5, "seed": 5,
                   "image_shape": (48, 64, 2)},
@@ -91,7 +101,8 @@ NON_DEFAULT_KWARGS = {
                 "continuous_weight": 0.25, "learn_std": True, "hidden_units": (12,), "q_hidden_units": 6,
                 "generator_filters": 6, "discriminator_filters": 5, "discriminator_batch_norm": False,
                 "discriminator_hidden_units": (10,), "discriminator_steps": 2, "label_smoothing": 0.1, "seed": 5,
-                "image_shape": (48, 64, 2), "generator_ema": 0.95},
+                "image_shape": (48, 64, 2), "generator_ema": 0.95, "loss": "minimax", "gradient_penalty": 5.0,
+                "spectral_norm": True},
     "mmd_vae": {"latent_dim": 3, "mmd_weight": 2.0, "seed": 5, "likelihood": "logistic", "num_mixtures": 2, "image_shape": (48, 64, 2)},
     "ssvae": {"latent_dim": 3, "num_classes": 7, "alpha": 2.0, "conditioning": "projection", "encoder_units": 12,
               "beta": 0.5, "likelihood": "gaussian_learned", "analytic_kl": False, "seed": 5, "num_mixtures": 4, "image_shape": (48, 64, 2)},

@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from conftest import create_model, synthetic_dataset
 from child_report import check_each, write_report
+from tfgen.layers import SpectralNormalization
 from tfgen.training import Trainer
 
 #: Steps of each run: 32 examples, batch 8, two steps.
@@ -57,8 +58,12 @@ def fit_facts(trainer):
 
 
 def out_of_sync(model):
-    """The trainable variables whose replicas hold different values (none outside MirroredStrategy)."""
-    mirrored = [v for v in model.trainable_variables if isinstance(v.value, tf.distribute.DistributedValues)]
+    """The trainable variables whose replicas hold different values (none outside MirroredStrategy), and the
+    spectral normalizations' power-iteration vectors: written in each replica's forward pass (as batch norm's
+    moving statistics, which replicas keep apart), they must stay equal, being functions of the synced weights."""
+    vectors = [layer.vector_u for layer in model._flatten_layers() if isinstance(layer, SpectralNormalization)]
+    mirrored = [v for v in [*model.trainable_variables, *vectors]
+                if isinstance(v.value, tf.distribute.DistributedValues)]
     return [v.path for v in mirrored if not all(bool(tf.reduce_all(part == v.value.values[0])) for part in v.value.values)]
 
 

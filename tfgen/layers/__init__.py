@@ -12,3 +12,7 @@ __all__ += ["GumbelSoftmax", "LabelProjection", "annealed_temperature"]
 from tfgen.layers.conditioning import LabelPlanes  # noqa: E402
 
 __all__ += ["LabelPlanes"]
+
+from tfgen.layers.spectral_normalization import SpectralNormalization  # noqa: E402
+
+__all__ += ["SpectralNormalization"]

@@ -49,13 +49,17 @@ __all__ += [
     "likelihoods",
 ]
 
-# GAN and InfoGAN losses (scalars: mean over the batch).
+# GAN and InfoGAN losses, WGAN-GP's and the hinge loss (scalars: mean over the batch).
 from tfgen.losses.gan import (  # noqa: E402
     categorical_mutual_information_loss,
     discriminator_loss,
     gaussian_mutual_information_loss,
     generator_loss,
+    gradient_penalty,
+    hinge_discriminator_loss,
     minimax_generator_loss,
+    wasserstein_critic_loss,
+    wasserstein_generator_loss,
 )
 
 __all__ += [
@@ -63,5 +67,9 @@ __all__ += [
     "discriminator_loss",
     "gaussian_mutual_information_loss",
     "generator_loss",
+    "gradient_penalty",
+    "hinge_discriminator_loss",
     "minimax_generator_loss",
+    "wasserstein_critic_loss",
+    "wasserstein_generator_loss",
 ]

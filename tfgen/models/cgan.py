@@ -48,12 +48,14 @@ class ConditionalGAN(AdversarialModel):
         discriminator_filters: f of `DCGANDiscriminator`.
         discriminator_batch_norm: batch norm in D's convolutions after the first.
         discriminator_steps, label_smoothing, seed: see `AdversarialModel`.
-        **kwargs: base model arguments, and `image_shape` ((28, 28, 1) by
-            default; see `GenerativeModel`).
+        **kwargs: base model arguments (`loss`, `gradient_penalty`,
+            `spectral_norm` and `generator_ema`: see `AdversarialModel`; the
+            gradient penalty holds D's label at the real example's), and
+            `image_shape` ((28, 28, 1) by default; see `GenerativeModel`).
 
     Batches: "image" (batch, *image_shape) in [0, 1] and "label", int class ids (batch,).
 
-    Metrics: `loss` (= d_loss + g_loss), `d_loss`, `g_loss`.
+    Metrics: `loss` (= d_loss + g_loss), `d_loss`, `g_loss` (and `gradient_penalty` with loss="wgan_gp").
     """
 
     conditional = True
@@ -86,12 +88,13 @@ class ConditionalGAN(AdversarialModel):
         self.hidden_units = _checks.positive_ints("hidden_units", hidden_units)
         self.generator_filters = _checks.positive_int("generator_filters", generator_filters)
         self.discriminator_filters = _checks.positive_int("discriminator_filters", discriminator_filters)
-        self.discriminator_batch_norm = _checks.boolean("discriminator_batch_norm", discriminator_batch_norm)
+        self.discriminator_batch_norm = self.check_discriminator_batch_norm(discriminator_batch_norm)
         self.generator = DCGANGenerator(self.generator_filters, hidden_units=self.hidden_units, image_shape=self.image_shape,
                                         name="generator")
         self.discriminator = DCGANDiscriminator(
             self.discriminator_filters, batch_norm=self.discriminator_batch_norm, label_input=label_input,
-            num_classes=num_classes, image_shape=self.image_shape, name="discriminator",
+            num_classes=num_classes, spectral_norm=self.spectral_norm, logit_bias=self.loss != "wgan_gp",
+            image_shape=self.image_shape, name="discriminator",
         )
 
     # ---------------------------------------------------------------- hooks

@@ -29,10 +29,11 @@ class DCGAN(AdversarialModel):
         discriminator_filters: f of `DCGANDiscriminator` (at 28x28: 14x14xf -> 7x7x2f).
         discriminator_batch_norm: batch norm in D's convolutions after the first.
         discriminator_steps, label_smoothing, seed: see `AdversarialModel`.
-        **kwargs: base model arguments, and `image_shape` ((28, 28, 1) by
-            default; see `GenerativeModel`).
+        **kwargs: base model arguments (`loss`, `gradient_penalty`,
+            `spectral_norm` and `generator_ema`: see `AdversarialModel`), and
+            `image_shape` ((28, 28, 1) by default; see `GenerativeModel`).
 
-    Metrics: `loss` (= d_loss + g_loss), `d_loss`, `g_loss`.
+    Metrics: `loss` (= d_loss + g_loss), `d_loss`, `g_loss` (and `gradient_penalty` with loss="wgan_gp").
     """
 
     final_figures = ("interpolation", "latent_arithmetic")
@@ -55,9 +56,10 @@ class DCGAN(AdversarialModel):
                          label_smoothing=label_smoothing, seed=seed, **kwargs)
         self.generator_filters = _checks.positive_int("generator_filters", generator_filters)
         self.discriminator_filters = _checks.positive_int("discriminator_filters", discriminator_filters)
-        self.discriminator_batch_norm = _checks.boolean("discriminator_batch_norm", discriminator_batch_norm)
+        self.discriminator_batch_norm = self.check_discriminator_batch_norm(discriminator_batch_norm)
         self.generator = DCGANGenerator(self.generator_filters, image_shape=self.image_shape, name="generator")
         self.discriminator = DCGANDiscriminator(self.discriminator_filters, batch_norm=self.discriminator_batch_norm,
+                                                spectral_norm=self.spectral_norm, logit_bias=self.loss != "wgan_gp",
                                                 image_shape=self.image_shape, name="discriminator")
 
     def generate(self, z, training=False):

@@ -22,6 +22,13 @@ Generative Adversarial Networks", ICLR 2016.
 * randomness: every draw of a step comes from its stateless `seed`
   (`tfgen.random.split_seed`), so a step is a pure function of weights,
   batch and seed.
+* the objective (`loss`, `tfgen.losses.gan`): "non_saturating" (the
+  default, Goodfellow et al.'s D loss and -log D(G(z)) for G), "minimax"
+  (G minimizes log(1 - D(G(z)))), "wgan_gp" (Gulrajani et al. 2017: a
+  critic's Wasserstein estimate with a gradient penalty of weight
+  `gradient_penalty`; the interpolation weights come from the step's seed)
+  and "hinge" (Lim and Ye 2017, Miyato et al. 2018); and, for any of them,
+  spectral normalization of D's layers (`spectral_norm`).
 
 * an optional average of the generator's weights (`generator_ema`): an
   exponential moving average of every generator variable (weights and
@@ -35,11 +42,15 @@ Generative Adversarial Networks", ICLR 2016.
   ICLR 2019; Karras, Aila, Laine and Lehtinen, ICLR 2018). Off by default
   (what every run and file written before it exists holds).
 
-Metrics: `d_loss` (the discriminator's minimax loss at its last update of the
-step), `g_loss` (the non-saturating generator loss at the generator update),
-and `loss = d_loss + g_loss` (+ the weighted extra terms of a subclass, e.g.
-InfoGAN's `info_weight * mi_loss`). `loss` is only a health signal for the
-training loop (finite, logged); it is not a measure of sample quality.
+Metrics: `d_loss` (the discriminator's loss at its last update of the step;
+with "wgan_gp" the whole critic loss, `gradient_penalty` times its weight
+included), `g_loss` (the generator's loss at the generator update),
+`gradient_penalty` (with "wgan_gp" only: the penalty at D's last update,
+unweighted; -(d_loss - lambda * gradient_penalty) is the critic's estimate
+of the Wasserstein distance), and `loss = d_loss + g_loss` (+ the weighted
+extra terms of a subclass, e.g. InfoGAN's `info_weight * mi_loss`). `loss`
+is only a health signal for the training loop (finite, logged); it is not
+a measure of sample quality.
 """
 
 import keras
@@ -51,6 +62,12 @@ from tfgen.losses import gan as gan_losses
 from tfgen.models import ema
 from tfgen.models.base import GenerativeModel, run_if
 from tfgen.random import split_seed
+
+#: The objectives of `AdversarialModel(loss=...)` (`--loss`), each pair of losses in `tfgen.losses.gan`.
+LOSSES = ("minimax", "non_saturating", "wgan_gp", "hinge")
+#: The losses whose discriminator is a critic scored without a sigmoid: no targets, so no label smoothing.
+CRITIC_LOSSES = ("wgan_gp", "hinge")
+
 
 def to_model_range(images):
     """[0, 1] pixels -> [-1, 1], the generator's tanh range."""
@@ -77,7 +94,8 @@ class AdversarialModel(GenerativeModel):
         latent_dim: the size of z ~ N(0, I).
         discriminator_steps: k, discriminator updates per generator update.
         label_smoothing: one-sided label smoothing of the real targets
-            (0 = the plain minimax loss).
+            (0 = the plain minimax loss); for the "minimax" and
+            "non_saturating" losses only.
         seed: optional integer seed of the model's own random stream (used
             only by `sample(n)` without a seed).
         generator_ema: None (no average), or the decay d in (0, 1) of an
@@ -88,10 +106,29 @@ class AdversarialModel(GenerativeModel):
             `tf.train.ExponentialMovingAverage`), so early in a run the
             average follows the generator closely. d = 0.999 averages over
             about the last 1,000 updates.
+        loss: the objective: "non_saturating" (D: sigmoid cross-entropy;
+            G: -log D(G(z)), Goodfellow et al. 2014), "minimax" (G: log(1 -
+            D(G(z))), which saturates), "wgan_gp" (Gulrajani et al. 2017: D
+            a critic, mean D(G(z)) - mean D(x) + lambda * gradient penalty,
+            G: -mean D(G(z)); needs discriminator_batch_norm=False) or
+            "hinge" (Lim and Ye 2017, Miyato et al. 2018: D: mean relu(1 -
+            D(x)) + mean relu(1 + D(G(z))); G: -mean D(G(z))).
+        gradient_penalty: lambda, the weight of WGAN-GP's gradient penalty
+            (used by loss="wgan_gp" only; the paper's 10).
+        spectral_norm: spectral normalization (Miyato et al. 2018) of every
+            convolution and Dense layer of the discriminator
+            (`tfgen.layers.SpectralNormalization`), with any loss.
         **kwargs: base model arguments.
+
+    The gradient penalty is taken at x_hat = eps x + (1 - eps) G(z), one
+    eps ~ U[0, 1] per example from the step's seed, with respect to the
+    image only: what else D takes is held at the real example's (the
+    CGAN's real label), and InfoGAN's penalty is of D's logit only, not of
+    Q's head. With "wgan_gp" D's logit has no bias (the critic's loss, its
+    penalty and the generator's loss are blind to a constant: the bias
+    would never train).
     """
 
-    metric_names = ("loss", "d_loss", "g_loss")
     extra_weight = 0.0
     optimizer_names = ("optimizer", "d_optimizer")
 
@@ -100,18 +137,47 @@ class AdversarialModel(GenerativeModel):
     figures = ("losses", "samples", "interpolation")
 
     def __init__(self, latent_dim=100, discriminator_steps=1, label_smoothing=0.0, seed=None, generator_ema=None,
-                 **kwargs):
+                 loss="non_saturating", gradient_penalty=10.0, spectral_norm=False, **kwargs):
         super().__init__(**kwargs)
         self.latent_dim = _checks.positive_int("latent_dim", latent_dim)
         self.discriminator_steps = _checks.positive_int("discriminator_steps", discriminator_steps)
         self.label_smoothing = _checks.number("label_smoothing", label_smoothing, minimum=0.0, maximum=1.0,
                                               allow_maximum=False)
+        self.loss = _checks.choice("loss", loss, LOSSES)
+        if self.loss in CRITIC_LOSSES and self.label_smoothing:
+            raise ValueError(f"label_smoothing smooths the real targets of the sigmoid cross-entropy of loss='minimax' "
+                             f"and 'non_saturating'; loss={self.loss!r} has no targets: pass label_smoothing=0. "
+                             f"Received: loss={self.loss!r}, label_smoothing={self.label_smoothing!r}")
+        self.gradient_penalty = _checks.non_negative_number("gradient_penalty", gradient_penalty)
+        self.spectral_norm = _checks.boolean("spectral_norm", spectral_norm)
         self.seed = _checks.optional_seed("seed", seed)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.generator_ema = ema.check_decay("generator_ema", generator_ema)
         #: The averaged copy of the generator (`generator_ema`), made by `build_from_batch`; None without one.
         self.generator_average = None
         self.d_optimizer = None
+
+    @property
+    def metric_names(self):
+        """("loss", "d_loss", "g_loss"), and "gradient_penalty" with loss="wgan_gp"."""
+        names = ("loss", "d_loss", "g_loss")
+        return names + ("gradient_penalty",) if self.loss == "wgan_gp" else names
+
+    def check_discriminator_batch_norm(self, discriminator_batch_norm):
+        """The subclasses' `discriminator_batch_norm` checked: a bool, and False with loss="wgan_gp".
+
+        The gradient penalty is a sum of per-example terms, each the gradient
+        of D's score of one example with respect to that example; batch norm
+        in training mode makes each score a function of the whole batch
+        (Gulrajani et al. 2017, section 4, leave it out of the critic).
+        """
+        batch_norm = _checks.boolean("discriminator_batch_norm", discriminator_batch_norm)
+        if batch_norm and self.loss == "wgan_gp":
+            raise ValueError("loss='wgan_gp' penalizes the gradient of D's score of each example alone, and batch norm "
+                             "makes that score depend on the rest of the batch (Gulrajani et al. 2017, section 4, "
+                             "leave it out of the critic): pass discriminator_batch_norm=False "
+                             "(--no-discriminator-batch-norm). Received: loss='wgan_gp', discriminator_batch_norm=True")
+        return batch_norm
 
     # ------------------------------------------------------------ optimizers
 
@@ -127,8 +193,13 @@ class AdversarialModel(GenerativeModel):
             d_optimizer: the discriminator's optimizer.
             g_optimizer: the generator's optimizer (takes precedence over
                 `optimizer`).
-            **kwargs: passed to `keras.Model.compile`.
+            **kwargs: passed to `keras.Model.compile`, but for `loss`: a
+                GAN's objective is its constructor's `loss` (Keras' compile
+                would overwrite it).
         """
+        if kwargs.get("loss") is not None:
+            raise ValueError(f"A GAN's objective is its constructor option loss= (--loss, one of {list(LOSSES)}), "
+                             f"not compile's. Received: compile(loss={kwargs['loss']!r})")
         if g_optimizer is not None and optimizer is not None and g_optimizer is not optimizer:
             raise ValueError("Pass the generator's optimizer as optimizer= or g_optimizer=, not both.")
         g_optimizer = g_optimizer if g_optimizer is not None else optimizer
@@ -270,27 +341,51 @@ class AdversarialModel(GenerativeModel):
     def discriminator_objective(self, batch, seed, training):
         """(objective, metrics) of the discriminator's update; the objective is a batch mean."""
         real = to_model_range(batch["image"])
-        latents = self.draw_latents(tf.shape(real)[0], seed)
+        # WGAN-GP draws its interpolation weights too: from a seed of their own, so that the other losses draw
+        # their latents from `seed` itself, as they always have (runs written before the option resume alike).
+        latent_seed, penalty_seed = split_seed(seed, 2) if self.loss == "wgan_gp" else (seed, None)
+        latents = self.draw_latents(tf.shape(real)[0], latent_seed)
         fake = self._fake(latents, training)
-        real_logits, _ = self.discriminate(real, self.real_condition(batch), training)
+        real_condition = self.real_condition(batch)
+        real_logits, _ = self.discriminate(real, real_condition, training)
         fake_logits, fake_features = self.discriminate(fake, self.fake_condition(latents), training)
-        d_loss = gan_losses.discriminator_loss(real_logits, fake_logits, label_smoothing=self.label_smoothing)
+        metrics = {}
+        if self.loss == "wgan_gp":
+            weights = self._uniform([tf.shape(real)[0]], penalty_seed, 0.0, 1.0)
+
+            def critic(images):  # D's score of the images alone: the condition held at the real one, no Q head
+                return self.discriminate(images, real_condition, training)[0]
+
+            metrics["gradient_penalty"] = gan_losses.gradient_penalty(critic, real, fake, weights)
+            d_loss = (gan_losses.wasserstein_critic_loss(real_logits, fake_logits)
+                      + self.gradient_penalty * metrics["gradient_penalty"])
+        elif self.loss == "hinge":
+            d_loss = gan_losses.hinge_discriminator_loss(real_logits, fake_logits)
+        else:
+            d_loss = gan_losses.discriminator_loss(real_logits, fake_logits, label_smoothing=self.label_smoothing)
         extra = self.code_losses(fake_features, latents, training)
         objective = d_loss + self.extra_weight * tf.add_n(list(extra.values())) if extra else d_loss
-        return objective, {"d_loss": d_loss, **extra}
+        return objective, {"d_loss": d_loss, **metrics, **extra}
 
     def generator_objective(self, batch, seed, training):
         """(objective, metrics) of the generator's update; the objective is a batch mean."""
         latents = self.draw_latents(tf.shape(batch["image"])[0], seed)
         fake = self._fake(latents, training)
         fake_logits, fake_features = self.discriminate(fake, self.fake_condition(latents), training)
-        g_loss = gan_losses.generator_loss(fake_logits)
+        if self.loss == "non_saturating":
+            g_loss = gan_losses.generator_loss(fake_logits)
+        elif self.loss == "minimax":
+            g_loss = gan_losses.minimax_generator_loss(fake_logits)
+        else:  # a critic's: WGAN-GP's and the hinge loss's
+            g_loss = gan_losses.wasserstein_generator_loss(fake_logits)
         extra = self.code_losses(fake_features, latents, training)
         objective = g_loss + self.extra_weight * tf.add_n(list(extra.values())) if extra else g_loss
         return objective, {"g_loss": g_loss, **extra}
 
     def _step_metrics(self, d_metrics, g_metrics):
         metrics = {"d_loss": d_metrics["d_loss"], "g_loss": g_metrics["g_loss"]}
+        if "gradient_penalty" in d_metrics:  # measured at D's last update, as d_loss (which holds it, weighted)
+            metrics["gradient_penalty"] = d_metrics["gradient_penalty"]
         # Extra terms are reported as measured at the generator's update.
         extra = {name: value for name, value in g_metrics.items() if name != "g_loss"}
         metrics.update(extra)
@@ -381,4 +476,7 @@ class AdversarialModel(GenerativeModel):
             "label_smoothing": self.label_smoothing,
             "seed": self.seed,
             "generator_ema": self.generator_ema,
+            "loss": self.loss,
+            "gradient_penalty": self.gradient_penalty,
+            "spectral_norm": self.spectral_norm,
         }

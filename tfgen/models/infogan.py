@@ -57,14 +57,17 @@ class InfoGAN(AdversarialModel):
         discriminator_hidden_units: D's Dense layers after the convolutions,
             shared with Q (the paper's MNIST D: one of 1024).
         discriminator_steps, label_smoothing, seed: see `AdversarialModel`.
-        **kwargs: base model arguments, and `image_shape` ((28, 28, 1) by
-            default; see `GenerativeModel`).
+        **kwargs: base model arguments (`loss`, `gradient_penalty`,
+            `spectral_norm` and `generator_ema`: see `AdversarialModel`; the
+            gradient penalty is of D's logit, and spectral normalization
+            wraps D's body and logit, not Q's head), and `image_shape`
+            ((28, 28, 1) by default; see `GenerativeModel`).
 
     Metrics: `loss` (= d_loss + g_loss + info_weight * mi_loss), `d_loss`,
-    `g_loss`, `mi_loss` (measured at the generator's update).
+    `g_loss`, `mi_loss` (measured at the generator's update), and
+    `gradient_penalty` with loss="wgan_gp".
     """
 
-    metric_names = ("loss", "d_loss", "g_loss", "mi_loss")
     latent_codes = True
     figures = ("losses", "samples", "infogan_codes")
     final_figures = ("infogan_codes",)
@@ -101,19 +104,26 @@ class InfoGAN(AdversarialModel):
         self.q_hidden_units = _checks.positive_int("q_hidden_units", q_hidden_units)
         self.generator_filters = _checks.positive_int("generator_filters", generator_filters)
         self.discriminator_filters = _checks.positive_int("discriminator_filters", discriminator_filters)
-        self.discriminator_batch_norm = _checks.boolean("discriminator_batch_norm", discriminator_batch_norm)
+        self.discriminator_batch_norm = self.check_discriminator_batch_norm(discriminator_batch_norm)
         self.discriminator_hidden_units = _checks.positive_ints("discriminator_hidden_units", discriminator_hidden_units)
         self.generator = DCGANGenerator(self.generator_filters, hidden_units=self.hidden_units, image_shape=self.image_shape,
                                         name="generator")
+        # Spectral normalization wraps D's body (shared with Q) and D's logit, not Q's head: it bounds the
+        # Lipschitz constant of D's score, which Q's code predictions are no part of.
         self.discriminator = DCGANDiscriminator(self.discriminator_filters, batch_norm=self.discriminator_batch_norm,
-                                                hidden_units=self.discriminator_hidden_units, image_shape=self.image_shape,
-                                                name="discriminator")
+                                                hidden_units=self.discriminator_hidden_units,
+                                                spectral_norm=self.spectral_norm, logit_bias=self.loss != "wgan_gp",
+                                                image_shape=self.image_shape, name="discriminator")
         self.q_head = InfoGANQHead(num_categories, num_continuous, hidden_units=self.q_hidden_units,
                                    learn_std=self.learn_std, name="q_head")
 
     @property
     def extra_weight(self):
         return self.info_weight
+
+    @property
+    def metric_names(self):
+        return super().metric_names + ("mi_loss",)
 
     def discriminator_variables(self):
         """D's and Q's variables: Q shares D's body and trains with D's optimizer."""

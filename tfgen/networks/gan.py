@@ -17,6 +17,8 @@ halve the filters (..., 2f, f) and a last ConvT to C channels, tanh.
 Discriminator: (LabelPlanes), Conv f 4x4 s2, LeakyReLU, Conv 2f 4x4 s2, (BN),
 LeakyReLU, Flatten -> body features; (concat one-hot label), Dense 1 -> logit.
 In general k convolutions of f, 2f, 4f, ... filters, batch norm after each but the first.
+With `spectral_norm`, every convolution and Dense layer of D is wrapped in
+`tfgen.layers.SpectralNormalization` (Miyato et al. 2018).
 """
 
 import keras
@@ -25,6 +27,7 @@ from tfgen import _checks
 from tfgen import labels as labels_lib
 from tfgen.layers.conditioning import LabelPlanes
 from tfgen.layers.precision import float32_layer
+from tfgen.layers.spectral_normalization import SpectralNormalization
 from tfgen.networks.shapes import IMAGE_SHAPE, check_image_shape, upsampling_plan
 
 LABEL_INPUTS = (None, "planes", "vector")
@@ -115,6 +118,13 @@ class DCGANDiscriminator(keras.Model):
             LeakyReLU) after the convolutions; their output is the body's
             features. InfoGAN's MNIST discriminator has one of 1024, shared
             with Q (Chen et al. 2016, appendix C). Default: none.
+        spectral_norm: wrap every convolution and Dense layer (the logit's
+            too) in `tfgen.layers.SpectralNormalization` (Miyato et al. 2018),
+            named after it (`conv1_spectral_norm` holds `conv1`).
+        logit_bias: the logit's Dense layer has a bias. A Wasserstein critic's
+            has none: its loss, mean D(G(z)) - mean D(x), its gradient
+            penalty and its generator's loss are all blind to a constant,
+            so a bias would never get a gradient.
         image_shape: (height, width, channels) of the images.
         **kwargs: base model arguments.
 
@@ -130,11 +140,13 @@ class DCGANDiscriminator(keras.Model):
     """
 
     def __init__(self, base_filters=64, batch_norm=True, label_input=None, num_classes=10, leaky_slope=0.2,
-                 hidden_units=(), image_shape=IMAGE_SHAPE, **kwargs):
+                 hidden_units=(), image_shape=IMAGE_SHAPE, spectral_norm=False, logit_bias=True, **kwargs):
         super().__init__(**kwargs)
         _checks.choice("label_input", label_input, LABEL_INPUTS)
         self.base_filters = _checks.positive_int("base_filters", base_filters)
         self.batch_norm = _checks.boolean("batch_norm", batch_norm)
+        self.spectral_norm = _checks.boolean("spectral_norm", spectral_norm)
+        self.logit_bias = _checks.boolean("logit_bias", logit_bias)
         self.label_input = label_input
         self.num_classes = _checks.class_count("num_classes", num_classes)
         self.leaky_slope = _checks.non_negative_number("leaky_slope", leaky_slope)
@@ -142,10 +154,11 @@ class DCGANDiscriminator(keras.Model):
         self.num_layers = upsampling_plan(self.image_shape)[2]
         filters = self.base_filters
         self.planes = LabelPlanes(self.num_classes, name="label_planes") if label_input == "planes" else None
-        self.conv1 = keras.layers.Conv2D(filters, 4, strides=2, padding="same", name="conv1")
+        self.conv1 = self._normalized(keras.layers.Conv2D(filters, 4, strides=2, padding="same", name="conv1"))
         for index in range(2, self.num_layers + 1):
-            setattr(self, f"conv{index}", keras.layers.Conv2D(filters * 2 ** (index - 1), 4, strides=2, padding="same",
-                                                               use_bias=not self.batch_norm, name=f"conv{index}"))
+            setattr(self, f"conv{index}", self._normalized(keras.layers.Conv2D(
+                filters * 2 ** (index - 1), 4, strides=2, padding="same", use_bias=not self.batch_norm,
+                name=f"conv{index}")))
             setattr(self, f"conv{index}_bn",
                     keras.layers.BatchNormalization(name=f"conv{index}_bn") if self.batch_norm else None)
         self.flatten = keras.layers.Flatten(name="flatten")
@@ -153,10 +166,16 @@ class DCGANDiscriminator(keras.Model):
         # One attribute per layer, as in DCGANGenerator: Keras 3 does not put layers held in a
         # Python list into TensorFlow checkpoints.
         for index, units in enumerate(self.hidden_units):
-            setattr(self, f"dense{index}", keras.layers.Dense(units, use_bias=not self.batch_norm, name=f"dense{index}"))
+            setattr(self, f"dense{index}", self._normalized(keras.layers.Dense(units, use_bias=not self.batch_norm,
+                                                                                name=f"dense{index}")))
             if self.batch_norm:
                 setattr(self, f"dense{index}_bn", keras.layers.BatchNormalization(name=f"dense{index}_bn"))
-        self.logit = float32_layer(keras.layers.Dense(1, name="logit"))  # float32 under mixed precision
+        # float32 under mixed precision
+        self.logit = float32_layer(self._normalized(keras.layers.Dense(1, use_bias=self.logit_bias, name="logit")))
+
+    def _normalized(self, layer):
+        """`layer`, wrapped in `SpectralNormalization` when the discriminator has `spectral_norm`."""
+        return SpectralNormalization(layer, name=f"{layer.name}_spectral_norm") if self.spectral_norm else layer
 
     def call(self, inputs, training=False, return_features=False):
         if self.label_input is None:
@@ -199,6 +218,8 @@ class DCGANDiscriminator(keras.Model):
             "leaky_slope": self.leaky_slope,
             "hidden_units": list(self.hidden_units),
             "image_shape": list(self.image_shape),
+            "spectral_norm": self.spectral_norm,
+            "logit_bias": self.logit_bias,
         }
 
 
