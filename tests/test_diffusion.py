@@ -248,8 +248,9 @@ def test_conditional_samples_need_labels_and_the_unconditional_refuse_them():
 
 
 def test_the_bound_estimate_is_unbiased_for_the_sum_of_its_terms():
-    """The estimate L_T + T * (term at a uniform t) against the direct sum L_T + sum_t (term at t), both averaged
-    over the noise: they agree within the Monte Carlo error of the two averages."""
+    """The estimate L_T + L_0 + (term at t ~ p(t), proportional to 1/t) / p(t) against the direct sum L_T + sum_t
+    (term at t), both averaged over the noise: they agree within the Monte Carlo error of the two averages (a
+    wrong weight 1/p(t), or L_0 left out or counted twice, moves the estimate by more)."""
     model = _built(Diffusion, timesteps=6)
     images = tf.round(tf.random.stateless_uniform([2, 28, 28, 1], seed=[7, 8]) * 255.0) / 255.0
     draws = 150

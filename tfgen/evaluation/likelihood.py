@@ -444,7 +444,9 @@ def variational_bound_scores(model, data, seed=0, timesteps_per_image=DEFAULT_BO
 
     The model's `variational_bound(images, seeds, labels=None)` estimates
     Ho et al.'s bound (Eq. 5, `tfgen.models.diffusion`) of an image without
-    bias from one timestep drawn per int64 seed. Image i of the test split
+    bias from one timestep drawn per int64 seed (`Diffusion.variational_bound`:
+    L_T and L_0 computed, one KL term drawn with probability proportional to
+    1/t and divided by it). Image i of the test split
     (its place in it) draws K timesteps, draw j with the seed
     `importance_seeds(seed, i, j)`; its estimate is the mean of the K. The
     seeds do not depend on the batch size nor on the rows per call, which

@@ -48,7 +48,15 @@ L_T = KL(q(x_T|x_0) || N(0, I)), L_{t-1} = KL(q(x_{t-1}|x_t, x_0) ||
 p_theta(x_{t-1}|x_t)) with p_theta's variance beta~_t, and L_0 = -log
 p_theta(x_0|x_1) under the discretized Gaussian decoder (Eq. 13) with
 variance beta~_2. `variational_bound` estimates it per image without bias
-from one timestep t drawn uniformly per seed: L_T + T * (the t-th term).
+from one timestep drawn per seed: L_T and L_0 computed, and one of the T - 1
+KL terms drawn by importance, t ~ p(t) proportional to 1/t on 1 .. T-1 (code
+index), weighted 1/p(t): L_T + L_0 + (the t-th term) / p(t). The terms fall
+about as 1/t (the shipped MNIST model's, mean over 50 test images: 519 nats
+for L_0, 94 at t = 1, 9.1 at t = 10, 0.52 at t = 100, 0.058 at t = 500). A
+uniform t (T * the t-th term, what exports before this estimator hold) gives
+one image's estimate a standard deviation near sqrt(1/T) * T * L_0, 16,000
+nats, nearly all of it from drawing L_0 one time in T; this one's was 228
+nats (20 test images, 25 draws each), for two U-Net passes instead of one.
 
 An exponential moving average of the U-Net's weights (`ema`, the shared
 mechanism of `tfgen.models.ema`) is what samples, the bound and the export
@@ -400,17 +408,32 @@ class Diffusion(GenerativeModel):
         decoder = -tf.reduce_sum(discretized_gaussian_log_prob(x0, x0_predicted, 0.5 * tf.math.log(variance)), axes)
         return prior, tf.where(tf.equal(timesteps, 0), decoder, kl)
 
+    def bound_proposal(self):
+        """(cumulative, probabilities): float32 arrays over the KL terms' timesteps 1 .. T-1 of the importance
+        distribution p(t) proportional to 1/t that `variational_bound` draws from (module docstring);
+        `probabilities` are the differences of the float32 `cumulative`, the masses its draws actually have."""
+        weights = 1.0 / np.arange(1, self.timesteps, dtype=np.float64)
+        cumulative = np.cumsum(weights / weights.sum()).astype(np.float32)
+        cumulative[-1] = 1.0
+        return cumulative, np.diff(cumulative, prepend=np.float32(0.0))
+
     def variational_bound(self, images, seeds, labels=None):
-        """An unbiased estimate of the variational bound on -log p(x_0) (nats) per image: L_T + T * the term at
-        one timestep drawn uniformly from seed i, with noise from seed i."""
+        """An unbiased estimate of the variational bound on -log p(x_0) (nats) per image: L_T + L_0 + the term at
+        one timestep t >= 1 drawn from seed i with probability p(t) proportional to 1/t, divided by p(t); noise
+        from seed i (module docstring)."""
         images = self.check_images(images)
         seeds = tf.cast(seeds, tf.int64)
-        timesteps = tf.map_fn(lambda seed: tf.random.stateless_uniform(
-            [], seed=tf.stack([seed, tf.constant(_TIME_SALT, tf.int64)]), minval=0, maxval=self.timesteps,
-            dtype=tf.int32), seeds, fn_output_signature=tf.TensorSpec([], tf.int32))
+        uniforms = tf.map_fn(lambda seed: tf.random.stateless_uniform(
+            [], seed=tf.stack([seed, tf.constant(_TIME_SALT, tf.int64)]), dtype=tf.float32),
+            seeds, fn_output_signature=tf.TensorSpec([], tf.float32))
+        cumulative, probabilities = self.bound_proposal()
+        # The first t whose cumulative mass exceeds u (u < 1 = the last cumulative mass): P(t) = probabilities[t-1].
+        index = tf.searchsorted(tf.constant(cumulative), uniforms, side="right", out_type=tf.int32)
+        index = tf.minimum(index, self.timesteps - 2)
         noise = noise_from_seeds(seeds, self.image_shape, _BOUND_NOISE_SALT)
-        prior, term = self.bound_terms(images, timesteps, noise, labels)
-        return prior + self.timesteps * term
+        prior, decoder = self.bound_terms(images, tf.zeros_like(index), noise, labels)
+        _, term = self.bound_terms(images, index + 1, noise, labels)
+        return prior + decoder + term / tf.gather(tf.constant(probabilities), index)
 
     # ------------------------------------------------------------ serving
 
@@ -488,8 +511,9 @@ class ConditionalDiffusion(Diffusion):
         Diffusion.recipe,
         source="DDPM (Ho et al. 2020) with classifier-free guidance (Ho & Salimans 2022: label dropout 0.1), sized "
                "for CPUs: T = 1000, linear schedule, Adam 1e-3, EMA 0.9999, a U-Net of 32 filters, 10 epochs of "
-               "batch 128 on MNIST; DDIM with 50 steps and guidance scale 1 samples",
-        model={**Diffusion.recipe.model, "label_dropout": 0.1, "guidance_scale": 1.0},
+               "batch 128 on MNIST; DDIM with 50 steps and guidance scale 1.5 samples (the smallest scale measured "
+               "whose samples' label accuracy passed 0.99: 0.996 after the 10 epochs, against 0.985 at w = 1)",
+        model={**Diffusion.recipe.model, "label_dropout": 0.1, "guidance_scale": 1.5},
     )
 
     def __init__(self, num_classes=10, label_dropout=0.1, guidance_scale=1.0, **kwargs):
