@@ -24,8 +24,9 @@ resumable (`--resume`), so a run cut short continues where it stopped:
 
 `--evaluate` scores a finished run instead (`tfgen.report.evaluate` on the
 colourised test split): its samples by the classifier a DCGAN run trained on
-the colourised data (`--classifier`, default the DCGAN run's), so every
-model's Fréchet distance is of the same features and sample count; the
+the colourised data (`--classifier`; a DCGAN run scores with its own by
+default, any other run needs the flag), so every model's Fréchet distance
+is of the same features and sample count; the
 diffusion model's variational bound and the VAE's likelihood on the same
 8-bit test images. The JSON report goes to `--report`:
 
