@@ -63,8 +63,16 @@ from tfgen.models import ema
 from tfgen.models.base import GenerativeModel, run_if
 from tfgen.random import split_seed
 
-#: The objectives of `AdversarialModel(loss=...)` (`--loss`), each pair of losses in `tfgen.losses.gan`.
-LOSSES = ("minimax", "non_saturating", "wgan_gp", "hinge")
+#: The generator's loss of each objective of `AdversarialModel(loss=...)` (`--loss`), from `tfgen.losses.gan`
+#: (the discriminator's: `AdversarialModel.discriminator_objective`).
+GENERATOR_LOSSES = {
+    "minimax": gan_losses.minimax_generator_loss,
+    "non_saturating": gan_losses.generator_loss,
+    "wgan_gp": gan_losses.wasserstein_generator_loss,  # a critic's: WGAN-GP's and the hinge loss's
+    "hinge": gan_losses.wasserstein_generator_loss,
+}
+#: The objectives (`--loss`).
+LOSSES = tuple(GENERATOR_LOSSES)
 #: The losses whose discriminator is a critic scored without a sigmoid: no targets, so no label smoothing.
 CRITIC_LOSSES = ("wgan_gp", "hinge")
 
@@ -372,12 +380,7 @@ class AdversarialModel(GenerativeModel):
         latents = self.draw_latents(tf.shape(batch["image"])[0], seed)
         fake = self._fake(latents, training)
         fake_logits, fake_features = self.discriminate(fake, self.fake_condition(latents), training)
-        if self.loss == "non_saturating":
-            g_loss = gan_losses.generator_loss(fake_logits)
-        elif self.loss == "minimax":
-            g_loss = gan_losses.minimax_generator_loss(fake_logits)
-        else:  # a critic's: WGAN-GP's and the hinge loss's
-            g_loss = gan_losses.wasserstein_generator_loss(fake_logits)
+        g_loss = GENERATOR_LOSSES[self.loss](fake_logits)
         extra = self.code_losses(fake_features, latents, training)
         objective = g_loss + self.extra_weight * tf.add_n(list(extra.values())) if extra else g_loss
         return objective, {"g_loss": g_loss, **extra}
