@@ -10,6 +10,14 @@ then score each run's latest checkpoint:
     python benchmarks/iwae_mnist.py runs/burda/mlp_k1 runs/burda/mlp_k5 runs/burda/mlp_k50 \\
         --iw-samples 5000 --max-images 1000
     python benchmarks/iwae_mnist.py runs/bench_vae_mnist --sweep 1 10 100 1000 5000
+    python benchmarks/iwae_mnist.py runs/vamp/standard runs/vamp/vamp --iw-samples 5000 --max-images 1000 \
+        --paired --figure docs/figures/vampprior_mnist.png
+
+`--paired` prints each run's NLL difference from the first run on the same
+test images (the same seed binarizes them alike), with the standard error
+of the per-image differences: most of either run's own error is how much
+the images differ, which a paired difference cancels. `--figure` draws, per
+run, 50 samples and, for a VampPrior run, its first 50 pseudo-inputs.
 
 Prints per run: the training objective's k, epochs and training seconds so
 far, the last epoch's test objective (-ELBO, or -L_k for an IWAE), then the
@@ -20,6 +28,8 @@ the per-epoch test objective against cumulative training time.
 
 import argparse
 import time
+
+import numpy as np
 
 from tfgen import data
 from tfgen._files import write_json_atomic
@@ -41,18 +51,23 @@ def main():
     parser.add_argument("--sweep", type=int, nargs="*", default=None, help="also L_K for these K")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--curve", action="store_true", help="print the per-epoch test objective and time")
+    parser.add_argument("--paired", action="store_true",
+                        help="the NLL difference of each run from the first, with its paired standard error")
+    parser.add_argument("--figure", default=None, help="a PNG of each run's samples (and pseudo-inputs)")
     parser.add_argument("--out-json", default=None)
     args = parser.parse_args()
 
-    results = {}
+    results, models = {}, {}
     for run_dir in args.runs:
         model, config = restore_model(run_dir)
         test = data.load(config["data"]["name"].split("/")[0], "test")
         binarization = config["training"]["binarization"]
         history = _history(run_dir)
         seconds = sum(entry.get("seconds", 0.0) for entry in history)
+        models[run_dir] = model
         entry = {
             "k": int(getattr(model, "num_importance_samples", 1)),
+            "prior": getattr(model, "prior", "standard"),
             "networks": getattr(model, "networks", "conv"),
             "latent_dim": model.latent_dim,
             "epochs": len(history),
@@ -62,7 +77,7 @@ def main():
         }
         start = time.perf_counter()
         report = likelihood_scores(model, test, num_samples=args.iw_samples, seed=args.seed,
-                                   max_images=args.max_images, binarization=binarization)
+                                   max_images=args.max_images, binarization=binarization, per_image=args.paired)
         entry["evaluation_seconds"] = time.perf_counter() - start
         entry["scores"] = report
         if args.sweep:
@@ -89,8 +104,46 @@ def main():
             print(f"  L_{k} = {value:.2f}")
         for epoch, elapsed, objective in entry.get("curve", []):
             print(f"  epoch {epoch}: {elapsed} s, test objective {objective:.2f}")
+    if args.paired:
+        _print_paired(results, args.runs)
+    if args.figure:
+        _figure(models, args.figure)
     if args.out_json:
         write_json_atomic(args.out_json, results)
+
+
+def _print_paired(results, runs):
+    """Each run's NLL minus the first run's, per image, with the standard error of those differences."""
+    first = np.asarray(results[runs[0]]["scores"]["marginal"]["per_image_log_likelihood"])
+    for run_dir in runs[1:]:
+        other = np.asarray(results[run_dir]["scores"]["marginal"]["per_image_log_likelihood"])
+        if other.shape != first.shape:
+            raise SystemExit(f"--paired needs the same test images: {runs[0]} has {first.size}, {run_dir} {other.size}")
+        difference = first - other  # NLL(other) - NLL(first) = L_K(first) - L_K(other)
+        stderr = float(difference.std(ddof=1) / np.sqrt(difference.size)) if difference.size > 1 else float("nan")
+        results[run_dir]["paired_nll_difference"] = {"against": runs[0], "mean": float(difference.mean()),
+                                                     "stderr": stderr, "images": int(difference.size)}
+        print(f"{run_dir} - {runs[0]}: NLL difference {difference.mean():+.2f} +- {stderr:.2f} (paired, "
+              f"{difference.size} images); better on {int((difference < 0).sum())} of them")
+
+
+def _figure(models, path):
+    """One row block per run: 50 samples (seeds 0-49), and a VampPrior's first 50 pseudo-inputs."""
+    import tensorflow as tf
+
+    from tfgen.plotting import plot_images
+
+    images, labels = [], []
+    for run_dir, model in models.items():
+        images.append(model.sample_from_seeds(tf.range(50, dtype=tf.int64)).numpy())
+        name = run_dir.rstrip("/").split("/")[-1]
+        labels += [f"{name}: samples"] + [""] * 4
+        if getattr(model, "pseudo_inputs", None) is not None:
+            pseudo = model.pseudo_inputs(tf.zeros([], tf.float32)).numpy()[:50]
+            images.append(pseudo)
+            labels += [f"{name}: pseudo-inputs"] + [""] * (len(pseudo) // 10 - 1)
+    plot_images(np.concatenate(images), path, rows=len(labels), row_labels=labels)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

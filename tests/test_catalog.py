@@ -41,7 +41,7 @@ def test_the_parser_from_the_catalog_resolves_a_run_as_the_library_does(monkeypa
 
 @pytest.mark.parametrize("argv, message", [
     (["train", "cvae", "--out", "run", "--preset", "seed_post"], "no preset 'seed_post'"),
-    (["train", "vae", "--out", "run", "--preset", "seed-post"], "unrecognized arguments: --preset"),
+    (["train", "mmd_vae", "--out", "run", "--preset", "seed-post"], "unrecognized arguments: --preset"),
 ])
 def test_a_bad_preset_is_one_line(argv, message, capsys):
     try:

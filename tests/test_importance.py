@@ -190,8 +190,18 @@ def test_the_bound_of_a_trained_vae_is_above_its_elbo_and_rises_with_k():
         train_step(batches[step % 2], tf.constant([step, 1], tf.int64))
     bounds = []
     for k in (1, 10, 100, 1000):
-        report = likelihood_scores(model, data, num_samples=k, seed=0, batch_size=32, progress=False)
+        report = likelihood_scores(model, data, num_samples=k, seed=0, batch_size=32, progress=False,
+                                   per_image=k == 10)
         bounds.append(report["marginal"]["log_likelihood"])
+        if k == 10:
+            # The per-image bounds (for paired comparisons) are the ones the mean and its error summarize.
+            per_image = np.asarray(report["marginal"]["per_image_log_likelihood"])
+            assert per_image.shape == (32,)
+            np.testing.assert_allclose(per_image.mean(), report["marginal"]["log_likelihood"], rtol=1e-12)
+            np.testing.assert_allclose(per_image.std(ddof=1) / np.sqrt(32),
+                                       report["marginal"]["log_likelihood_stderr"], rtol=1e-6)
+        else:
+            assert "per_image_log_likelihood" not in report["marginal"]
         # The mean log-weight is the ELBO estimate: never above the bound (Jensen, image by image).
         assert report["marginal"]["elbo"] <= report["marginal"]["log_likelihood"] + 1e-9
     # In expectation L_K rises with K; over 32 images each step (0.1 to 1 nats here) is several times the

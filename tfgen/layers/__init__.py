@@ -16,3 +16,7 @@ __all__ += ["LabelPlanes"]
 from tfgen.layers.spectral_normalization import SpectralNormalization  # noqa: E402
 
 __all__ += ["SpectralNormalization"]
+
+from tfgen.layers.pseudo_inputs import PseudoInputs  # noqa: E402
+
+__all__ += ["PseudoInputs"]

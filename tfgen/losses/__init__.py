@@ -1,7 +1,13 @@
 """Losses as pure functions. Per-example values summed over data dimensions;
 the models take the mean over the batch."""
 
-from tfgen.losses.elbo import bernoulli_log_likelihood, kl_normal, normal_log_density, squared_error
+from tfgen.losses.elbo import (
+    bernoulli_log_likelihood,
+    kl_normal,
+    normal_log_density,
+    normal_mixture_log_density,
+    squared_error,
+)
 from tfgen.losses.mmd import gaussian_kernel, mmd
 
 __all__ = [
@@ -10,6 +16,7 @@ __all__ = [
     "kl_normal",
     "mmd",
     "normal_log_density",
+    "normal_mixture_log_density",
     "squared_error",
 ]
 

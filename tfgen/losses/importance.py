@@ -40,7 +40,7 @@ def reparameterize(mean, log_var, eps):
     return mean[:, None] + tf.exp(0.5 * tf.cast(log_var, mean.dtype))[:, None] * eps
 
 
-def gaussian_log_weights(z, z_mean, z_log_var, log_likelihood, prior_mean=0.0, prior_log_var=0.0):
+def gaussian_log_weights(z, z_mean, z_log_var, log_likelihood, prior_mean=0.0, prior_log_var=0.0, log_prior=None):
     """The log importance weights of codes z drawn from a diagonal Gaussian q(z|x).
 
         log w = log p(x | z) + log p(z) - log q(z | x)
@@ -53,6 +53,9 @@ def gaussian_log_weights(z, z_mean, z_log_var, log_likelihood, prior_mean=0.0, p
             each row's image, (batch * k,).
         prior_mean, prior_log_var: p(z): N(0, I) by default; (batch, dim) or
             (batch, k, dim) for a learned, conditional prior.
+        log_prior: instead of those, a function of the codes (batch, k, dim)
+            returning log p(z), (batch, k): a prior that is not one Gaussian
+            (the VampPrior's mixture, `tfgen.losses.normal_mixture_log_density`).
 
     Returns:
         A dict of (batch, k) tensors: `log_weight`, `logpx_z`, `logpz`, `logqz_x`.
@@ -60,9 +63,10 @@ def gaussian_log_weights(z, z_mean, z_log_var, log_likelihood, prior_mean=0.0, p
     z = tf.convert_to_tensor(z)
     shape = tf.shape(z)
     logpx_z = tf.reshape(log_likelihood(tf.reshape(z, [-1, shape[-1]])), shape[:2])
-    prior_mean = _per_code(prior_mean)
-    prior_log_var = _per_code(prior_log_var)
-    logpz = normal_log_density(z, prior_mean, prior_log_var)
+    if log_prior is None:
+        logpz = normal_log_density(z, _per_code(prior_mean), _per_code(prior_log_var))
+    else:
+        logpz = log_prior(z)
     logqz_x = normal_log_density(z, z_mean[:, None], z_log_var[:, None])
     return {"log_weight": logpx_z + logpz - logqz_x, "logpx_z": logpx_z, "logpz": logpz, "logqz_x": logqz_x}
 

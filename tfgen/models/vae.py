@@ -22,6 +22,24 @@ model trained on the k-sample bound (`num_importance_samples=k`):
 `tfgen.losses.importance`; k = 1 is the ELBO above, computed exactly as
 before. `networks="mlp"` gives Burda et al.'s fully connected networks
 (two hidden layers of 200 tanh units each way by default).
+
+The VampPrior (Tomczak and Welling, "VAE with a VampPrior", AISTATS 2018;
+`prior="vamp"`) replaces N(0, I) by the mixture of the encoder's own
+posteriors at K learned pseudo-inputs u_k (`tfgen.layers.PseudoInputs`):
+
+    p(z) = (1/K) sum_k q(z | u_k),
+
+`tfgen.losses.normal_mixture_log_density`. It enters log p(z) of the
+single-sample ELBO and of every importance weight (so the IWAE bound and
+`tfgen evaluate`'s NLL use it), and the samples are drawn from it: a
+component k uniformly, then z ~ q(z | u_k). It has no closed-form KL.
+
+`kl_warmup_steps=n` trains on the warm-up of Sønderby et al. (2016) that
+the VampPrior paper uses: the KL term (log q(z|x) - log p(z) in each
+importance weight) weighed by beta = min(1, (step + 1) / n), the step
+counted from 0 (so the n-th update has beta = 1), which keeps the
+encoder from collapsing onto the prior while the decoder is still poor.
+The test metrics, and everything but the training step, use beta = 1.
 """
 
 import keras
@@ -29,7 +47,7 @@ import tensorflow as tf
 
 from tfgen import _checks, losses
 from tfgen import random as tfgen_random
-from tfgen.layers import GaussianSampling
+from tfgen.layers import GaussianSampling, PseudoInputs
 from tfgen.losses import importance, likelihoods
 from tfgen.models.base import NUM_SAMPLES_SPEC, Recipe
 from tfgen.models.decoder_likelihood import DecoderLikelihoodModel
@@ -38,6 +56,7 @@ from tfgen.networks import ConvDecoder, ConvEncoder, GaussianMLP, MLPDecoder
 from tfgen.networks.mlp import check_hidden_layers
 
 NETWORKS = ("conv", "mlp")
+PRIORS = ("standard", "vamp")
 
 
 @register_model("vae")
@@ -65,6 +84,13 @@ class VAE(DecoderLikelihoodModel):
         hidden_units: the hidden widths of the "mlp" encoder, in order; the
             decoder mirrors them. (200, 200) is Burda et al.'s.
         activation: the "mlp" hidden layers' activation ("tanh", Burda et al.'s).
+        prior: p(z): "standard" (N(0, I)) or "vamp" (the VampPrior: the
+            mixture of q(z|u_k) over `num_pseudo_inputs` learned images u_k;
+            needs `analytic_kl` False).
+        num_pseudo_inputs: K, the VampPrior's pseudo-inputs (500, the
+            paper's); unused by the standard prior.
+        kl_warmup_steps: n > 0 weighs the training step's KL term by
+            min(1, (step + 1) / n), the optimizer's step from 0 (0: no warm-up).
         **kwargs: base model arguments, and `image_shape` ((28, 28, 1) by
             default; see `GenerativeModel`).
 
@@ -72,7 +98,9 @@ class VAE(DecoderLikelihoodModel):
     -L_k, nats per image), `logpx_z`, `logpz`, `logqz_x` (batch means, over
     the k codes too), and `kl` (the KL term used, the mean of log q - log p
     for k > 1); with a Gaussian likelihood `decoder_log_sigma`; with an
-    8-bit one `bits_per_dim` (`loss` / (D ln 2), D = height x width x channels).
+    8-bit one `bits_per_dim` (`loss` / (D ln 2), D = height x width x channels);
+    with a warm-up `kl_weight` (beta), and a training step's `loss` is then
+    the objective with the KL weighed by beta (the test metrics' is the bound).
     """
     figures = ("losses", "samples", "latent_space", "latent_grid")
     likelihood_kind = "vae"
@@ -90,9 +118,24 @@ class VAE(DecoderLikelihoodModel):
         plot_every=10,
     )
 
+    presets = {"vamp": Recipe(
+        source="Tomczak & Welling 2018 (VampPrior), MNIST: dynamically binarized, latent size 40, two hidden "
+               "layers of 300 units each way, K = 500 pseudo-inputs, batch 100, Adam 5e-4, at most 2,000 epochs "
+               "the KL warmed up over 100 epochs (60,000 steps); the paper's hidden units are gated, these tanh",
+        model={"prior": "vamp", "num_pseudo_inputs": 500, "networks": "mlp", "latent_dim": 40,
+               "hidden_units": (300, 300), "kl_warmup_steps": 60_000},
+        dataset="mnist",
+        epochs=2000,
+        batch_size=100,
+        learning_rate=5e-4,
+        binarization="dynamic",
+        plot_every=50,
+    )}
+
     def __init__(self, latent_dim=2, analytic_kl=False, seed=None, likelihood="bernoulli",
                  num_mixtures=likelihoods.NUM_MIXTURES, num_importance_samples=1, networks="conv",
-                 hidden_units=(200, 200), activation="tanh", **kwargs):
+                 hidden_units=(200, 200), activation="tanh", prior="standard", num_pseudo_inputs=500,
+                 kl_warmup_steps=0, **kwargs):
         super().__init__(**kwargs)
         self.latent_dim = _checks.positive_int("latent_dim", latent_dim)
         self.analytic_kl = _checks.boolean("analytic_kl", analytic_kl)
@@ -103,6 +146,12 @@ class VAE(DecoderLikelihoodModel):
             raise ValueError("The IWAE bound (num_importance_samples > 1) weighs each code by p(z) / q(z|x): it has "
                              "no closed-form KL. Pass analytic_kl=False. Received: analytic_kl=True, "
                              f"num_importance_samples={self.num_importance_samples}")
+        self.prior = _checks.choice("prior", prior, PRIORS)
+        self.num_pseudo_inputs = _checks.positive_int("num_pseudo_inputs", num_pseudo_inputs)
+        self.kl_warmup_steps = _checks.non_negative_int("kl_warmup_steps", kl_warmup_steps)
+        if self.prior == "vamp" and self.analytic_kl:
+            raise ValueError("The VampPrior (prior='vamp') is a mixture: KL(q(z|x) || p(z)) has no closed form. "
+                             "Pass analytic_kl=False. Received: analytic_kl=True, prior='vamp'")
         self.networks = _checks.choice("networks", networks, NETWORKS)
         output_channels = self.decoder_output_channels
         if self.networks == "conv":
@@ -120,10 +169,21 @@ class VAE(DecoderLikelihoodModel):
             self.hidden_units, self.activation = units, self.encoder.activation
         self.sampling = GaussianSampling(seed=seed, name="sampling")
         self._add_likelihood_weights()
+        # After every variable of the standard-prior model, which keeps its checkpoints' layout.
+        self.pseudo_inputs = (PseudoInputs(self.num_pseudo_inputs, self.image_shape, name="pseudo_inputs")
+                              if self.prior == "vamp" else None)
 
     @property
     def metric_names(self):
-        return ("loss", "logpx_z", "logpz", "logqz_x", "kl") + self._likelihood_metric_names()
+        warmup = ("kl_weight",) if self.kl_warmup_steps else ()
+        return ("loss", "logpx_z", "logpz", "logqz_x", "kl") + warmup + self._likelihood_metric_names()
+
+    def kl_weight(self, training=False):
+        """beta of the warm-up: min(1, (step + 1) / kl_warmup_steps) in a training step, else 1."""
+        if not (training and self.kl_warmup_steps and getattr(self, "optimizer", None) is not None):
+            return tf.constant(1.0)
+        step = tf.cast(self.optimizer.iterations, tf.float32)
+        return tf.minimum(1.0, (step + 1.0) / float(self.kl_warmup_steps))
 
     def encode(self, images, training=False):
         """(z_mean, z_log_var) of q(z|x)."""
@@ -137,7 +197,25 @@ class VAE(DecoderLikelihoodModel):
         logits = self.decoder(z, training=training)
         return self.decoder_likelihood.mean(logits) if apply_sigmoid else logits
 
+    def prior_components(self, training=False):
+        """The VampPrior's components (means, log_vars), each (K, latent_dim): q(z | u_k) at the pseudo-inputs."""
+        if self.pseudo_inputs is None:
+            raise ValueError("prior_components is the VampPrior's (prior='vamp'). Received: prior='standard'")
+        pseudo = self.pseudo_inputs(tf.zeros([], self.compute_dtype))
+        means, log_vars = self.encoder(pseudo, training=training)
+        return tf.cast(means, tf.float32), tf.cast(log_vars, tf.float32)
+
+    def log_prior(self, z, training=False):
+        """log p(z) of codes (..., latent_dim): N(0, I), or the VampPrior's mixture."""
+        if self.pseudo_inputs is None:
+            return losses.normal_log_density(z, 0.0, 0.0)
+        return losses.normal_mixture_log_density(z, *self.prior_components(training=training))
+
     def call(self, images, training=False):
+        if self.pseudo_inputs is not None and not self.pseudo_inputs.built:
+            # Keras builds a model by calling it: every variable must exist after `model(images)` (get_weights,
+            # .keras files), though this pass does not use the prior.
+            self.pseudo_inputs.build()
         z_mean, z_log_var = self.encode(images, training=training)
         return self.decode(self.sampling([z_mean, z_log_var]), apply_sigmoid=False, training=training)
 
@@ -149,10 +227,11 @@ class VAE(DecoderLikelihoodModel):
         z = self.sampling([z_mean, z_log_var], seed=seed)
         logits = self.decoder(z, training=training)
         logpx_z, log_sigma = self.log_likelihood(images, logits)
-        logpz = losses.normal_log_density(z, 0.0, 0.0)
+        logpz = self.log_prior(z, training=training)
         logqz_x = losses.normal_log_density(z, z_mean, z_log_var)
         kl = losses.kl_normal(z_mean, z_log_var) if self.analytic_kl else logqz_x - logpz
-        loss = -tf.reduce_mean(logpx_z - kl)
+        beta = self.kl_weight(training)
+        loss = -tf.reduce_mean(logpx_z - beta * kl)
         metrics = {
             "loss": loss,
             "logpx_z": tf.reduce_mean(logpx_z),
@@ -160,7 +239,12 @@ class VAE(DecoderLikelihoodModel):
             "logqz_x": tf.reduce_mean(logqz_x),
             "kl": tf.reduce_mean(kl),
         }
-        return self._add_likelihood_metrics(metrics, log_sigma)
+        return self._add_likelihood_metrics(self._add_warmup_metric(metrics, beta), log_sigma)
+
+    def _add_warmup_metric(self, metrics, beta):
+        if self.kl_warmup_steps:
+            metrics["kl_weight"] = beta
+        return metrics
 
     def importance_terms(self, images, eps, training=False):
         """The log importance weights of `images` with codes z = mean + sigma * eps of q(z|x).
@@ -184,7 +268,8 @@ class VAE(DecoderLikelihoodModel):
             scales.append(log_sigma)
             return logpx_z
 
-        terms = importance.gaussian_log_weights(z, z_mean, z_log_var, log_likelihood)
+        log_prior = None if self.pseudo_inputs is None else (lambda codes: self.log_prior(codes, training=training))
+        terms = importance.gaussian_log_weights(z, z_mean, z_log_var, log_likelihood, log_prior=log_prior)
         return terms, scales[0]
 
     def _iwae_losses(self, batch, seed=None, training=False):
@@ -193,7 +278,9 @@ class VAE(DecoderLikelihoodModel):
         shape = (tf.shape(images)[0], self.num_importance_samples, self.latent_dim)
         eps = tfgen_random.normal(shape, seed, self.sampling.seed_generator)
         terms, log_sigma = self.importance_terms(images, eps, training=training)
-        loss = -tf.reduce_mean(importance.iwae_bound(terms["log_weight"]))
+        beta = self.kl_weight(training)
+        log_weight = terms["logpx_z"] + beta * (terms["logpz"] - terms["logqz_x"])
+        loss = -tf.reduce_mean(importance.iwae_bound(log_weight))
         metrics = {
             "loss": loss,
             "logpx_z": tf.reduce_mean(terms["logpx_z"]),
@@ -201,7 +288,7 @@ class VAE(DecoderLikelihoodModel):
             "logqz_x": tf.reduce_mean(terms["logqz_x"]),
             "kl": tf.reduce_mean(terms["logqz_x"] - terms["logpz"]),
         }
-        return self._add_likelihood_metrics(metrics, log_sigma)
+        return self._add_likelihood_metrics(self._add_warmup_metric(metrics, beta), log_sigma)
 
     def log_importance_weights(self, images, seeds, num_samples):
         """log w = log p(x|z) + log p(z) - log q(z|x) for `num_samples` codes per image, (batch, num_samples).
@@ -215,10 +302,25 @@ class VAE(DecoderLikelihoodModel):
         return self.importance_terms(images, eps)[0]["log_weight"]
 
     def draw_batch(self, num_samples, labels=None, seed=None):
-        return self.decode(tfgen_random.normal((num_samples, self.latent_dim), seed, self.sampling.seed_generator))
+        if self.pseudo_inputs is None:
+            return self.decode(tfgen_random.normal((num_samples, self.latent_dim), seed, self.sampling.seed_generator))
+        component_seed, normal_seed = tfgen_random.split_seed(seed, 2)
+        components = tfgen_random.class_ids((num_samples,), self.num_pseudo_inputs, component_seed,
+                                            self.sampling.seed_generator)
+        eps = tfgen_random.normal((num_samples, self.latent_dim), normal_seed, self.sampling.seed_generator)
+        return self.decode(self._prior_codes(components, eps))
 
     def draw_from_seeds(self, seeds, labels=None):
-        return self.decode(tfgen_random.normal_from_seeds(seeds, self.latent_dim))
+        eps = tfgen_random.normal_from_seeds(seeds, self.latent_dim)
+        if self.pseudo_inputs is None:
+            return self.decode(eps)
+        components = tfgen_random.class_ids_from_seeds(seeds, self.num_pseudo_inputs)
+        return self.decode(self._prior_codes(components, eps))
+
+    def _prior_codes(self, components, eps):
+        """Codes of the VampPrior: z = mean_k + sigma_k * eps for component k of each row."""
+        means, log_vars = self.prior_components()
+        return tf.gather(means, components) + tf.exp(0.5 * tf.gather(log_vars, components)) * eps
 
     def serving_endpoints(self):
         images_spec = tf.TensorSpec([None, *self.image_shape], tf.float32, name="images")
@@ -259,4 +361,7 @@ class VAE(DecoderLikelihoodModel):
             "networks": self.networks,
             "hidden_units": self.hidden_units,
             "activation": self.activation,
+            "prior": self.prior,
+            "num_pseudo_inputs": self.num_pseudo_inputs,
+            "kl_warmup_steps": self.kl_warmup_steps,
         }
