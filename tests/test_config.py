@@ -149,6 +149,6 @@ def test_a_preset_replaces_the_default_recipe_and_the_rest_still_overrides_it():
     with pytest.raises(ValueError, match="no preset 'seed_post'.*'seed-post'"):
         RunConfig.resolve("cvae", out="run", preset="seed_post")
     with pytest.raises(ValueError, match="preset"):
-        RunConfig.resolve("vae", out="run", preset="seed-post")  # the VAE has none: the option does not apply
+        RunConfig.resolve("mmd_vae", out="run", preset="seed-post")  # the MMD-VAE has none: the option does not apply
     assert "preset" in {field.name for field in flags_of(MODELS["cvae"])}
-    assert "preset" not in {field.name for field in flags_of(MODELS["vae"])}
+    assert "preset" not in {field.name for field in flags_of(MODELS["mmd_vae"])}
