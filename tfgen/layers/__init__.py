@@ -20,3 +20,7 @@ __all__ += ["SpectralNormalization"]
 from tfgen.layers.pseudo_inputs import PseudoInputs  # noqa: E402
 
 __all__ += ["PseudoInputs"]
+
+from tfgen.layers.vector_quantizer import VectorQuantizer  # noqa: E402
+
+__all__ += ["VectorQuantizer"]
