@@ -288,7 +288,8 @@ def test_one_step_of_each_objective_is_finite_and_moves_both_players(name, loss,
 def test_each_objective_is_its_pair_of_losses_on_the_steps_scores(loss, seed):
     """The CGAN (the model whose D takes a condition) against `tfgen.losses` on D's scores, drawn as the step
     draws them: the latents from the step's seed (with WGAN-GP, from the first of its two halves; the second gives
-    eps), the gradient penalty at eps x + (1 - eps) G(z) with D's label held at the real example's."""
+    eps), the gradient penalty at eps x + (1 - eps) G(z) with D's label held at the real example's; with WGAN-GP
+    the critic's fakes are drawn with the real examples' labels (the penalty's lines join pairs of one label)."""
     overrides = {"label_smoothing": 0.1} if loss in ("minimax", "non_saturating") else {}
     model, batch = _objective_model("cgan", loss, **overrides)
     assert model.loss == loss
@@ -297,6 +298,8 @@ def test_each_objective_is_its_pair_of_losses_on_the_steps_scores(loss, seed):
     latent_seed, penalty_seed = split_seed(seed, 2) if loss == "wgan_gp" else (seed, None)
     real, real_condition = to_model_range(batch["image"]), model.real_condition(batch)
     latents = model.draw_latents(8, latent_seed)
+    if loss == "wgan_gp":
+        latents["labels"] = real_condition
     fake = model.generator(model.generator_inputs(latents), training=False)
     real_scores = model.discriminate(real, real_condition, False)[0]
     fake_scores = model.discriminate(fake, model.fake_condition(latents), False)[0]

@@ -16,7 +16,10 @@ learns to ignore it, the mode collapse of the seed's first CGAN (Day 10).
 Watch `tfgen.gan_plots.GANDiagnosticsCallback`'s label accuracy to see it.
 
 Fake samples draw their labels uniformly (from the step's seed), so every
-class is trained whatever the batch's class mix.
+class is trained whatever the batch's class mix; with loss="wgan_gp" the
+critic's step gives its fakes the real batch's labels instead, so that the
+gradient penalty's interpolations join a real and a fake example of one
+label (`AdversarialModel.with_real_condition`).
 """
 
 import keras
@@ -126,6 +129,9 @@ class ConditionalGAN(AdversarialModel):
 
     def fake_condition(self, latents):
         return self._one_hot(latents["labels"])
+
+    def with_real_condition(self, latents, batch):
+        return {**latents, "labels": self.real_condition(batch)}
 
     # -------------------------------------------------------------- samples
 
