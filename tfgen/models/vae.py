@@ -120,7 +120,7 @@ class VAE(DecoderLikelihoodModel):
 
     presets = {"vamp": Recipe(
         source="Tomczak & Welling 2018 (VampPrior), MNIST: dynamically binarized, latent size 40, two hidden "
-               "layers of 300 units each way, K = 500 pseudo-inputs, batch 100, Adam 5e-4, at most 2,000 epochs "
+               "layers of 300 units each way, K = 500 pseudo-inputs, batch 100, Adam 5e-4, at most 2,000 epochs, "
                "the KL warmed up over 100 epochs (60,000 steps); the paper's hidden units are gated, these tanh",
         model={"prior": "vamp", "num_pseudo_inputs": 500, "networks": "mlp", "latent_dim": 40,
                "hidden_units": (300, 300), "kl_warmup_steps": 60_000},
