@@ -5,7 +5,7 @@ calls it eagerly and in a symbolic model, checks the output shape and dtype,
 the weights and seed generators, serialization, a training step, and its
 dtype-policy checks (the layer built with `dtype="mixed_float16"` computes in
 float16, keeps float32 variables, and its output has the policy's compute
-dtype, unless the layer declares it keeps float32: `GaussianSampling`). A
+dtype, unless the layer declares it keeps float32: `GaussianSampling`, `VectorQuantizer`). A
 layer that fails any check is not one a user can drop into their own Keras
 model, mixed-precision ones included.
 """
@@ -15,7 +15,15 @@ import numpy as np
 import pytest
 from keras.src import testing
 
-from tfgen.layers import GaussianSampling, GumbelSoftmax, LabelPlanes, LabelProjection, SpectralNormalization
+from tfgen.layers import (
+    GaussianSampling,
+    GumbelSoftmax,
+    LabelPlanes,
+    LabelProjection,
+    PseudoInputs,
+    SpectralNormalization,
+    VectorQuantizer,
+)
 
 
 class TfgenLayersInKerasHarness(testing.TestCase):
@@ -51,6 +59,21 @@ class TfgenLayersInKerasHarness(testing.TestCase):
         self.run_layer_test(SpectralNormalization, {"layer": keras.layers.Dense(2)}, input_data=inputs,
                             expected_output_shape=(3, 2), expected_num_trainable_weights=2,
                             expected_num_non_trainable_weights=1)
+
+    def test_vector_quantizer_trainable_and_ema_codebooks(self):
+        vectors = np.random.default_rng(3).normal(size=(2, 3, 3, 4)).astype("float32")
+        self.run_layer_test(VectorQuantizer, {"num_codes": 6, "code_dim": 4, "seed": 1}, input_data=vectors,
+                            expected_output_shape=(2, 3, 3, 4), expected_num_trainable_weights=1,
+                            expected_num_seed_generators=1)
+        self.run_layer_test(VectorQuantizer, {"num_codes": 6, "code_dim": 4, "ema_decay": 0.9,
+                                              "restart_threshold": 0.5, "seed": 1}, input_data=vectors,
+                            expected_output_shape=(2, 3, 3, 4), expected_num_trainable_weights=0,
+                            expected_num_non_trainable_weights=4, expected_num_seed_generators=1)
+
+    def test_pseudo_inputs(self):
+        self.run_layer_test(PseudoInputs, {"num_pseudo_inputs": 3, "image_shape": (4, 4, 1)},
+                            input_data=np.zeros((2,), "float32"), expected_output_shape=(3, 4, 4, 1),
+                            expected_num_trainable_weights=1)
 
 
 @pytest.mark.parametrize("mode", ["add", "concat"])

@@ -115,11 +115,19 @@ def test_dead_codes_restart_at_batch_vectors(ema_decay):
         np.testing.assert_allclose(layer.ema_counts.numpy()[1:], share, rtol=1e-5)
 
 
+def test_call_adds_the_codebook_and_weighted_commitment_losses_for_keras_fit():
+    codebook, x = _data(6, n=(5,))
+    layer = _layer(codebook, commitment_cost=0.5)
+    layer(x)
+    q = codebook[((x[:, None] - codebook) ** 2).sum(-1).argmin(-1)]
+    np.testing.assert_allclose(float(sum(layer.losses)), 1.5 * ((x - q) ** 2).mean(), atol=ATOL)
+
+
 def test_config_round_trip_and_bad_arguments():
-    layer = VectorQuantizer(8, 3, ema_decay=0.99, restart_threshold=0.1, seed=4, name="vq")
+    layer = VectorQuantizer(8, 3, ema_decay=0.99, restart_threshold=0.1, seed=4, commitment_cost=1.0, name="vq")
     clone = VectorQuantizer.from_config(layer.get_config())
-    assert (clone.num_codes, clone.code_dim, clone.ema_decay, clone.restart_threshold, clone.seed) == (8, 3, 0.99,
-                                                                                                          0.1, 4)
+    assert (clone.num_codes, clone.code_dim, clone.ema_decay, clone.restart_threshold, clone.seed,
+            clone.commitment_cost) == (8, 3, 0.99, 0.1, 4, 1.0)
     with pytest.raises(ValueError, match="ema_decay"):
         VectorQuantizer(8, 3, ema_decay=1.0)
     with pytest.raises(ValueError, match="num_codes"):

@@ -49,6 +49,11 @@ class VectorQuantizer(keras.layers.Layer):
             even share 1/K under which a code is restarted.
         seed: an optional integer seed of the layer's own random stream
             (the restarts' choice of vectors when no stateless seed is given).
+        commitment_cost: beta (0.25, the paper's): `call` adds the codebook
+            loss plus beta times the commitment loss to the layer's losses
+            (`add_loss`), so that in a user's Keras model `fit` trains the
+            codebook and the encoder; tfgen's models take both from
+            `quantize_vectors` instead.
         **kwargs: base layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -67,7 +72,7 @@ class VectorQuantizer(keras.layers.Layer):
     keeps_float32 = True
 
     def __init__(self, num_codes, code_dim, ema_decay=None, epsilon=1e-5, restart_threshold=None, seed=None,
-                 **kwargs):
+                 commitment_cost=0.25, **kwargs):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.num_codes = _checks.positive_int("num_codes", num_codes)
@@ -78,6 +83,7 @@ class VectorQuantizer(keras.layers.Layer):
         self.restart_threshold = _checks.number("restart_threshold", restart_threshold, minimum=0.0,
                                                 allow_minimum=False, maximum=1.0, allow_none=True)
         self.seed = _checks.optional_seed("seed", seed)
+        self.commitment_cost = _checks.non_negative_number("commitment_cost", commitment_cost)
         self.seed_generator = keras.random.SeedGenerator(seed)
         # An attribute, so `tfgen.random.seed_initializers` seeds it from the run's seed before the codebook is made.
         self.initializer = keras.initializers.VarianceScaling(scale=1.0, mode="fan_avg", distribution="uniform")
@@ -143,7 +149,9 @@ class VectorQuantizer(keras.layers.Layer):
         }
 
     def call(self, inputs, training=False, seed=None):
-        return self.quantize_vectors(inputs, training=training, seed=seed)["quantized"]
+        out = self.quantize_vectors(inputs, training=training, seed=seed)
+        self.add_loss(out["codebook_loss"] + self.commitment_cost * out["commitment_loss"])
+        return out["quantized"]
 
     def _update(self, flat, one_hot, counts, seed):
         """The EMA codebook and the restarts, from the batch's statistics summed over the replicas."""
@@ -189,7 +197,7 @@ class VectorQuantizer(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "num_codes": self.num_codes, "code_dim": self.code_dim,
                 "ema_decay": self.ema_decay, "epsilon": self.epsilon, "restart_threshold": self.restart_threshold,
-                "seed": self.seed}
+                "seed": self.seed, "commitment_cost": self.commitment_cost}
 
 
 def _perplexity(counts):
