@@ -5,6 +5,7 @@ Every network is sized from the image shape by one rule (`tfgen.networks.shapes`
 
 from tfgen.networks.conv import ConvDecoder, ConvEncoder
 from tfgen.networks.mlp import ConvConditionalEncoder, GaussianMLP, MLPDecoder
+from tfgen.networks.pixelcnn import GatedPixelCNN
 from tfgen.networks.unet import UNet
 from tfgen.networks.shapes import IMAGE_SHAPE, NUM_TRAIN_EXAMPLES, check_image_shape, upsampling_plan
 
@@ -14,6 +15,7 @@ __all__ = [
     "ConvConditionalEncoder",
     "ConvDecoder",
     "ConvEncoder",
+    "GatedPixelCNN",
     "GaussianMLP",
     "MLPDecoder",
     "UNet",
