@@ -24,10 +24,11 @@ images' (`gan/diversity_ratio`), i.e. samples much more alike than the data.
 """
 
 import argparse
-import json
 import os
 import subprocess
 import sys
+
+from tfgen.training.run_dir import read_history
 
 OBJECTIVES = {
     "non_saturating": [],
@@ -39,20 +40,11 @@ ACCURACY_GOAL = 0.98
 COLLAPSE_DIVERSITY = 0.8
 
 
-def _history(run_dir):
-    path = os.path.join(run_dir, "history.json")
-    if not os.path.exists(path):
-        return []
-    with open(path, encoding="utf-8") as file:
-        history = json.load(file)
-    return history if isinstance(history, list) else history.get("epochs", [])
-
-
 def train(args):
     for seed in args.seeds:
         for objective in args.objectives:
             run_dir = os.path.join(args.out, objective, f"seed{seed}")
-            done = len(_history(run_dir))
+            done = len(read_history(run_dir))
             if done >= args.epochs:
                 print(f"{run_dir}: {done} epochs, done", flush=True)
                 continue
@@ -77,7 +69,7 @@ def report(args):
     for objective in args.objectives:
         runs = {}
         for seed in args.seeds:
-            history = _history(os.path.join(args.out, objective, f"seed{seed}"))
+            history = read_history(os.path.join(args.out, objective, f"seed{seed}"))
             if history:
                 runs[seed] = [{"epoch": entry["epoch"], "label_accuracy": entry.get("gan/label_accuracy"),
                                "frechet_distance": entry.get("gan/frechet_distance"),

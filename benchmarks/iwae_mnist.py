@@ -34,13 +34,8 @@ import numpy as np
 from tfgen import data
 from tfgen._files import write_json_atomic
 from tfgen.evaluation.likelihood import likelihood_scores
-from tfgen.training.run_dir import read_json
+from tfgen.training.run_dir import read_history
 from tfgen.training.trainer import restore_model
-
-
-def _history(run_dir):
-    history = read_json(f"{run_dir}/history.json")
-    return history if isinstance(history, list) else history.get("epochs", [])
 
 
 def main():
@@ -62,7 +57,7 @@ def main():
         model, config = restore_model(run_dir)
         test = data.load(config["data"]["name"].split("/")[0], "test")
         binarization = config["training"]["binarization"]
-        history = _history(run_dir)
+        history = read_history(run_dir)
         seconds = sum(entry.get("seconds", 0.0) for entry in history)
         models[run_dir] = model
         entry = {
