@@ -19,7 +19,7 @@ Fake samples draw their labels uniformly (from the step's seed), so every
 class is trained whatever the batch's class mix; with loss="wgan_gp" the
 critic's step gives its fakes the real batch's labels instead, so that the
 gradient penalty's interpolations join a real and a fake example of one
-label (`AdversarialModel.with_real_condition`).
+label (`AdversarialModel.with_condition`).
 """
 
 import keras
@@ -130,8 +130,8 @@ class ConditionalGAN(AdversarialModel):
     def fake_condition(self, latents):
         return self._one_hot(latents["labels"])
 
-    def with_real_condition(self, latents, batch):
-        return {**latents, "labels": self.real_condition(batch)}
+    def with_condition(self, latents, condition):
+        return {**latents, "labels": condition}
 
     # -------------------------------------------------------------- samples
 

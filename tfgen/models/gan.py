@@ -275,9 +275,10 @@ class AdversarialModel(GenerativeModel):
     def fake_condition(self, latents):
         return None
 
-    def with_real_condition(self, latents, batch):
-        """`latents` whose condition is the real batch's (WGAN-GP's critic step; a conditional model overrides it)."""
-        del batch
+    def with_condition(self, latents, condition):
+        """`latents` drawn under `condition` (a `real_condition`) instead of their own: WGAN-GP's critic step.
+        An unconditional model's latents have none (`condition` is None); a conditional model overrides it."""
+        del condition
         return latents
 
     def discriminate(self, images, condition, training):
@@ -358,14 +359,14 @@ class AdversarialModel(GenerativeModel):
         # their latents from `seed` itself, as they always have (runs written before the option resume alike).
         latent_seed, penalty_seed = split_seed(seed, 2) if self.loss == "wgan_gp" else (seed, None)
         latents = self.draw_latents(tf.shape(real)[0], latent_seed)
+        real_condition = self.real_condition(batch)
         if self.loss == "wgan_gp":
             # The penalty constrains D on the lines from each real example to a fake one, under the real one's
             # condition: the fakes of the critic's step take the real examples' conditions (a CGAN's labels), so
             # those lines join the pairs D scores. With random labels, D was unconstrained around (G(z, y'), y'):
             # on MNIST its scores drifted to ~4e4 and the labels were ignored (accuracy 0.13 after 2 epochs).
-            latents = self.with_real_condition(latents, batch)
+            latents = self.with_condition(latents, real_condition)
         fake = self._fake(latents, training)
-        real_condition = self.real_condition(batch)
         real_logits, _ = self.discriminate(real, real_condition, training)
         fake_logits, fake_features = self.discriminate(fake, self.fake_condition(latents), training)
         metrics = {}
