@@ -1,7 +1,7 @@
 """The conditional GAN on MNIST under each GAN objective, three seeds each: label accuracy, diversity and
 Fréchet distance of its samples after every epoch, by the project's classifier.
 
-    python benchmarks/gan_objectives.py train --epochs 5 --classifier runs/classifier_mnist5.weights.h5
+    python benchmarks/gan_objectives.py train --epochs 10 --classifier runs/classifier_mnist5.weights.h5
     python benchmarks/gan_objectives.py report --json benchmarks/results/gan_objectives.json
 
 `train` runs `tfgen train cgan` for every objective and seed, one run after
@@ -17,7 +17,8 @@ The objectives, each on the CGAN's recipe otherwise:
 * `hinge_sn`: the hinge loss with a spectrally normalized discriminator
   without batch norm (Miyato et al.), on the recipe's optimizer.
 
-`report` prints, per objective, the mean over seeds of each epoch's scores,
+`report` prints, per objective and over the runs that have finished their
+`--epochs` (10 by default), the mean over seeds of each epoch's scores,
 each seed's last epoch, and how many runs reached a label accuracy of 0.98
 and how many collapsed: a last-epoch diversity under 0.8 of the real
 images' (`gan/diversity_ratio`), i.e. samples much more alike than the data.
@@ -70,6 +71,10 @@ def report(args):
         runs = {}
         for seed in args.seeds:
             history = read_history(os.path.join(args.out, objective, f"seed{seed}"))
+            if len(history) < args.epochs:
+                if history:
+                    print(f"{objective} seed {seed}: {len(history)} of {args.epochs} epochs, left out until it ends")
+                continue
             if history:
                 runs[seed] = [{"epoch": entry["epoch"], "label_accuracy": entry.get("gan/label_accuracy"),
                                "frechet_distance": entry.get("gan/frechet_distance"),
@@ -109,7 +114,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=("train", "report"))
     parser.add_argument("--out", default="runs/gan_objectives", help="the folder of the runs")
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=10, help="train: the epochs of each run; report: only runs "
+                        "that have them are scored")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--objectives", nargs="+", choices=sorted(OBJECTIVES), default=list(OBJECTIVES))
     parser.add_argument("--classifier", default="runs/classifier_mnist5.weights.h5")
